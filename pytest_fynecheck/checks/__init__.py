@@ -1,0 +1,63 @@
+"""The check catalogue: one check is an id, a title, a run function and a fix hint.
+
+A run function takes a `Context` and returns what it found (a string, or a `Found`),
+or raises `CheckFailed` (or a subclass) with the cause and a true hint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+
+from pytest_fynecheck.context import Context
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    detail: str
+    artifacts: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+RunFn = Callable[[Context], "str | Found"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    run: RunFn
+    # The hint used when a failure does not bring a more precise one.
+    hint: str
+    required: bool = True
+    # Checks whose failure makes this one meaningless.
+    requires: tuple[str, ...] = ()
+
+
+CATALOGUE: dict[str, Check] = {}
+
+# Modules that define checks, in report order.
+_MODULES = ("go", "cc", "debian", "fyne_cli", "display", "app")
+
+
+def check(
+    id: str,
+    title: str,
+    *,
+    hint: str,
+    required: bool = True,
+    requires: tuple[str, ...] = (),
+) -> Callable[[RunFn], RunFn]:
+    def register(fn: RunFn) -> RunFn:
+        if id in CATALOGUE:
+            raise RuntimeError(f"check id {id!r} registered twice")
+        CATALOGUE[id] = Check(id, title, fn, hint, required, requires)
+        return fn
+
+    return register
+
+
+def catalogue() -> dict[str, Check]:
+    for name in _MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+    return CATALOGUE

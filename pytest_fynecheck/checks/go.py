@@ -1,0 +1,190 @@
+"""Go itself, its environment, cgo, and the project's go.mod."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_fynecheck.checks import check
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.gotool import (
+    FYNE_MODULE,
+    go_env,
+    go_mod,
+    json_stream,
+    list_module,
+    version_tuple,
+)
+from pytest_fynecheck.model import CheckFailed, CheckWarning
+
+# Fyne's own go.mod says `go 1.19` from v2.5 to v2.7: the floor when the module is not resolved.
+FYNE_DOCUMENTED_MIN_GO = "1.19"
+
+
+@check(
+    "go.version",
+    "Go version",
+    hint="install a newer Go (https://go.dev/dl/) or set GOTOOLCHAIN to a newer go1.X.Y",
+)
+def go_version(ctx: Context) -> str:
+    have = go_env(ctx)["GOVERSION"]
+    needs: list[tuple[str, str]] = []
+    try:
+        fyne = list_module(ctx, FYNE_MODULE)
+        needs.append((f"{FYNE_MODULE} {fyne.get('Version', '')}", fyne.get("GoVersion", "")))
+    except CheckFailed:
+        needs.append(("Fyne's documented minimum", FYNE_DOCUMENTED_MIN_GO))
+    try:
+        needs.append(("the project's go directive", go_mod(ctx).get("Go", "")))
+    except CheckFailed:
+        pass  # project.gomod reports it
+    parts = []
+    for who, want in needs:
+        if not want:
+            continue
+        if version_tuple(have) < version_tuple(want):
+            raise CheckFailed(
+                f"{have} is older than go {want}, which {who} needs",
+                f"install Go >= {want} (https://go.dev/dl/), or set GOTOOLCHAIN=go{want} "
+                "and let Go fetch that toolchain",
+            )
+        parts.append(f"{who} needs go {want}")
+    return f"{have} at {go_env(ctx)['GOROOT']}; " + "; ".join(parts)
+
+
+def _proxy_off(goproxy: str) -> bool:
+    return goproxy.strip() == "off"
+
+
+@check(
+    "go.env",
+    "Go environment",
+    hint="see `go help environment`",
+)
+def go_environment(ctx: Context) -> str:
+    env = go_env(ctx)
+    shown = ", ".join(
+        f"{k}={env.get(k, '')!s}" for k in ("GOPROXY", "GOSUMDB", "GOFLAGS", "GOTOOLCHAIN")
+    )
+    missing = _modules_missing_from_cache(ctx)
+    if missing and _proxy_off(env.get("GOPROXY", "")):
+        raise CheckFailed(
+            f"GOPROXY=off and {len(missing)} module(s) are not in the module cache "
+            f"({env.get('GOMODCACHE')}): " + ", ".join(missing),
+            "unset GOPROXY (or set GOPROXY=https://proxy.golang.org,direct) and run "
+            "`go mod download` once with network access",
+        )
+    note = (
+        f"; {len(missing)} module(s) not cached yet, the first build downloads them"
+        if missing
+        else ""
+    )
+    if env.get("GOSUMDB", "") == "off":
+        raise CheckWarning(
+            f"{shown}{note}; GOSUMDB=off",
+            "GOSUMDB=off only skips the checksum database for modules not yet in go.sum; "
+            "go.sum is still verified. Set GOSUMDB=sum.golang.org unless you mirror modules.",
+        )
+    return shown + note
+
+
+def _modules_missing_from_cache(ctx: Context) -> list[str]:
+    """Modules the build needs that the cache lacks, asked with the network turned off."""
+    try:
+        go_mod(ctx)
+    except CheckFailed:
+        return []
+    done = ctx.run(
+        ["go", "mod", "download", "-json"],
+        env={"GOPROXY": "off", "GOFLAGS": "-mod=mod"},
+        timeout=120,
+    )
+    if done.ok:
+        return []
+    try:
+        entries = json_stream(done.stdout)
+    except ValueError:
+        raise CheckFailed(f"`go mod download -json` failed: {done.output}") from None
+    return [f"{e['Path']}@{e.get('Version', '')}" for e in entries if e.get("Error")]
+
+
+@check(
+    "cgo.enabled",
+    "cgo enabled",
+    hint="set CGO_ENABLED=1 and install a C compiler (Debian: apt-get install gcc libc6-dev)",
+)
+def cgo_enabled(ctx: Context) -> str:
+    env = go_env(ctx)
+    cc = env.get("CC") or "gcc"
+    if env.get("CGO_ENABLED") == "1":
+        return f"CGO_ENABLED=1, CC={cc} ({ctx.which(cc.split()[0]) or 'not on PATH'})"
+    if ctx.environ.get("CGO_ENABLED") == "0":
+        why = "CGO_ENABLED=0 is set in the environment"
+        fix = "unset CGO_ENABLED (or set CGO_ENABLED=1); Fyne cannot build without cgo"
+    elif ctx.which(cc.split()[0]) is None:
+        why = f"Go turned cgo off by itself because the C compiler `{cc}` is not on PATH"
+        fix = (
+            "install a C compiler (Debian: apt-get install gcc libc6-dev) or point CC at one; "
+            "Go then enables cgo again"
+        )
+    else:
+        why = "CGO_ENABLED=0 comes from `go env -w` (see `go env GOENV`)"
+        fix = "run `go env -u CGO_ENABLED`"
+    raise CheckFailed(
+        f"{why}; a Fyne build then stops with 'build constraints exclude all Go files in "
+        "…/go-gl/gl/…'",
+        fix,
+    )
+
+
+@check(
+    "project.gomod",
+    "Project go.mod",
+    hint="run `go mod tidy` in the project",
+)
+def project_gomod(ctx: Context) -> str:
+    mod = go_mod(ctx)
+    path = mod["Module"]["Path"]
+    fyne = [r for r in mod.get("Require") or [] if r["Path"] == FYNE_MODULE]
+    if not fyne:
+        raise CheckFailed(
+            f"{ctx.project / 'go.mod'} (module {path}) does not require {FYNE_MODULE}: "
+            "not a Fyne project",
+            f"run `go get {FYNE_MODULE}@latest` if this is meant to be a Fyne app",
+        )
+    for rep in mod.get("Replace") or []:
+        target = rep["New"]["Path"]
+        if not target.startswith(("./", "../", "/")):
+            continue
+        where = (ctx.project / target).resolve()
+        if not (where / "go.mod").is_file():
+            what = "has no go.mod" if where.is_dir() else "does not exist"
+            raise CheckFailed(
+                f"replace {rep['Old']['Path']} => {target}: {where} {what}",
+                f"fix or remove the replace directive: `go mod edit -dropreplace="
+                f"{rep['Old']['Path']}`",
+            )
+    vendored = (ctx.project / "vendor" / "modules.txt").is_file()
+    mode = "-mod=vendor" if vendored else "-mod=readonly"
+    done = ctx.run(["go", "list", mode, "-deps", "./..."], timeout=300)
+    if not done.ok:
+        err = done.stderr.strip()
+        if "inconsistent vendoring" in err:
+            hint = "run `go mod vendor` to bring vendor/ in line with go.mod"
+        elif "go.sum" in err:
+            hint = "run `go mod tidy` (or `go mod download`) so go.sum covers the build"
+        else:
+            hint = "run `go mod tidy`"
+        raise CheckFailed(f"`go list {mode} -deps ./...` failed: {err}", hint)
+    fyne_version = fyne[0]["Version"]
+    extra = " (vendored, consistent)" if vendored else ""
+    return f"module {path}, requires {FYNE_MODULE} {fyne_version}{extra}; go.sum covers the build"
+
+
+def local_replace_dirs(ctx: Context) -> list[Path]:
+    """Directories whose content is part of the build besides the project itself."""
+    out = []
+    for rep in go_mod(ctx).get("Replace") or []:
+        target = rep["New"]["Path"]
+        if target.startswith(("./", "../", "/")):
+            out.append((ctx.project / target).resolve())
+    return out

@@ -1,0 +1,272 @@
+"""Where checks run: the host, or (see containers) a container.
+
+Every external command the kit runs goes through `Context.run` or `Context.spawn`,
+so each has a timeout, a clear error when the tool is missing, and no leftovers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from pytest_fynecheck.model import CheckFailed
+
+
+class ToolMissing(CheckFailed):
+    """A command the kit needs is not on PATH in the context."""
+
+    def __init__(self, tool: str, context: str, path: str) -> None:
+        hint = TOOL_HINTS.get(tool, f"install {tool} and put it on PATH")
+        super().__init__(f"`{tool}` not found on PATH in {context} (PATH={path})", hint)
+        self.tool = tool
+
+
+# Why each tool is needed, and the true way to get it on Debian.
+TOOL_HINTS = {
+    "go": "install Go >= 1.19 (https://go.dev/dl/) and add its bin directory to PATH",
+    "pkg-config": "install pkg-config (Debian: apt-get install pkg-config)",
+    "xdpyinfo": "install x11-utils (Debian: apt-get install x11-utils); the kit uses it to probe X",
+    "xwininfo": "install x11-utils (Debian: apt-get install x11-utils)",
+    "xwd": "install x11-apps (Debian: apt-get install x11-apps); the kit takes screenshots with it",
+    "Xvfb": "install xvfb (Debian: apt-get install xvfb)",
+    "weston": "install weston (Debian: apt-get install weston)",
+    "dpkg-query": "dpkg-query exists only on Debian-based systems",
+}
+
+
+class ToolTimeout(CheckFailed):
+    def __init__(self, argv: Sequence[str], seconds: float, output: str) -> None:
+        tail = output.strip()[-2000:]
+        super().__init__(
+            f"`{' '.join(argv)}` did not finish within {seconds:g} s"
+            + (f"; it printed:\n{tail}" if tail else ""),
+            "raise fynecheck_timeout in your ini file if this machine is slow",
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def output(self) -> str:
+        return (self.stdout + self.stderr).strip()
+
+
+class Process(Protocol):
+    """A long-running program the kit started, e.g. the app under test."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def stop(self, grace: float = 5.0) -> int | None: ...
+
+    def output(self) -> str: ...
+
+
+class HostProcess:
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
+        self._proc = subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            # Own process group: stop() ends children too.
+            start_new_session=True,
+        )
+        self.pid = self._proc.pid
+        self._chunks: list[bytes] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self._proc.stdout is not None
+        for line in iter(self._proc.stdout.readline, b""):
+            self._chunks.append(line)
+
+    def poll(self) -> int | None:
+        return self._proc.poll()
+
+    def output(self) -> str:
+        return b"".join(self._chunks).decode(errors="replace")
+
+    def stop(self, grace: float = 5.0) -> int | None:
+        if self._proc.poll() is None:
+            _signal_group(self._proc.pid, signal.SIGTERM)
+            try:
+                self._proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                _signal_group(self._proc.pid, signal.SIGKILL)
+                self._proc.wait(grace)
+        else:
+            # The leader exited; children in its group may still run.
+            _signal_group(self._proc.pid, signal.SIGKILL)
+        self._reader.join(grace)
+        return self._proc.returncode
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class Context:
+    """The host. Subclasses run the same commands elsewhere."""
+
+    name = "host"
+
+    def __init__(
+        self,
+        project: Path,
+        scratch: Path,
+        cache: Path,
+        environ: Mapping[str, str] | None = None,
+        timeout: float = 600.0,
+        progress: Callable[[str], None] | None = None,
+        display_mode: str = "auto",
+        tags: Sequence[str] = (),
+    ) -> None:
+        self.project = project
+        self.scratch = scratch
+        self.cache = cache
+        self.environ = dict(os.environ if environ is None else environ)
+        self.timeout = timeout
+        self.progress = progress or (lambda _line: None)
+        self.display_mode = display_mode
+        self.tags = tuple(tags)
+        self._closers: list[Callable[[], None]] = []
+        # Filled by the runner: values shared between checks (e.g. `go env`).
+        self.memo: dict[str, Any] = {}
+        self.memo_lock = threading.Lock()
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        return {**self.environ, **(extra or {})}
+
+    def which(self, tool: str, extra_env: Mapping[str, str] | None = None) -> str | None:
+        return shutil.which(tool, path=self.env(extra_env).get("PATH", ""))
+
+    def require(self, tool: str, extra_env: Mapping[str, str] | None = None) -> str:
+        found = self.which(tool, extra_env)
+        if found is None:
+            raise ToolMissing(tool, self.name, self.env(extra_env).get("PATH", ""))
+        return found
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> Completed:
+        """Run to completion; stderr lines go to `on_line` as they come (for progress)."""
+        exe = self.require(argv[0], env)
+        limit = self.timeout if timeout is None else timeout
+        proc = subprocess.Popen(
+            [exe, *argv[1:]],
+            env=self.env(env),
+            cwd=cwd or self.project,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        out: list[bytes] = []
+        err: list[bytes] = []
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [
+            threading.Thread(target=_collect, args=(proc.stdout, out, None), daemon=True),
+            threading.Thread(target=_collect, args=(proc.stderr, err, on_line), daemon=True),
+        ]
+        for r in readers:
+            r.start()
+        try:
+            proc.wait(limit)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+            for r in readers:
+                r.join(1)
+            raise ToolTimeout(argv, limit, b"".join(out + err).decode(errors="replace")) from None
+        finally:
+            # Nothing it started outlives the call.
+            _signal_group(proc.pid, signal.SIGKILL)
+        for r in readers:
+            r.join(5)
+        return Completed(
+            tuple(argv),
+            proc.returncode,
+            b"".join(out).decode(errors="replace"),
+            b"".join(err).decode(errors="replace"),
+        )
+
+    def spawn(
+        self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> Process:
+        exe = self.require(argv[0], env)
+        return HostProcess([exe, *argv[1:]], self.env(env), cwd or self.project)
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        self._closers.append(fn)
+
+    def close(self) -> None:
+        """Stop whatever the checks started here, newest first."""
+        while self._closers:
+            self._closers.pop()()
+
+    def memoize(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Compute a shared value once per context; failures are remembered too."""
+        with self.memo_lock:
+            lock = self.memo.setdefault("lock:" + key, threading.Lock())
+        with lock:
+            if key not in self.memo:
+                try:
+                    self.memo[key] = (True, compute())
+                except CheckFailed as exc:
+                    self.memo[key] = (False, exc)
+            ok, value = self.memo[key]
+        if not ok:
+            raise value
+        return value
+
+
+def _collect(stream: IO[bytes], into: list[bytes], on_line: Callable[[str], None] | None) -> None:
+    for line in iter(stream.readline, b""):
+        into.append(line)
+        if on_line is not None:
+            on_line(line.decode(errors="replace").rstrip("\n"))
+
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, interval: float = 0.05
+) -> Any:
+    """Poll until `predicate` returns a truthy value; return it, or None at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)

@@ -1,0 +1,283 @@
+"""pytest entry point: options, markers and the readiness items. Thin on purpose.
+
+The work lives in modules named for their job: `checks/` (the catalogue), `runner`
+(runs checks once per context), `displays`, `report`. Other features (watcher,
+drift, containers) are plugins of their own, listed in `pytest_plugins`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_fynecheck import report as doctor
+from pytest_fynecheck.checks import catalogue
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.model import Result, Status
+from pytest_fynecheck.runner import Runner
+
+# Feature plugins: each owns its options, markers, fixtures and items.
+pytest_plugins: list[str] = []
+
+RESULTS_KEY = "fynecheck_result"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fynecheck", "Fyne readiness, watcher and drift checks")
+    group.addoption(
+        "--fynecheck",
+        action="store_true",
+        help="collect one item per readiness check and print a doctor-style report",
+    )
+    group.addoption(
+        "--fynecheck-json",
+        metavar="PATH",
+        help="write the check results as JSON to PATH",
+    )
+    group.addoption(
+        "--fynecheck-display",
+        choices=("auto", "host", "xvfb"),
+        default=None,
+        help="auto: use DISPLAY if it answers, else a private Xvfb; host: DISPLAY only; "
+        "xvfb: always a private Xvfb (default: ini fynecheck_display or auto)",
+    )
+    group.addoption(
+        "--fynecheck-project",
+        metavar="DIR",
+        help="the Fyne project to check (default: ini fynecheck_project or the current directory)",
+    )
+    parser.addini("fynecheck_project", "the Fyne project to check", default="")
+    parser.addini("fynecheck_display", "auto, host or xvfb", default="auto")
+    parser.addini("fynecheck_tags", "Go build tags the app is built with", type="args")
+    parser.addini(
+        "fynecheck_window_title",
+        "title of the app's main window (default: any window the app opens)",
+        default="",
+    )
+    parser.addini(
+        "fynecheck_timeout", "seconds any one external command may take", default="900"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "fyne_ready(checks=None): run these readiness checks (default: every required one) "
+        "before the test; the test errors with the report when one fails",
+    )
+    config.stash[_STATE] = _State(config)
+    # The state is itself a plugin so it sees reports coming back from xdist workers.
+    config.pluginmanager.register(config.stash[_STATE], "fynecheck-state")
+
+
+class _State:
+    """Per-session state: the runner, created on first use."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._runner: Runner | None = None
+        self.results: list[Result] = []
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+
+    def project(self) -> Path:
+        opt = self.config.getoption("--fynecheck-project") or self.config.getini(
+            "fynecheck_project"
+        )
+        base = self.config.invocation_params.dir
+        return (base / opt).resolve() if opt else base
+
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-")
+            cfg = self.config
+            self._runner = Runner([host_context(cfg, self.project(), Path(self._scratch.name))])
+        return self._runner
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Results reach the controller through user_properties, with or without xdist.
+        if report.when != "call":
+            return
+        for key, value in report.user_properties:
+            if key == RESULTS_KEY:
+                self.results.append(Result.from_json(json.loads(str(value))))
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+
+_STATE = pytest.StashKey[_State]()
+
+
+def cache_dir() -> Path:
+    """Content-keyed builds and probes, shared by every project and run."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pytest-fynecheck"
+
+
+def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context:
+    mode = config.getoption("--fynecheck-display") or config.getini("fynecheck_display")
+    ctx = Context(
+        project,
+        scratch,
+        cache_dir(),
+        timeout=float(config.getini("fynecheck_timeout")),
+        progress=_progress_printer(config),
+        display_mode=mode,
+        tags=config.getini("fynecheck_tags"),
+    )
+    ctx.memo["window title"] = config.getini("fynecheck_window_title")
+    ctx.memo["artifacts"] = _artifact_dir(config)
+    return ctx
+
+
+def _artifact_dir(config: pytest.Config) -> Path:
+    if config.cache is not None:
+        return config.cache.mkdir("fynecheck")
+    return Path(tempfile.mkdtemp(prefix="fynecheck-artifacts-"))
+
+
+def _progress_printer(config: pytest.Config) -> Any:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or hasattr(config, "workerinput"):
+        return None  # xdist workers have no terminal
+
+    def show(line: str) -> None:
+        reporter.write_line(f"  fynecheck: {line}")
+
+    return show
+
+
+class CheckItem(pytest.Item):
+    """One readiness check in one context."""
+
+    def __init__(self, *, check_id: str, context: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.check_id = check_id
+        self.context = context
+
+    def runtest(self) -> None:
+        runner = self.config.stash[_STATE].runner()
+        result = runner.result(self.context, self.check_id)
+        self.user_properties.append((RESULTS_KEY, json.dumps(result.to_json())))
+        if result.status is Status.NA:
+            pytest.skip(f"n/a: {result.detail}")
+        if result.blocking:
+            raise CheckFailure(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CheckFailure):
+            return doctor.describe(excinfo.value.result)
+        return str(super().repr_failure(excinfo, style))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"fynecheck: {self.check_id} [{self.context}]"
+
+
+class CheckFailure(Exception):
+    def __init__(self, result: Result) -> None:
+        super().__init__(result.detail)
+        self.result = result
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    if not config.getoption("--fynecheck"):
+        return
+    for check_id in catalogue():
+        items.append(
+            CheckItem.from_parent(
+                session, name=f"fynecheck[{check_id}]", check_id=check_id, context="host"
+            )
+        )
+
+
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Without xdist, start every check at once so independent probes overlap."""
+    if session.config.getoption("--fynecheck") and not hasattr(session.config, "workerinput"):
+        if session.config.pluginmanager.has_plugin("dsession"):
+            return  # xdist controller: the workers run the checks
+        runner = session.config.stash[_STATE].runner()
+        for item in session.items:
+            if isinstance(item, CheckItem):
+                runner.submit(item.context, item.check_id)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("fyne_ready")
+    if marker is None:
+        return
+    ids = marker.kwargs.get("checks") or (marker.args[0] if marker.args else None)
+    state = item.config.stash[_STATE]
+    results = readiness_results(state.runner(), "host", ids)
+    failed = [r for r in results if r.blocking]
+    if failed:
+        pytest.fail("Fyne readiness failed:\n" + doctor.table(results), pytrace=False)
+
+
+def readiness_results(runner: Runner, context: str, ids: list[str] | None) -> list[Result]:
+    known = catalogue()
+    unknown = [i for i in ids or [] if i not in known]
+    if unknown:
+        raise pytest.UsageError(
+            f"fyne_ready: unknown check id(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    chosen = ids or [i for i, c in known.items() if c.required]
+    return runner.results(context, chosen)
+
+
+class Readiness:
+    """What the `fyne_readiness` fixture gives: check results on demand, each run once."""
+
+    def __init__(self, runner: Runner, context: str = "host") -> None:
+        self._runner = runner
+        self.context = context
+
+    def __getitem__(self, check_id: str) -> Result:
+        return readiness_results(self._runner, self.context, [check_id])[0]
+
+    def results(self, ids: list[str] | None = None) -> list[Result]:
+        """The named checks, or every required one."""
+        return readiness_results(self._runner, self.context, ids)
+
+
+@pytest.fixture(scope="session")
+def fyne_readiness(pytestconfig: pytest.Config) -> Iterator[Readiness]:
+    yield Readiness(pytestconfig.stash[_STATE].runner())
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash[_STATE]
+    if not state.results:
+        return
+    results = sorted(state.results, key=_report_order)
+    terminalreporter.write_sep("=", "fynecheck")
+    for line in doctor.table(results).splitlines():
+        terminalreporter.write_line(line)
+    path = config.getoption("--fynecheck-json")
+    if path:
+        Path(path).write_text(doctor.to_json(results), encoding="utf-8")
+        terminalreporter.write_line(f"fynecheck: JSON written to {path}")
+
+
+def _report_order(result: Result) -> tuple[int, str]:
+    ids = list(catalogue())
+    return (ids.index(result.id) if result.id in ids else len(ids), result.os)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    session.config.stash[_STATE].close()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STATE in config.stash:
+        config.stash[_STATE].close()

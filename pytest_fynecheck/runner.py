@@ -1,0 +1,80 @@
+"""Runs checks once per context and session, in parallel where they do not depend on each other."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from pytest_fynecheck.checks import Check, Found, catalogue
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.model import CheckFailed, Result, Status
+
+
+class Runner:
+    def __init__(self, contexts: Iterable[Context], workers: int = 4) -> None:
+        self.contexts = {c.name: c for c in contexts}
+        self.checks = catalogue()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fynecheck")
+        self._futures: dict[tuple[str, str], Future[Result]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, context: str, check_id: str) -> Future[Result]:
+        """Start a check (and what it requires) unless it is already under way."""
+        check = self.checks[check_id]
+        with self._lock:
+            key = (context, check_id)
+            if key not in self._futures:
+                deps = [self.submit(context, d) for d in check.requires]
+                self._futures[key] = self._pool.submit(
+                    self._run, self.contexts[context], check, deps
+                )
+            return self._futures[key]
+
+    def result(self, context: str, check_id: str) -> Result:
+        return self.submit(context, check_id).result()
+
+    def results(self, context: str, ids: Iterable[str]) -> list[Result]:
+        futures = [self.submit(context, i) for i in ids]
+        return [f.result() for f in futures]
+
+    def _run(self, ctx: Context, check: Check, deps: list[Future[Result]]) -> Result:
+        start = time.monotonic()
+
+        def result(status: Status, detail: str, hint: str = "", **kw: dict[str, str]) -> Result:
+            return Result(
+                check.id,
+                check.title,
+                status,
+                detail,
+                hint,
+                os=ctx.name,
+                required=check.required,
+                seconds=round(time.monotonic() - start, 3),
+                **kw,
+            )
+
+        failed = [d.result() for d in deps]
+        failed = [r for r in failed if r.status is Status.FAIL]
+        if failed:
+            names = ", ".join(r.id for r in failed)
+            return result(Status.FAIL, f"not run: {names} failed", f"fix {names} first")
+        try:
+            found = check.run(ctx)
+        except CheckFailed as exc:
+            return result(exc.status, exc.detail, exc.hint or check.hint)
+        except Exception as exc:  # a bug in the kit, not in the machine: say so plainly
+            return result(
+                Status.FAIL,
+                f"internal error in check {check.id}: {type(exc).__name__}: {exc}",
+                "this is a pytest-fynecheck bug; please report it with this line",
+            )
+        if isinstance(found, Found):
+            return result(Status.OK, found.detail, artifacts=found.artifacts)
+        return result(Status.OK, found)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for ctx in self.contexts.values():
+            ctx.close()

@@ -28,6 +28,12 @@ pytest_plugins: list[str] = []
 RESULTS_KEY = "fynecheck_result"
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_fynecheck import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fynecheck", "Fyne readiness, watcher and drift checks")
     group.addoption(
@@ -95,9 +101,27 @@ class _State:
     def runner(self) -> Runner:
         if self._runner is None:
             self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-")
-            cfg = self.config
-            self._runner = Runner([host_context(cfg, self.project(), Path(self._scratch.name))])
+            self._runner = Runner(self.make_context)
         return self._runner
+
+    def make_context(self, name: str) -> Context:
+        assert self._scratch is not None
+        scratch = Path(self._scratch.name) / name
+        scratch.mkdir(exist_ok=True)
+        if name == "host":
+            return host_context(self.config, self.project(), scratch)
+        made = self.config.hook.pytest_fynecheck_make_context(
+            config=self.config, name=name, project=self.project(), scratch=scratch
+        )
+        if made is None:
+            raise pytest.UsageError(f"fynecheck: no plugin knows the context {name!r}")
+        context: Context = made
+        return context
+
+    def context_names(self) -> list[str]:
+        extra = [n for names in self.config.hook.pytest_fynecheck_contexts(config=self.config)
+                 for n in names]
+        return ["host", *extra]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Results reach the controller through user_properties, with or without xdist.
@@ -193,12 +217,17 @@ def pytest_collection_modifyitems(
 ) -> None:
     if not config.getoption("--fynecheck"):
         return
-    for check_id in catalogue():
-        items.append(
-            CheckItem.from_parent(
-                session, name=f"fynecheck[{check_id}]", check_id=check_id, context="host"
+    for context in config.stash[_STATE].context_names():
+        suffix = "" if context == "host" else f"@{context}"
+        for check_id in catalogue():
+            items.append(
+                CheckItem.from_parent(
+                    session,
+                    name=f"fynecheck[{check_id}{suffix}]",
+                    check_id=check_id,
+                    context=context,
+                )
             )
-        )
 
 
 def pytest_runtestloop(session: pytest.Session) -> None:

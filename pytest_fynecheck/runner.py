@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from pytest_fynecheck.checks import Check, Found, catalogue
@@ -13,12 +13,16 @@ from pytest_fynecheck.model import CheckFailed, Result, Status
 
 
 class Runner:
-    def __init__(self, contexts: Iterable[Context], workers: int = 4) -> None:
-        self.contexts = {c.name: c for c in contexts}
+    def __init__(self, make_context: Callable[[str], Context], workers: int = 4) -> None:
+        # Contexts (the host, containers) are made on first use: a container starts only
+        # when one of its checks runs.
+        self._make_context = make_context
+        self.contexts: dict[str, Context] = {}
         self.checks = catalogue()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fynecheck")
         self._futures: dict[tuple[str, str], Future[Result]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # submit() recurses into requirements
+        self._context_lock = threading.Lock()
 
     def submit(self, context: str, check_id: str) -> Future[Result]:
         """Start a check (and what it requires) unless it is already under way."""
@@ -27,9 +31,7 @@ class Runner:
             key = (context, check_id)
             if key not in self._futures:
                 deps = [self.submit(context, d) for d in check.requires]
-                self._futures[key] = self._pool.submit(
-                    self._run, self.contexts[context], check, deps
-                )
+                self._futures[key] = self._pool.submit(self._run, context, check, deps)
             return self._futures[key]
 
     def result(self, context: str, check_id: str) -> Result:
@@ -39,7 +41,13 @@ class Runner:
         futures = [self.submit(context, i) for i in ids]
         return [f.result() for f in futures]
 
-    def _run(self, ctx: Context, check: Check, deps: list[Future[Result]]) -> Result:
+    def context(self, name: str) -> Context:
+        with self._context_lock:
+            if name not in self.contexts:
+                self.contexts[name] = self._make_context(name)
+            return self.contexts[name]
+
+    def _run(self, context: str, check: Check, deps: list[Future[Result]]) -> Result:
         start = time.monotonic()
 
         def result(status: Status, detail: str, hint: str = "", **kw: dict[str, str]) -> Result:
@@ -49,7 +57,7 @@ class Runner:
                 status,
                 detail,
                 hint,
-                os=ctx.name,
+                os=context,
                 required=check.required,
                 seconds=round(time.monotonic() - start, 3),
                 **kw,
@@ -61,7 +69,7 @@ class Runner:
             names = ", ".join(r.id for r in failed)
             return result(Status.FAIL, f"not run: {names} failed", f"fix {names} first")
         try:
-            found = check.run(ctx)
+            found = check.run(self.context(context))
         except CheckFailed as exc:
             return result(exc.status, exc.detail, exc.hint or check.hint)
         except Exception as exc:  # a bug in the kit, not in the machine: say so plainly

@@ -1,0 +1,20 @@
+"""Hooks through which feature plugins add where checks run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_fynecheck.context import Context
+
+
+def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:  # type: ignore[empty-body]
+    """Names of contexts besides the host to run the readiness catalogue in (e.g. OS suites)."""
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_fynecheck_make_context(  # type: ignore[empty-body]
+    config: pytest.Config, name: str, project: Path, scratch: Path
+) -> Context | None:
+    """Make the context called `name`; the first plugin that knows the name answers."""

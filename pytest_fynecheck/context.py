@@ -6,6 +6,7 @@ so each has a timeout, a clear error when the tool is missing, and no leftovers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -58,6 +59,8 @@ class Completed:
     returncode: int
     stdout: str
     stderr: str
+    # stdout as bytes, for binary output such as screenshots.
+    raw: bytes = b""
 
     @property
     def ok(self) -> bool:
@@ -124,10 +127,8 @@ class HostProcess:
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 class Context:
@@ -155,7 +156,9 @@ class Context:
         self.display_mode = display_mode
         self.tags = tuple(tags)
         self._closers: list[Callable[[], None]] = []
-        # Filled by the runner: values shared between checks (e.g. `go env`).
+        # The user's settings checks read (window title, package to build, artifact dir).
+        self.settings: dict[str, Any] = {}
+        # Values shared between checks (e.g. `go env`), computed once.
         self.memo: dict[str, Any] = {}
         self.memo_lock = threading.Lock()
 
@@ -214,11 +217,13 @@ class Context:
             _signal_group(proc.pid, signal.SIGKILL)
         for r in readers:
             r.join(5)
+        raw = b"".join(out)
         return Completed(
             tuple(argv),
             proc.returncode,
-            b"".join(out).decode(errors="replace"),
+            raw.decode(errors="replace"),
             b"".join(err).decode(errors="replace"),
+            raw,
         )
 
     def spawn(
@@ -258,9 +263,7 @@ def _collect(stream: IO[bytes], into: list[bytes], on_line: Callable[[str], None
             on_line(line.decode(errors="replace").rstrip("\n"))
 
 
-def wait_until(
-    predicate: Callable[[], Any], timeout: float, interval: float = 0.05
-) -> Any:
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
     """Poll until `predicate` returns a truthy value; return it, or None at the deadline."""
     deadline = time.monotonic() + timeout
     while True:

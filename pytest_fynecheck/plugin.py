@@ -23,7 +23,7 @@ from pytest_fynecheck.model import Result, Status
 from pytest_fynecheck.runner import Runner
 
 # Feature plugins: each owns its options, markers, fixtures and items.
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["pytest_fynecheck.displays_plugin"]
 
 RESULTS_KEY = "fynecheck_result"
 
@@ -66,9 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "title of the app's main window (default: any window the app opens)",
         default="",
     )
-    parser.addini(
-        "fynecheck_timeout", "seconds any one external command may take", default="900"
-    )
+    parser.addini("fynecheck_package", "the main package to build", default=".")
+    parser.addini("fynecheck_window_timeout", "seconds to wait for the app's window", default="60")
+    parser.addini("fynecheck_timeout", "seconds any one external command may take", default="900")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -119,8 +119,11 @@ class _State:
         return context
 
     def context_names(self) -> list[str]:
-        extra = [n for names in self.config.hook.pytest_fynecheck_contexts(config=self.config)
-                 for n in names]
+        extra = [
+            n
+            for names in self.config.hook.pytest_fynecheck_contexts(config=self.config)
+            for n in names
+        ]
         return ["host", *extra]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -158,14 +161,20 @@ def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context
         display_mode=mode,
         tags=config.getini("fynecheck_tags"),
     )
-    ctx.memo["window title"] = config.getini("fynecheck_window_title")
-    ctx.memo["artifacts"] = _artifact_dir(config)
+    ctx.settings.update(
+        window_title=config.getini("fynecheck_window_title"),
+        package=config.getini("fynecheck_package"),
+        window_timeout=float(config.getini("fynecheck_window_timeout")),
+        artifacts=_artifact_dir(config),
+    )
     return ctx
 
 
 def _artifact_dir(config: pytest.Config) -> Path:
-    if config.cache is not None:
-        return config.cache.mkdir("fynecheck")
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    if cache is not None:
+        path: Path = cache.mkdir("fynecheck")
+        return path
     return Path(tempfile.mkdtemp(prefix="fynecheck-artifacts-"))
 
 

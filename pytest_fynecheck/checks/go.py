@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from pytest_fynecheck.checks import check
@@ -33,10 +34,8 @@ def go_version(ctx: Context) -> str:
         needs.append((f"{FYNE_MODULE} {fyne.get('Version', '')}", fyne.get("GoVersion", "")))
     except CheckFailed:
         needs.append(("Fyne's documented minimum", FYNE_DOCUMENTED_MIN_GO))
-    try:
+    with contextlib.suppress(CheckFailed):  # project.gomod reports it
         needs.append(("the project's go directive", go_mod(ctx).get("Go", "")))
-    except CheckFailed:
-        pass  # project.gomod reports it
     parts = []
     for who, want in needs:
         if not want:

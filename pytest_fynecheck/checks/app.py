@@ -1,0 +1,203 @@
+"""The project itself: it builds, starts, and shows a window with a real first frame."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+
+from pytest_fynecheck.checks import Found, check
+from pytest_fynecheck.checks.go import local_replace_dirs
+from pytest_fynecheck.context import Context, Process, wait_until
+from pytest_fynecheck.displays import x_display
+from pytest_fynecheck.gotool import go_env
+from pytest_fynecheck.images import Image, read_xwd, write_png
+from pytest_fynecheck.model import CheckFailed
+
+# Go ignores these directories when it builds, so they do not belong in the build key.
+_SKIP_DIRS = ("testdata", "node_modules")
+# What in `go env` changes the binary.
+_ENV_KEYS = (
+    "GOVERSION",
+    "GOOS",
+    "GOARCH",
+    "GOAMD64",
+    "CGO_ENABLED",
+    "CC",
+    "CGO_CFLAGS",
+    "CGO_LDFLAGS",
+    "GOFLAGS",
+    "GOEXPERIMENT",
+)
+
+
+def build_key(ctx: Context) -> str:
+    """A key over everything that goes into the binary: toolchain, flags and source bytes."""
+    h = hashlib.sha256()
+    env = go_env(ctx)
+    for k in _ENV_KEYS:
+        h.update(f"{k}={env.get(k, '')}\n".encode())
+    h.update(
+        f"context={ctx.name} tags={','.join(ctx.tags)} "
+        f"package={ctx.settings.get('package', '.')}\n".encode()
+    )
+    for root in [ctx.project, *local_replace_dirs(ctx)]:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(
+                d for d in dirnames if not d.startswith((".", "_")) and d not in _SKIP_DIRS
+            )
+            for name in sorted(filenames):
+                path = Path(dirpath, name)
+                h.update(str(path.relative_to(root)).encode(errors="surrogateescape") + b"\0")
+                h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:20]
+
+
+def _progress(ctx: Context) -> tuple[list[str], object]:
+    compiled: list[str] = []
+    last = [0.0]
+
+    def on_line(line: str) -> None:
+        # `go build -v` names each package as it compiles it: only a cold build prints many.
+        if not line or " " in line.strip():
+            return
+        compiled.append(line.strip())
+        now = time.monotonic()
+        if len(compiled) == 1 or now - last[0] >= 5:
+            last[0] = now
+            ctx.progress(
+                f"app.build: compiling ({len(compiled)} packages so far, "
+                f"now {line.strip()}); a cold cgo build of Fyne takes minutes"
+            )
+
+    return compiled, on_line
+
+
+@check(
+    "app.build",
+    "The app builds",
+    hint="run `go build` in the project to see the full error",
+    requires=("project.gomod", "cc.works", "pkgconfig.gl", "x11.libs", "wayland.libs"),
+)
+def app_build(ctx: Context) -> Found:
+    key = build_key(ctx)
+    out_dir = ctx.cache / "builds" / key
+    exe = out_dir / "app"
+    ctx.memo["app binary"] = exe
+    if exe.is_file():
+        return Found(f"cached build {key} (source and toolchain unchanged)", {"binary": str(exe)})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f"app.{os.getpid()}.tmp"
+    argv = ["go", "build", "-v", "-o", str(tmp)]
+    if ctx.tags:
+        argv += ["-tags", ",".join(ctx.tags)]
+    argv.append(ctx.settings.get("package", "."))
+    compiled, on_line = _progress(ctx)
+    start = time.monotonic()
+    done = ctx.run(argv, on_line=on_line)  # type: ignore[arg-type]
+    if not done.ok:
+        raise CheckFailed(
+            f"`{' '.join(argv)}` failed:\n{done.stderr.strip()[-3000:]}", _build_hint(done.stderr)
+        )
+    tmp.replace(exe)  # atomic: a parallel run never sees half a binary
+    took = time.monotonic() - start
+    return Found(
+        f"built in {took:.1f} s ({len(compiled)} packages compiled); key {key}",
+        {"binary": str(exe)},
+    )
+
+
+def _build_hint(stderr: str) -> str:
+    if "build constraints exclude all Go files" in stderr and "go-gl" in stderr:
+        return "cgo is off for this build: set CGO_ENABLED=1 and install gcc"
+    if "pkg-config" in stderr:
+        return "a C library's .pc file is missing: see the pkgconfig.* checks"
+    if "missing go.sum entry" in stderr:
+        return "run `go mod tidy`"
+    return "run `go build -v` in the project to see the full error"
+
+
+def _windows(ctx: Context, env: dict[str, str]) -> dict[str, str]:
+    """Top-level windows with names: id -> title."""
+    done = ctx.run(["xwininfo", "-root", "-children"], env=env, timeout=15)
+    return dict(re.findall(r'^\s+(0x[0-9a-f]+) "(.*)":', done.stdout, re.M))
+
+
+def _viewable(ctx: Context, env: dict[str, str], win: str) -> bool:
+    done = ctx.run(["xwininfo", "-id", win], env=env, timeout=15)
+    return "Map State: IsViewable" in done.stdout
+
+
+@check(
+    "app.window",
+    "The app shows a window with a first frame",
+    hint="run the app by hand on this display and read what it prints",
+    requires=("app.build", "gl.context"),
+)
+def app_window(ctx: Context) -> Found:
+    display = x_display(ctx)
+    exe: Path = ctx.memo["app binary"]
+    title: str = ctx.settings.get("window_title", "")
+    timeout: float = ctx.settings.get("window_timeout", 60.0)
+    before = set(_windows(ctx, display.env))
+    start = time.monotonic()
+    app = ctx.spawn([str(exe)], env=display.env)
+    try:
+        win = wait_until(lambda: _find_window(ctx, display.env, app, title, before), timeout, 0.1)
+        if win is None:
+            raise CheckFailed(
+                f"no window {'titled ' + repr(title) if title else ''} became viewable on "
+                f"{display.name} within {timeout:g} s; the app printed:\n{app.output()[-1500:]}",
+                "set ini fynecheck_window_title to the title your app uses"
+                if title
+                else "raise ini fynecheck_window_timeout if the app starts slowly",
+            )
+        mapped = time.monotonic() - start
+        shot = ctx.settings["artifacts"] / f"app-window-{ctx.name}.png"
+        frame = wait_until(lambda: _frame(ctx, display.env, win[0]), 15, 0.1)
+        if frame is None:
+            raise CheckFailed(
+                f"window {win[1]!r} is mapped but stayed blank for 15 s; the app printed:\n"
+                f"{app.output()[-1500:]}",
+                "the GL driver renders nothing: check gl.context's renderer",
+            )
+        write_png(frame, shot)
+        first = time.monotonic() - start
+    finally:
+        code = app.stop()
+    return Found(
+        f"window {win[1]!r} viewable on {display.name} after {mapped:.1f} s, first frame "
+        f"after {first:.1f} s ({frame.colours(256)}+ colours, {frame.width}x{frame.height}); "
+        f"stopped with SIGTERM (exit {code})",
+        {"screenshot": str(shot)},
+    )
+
+
+def _find_window(
+    ctx: Context, env: dict[str, str], app: Process, title: str, before: set[str]
+) -> tuple[str, str] | None:
+    if app.poll() is not None:
+        raise CheckFailed(
+            f"the app exited with {app.poll()} before showing a window:\n{app.output()[-2000:]}",
+            _window_hint(app.output()),
+        )
+    for win, name in _windows(ctx, env).items():
+        if (name == title if title else win not in before) and _viewable(ctx, env, win):
+            return win, name
+    return None
+
+
+def _window_hint(output: str) -> str:
+    if "failed to initialise GLFW" in output or "GLX" in output:
+        return "GLFW could not open the display or create a GL context: see display.* and gl.*"
+    return "run the app by hand on this display and read what it prints"
+
+
+def _frame(ctx: Context, env: dict[str, str], win: str) -> Image | None:
+    done = ctx.run(["xwd", "-id", win, "-silent"], env=env, timeout=15)
+    if not done.ok:
+        return None
+    image = read_xwd(done.raw)
+    return None if image.blank else image

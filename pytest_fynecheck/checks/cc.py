@@ -1,0 +1,217 @@
+"""The C side of a Fyne build: the compiler, pkg-config, and the GL, X11 and Wayland libraries.
+
+Each library check asks pkg-config first, then compiles and links a probe that includes
+the real headers, because a .pc file without its headers (or the reverse) still breaks
+the build.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+from pytest_fynecheck import PROBES_DIR
+from pytest_fynecheck.checks import check
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.gotool import go_env
+from pytest_fynecheck.model import CheckFailed, NotApplicable
+
+# pkg-config module -> the Debian package that ships its .pc file (and headers).
+# tests/test_checks_cc.py checks each row against `dpkg-query -S` on the host.
+DEBIAN_PACKAGES = {
+    "gl": "libgl-dev",
+    "x11": "libx11-dev",
+    "xrandr": "libxrandr-dev",
+    "xcursor": "libxcursor-dev",
+    "xinerama": "libxinerama-dev",
+    "xi": "libxi-dev",
+    "xxf86vm": "libxxf86vm-dev",
+    "wayland-client": "libwayland-dev",
+    "wayland-cursor": "libwayland-dev",
+    "wayland-egl": "libwayland-dev",
+    "xkbcommon": "libxkbcommon-dev",
+}
+
+CGO_PROBE = """package main
+
+/*
+static int twice(int x) { return 2 * x; }
+*/
+import "C"
+
+import "fmt"
+
+func main() { fmt.Println("cgo", int(C.twice(21))) }
+"""
+
+
+def c_compiler(ctx: Context) -> list[str]:
+    """CC as Go will call it (it may carry flags, e.g. `gcc -m64`)."""
+    return shlex.split(go_env(ctx).get("CC") or "gcc")
+
+
+@check(
+    "cc.works",
+    "C compiler builds and links cgo",
+    hint="install a C compiler and the C library headers (Debian: apt-get install gcc libc6-dev)",
+    requires=("cgo.enabled",),
+)
+def cc_works(ctx: Context) -> str:
+    src = ctx.scratch / "cgo-probe"
+    src.mkdir(exist_ok=True)
+    (src / "go.mod").write_text("module fynecheck.probe/cgo\n\ngo 1.19\n")
+    (src / "main.go").write_text(CGO_PROBE)
+    exe = src / "probe"
+    # The probe is its own module: the user's GOFLAGS (e.g. -mod=vendor) do not apply to it.
+    env = {"GOFLAGS": "-mod=mod", "GOWORK": "off"}
+    built = ctx.run(["go", "build", "-o", str(exe), "."], cwd=src, env=env, timeout=300)
+    if not built.ok:
+        raise CheckFailed(
+            f"a tiny cgo program does not build: {built.output[-1500:]}",
+            _cc_hint(built.output, c_compiler(ctx)),
+        )
+    ran = ctx.run([str(exe)], cwd=src, timeout=30)
+    if ran.stdout.strip() != "cgo 42":
+        raise CheckFailed(
+            f"the cgo probe built but printed {ran.output!r} (exit {ran.returncode})",
+            "the C toolchain produces broken binaries; reinstall gcc and libc6-dev",
+        )
+    version = ctx.run([*c_compiler(ctx), "--version"], timeout=30).stdout.splitlines()
+    return f"{' '.join(c_compiler(ctx))}: {version[0] if version else '?'}; cgo probe ran"
+
+
+def _cc_hint(output: str, cc: Sequence[str]) -> str:
+    if "executable file not found" in output or ("not found" in output and cc[0] in output):
+        return (
+            f"`{cc[0]}` is not on PATH: install it (Debian: apt-get install gcc) "
+            "or set CC to your compiler"
+        )
+    if "crt1.o" in output or "cannot find -lc" in output or "stdlib.h" in output:
+        return "the C library headers are missing (Debian: apt-get install libc6-dev)"
+    return "install a working C toolchain (Debian: apt-get install gcc libc6-dev)"
+
+
+def pkg_config(ctx: Context, modules: Sequence[str]) -> dict[str, str]:
+    """Versions of the modules pkg-config knows; fails naming the missing ones."""
+    versions: dict[str, str] = {}
+    missing: list[str] = []
+    for mod in modules:
+        done = ctx.run(["pkg-config", "--modversion", mod], timeout=30)
+        if done.ok:
+            versions[mod] = done.stdout.strip()
+        else:
+            missing.append(mod)
+    if missing:
+        pkgs = sorted({DEBIAN_PACKAGES.get(m, f"the -dev package with {m}.pc") for m in missing})
+        raise CheckFailed(
+            f"pkg-config does not find {', '.join(m + '.pc' for m in missing)} "
+            f"(PKG_CONFIG_PATH={ctx.environ.get('PKG_CONFIG_PATH', '')!s}, "
+            f"PKG_CONFIG_LIBDIR={ctx.environ.get('PKG_CONFIG_LIBDIR', '')!s})",
+            f"Debian: apt-get install {' '.join(pkgs)}; elsewhere install the development "
+            f"package that provides {', '.join(m + '.pc' for m in missing)}",
+        )
+    return versions
+
+
+def c_program(headers: Sequence[str], body: str) -> str:
+    includes = "".join(f"#include <{h}>\n" for h in headers)
+    return f"{includes}\nint main(void) {{\n{body}\n}}\n"
+
+
+def shipped_probe(name: str) -> str:
+    """A C probe shipped in pytest_fynecheck/probes/."""
+    return (PROBES_DIR / name).read_text()
+
+
+def compile_probe(ctx: Context, name: str, modules: Sequence[str], source: str) -> Path:
+    """Compile and link a C program against the modules; returns the executable."""
+    src = ctx.scratch / f"{name}.c"
+    src.write_text(source)
+    flags = ctx.run(["pkg-config", "--cflags", "--libs", *modules], timeout=30)
+    if not flags.ok:
+        raise CheckFailed(f"pkg-config --cflags --libs {' '.join(modules)}: {flags.output}")
+    exe = ctx.scratch / name
+    done = ctx.run(
+        [*c_compiler(ctx), "-o", str(exe), str(src), *shlex.split(flags.stdout)], timeout=120
+    )
+    if not done.ok:
+        raise CheckFailed(
+            f"a probe using {', '.join(modules)} does not compile and link: {done.output[-1500:]}",
+            _owner_hint(ctx, modules),
+        )
+    return exe
+
+
+def _owner_hint(ctx: Context, modules: Sequence[str]) -> str:
+    """The .pc files are there but headers or libraries are not: name the package that owns them."""
+    owners = []
+    for mod in modules:
+        pcdir = ctx.run(["pkg-config", "--variable=pcfiledir", mod], timeout=30).stdout.strip()
+        owner = ""
+        if ctx.which("dpkg-query"):
+            found = ctx.run(["dpkg-query", "-S", f"{pcdir}/{mod}.pc"], timeout=30)
+            owner = found.stdout.split(":")[0] if found.ok else ""
+        owners.append(owner or DEBIAN_PACKAGES.get(mod, f"the -dev package of {mod}"))
+    pkgs = " ".join(sorted(set(owners)))
+    return f"reinstall {pkgs} (Debian: apt-get install --reinstall {pkgs})"
+
+
+@check(
+    "pkgconfig.gl",
+    "pkg-config finds OpenGL (gl.pc) and its headers",
+    hint="Debian: apt-get install libgl-dev pkg-config",
+    requires=("cc.works",),
+)
+def pkgconfig_gl(ctx: Context) -> str:
+    versions = pkg_config(ctx, ["gl"])
+    compile_probe(ctx, "gl-probe", ["gl"], c_program(["GL/gl.h"], "return glGetString == 0;"))
+    return f"gl {versions['gl']}; GL/gl.h compiles and -lGL links"
+
+
+X11_MODULES = ["x11", "xrandr", "xcursor", "xinerama", "xi", "xxf86vm"]
+X11_HEADERS = [
+    "X11/Xlib.h",
+    "X11/extensions/Xrandr.h",
+    "X11/Xcursor/Xcursor.h",
+    "X11/extensions/Xinerama.h",
+    "X11/extensions/XInput2.h",
+    "X11/extensions/xf86vmode.h",
+]
+X11_CALLS = """return XOpenDisplay == 0 || XRRGetScreenResources == 0 || XcursorImageCreate == 0
+    || XineramaQueryScreens == 0 || XIQueryVersion == 0 || XF86VidModeQueryExtension == 0;"""
+
+
+@check(
+    "x11.libs",
+    "X11 libraries GLFW links",
+    hint="Debian: apt-get install xorg-dev (or libx11-dev libxrandr-dev libxcursor-dev "
+    "libxinerama-dev libxi-dev libxxf86vm-dev)",
+    requires=("cc.works",),
+)
+def x11_libs(ctx: Context) -> str:
+    if "wayland" in ctx.tags:
+        raise NotApplicable("the app is built with -tags wayland, which does not link X11")
+    versions = pkg_config(ctx, X11_MODULES)
+    compile_probe(ctx, "x11-probe", X11_MODULES, c_program(X11_HEADERS, X11_CALLS))
+    return ", ".join(f"{m} {v}" for m, v in versions.items()) + "; headers compile and link"
+
+
+WAYLAND_MODULES = ["wayland-client", "wayland-cursor", "wayland-egl", "xkbcommon"]
+WAYLAND_HEADERS = ["wayland-client.h", "wayland-cursor.h", "wayland-egl.h", "xkbcommon/xkbcommon.h"]
+WAYLAND_CALLS = """return wl_display_connect == 0 || wl_cursor_theme_load == 0
+    || wl_egl_window_create == 0 || xkb_context_new == 0;"""
+
+
+@check(
+    "wayland.libs",
+    "Wayland libraries GLFW links (-tags wayland)",
+    hint="Debian: apt-get install libwayland-dev libxkbcommon-dev",
+    requires=("cc.works",),
+)
+def wayland_libs(ctx: Context) -> str:
+    if "wayland" not in ctx.tags:
+        raise NotApplicable("the app is not built with -tags wayland (see ini fynecheck_tags)")
+    versions = pkg_config(ctx, WAYLAND_MODULES)
+    compile_probe(ctx, "wayland-probe", WAYLAND_MODULES, c_program(WAYLAND_HEADERS, WAYLAND_CALLS))
+    return ", ".join(f"{m} {v}" for m, v in versions.items()) + "; headers compile and link"

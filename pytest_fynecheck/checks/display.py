@@ -1,0 +1,94 @@
+"""Displays and GL: a real connection, and a real GL context on it."""
+
+from __future__ import annotations
+
+import re
+
+from pytest_fynecheck.checks import check
+from pytest_fynecheck.checks.cc import compile_probe, shipped_probe
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.displays import x_display
+from pytest_fynecheck.model import CheckFailed, CheckWarning, NotApplicable
+
+# go-gl/gl v2.1 is what Fyne binds: the context must offer at least this.
+FYNE_MIN_GL = (2, 1)
+
+
+@check(
+    "display.x11",
+    "X display answers",
+    hint="point DISPLAY at a running X server, or use --fynecheck-display=xvfb",
+)
+def display_x11(ctx: Context) -> str:
+    if "wayland" in ctx.tags:
+        raise NotApplicable("the app is built with -tags wayland and does not use X11")
+    display = x_display(ctx)
+    if display.warning:
+        raise CheckWarning(
+            display.description,
+            "your DISPLAY is dead; the kit used a private Xvfb instead. Point DISPLAY at a "
+            "live X server to check that one",
+        )
+    return display.description
+
+
+@check(
+    "display.wayland",
+    "Wayland display answers (-tags wayland)",
+    hint="run a Wayland compositor and set WAYLAND_DISPLAY (and XDG_RUNTIME_DIR)",
+    requires=("cc.works",),
+)
+def display_wayland(ctx: Context) -> str:
+    if "wayland" not in ctx.tags:
+        raise NotApplicable(
+            "the app is an X11 build (no -tags wayland): it needs DISPLAY, "
+            "under Wayland through XWayland"
+        )
+    name = ctx.environ.get("WAYLAND_DISPLAY", "")
+    if not name:
+        raise CheckFailed(
+            "WAYLAND_DISPLAY is not set",
+            "a -tags wayland build of Fyne needs WAYLAND_DISPLAY (and XDG_RUNTIME_DIR) "
+            "pointing at a running compositor, e.g. weston",
+        )
+    source = shipped_probe("wayland_probe.c")
+    probe = compile_probe(ctx, "wayland-probe", ["wayland-client"], source)
+    done = ctx.run([str(probe)], timeout=15)
+    if not done.ok:
+        raise CheckFailed(
+            f"cannot connect to WAYLAND_DISPLAY={name} "
+            f"(XDG_RUNTIME_DIR={ctx.environ.get('XDG_RUNTIME_DIR', '')!s}): {done.output}",
+            "start the compositor, or fix WAYLAND_DISPLAY/XDG_RUNTIME_DIR to name its socket",
+        )
+    globals_ = re.findall(r"^global=(\S+)", done.stdout, re.M)
+    return f"WAYLAND_DISPLAY={name}: {len(globals_)} globals ({', '.join(sorted(globals_)[:8])}…)"
+
+
+@check(
+    "gl.context",
+    "OpenGL context on the display",
+    hint="install Mesa's drivers (Debian: apt-get install libgl1-mesa-dri libglx-mesa0)",
+    requires=("pkgconfig.gl", "x11.libs", "display.x11"),
+)
+def gl_context(ctx: Context) -> str:
+    if "wayland" in ctx.tags:
+        raise NotApplicable("-tags wayland uses EGL; app.window shows whether it works")
+    display = x_display(ctx)
+    probe = compile_probe(ctx, "glx-probe", ["gl", "x11"], shipped_probe("glx_probe.c"))
+    done = ctx.run([str(probe)], env=display.env, timeout=30)
+    if not done.ok:
+        raise CheckFailed(
+            f"no GL context on {display.name}: {done.output[-800:]}",
+            "the X server needs GLX and Mesa's drivers (Debian: apt-get install "
+            "libgl1-mesa-dri libglx-mesa0); with Xvfb, GLX is built in",
+        )
+    info = dict(re.findall(r"^(\w+)=(.*)$", done.stdout, re.M))
+    version = info.get("version", "")
+    m = re.match(r"(\d+)\.(\d+)", version)
+    if not m or (int(m.group(1)), int(m.group(2))) < FYNE_MIN_GL:
+        raise CheckFailed(
+            f"GL {version or '?'} from {info.get('renderer', '?')}: Fyne needs OpenGL >= 2.1",
+            "use a driver with OpenGL >= 2.1 (Mesa's llvmpipe offers 4.5 in software: "
+            "LIBGL_ALWAYS_SOFTWARE=1)",
+        )
+    return f"{info.get('renderer', '?')}, OpenGL {version}, direct rendering {info.get('direct')}"

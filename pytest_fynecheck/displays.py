@@ -1,47 +1,124 @@
-"""Display servers: probing an existing X display and starting a private Xvfb.
+"""Display servers: probing an existing X display, and starting private Xvfb or weston.
 
 Servers are started through `Context.spawn`, so the same code runs on the host
-and in a container. Xvfb picks its own display number and tells us through
-`-displayfd`; we never guess numbers.
+and in a container. Servers tell us where they listen (Xvfb through `-displayfd`,
+weston's XWayland in its log); we never guess numbers. A server is ready only after
+a real client round trip. Host servers are recorded for the reaper (reaper.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
-from pytest_fynecheck.context import Context, Process, wait_until
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck import images, reaper
+from pytest_fynecheck.context import TOOL_HINTS, Context, HostProcess, Process, wait_until
+from pytest_fynecheck.model import CheckFailed, InputError
 
 XVFB_SCREEN = "1024x768x24"
+SCREEN_SIZE = (1024, 768)
+
+# The kinds of display the fixture and the marker accept.
+KINDS = ("xvfb", "weston", "weston-xwayland")
+
+# Tools only this module needs, with the true Debian package.
+TOOL_HINTS.setdefault(
+    "wayland-info",
+    "install wayland-utils (Debian: apt-get install wayland-utils); the kit uses it to "
+    "probe a Wayland compositor",
+)
+TOOL_HINTS.setdefault(
+    "weston-screenshooter",
+    "install weston (Debian: apt-get install weston); it ships weston-screenshooter",
+)
+TOOL_HINTS.setdefault(
+    "Xwayland", "install xwayland (Debian: apt-get install xwayland) for weston --xwayland"
+)
 
 
 @dataclasses.dataclass
 class Display:
-    """An X display to use, and the server we started for it, if any."""
+    """A display to use, and the server we started for it, if any."""
 
     env: dict[str, str]
     description: str
     server: Process | None = None
     # Set when the display asked for did not answer and a private one stands in.
     warning: str = ""
+    # "xvfb", "weston", "weston-xwayland", or "x" for a display we did not start.
+    kind: str = "x"
+    # Where the server runs: screenshots are taken there.
+    ctx: Context | None = dataclasses.field(default=None, repr=False)
+    _cleanups: list[Callable[[], None]] = dataclasses.field(default_factory=list, repr=False)
 
     @property
     def name(self) -> str:
         return self.env.get("DISPLAY") or self.env.get("WAYLAND_DISPLAY", "")
 
+    @property
+    def wayland(self) -> bool:
+        return "WAYLAND_DISPLAY" in self.env
+
     def log(self) -> str:
+        """What the server printed so far (weston's log includes XWayland's)."""
         return self.server.output() if self.server is not None else ""
 
     def stop(self) -> None:
+        """Stop the server and everything in its process group; remove its files."""
         if self.server is not None:
             self.server.stop()
+        while self._cleanups:
+            self._cleanups.pop()()
+
+    def screenshot(self, path: Path, timeout: float = 30.0) -> Path:
+        """A PNG of the whole screen at `path`: weston-screenshooter on weston, xwd on X."""
+        ctx = self.ctx
+        if ctx is None:
+            raise CheckFailed(f"no context to take a screenshot of {self.name} in")
+        path = Path(path)
+        # ctx.scratch is visible at the same path inside containers.
+        work = Path(tempfile.mkdtemp(prefix="shot-", dir=ctx.scratch))
+        if self.wayland:
+            done = ctx.run(["weston-screenshooter"], env=self.env, cwd=work, timeout=timeout)
+            shots = sorted(work.glob("wayland-screenshot-*.png"))
+            if not done.ok or not shots:
+                raise CheckFailed(
+                    f"weston-screenshooter on {self.name} made no screenshot "
+                    f"(exit {done.returncode}): {done.output[-800:]}",
+                    "weston must run with --debug for weston-screenshooter to be allowed",
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shots[-1].replace(path)
+        else:
+            dump = work / "screen.xwd"
+            done = ctx.run(
+                ["xwd", "-root", "-silent", "-out", str(dump)], env=self.env, timeout=timeout
+            )
+            if not done.ok or not dump.is_file():
+                raise CheckFailed(
+                    f"xwd could not dump {self.name} (exit {done.returncode}): {done.output[-800:]}"
+                )
+            images.write_png(images.read_xwd(dump.read_bytes()), path)
+        return path
+
+
+def _spawn_server(
+    ctx: Context, argv: Sequence[str], env: Mapping[str, str] | None = None
+) -> Process:
+    server = ctx.spawn(argv, env=env)
+    if isinstance(server, HostProcess):
+        # Inside a container the pid is docker's; the container reaper handles those.
+        reaper.record_process(server.pid)
+    return server
 
 
 def start_xvfb(ctx: Context, timeout: float = 30.0) -> Display:
     # -displayfd 1: Xvfb writes the display number it chose to stdout once it listens.
-    server = ctx.spawn(
-        ["Xvfb", "-displayfd", "1", "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp"]
+    server = _spawn_server(
+        ctx, ["Xvfb", "-displayfd", "1", "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp"]
     )
 
     def number() -> str | None:
@@ -55,14 +132,192 @@ def start_xvfb(ctx: Context, timeout: float = 30.0) -> Display:
             )
         return None
 
-    found = wait_until(number, timeout)
+    try:
+        found = wait_until(number, timeout)
+    except CheckFailed:
+        server.stop()
+        raise
     if found is None:
         server.stop()
         raise CheckFailed(
             f"Xvfb did not report a display within {timeout:g} s: {server.output()[-1500:]}",
             "run `Xvfb -displayfd 1` by hand to see why",
         )
-    return Display({"DISPLAY": f":{found}"}, f"private Xvfb :{found} ({XVFB_SCREEN})", server)
+    return Display(
+        {"DISPLAY": f":{found}"},
+        f"private Xvfb :{found} ({XVFB_SCREEN})",
+        server,
+        kind="xvfb",
+        ctx=ctx,
+    )
+
+
+def start_weston(ctx: Context, *, xwayland: bool = False, timeout: float = 30.0) -> Display:
+    """Headless weston on a private socket, ready after a real Wayland (and X) round trip."""
+    ctx.require("weston")
+    ctx.require("wayland-info")  # else every readiness poll fails the same way until timeout
+    # Made by the context (host or container) in its own /tmp: short enough for a
+    # socket path (108 bytes) and private (mktemp -d gives 0700), as Wayland wants.
+    made = ctx.run(["mktemp", "-d", "/tmp/fynecheck-weston.XXXXXX"], timeout=30)
+    if not made.ok:
+        raise CheckFailed(f"cannot make a runtime directory for weston: {made.output}")
+    runtime = made.stdout.strip()
+    socket = "wayland-fynecheck"  # the directory is private, so the name never collides
+    argv = [
+        "weston",
+        "--backend=headless-backend.so",
+        f"--socket={socket}",
+        "--use-pixman",  # a renderer that can read pixels back for screenshots
+        "--idle-time=0",  # never blank the screen
+        "--debug",  # allows weston-screenshooter
+        "--no-config",  # the user's weston.ini must not change what tests see
+        f"--width={SCREEN_SIZE[0]}",
+        f"--height={SCREEN_SIZE[1]}",
+    ]
+    if xwayland:
+        ctx.require("Xwayland")
+        # weston 10 segfaults at start when /tmp/.X11-unix is missing.
+        ctx.run(["mkdir", "-p", "-m", "1777", "/tmp/.X11-unix"], timeout=30)
+        argv.append("--xwayland")
+    env = {"XDG_RUNTIME_DIR": runtime, "WAYLAND_DISPLAY": socket}
+    server = _spawn_server(ctx, argv, env=env)
+    kind = "weston-xwayland" if xwayland else "weston"
+    display = Display(dict(env), f"private headless weston {socket}", server, kind=kind, ctx=ctx)
+    display._cleanups.append(lambda: _remove(ctx, runtime))
+    try:
+        _wait_weston(ctx, display, xwayland, timeout)
+    except BaseException:
+        display.stop()
+        raise
+    return display
+
+
+def start_display(ctx: Context, kind: str, timeout: float = 30.0) -> Display:
+    """Start a private display of one of KINDS in `ctx`; the caller stops it."""
+    if kind == "xvfb":
+        return start_xvfb(ctx, timeout)
+    if kind in ("weston", "weston-xwayland"):
+        return start_weston(ctx, xwayland=kind == "weston-xwayland", timeout=timeout)
+    raise InputError(f"unknown display kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+def _remove(ctx: Context, path: str) -> None:
+    ctx.run(["rm", "-rf", "--", path], timeout=30)
+
+
+def _wait_weston(ctx: Context, display: Display, xwayland: bool, timeout: float) -> None:
+    server = display.server
+    assert server is not None
+    hint = "run the weston command in the log by hand to see why"
+
+    def dead() -> None:
+        if server.poll() is not None:
+            raise CheckFailed(
+                f"weston exited with {server.poll()} before it was ready: {display.log()[-1500:]}",
+                hint,
+            )
+
+    def answers() -> dict[str, int] | None:
+        dead()
+        try:
+            return wayland_globals(ctx, display.env, timeout=10)
+        except CheckFailed:
+            return None
+
+    found = wait_until(answers, timeout)
+    if found is None:
+        raise CheckFailed(
+            f"weston did not answer a Wayland client within {timeout:g} s: {display.log()[-1500:]}",
+            hint,
+        )
+    seat = "with" if "wl_seat" in found else "no"
+    width, height = SCREEN_SIZE
+    display.description += f" ({width}x{height}, {len(found)} globals, {seat} wl_seat)"
+    if not xwayland:
+        return
+
+    def x_number() -> str | None:
+        dead()
+        m = re.search(r"xserver listening on display :(\d+)", display.log())
+        return m.group(1) if m else None
+
+    number = wait_until(x_number, timeout)
+    if number is None:
+        raise CheckFailed(
+            f"weston started no XWayland within {timeout:g} s: {display.log()[-1500:]}",
+            "install xwayland (Debian: apt-get install xwayland)",
+        )
+    if isinstance(server, HostProcess):
+        # The X lock file names the process that holds the display: it must be our weston.
+        lock = Path(f"/tmp/.X{number}-lock")
+        holder = lock.read_text().strip() if lock.is_file() else ""
+        if holder != str(server.pid):
+            raise CheckFailed(
+                f"weston says it listens on :{number}, but {lock} names pid {holder or '-'}, "
+                f"not weston's {server.pid}"
+            )
+    display.env["DISPLAY"] = f":{number}"
+    # The first X client makes weston launch Xwayland: this is the real round trip.
+    info = probe_x(ctx, {"DISPLAY": f":{number}"}, timeout=timeout)
+    display.description += f", XWayland :{number}: {info}"
+
+
+def wayland_globals(ctx: Context, env: Mapping[str, str], timeout: float = 15.0) -> dict[str, int]:
+    """A real registry round trip: the compositor's globals and their versions."""
+    done = ctx.run(["wayland-info"], env=env, timeout=timeout)
+    if not done.ok:
+        raise CheckFailed(
+            f"nothing answers on WAYLAND_DISPLAY={env.get('WAYLAND_DISPLAY', '')} "
+            f"(XDG_RUNTIME_DIR={env.get('XDG_RUNTIME_DIR', '')}): {done.output[-500:]}",
+            "start a compositor, or point WAYLAND_DISPLAY and XDG_RUNTIME_DIR at its socket",
+        )
+    pairs = re.findall(r"^interface: '([^']+)',\s+version:\s+(\d+)", done.stdout, re.M)
+    return {name: int(version) for name, version in pairs}
+
+
+def wayland_seat(ctx: Context, display: Display) -> bool:
+    """Whether the compositor offers an input seat (headless weston 10 offers none)."""
+    return "wl_seat" in wayland_globals(ctx, display.env)
+
+
+# What a Fyne `-tags wayland` build prints when go-gl's bundled GLFW 3.3.10 calls
+# wl_seat_get_version(NULL) in glfwInit (wl_init.c:597) on a compositor with no seat.
+# Seen under headless weston 10.0.1: exit status 2, addr=0x40.
+GLFW_SEATLESS_CRASH = (
+    re.compile(r"^SIGSEGV: segmentation violation", re.M),
+    re.compile(r"^signal arrived during cgo execution", re.M),
+    re.compile(r"glfw\._Cfunc_glfwInit\("),
+)
+
+SEATLESS_HINT = (
+    "the compositor offers no wl_seat (input seat), and the GLFW 3.3.10 that go-gl bundles "
+    "dereferences the missing seat in glfwInit (glfw#2517). Run -tags wayland builds on a "
+    "compositor with an input seat (a desktop session), or test the X11 build (no -tags "
+    "wayland) under weston --xwayland or Xvfb"
+)
+
+
+def is_glfw_seatless_crash(output: str) -> bool:
+    return all(p.search(output) for p in GLFW_SEATLESS_CRASH)
+
+
+def explain_wayland_failure(
+    ctx: Context, display: Display, returncode: int | None, output: str
+) -> CheckFailed | None:
+    """The true cause when a -tags wayland app died on `display`, if we know it."""
+    if not is_glfw_seatless_crash(output):
+        return None
+    try:
+        seat = wayland_seat(ctx, display)
+    except CheckFailed:
+        return None  # the compositor is gone; nothing to say about its seat
+    if seat:
+        return None
+    return CheckFailed(
+        f"the app crashed in glfwInit (SIGSEGV, exit {returncode}) on {display.name}, "
+        "a compositor without wl_seat",
+        SEATLESS_HINT,
+    )
 
 
 def probe_x(ctx: Context, env: dict[str, str], timeout: float = 15.0) -> str:

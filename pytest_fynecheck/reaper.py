@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,74 +75,130 @@ def reap_containers(cache: Path) -> list[str]:
 
 
 # -- display-server processes --------------------------------------------------------------
-# NOTE for the displays feature: this file was re-created by the containers work, which
-# by mistake overwrote the first version; `record_process`/`reap_processes` keep the API
-# displays.py and displays_plugin.py call. Adjust freely.
-# Host servers (Xvfb, weston) are recorded as one file per server: its pid and start time,
-# and the pid and start time of the pytest process that owns it.
+# Each process that starts host display servers appends "pid start-time" lines to its own
+# file, <records>/<owner pid>-<owner start time>.pids (O_APPEND: threads never interleave).
+# Servers run in their own process group (Context.spawn), so ending the group also ends
+# weston's Xwayland and helpers. Servers inside containers go with their container.
+
+RECORDS_ENV = "FYNECHECK_RECORDS_DIR"  # tests point this at a private directory
 
 
-def _records() -> Path:
-    from pytest_fynecheck.plugin import cache_dir  # late: plugin imports the display code
-
-    path = cache_dir() / "processes"
-    path.mkdir(parents=True, exist_ok=True)
+def records_dir() -> Path:
+    """Per user and machine, not per HOME: display servers are a machine-wide resource."""
+    override = os.environ.get(RECORDS_ENV)
+    path = (
+        Path(override)
+        if override
+        else Path(tempfile.gettempdir()) / f"pytest-fynecheck-{os.getuid()}" / "servers"
+    )
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # /tmp is shared: refuse a directory someone else made for us to write pids into.
+    if path.is_symlink() or path.lstat().st_uid != os.getuid():
+        raise RuntimeError(f"{path} is not a directory owned by uid {os.getuid()}; remove it")
     return path
 
 
 def record_process(pid: int) -> None:
     """Remember a display server this process started, for the next run's reaper."""
-    owner = os.getpid()
-    data = {
-        "pid": pid,
-        "start": process_start_time(pid),
-        "owner": owner,
-        "owner_start": process_start_time(owner),
-    }
-    (_records() / f"{pid}.json").write_text(json.dumps(data), encoding="utf-8")
+    started = process_start_time(pid)
+    if not started:
+        return  # already gone
+    me = os.getpid()
+    own = records_dir() / f"{me}-{process_start_time(me)}.pids"
+    fd = os.open(own, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, f"{pid} {started}\n".encode())
+    finally:
+        os.close(fd)
 
 
-def reap_processes() -> list[int]:
-    """End recorded servers whose owner is gone; forget records of ended ones."""
+def _read_records(path: Path) -> tuple[tuple[int, str] | None, list[tuple[int, str]]]:
+    owner: tuple[int, str] | None = None
+    parts = path.stem.split("-")
+    if len(parts) == 2 and all(p.isdigit() for p in parts):
+        owner = (int(parts[0]), parts[1])
+    entries: list[tuple[int, str]] = []
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return owner, entries  # a parallel run reaped it meanwhile
+    for line in lines:
+        fields = line.split()
+        if len(fields) == 2 and all(f.isdigit() for f in fields):
+            entries.append((int(fields[0]), fields[1]))
+    return owner, entries
+
+
+def reap_processes(grace: float = 3.0) -> list[int]:
+    """End the recorded servers of every run whose pytest process is gone; return their pids.
+
+    Servers recorded by a live process (this one included, e.g. an outer pytest around a
+    pytester run, or a parallel run) are left alone.
+    """
     ended: list[int] = []
-    for path in sorted(_records().glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            pid, start = int(data["pid"]), str(data["start"])
-            owner, owner_start = int(data["owner"]), str(data["owner_start"])
-        except (OSError, ValueError, KeyError):
-            path.unlink(missing_ok=True)
+    for path in sorted(records_dir().glob("*.pids")):
+        owner, entries = _read_records(path)
+        if owner is not None and owner_alive(*owner):
             continue
-        if owner_alive(owner, owner_start) and owner != os.getpid():
-            continue  # a live run's server
-        if start and owner_alive(pid, start):
-            _end(pid)
-            ended.append(pid)
+        for pid, started in entries:
+            if _end_server(pid, started, grace):
+                ended.append(pid)
         path.unlink(missing_ok=True)
     return ended
 
 
-def process_start_time(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
+def recorded_alive() -> list[int]:
+    """Recorded servers that still run, whoever owns them."""
+    alive: list[int] = []
+    for path in records_dir().glob("*.pids"):
+        alive += [pid for pid, started in _read_records(path)[1] if owner_alive(pid, started)]
+    return alive
 
 
-def _end(pid: int) -> None:
-    """SIGTERM its process group (servers run in their own), then SIGKILL."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+def _end_server(pid: int, started: str, grace: float) -> bool:
+    """TERM first, so servers remove their X lock files and sockets; then KILL."""
+    if not owner_alive(pid, started):
+        return False
+    leads_group = _pgid(pid) == pid
+
+    def send(sig: int) -> None:
         try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            try:
+            if leads_group:
+                os.killpg(pid, sig)
+            else:
                 os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                return
-        for _ in range(40):
-            if not Path(f"/proc/{pid}").exists():
-                return
-            time.sleep(0.05)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    send(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while owner_alive(pid, started) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # KILL the group even when the leader went: Xwayland may outlive weston by a moment.
+    if leads_group or owner_alive(pid, started):
+        send(signal.SIGKILL)
+    return True
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name (which may hold spaces); [0] is the state."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _pgid(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[2]) if len(fields) > 2 else None
+
+
+def process_start_time(pid: int) -> str:
+    """When a live process started (clock ticks after boot); "" if none or a zombie."""
+    fields = _stat_fields(pid)
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return ""  # a zombie has finished; only its parent's wait() is missing
+    return fields[19]
 
 
 def reap_all(cache: Path) -> list[str]:

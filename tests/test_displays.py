@@ -1,0 +1,265 @@
+"""The fyne_display fixture and marker, on real Xvfb, weston and XWayland."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_fynecheck import images, reaper
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.displays import (
+    KINDS,
+    Display,
+    probe_x,
+    start_display,
+    start_weston,
+    wayland_globals,
+    wayland_seat,
+)
+from pytest_fynecheck.model import CheckFailed, InputError
+
+# An inner test that reports what its display was, for the outer test to check.
+REPORTING_TEST = """
+import json, os
+import pytest
+
+@pytest.mark.fyne_display({kinds})
+def test_uses_display(fyne_display, request):
+    name = request.module.__name__ + "." + request.node.callspec.id
+    out = os.path.join({outdir!r}, name + "-" + str(os.getpid()) + ".json")
+    with open(out, "w") as f:
+        json.dump({{"env": fyne_display.env, "pid": fyne_display.server.pid,
+                   "kind": fyne_display.kind}}, f)
+"""
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in a process group: what a server left running."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Context:
+    return Context(tmp_path, tmp_path, tmp_path, timeout=120)
+
+
+def test_marker_runs_the_test_once_per_kind_and_stops_each_server(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    kinds = ", ".join(repr(k) for k in KINDS)
+    pytester.makepyfile(REPORTING_TEST.format(kinds=kinds, outdir=str(tmp_path)))
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_uses_display?xvfb? PASSED*",
+            "*test_uses_display?weston? PASSED*",
+            "*test_uses_display?weston-xwayland? PASSED*",
+        ]
+    )
+    seen = {d["kind"]: d for d in (json.loads(p.read_text()) for p in tmp_path.glob("*.json"))}
+    assert sorted(seen) == sorted(KINDS)
+    assert set(seen["xvfb"]["env"]) == {"DISPLAY"}
+    assert set(seen["weston"]["env"]) == {"WAYLAND_DISPLAY", "XDG_RUNTIME_DIR"}
+    assert set(seen["weston-xwayland"]["env"]) == {"WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "DISPLAY"}
+    for d in seen.values():
+        # Teardown ended the server and all it started (weston's Xwayland and helpers).
+        assert group_members(d["pid"]) == [], d
+        runtime = d["env"].get("XDG_RUNTIME_DIR")
+        assert runtime is None or not Path(runtime).exists()
+
+
+def test_fixture_without_marker_is_a_private_xvfb(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import subprocess
+        def test_default(fyne_display):
+            assert fyne_display.kind == "xvfb"
+            assert fyne_display.env["DISPLAY"].startswith(":")
+            subprocess.run(["xdpyinfo"], env=fyne_display.env, check=True,
+                           stdout=subprocess.DEVNULL)
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_unknown_kind_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.fyne_display("xvfb", "mutter")
+        def test_x(fyne_display):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        ["*unknown kind(s) 'mutter'; known: xvfb, weston, weston-xwayland*"]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_marker_without_the_fixture_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.fyne_display("weston")
+        def test_x():
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*the fyne_display marker needs the test to take*"])
+
+
+def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.fyne_display(*kinds)*"])
+
+
+def test_two_xdist_workers_get_separate_live_displays(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    kinds = ", ".join(repr(k) for k in KINDS)
+    body = REPORTING_TEST.format(kinds=kinds, outdir=str(tmp_path))
+    # Two identical modules: both workers start every kind of server at about the same time.
+    pytester.makepyfile(test_a=body, test_b=body)
+    result = pytester.runpytest("-n", "2")
+    result.assert_outcomes(passed=6)
+    reports = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    assert len(reports) == 6
+    workers = {p.name.rsplit("-", 1)[1] for p in tmp_path.glob("*.json")}
+    assert len(workers) == 2, "both workers should have run tests"
+    for d in reports:
+        assert group_members(d["pid"]) == []
+
+
+def test_weston_offers_no_seat_and_answers_a_real_client(ctx: Context) -> None:
+    display = start_weston(ctx)
+    try:
+        found = wayland_globals(ctx, display.env)
+        # What the -tags wayland finding rests on: headless weston 10 has no input seat.
+        assert "wl_seat" not in found
+        assert {"wl_compositor", "xdg_wm_base", "wl_shm", "weston_screenshooter"} <= set(found)
+        assert wayland_seat(ctx, display) is False
+        assert "no wl_seat" in display.description
+        assert "headless-backend.so" in display.log()
+    finally:
+        display.stop()
+    with pytest.raises(CheckFailed, match="nothing answers on WAYLAND_DISPLAY"):
+        wayland_globals(ctx, display.env, timeout=10)
+
+
+def test_xwayland_display_is_the_one_weston_holds(ctx: Context) -> None:
+    display = start_weston(ctx, xwayland=True)
+    try:
+        number = display.env["DISPLAY"].lstrip(":")
+        assert display.server is not None
+        lock = Path(f"/tmp/.X{number}-lock").read_text().strip()
+        assert lock == str(display.server.pid)
+        assert f"xserver listening on display :{number}" in display.log()
+        assert "name of display" in probe_x(ctx, {"DISPLAY": f":{number}"})
+    finally:
+        display.stop()
+
+
+def test_screenshots_are_real_pngs_of_the_screen(ctx: Context, tmp_path: Path) -> None:
+    shown: dict[str, images.Image] = {}
+    for kind in KINDS:
+        display = start_display(ctx, kind)
+        try:
+            shown[kind] = images.read_png(display.screenshot(tmp_path / f"{kind}.png").read_bytes())
+        finally:
+            display.stop()
+    for image in shown.values():
+        assert (image.width, image.height) == (1024, 768)
+    # Nothing draws on a bare Xvfb root: one flat colour.
+    assert shown["xvfb"].blank
+
+
+def test_unknown_kind_to_start_display_is_input_error(ctx: Context) -> None:
+    with pytest.raises(InputError, match="unknown display kind 'sway'"):
+        start_display(ctx, "sway")
+
+
+# A pytest run that holds one display of each kind for a moment: something to kill.
+OWNER = """
+import sys, time
+from pathlib import Path
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.displays import start_display
+ctx = Context(Path.cwd(), Path.cwd(), Path.cwd())
+shown = [start_display(ctx, kind) for kind in sys.argv[1:]]
+print(" ".join(str(d.server.pid) for d in shown), flush=True)
+time.sleep(120)
+"""
+
+
+def test_reaper_ends_servers_of_a_killed_owner_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FYNECHECK_RECORDS_DIR", str(tmp_path / "records"))
+    env = {**os.environ, "FYNECHECK_RECORDS_DIR": str(tmp_path / "records")}
+
+    def owner() -> tuple[subprocess.Popen[str], list[int]]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(OWNER), *KINDS],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        return proc, [int(p) for p in proc.stdout.readline().split()]
+
+    killed, killed_pids = owner()
+    alive, alive_pids = owner()
+    try:
+        assert len(killed_pids) == len(KINDS)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(30)
+        # The killed owner's servers outlive it: that is what the reaper is for.
+        assert all(group_members(pid) for pid in killed_pids)
+        ended = reaper.reap_processes()
+        assert sorted(ended) == sorted(killed_pids)
+        assert [group_members(pid) for pid in killed_pids] == [[] for _ in killed_pids]
+        # A live run's servers are not touched.
+        assert all(group_members(pid) for pid in alive_pids)
+        assert sorted(reaper.recorded_alive()) == sorted(alive_pids)
+    finally:
+        alive.send_signal(signal.SIGKILL)
+        alive.wait(30)
+        reaper.reap_processes()
+    deadline = time.monotonic() + 10
+    while any(group_members(pid) for pid in alive_pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reaper.recorded_alive() == []
+
+
+def test_display_stop_is_idempotent(ctx: Context) -> None:
+    display: Display = start_display(ctx, "weston")
+    display.stop()
+    display.stop()
+    assert display.server is not None
+    assert group_members(display.server.pid) == []

@@ -1,0 +1,59 @@
+"""One drift check: read the binary, ask the source side the same questions, compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.drift import bundle, embedded, probe
+from pytest_fynecheck.drift.buildinfo import BuildInfo, compare_deps, compare_vcs, source_modules
+from pytest_fynecheck.drift.project import git_state, list_deps, module_path
+from pytest_fynecheck.drift.report import Aspect, DriftReport, Verdict
+from pytest_fynecheck.gotool import go_env
+from pytest_fynecheck.model import InputError
+
+
+def read_buildinfo(ctx: Context, binary: Path) -> BuildInfo:
+    return BuildInfo.from_probe(probe.inspect(ctx, binary, {})["buildinfo"])
+
+
+def check(ctx: Context, binary: Path) -> DriftReport:
+    binary = binary.resolve()
+    info = read_buildinfo(ctx, binary)
+    # List the packages as the binary was built: its GOOS/GOARCH/cgo/tags pick the files.
+    env: dict[str, str] = {
+        k: info.settings[k] for k in ("GOOS", "GOARCH", "CGO_ENABLED") if k in info.settings
+    }
+    packages = list_deps(ctx, info.main_package, env, info.tags)
+    main = next((p for p in packages if p.get("ImportPath") == info.main_package), None)
+    main_mod = ((main or {}).get("Module") or {}).get("Path")
+    if main is None or main.get("Error") or main_mod != info.main_module:
+        raise InputError(
+            f"{binary} was built from {info.main_module} (package {info.main_package}); "
+            f"this project ({ctx.project}) is {module_path(ctx)}"
+        )
+    broken = [p for p in packages if p.get("Error")]
+    if broken:
+        raise InputError(
+            f"project {ctx.project} does not load for {env.get('GOOS')}/{env.get('GOARCH')}: "
+            + "; ".join(p["Error"].get("Err", "") for p in broken[:3])
+        )
+    local = embedded.local_packages(packages)
+    seen = probe.inspect(ctx, binary, embedded.probe_request(local))
+    aspects: list[Aspect] = [
+        compare_deps(info, source_modules(packages)),
+        *compare_vcs(info, git_state(ctx), go_env(ctx).get("GOFLAGS", "")),
+        embedded.compare(local, seen),
+    ]
+    found = bundle.compare(ctx, bundle.bundle_files(packages))
+    if found is not None:
+        aspects.append(found)
+    build = (*info.shown_settings(), ("format", f"{seen['format']}"))
+    goenv = go_env(ctx)
+    host = f"{goenv.get('GOHOSTOS')}/{goenv.get('GOHOSTARCH')}"
+    if f"{info.goos}/{info.goarch}" != host:
+        build += (("note", f"read without running it; this host is {host}"),)
+    return DriftReport(str(binary), str(ctx.project), build, tuple(aspects))
+
+
+__all__ = ["Aspect", "DriftReport", "Verdict", "check", "read_buildinfo"]

@@ -1,0 +1,114 @@
+"""The Go probe that reads a binary without running it (build info, embed tables, bundles).
+
+Go is the honest tool here: `debug/buildinfo` is what `go version -m` uses, and
+`debug/elf|pe|macho` and `go/parser` are the reference readers. The probe is built
+once per probe source and Go version into the content-keyed cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.gotool import go_env
+from pytest_fynecheck.model import CheckFailed, InputError
+
+PROBE = "driftprobe"
+
+
+def _source_dir() -> Path:
+    return Path(str(resources.files("pytest_fynecheck") / "probes" / PROBE))
+
+
+def probe_path(ctx: Context) -> Path:
+    """The built probe; builds it on first use (seconds, no cgo)."""
+
+    def compute() -> Path:
+        src = _source_dir()
+        digest = hashlib.sha256()
+        for name in ("go.mod", "main.go"):
+            digest.update((src / name).read_bytes())
+        goversion = go_env(ctx)["GOVERSION"]
+        digest.update(goversion.encode())
+        out = ctx.cache / f"{PROBE}-{digest.hexdigest()[:16]}" / PROBE
+        if out.is_file():
+            return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Unique temp name, then rename: parallel xdist workers may build at once.
+        tmp = out.with_name(f"{PROBE}.{os.getpid()}.tmp")
+        done = ctx.run(
+            ["go", "build", "-o", str(tmp), "."],
+            cwd=src,
+            env={"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GOWORK": "off"},
+            timeout=300,
+        )
+        if not done.ok:
+            raise CheckFailed(
+                f"building the drift probe in {src} failed: {done.output}",
+                "this is a pytest-fynecheck bug or a broken Go install; report it with this text",
+            )
+        tmp.replace(out)
+        return out
+
+    path: Path = ctx.memoize("drift probe", compute)
+    return path
+
+
+def inspect(ctx: Context, binary: Path, request: dict[str, Any]) -> dict[str, Any]:
+    """Build info and embed tables of `binary`; bad binaries raise InputError."""
+    if not binary.exists():
+        raise InputError(f"{binary}: no such file (the binary to check for drift)")
+    if not binary.is_file():
+        raise InputError(f"{binary} is not a file (the binary to check for drift)")
+    req = ctx.scratch / f"drift-request-{os.getpid()}-{abs(hash(str(binary)))}.json"
+    req.write_text(json.dumps(request), encoding="utf-8")
+    try:
+        data = _run(ctx, ["inspect", str(binary), str(req)])
+    finally:
+        req.unlink(missing_ok=True)
+    err = data.get("error")
+    if err:
+        raise InputError(_input_message(binary, err["kind"], err["message"]))
+    return data
+
+
+def bundle(ctx: Context, gofile: Path) -> list[dict[str, Any]]:
+    """The fyne.StaticResource values declared in one Go file."""
+    data = _run(ctx, ["bundle", str(gofile)])
+    if data.get("error"):
+        raise CheckFailed(f"{gofile}: {data['error']['message']}", "fix the Go file")
+    found: list[dict[str, Any]] = data["resources"]
+    return found
+
+
+def _run(ctx: Context, args: list[str]) -> dict[str, Any]:
+    done = ctx.run([str(probe_path(ctx)), *args], timeout=120)
+    try:
+        data: dict[str, Any] = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        raise CheckFailed(
+            f"the drift probe failed (exit {done.returncode}): {done.output[-2000:]}",
+            "this is a pytest-fynecheck bug; report it with this text",
+        ) from None
+    return data
+
+
+def _input_message(binary: Path, kind: str, message: str) -> str:
+    size = binary.stat().st_size
+    if kind == "not-executable":
+        return f"{binary} is not an executable (not ELF, PE or Mach-O; {size} bytes)"
+    if kind == "not-go":
+        return f"{binary} is not a Go program: it has no Go build info ({message})"
+    if kind == "corrupt":
+        return (
+            f"{binary} is truncated or corrupt ({size} bytes): {message}; "
+            "rebuild it, or copy it again in full"
+        )
+    if kind == "newer-go":
+        return f"{message}; install that Go version (or newer) on this host to check it"
+    return f"{binary}: {message}"

@@ -1,0 +1,3 @@
+module fynecheck.local/driftprobe
+
+go 1.21

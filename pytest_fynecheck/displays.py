@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -79,9 +80,9 @@ class Display:
         if ctx is None:
             raise CheckFailed(f"no context to take a screenshot of {self.name} in")
         path = Path(path)
-        # ctx.scratch is visible at the same path inside containers.
-        work = Path(tempfile.mkdtemp(prefix="shot-", dir=ctx.scratch))
         if self.wayland:
+            # It writes into its cwd; ctx.scratch is at the same path inside containers.
+            work = Path(tempfile.mkdtemp(prefix="shot-", dir=ctx.scratch))
             done = ctx.run(["weston-screenshooter"], env=self.env, cwd=work, timeout=timeout)
             shots = sorted(work.glob("wayland-screenshot-*.png"))
             if not done.ok or not shots:
@@ -91,17 +92,16 @@ class Display:
                     "weston must run with --debug for weston-screenshooter to be allowed",
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
-            shots[-1].replace(path)
+            shutil.move(shots[-1], path)
+            shutil.rmtree(work, ignore_errors=True)
         else:
-            dump = work / "screen.xwd"
-            done = ctx.run(
-                ["xwd", "-root", "-silent", "-out", str(dump)], env=self.env, timeout=timeout
-            )
-            if not done.ok or not dump.is_file():
+            done = ctx.run(["xwd", "-root", "-silent"], env=self.env, timeout=timeout)
+            if not done.ok:
                 raise CheckFailed(
-                    f"xwd could not dump {self.name} (exit {done.returncode}): {done.output[-800:]}"
+                    f"xwd could not dump {self.name} (exit {done.returncode}): "
+                    f"{done.stderr[-800:]}"
                 )
-            images.write_png(images.read_xwd(dump.read_bytes()), path)
+            images.write_png(images.read_xwd(done.raw), path)
         return path
 
 

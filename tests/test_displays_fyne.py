@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pytest_fynecheck import images
+from pytest_fynecheck.checks import Found
 from pytest_fynecheck.checks.app import app_build
 from pytest_fynecheck.context import Context, wait_until
 from pytest_fynecheck.displays import (
@@ -53,6 +54,13 @@ def host(tmp_path: Path) -> Iterator[Context]:
     ctx.close()
 
 
+def build(ctx: Context) -> str:
+    """The app binary, built (or taken from the cache) by the catalogue's app.build."""
+    found = app_build(ctx)
+    assert isinstance(found, Found)
+    return found.artifacts["binary"]
+
+
 def start(host: Context, kind: str) -> Display:
     display = start_display(host, kind)
     host.on_close(display.stop)
@@ -75,21 +83,18 @@ def find_window(
         re.findall(r"^\s+(Absolute upper-left [XY]|Width|Height):\s+(-?\d+)", done.stdout, re.M)
     )
     assert win is not None
-    return (
-        win.group(1),
-        *(
-            int(fields[k])
-            for k in ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height")
-        ),
+    x, y, width, height = (
+        int(fields[k])
+        for k in ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height")
     )
+    return win.group(1), x, y, width, height
 
 
 def test_x11_build_shows_its_window_under_weston_xwayland(host: Context, tmp_path: Path) -> None:
     display = start(host, "weston-xwayland")
     x_env = {"DISPLAY": display.env["DISPLAY"]}
     (tmp_path / "app").mkdir()
-    built = app_build(app_context(tmp_path / "app", x_env, ()))
-    proc = host.spawn([built.artifacts["binary"]], env=x_env)
+    proc = host.spawn([build(app_context(tmp_path / "app", x_env, ()))], env=x_env)
     try:
         found = wait_until(lambda: find_window(host, x_env, TITLE), 60, 0.1)
         assert found, f"no window {TITLE!r} on {x_env}:\n{proc.output()[-2000:]}"
@@ -134,8 +139,7 @@ def test_wayland_build_crashes_in_glfw_init_on_seatless_weston(
     assert wayland_seat(host, display) is False
     (tmp_path / "app").mkdir()
     app = app_context(tmp_path / "app", {}, ("wayland",))
-    built = app_build(app)
-    proc = host.spawn([built.artifacts["binary"]], env=display.env)
+    proc = host.spawn([build(app)], env=display.env)
     try:
         code = wait_until(lambda: proc.poll() is not None, 60)
         output = proc.output()

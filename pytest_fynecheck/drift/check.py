@@ -18,7 +18,7 @@ def read_buildinfo(ctx: Context, binary: Path) -> BuildInfo:
 
 
 def check(ctx: Context, binary: Path) -> DriftReport:
-    binary = binary.resolve()
+    binary = binary.absolute()  # named as given: /bin/ls, not /usr/bin/ls
     info = read_buildinfo(ctx, binary)
     # List the packages as the binary was built: its GOOS/GOARCH/cgo/tags pick the files.
     env: dict[str, str] = {

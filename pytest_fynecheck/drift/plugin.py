@@ -79,7 +79,7 @@ class _State:
             or self.config.getoption("--fynecheck-binary")
             or self.config.getini("fynecheck_binary")
         )
-        return (self._base() / opt).resolve() if opt else None
+        return (self._base() / opt).absolute() if opt else None
 
     def context(self, project: Path) -> Context:
         if project not in self._contexts:

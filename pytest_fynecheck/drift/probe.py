@@ -100,6 +100,9 @@ def _run(ctx: Context, args: list[str]) -> dict[str, Any]:
 
 def _input_message(binary: Path, kind: str, message: str) -> str:
     size = binary.stat().st_size
+    message = message.removeprefix(f"{binary}: ")
+    if kind == "corrupt" and "not a Go executable" in message:
+        message = "its Go build info block is there but damaged"
     if kind == "not-executable":
         return f"{binary} is not an executable (not ELF, PE or Mach-O; {size} bytes)"
     if kind == "not-go":

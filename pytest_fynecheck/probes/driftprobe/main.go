@@ -348,13 +348,13 @@ func inspect(path, reqPath string) {
 	bi, err := buildinfo.Read(bytes.NewReader(raw))
 	if err != nil {
 		kind := "corrupt"
-		if strings.Contains(err.Error(), "not a Go executable") {
+		if strings.Contains(err.Error(), "not a Go executable") && !hasBuildInfoMagic(raw) {
 			kind = "not-go"
 		}
 		fail(kind, "%s: %v", path, err)
 	}
 	if newer(bi.GoVersion, runtime.Version()) {
-		fail("newer-go", "%s was built with %s; this host's Go (%s) cannot be trusted to read its embed tables", path, bi.GoVersion, runtime.Version())
+		fail("newer-go", "%s was built with %s, newer than this host's Go (%s), whose readers may not know its format", path, bi.GoVersion, runtime.Version())
 	}
 	im, err := load(raw)
 	if err != nil {
@@ -393,6 +393,22 @@ func inspect(path, reqPath string) {
 	}
 	out, _ := json.Marshal(rep)
 	os.Stdout.Write(append(out, '\n'))
+}
+
+// hasBuildInfoMagic tells a damaged build info block from none at all; Go aligns
+// the block to 16 bytes in the file, as debug/buildinfo's own search assumes.
+func hasBuildInfoMagic(raw []byte) bool {
+	magic := []byte("\xff Go buildinf:")
+	for off := 0; ; {
+		i := bytes.Index(raw[off:], magic)
+		if i < 0 {
+			return false
+		}
+		if (off+i)%16 == 0 {
+			return true
+		}
+		off += i + 1
+	}
 }
 
 func isMachO(raw []byte) bool {

@@ -1,0 +1,357 @@
+"""File churn as data: a model of the tree, the steps that change it, and what each
+step must make a watcher report.
+
+A step is a list of primitive file operations (so it can run on the host, be sent to
+another place, or be printed as shell) plus the expectations the oracle checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import posixpath
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from hypothesis import strategies as st
+
+COOKIE_PREFIX = ".fynecheck-cookie-"
+# Leave room under NAME_MAX (255 bytes) for the atomic-save temporary suffix.
+MAX_NAME_BYTES = 230
+MAX_DEPTH = 4
+
+
+class Kind(enum.Enum):
+    """What happened to a path, and which reported ops cover it."""
+
+    CONTENT = "content changed"
+    GONE = "path disappeared"
+    APPEARED = "path appeared"
+
+    @property
+    def covered_by(self) -> frozenset[str]:
+        return _COVER[self]
+
+
+_COVER = {
+    Kind.CONTENT: frozenset({"create", "write"}),
+    Kind.GONE: frozenset({"remove", "rename"}),
+    Kind.APPEARED: frozenset({"create", "rename"}),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Prim:
+    """One file-system call. Paths are relative to the churn root, '/'-separated."""
+
+    verb: str  # write append truncate rename remove mkdir rmtree chmod symlink
+    path: str
+    data: bytes = b""
+    dest: str = ""  # rename: new path; symlink: link target (as written in the link)
+    mode: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Expect:
+    path: str
+    kind: Kind
+
+    def __str__(self) -> str:
+        ops = " or ".join(sorted(self.kind.covered_by))
+        return f"{ops} for {self.path!r} ({self.kind.value})"
+
+
+@dataclasses.dataclass
+class Step:
+    label: str
+    prims: list[Prim]
+    expects: list[Expect]
+    touched: set[str]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Filesystem(Protocol):
+    """Where churn happens. Local today; a container-side helper can implement it later."""
+
+    def apply(self, prims: Sequence[Prim]) -> None: ...
+
+
+class LocalFilesystem:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def apply(self, prims: Sequence[Prim]) -> None:
+        for p in prims:
+            apply_local(self.root, p)
+
+
+def apply_local(root: Path, p: Prim) -> None:
+    path = os.path.join(root, p.path)
+    if p.verb in ("write", "append"):
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if p.verb == "append" else os.O_TRUNC)
+        fd = os.open(path, flags, 0o644)
+        try:
+            os.write(fd, p.data)
+        finally:
+            os.close(fd)
+    elif p.verb == "truncate":
+        os.truncate(path, 0)
+    elif p.verb == "rename":
+        os.rename(path, os.path.join(root, p.dest))
+    elif p.verb == "remove":
+        os.unlink(path)
+    elif p.verb == "mkdir":
+        os.mkdir(path)
+    elif p.verb == "rmtree":
+        _rmtree(path)
+    elif p.verb == "chmod":
+        os.chmod(path, p.mode)
+    elif p.verb == "symlink":
+        os.symlink(p.dest, path)
+    else:
+        raise ValueError(f"unknown primitive {p.verb!r}")
+
+
+def _rmtree(path: str) -> None:
+    # Depth first, like `rm -r`: each entry is its own unlink the watcher may report.
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            _rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+    os.rmdir(path)
+
+
+# -- names -----------------------------------------------------------------------------
+
+_PLAIN = "abcdefghijklmnopqrstuvwxyz0123456789"
+_ACCENTED = "éèêëàâäôöûüçñåøÅÉ"
+
+
+def _fit(name: str) -> str:
+    while len(name.encode()) > MAX_NAME_BYTES:
+        name = name[:-1]
+    return name
+
+
+def names() -> st.SearchStrategy[str]:
+    """File names a real project meets, and the odd ones watchers trip on."""
+    plain = st.text(_PLAIN, min_size=1, max_size=8)
+    spaced = st.tuples(plain, plain).map(lambda t: f"{t[0]} {t[1]}")
+    accented = st.tuples(plain, st.text(_ACCENTED, min_size=1, max_size=4))
+    nfc = accented.map(lambda t: unicodedata.normalize("NFC", t[0] + t[1]))
+    nfd = accented.map(lambda t: unicodedata.normalize("NFD", t[0] + t[1]))
+    dash = plain.map(lambda s: "-" + s)
+    long = st.tuples(plain, st.integers(150, 260)).map(lambda t: _fit(t[0] * (t[1] // len(t[0]))))
+    return st.one_of(plain, spaced, nfc, nfd, dash, long)
+
+
+# -- the model ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Tree:
+    """What the churn root holds, as the churn made it. "" is the root."""
+
+    files: dict[str, int] = dataclasses.field(default_factory=dict)  # path -> size
+    links: dict[str, str] = dataclasses.field(default_factory=dict)  # path -> target
+    dirs: set[str] = dataclasses.field(default_factory=lambda: {""})
+    modes: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def exists(self, path: str) -> bool:
+        return path in self.files or path in self.links or path in self.dirs
+
+    def fresh(self, parent: str, name: str) -> str:
+        """`parent/name`, made unique in parent without changing the name's character."""
+        base, n = _join(parent, name), 0
+        path = base
+        while self.exists(path) or posixpath.basename(path).startswith(COOKIE_PREFIX):
+            n += 1
+            path = f"{base}~{n}"
+        return path
+
+    def under(self, d: str) -> list[str]:
+        prefix = d + "/"
+        every = [*self.files, *self.links, *self.dirs]
+        return sorted(p for p in every if p.startswith(prefix))
+
+    def depth_ok(self, parent: str) -> bool:
+        return parent.count("/") + (1 if parent else 0) < MAX_DEPTH
+
+    def leaves(self) -> list[str]:
+        return sorted([*self.files, *self.links])
+
+    def sub_dirs(self) -> list[str]:
+        return sorted(d for d in self.dirs if d)
+
+    def parents(self) -> list[str]:
+        return sorted(d for d in self.dirs if self.depth_ok(d))
+
+    def forget(self, path: str) -> None:
+        self.files.pop(path, None)
+        self.links.pop(path, None)
+        self.modes.pop(path, None)
+        self.dirs.discard(path)
+
+    # -- steps: each builds its primitives and expectations and updates the model --------
+
+    def create(self, parent: str, name: str, data: bytes) -> Step:
+        path = self.fresh(parent, name)
+        self.files[path] = len(data)
+        return Step(
+            f"create {path!r} with {len(data)} bytes",
+            [Prim("write", path, data)],
+            [Expect(path, Kind.APPEARED)],
+            {path},
+        )
+
+    def write(self, path: str, data: bytes) -> Step:
+        self.files[path] = len(data)
+        return Step(
+            f"overwrite {path!r} with {len(data)} bytes",
+            [Prim("write", path, data)],
+            [Expect(path, Kind.CONTENT)],
+            {path},
+        )
+
+    def append(self, path: str, data: bytes) -> Step:
+        self.files[path] += len(data)
+        return Step(
+            f"append {len(data)} bytes to {path!r}",
+            [Prim("append", path, data)],
+            [Expect(path, Kind.CONTENT)],
+            {path},
+        )
+
+    def truncate(self, path: str) -> Step:
+        # Only called on non-empty files: truncating an empty file changes nothing.
+        self.files[path] = 0
+        return Step(
+            f"truncate {path!r} to 0 bytes", [Prim("truncate", path)], [Expect(path, Kind.CONTENT)],
+            {path},
+        )
+
+    def rename(self, src: str, parent: str, name: str) -> Step:
+        dst = self.fresh(parent, name)
+        self._move(src, dst)
+        return Step(
+            f"rename {src!r} to {dst!r}",
+            [Prim("rename", src, dest=dst)],
+            [Expect(src, Kind.GONE), Expect(dst, Kind.APPEARED)],
+            {src, dst},
+        )
+
+    def rename_over(self, src: str, dst: str) -> Step:
+        self.forget(dst)
+        self._move(src, dst)
+        return Step(
+            f"rename {src!r} over existing {dst!r}",
+            [Prim("rename", src, dest=dst)],
+            [Expect(src, Kind.GONE), Expect(dst, Kind.CONTENT)],
+            {src, dst},
+        )
+
+    def atomic_save(self, path: str, data: bytes) -> Step:
+        # An editor's save: write a temporary beside the file, then rename it over.
+        tmp = self.fresh(posixpath.dirname(path), "." + _fit(posixpath.basename(path)) + ".swp")
+        self.files[path] = len(data)
+        return Step(
+            f"atomic save of {path!r} ({len(data)} bytes via {tmp!r})",
+            [Prim("write", tmp, data), Prim("rename", tmp, dest=path)],
+            [Expect(path, Kind.CONTENT)],
+            {path, tmp},
+        )
+
+    def remove(self, path: str) -> Step:
+        self.forget(path)
+        return Step(f"remove {path!r}", [Prim("remove", path)], [Expect(path, Kind.GONE)], {path})
+
+    def mkdir(
+        self, parent: str, name: str, files: Sequence[str] = (), nested: bool = False
+    ) -> Step:
+        """mkdir, then at once files inside it (and in a subdirectory when nested):
+        the race every recursive watcher on fsnotify must handle."""
+        d = self.fresh(parent, name)
+        self.dirs.add(d)
+        prims, made = [Prim("mkdir", d)], [d]
+        inner = [d]
+        if nested:
+            sub = self.fresh(d, "sub")
+            self.dirs.add(sub)
+            prims.append(Prim("mkdir", sub))
+            made.append(sub)
+            inner.append(sub)
+        for i, fname in enumerate(files):
+            f = self.fresh(inner[i % len(inner)], fname)
+            self.files[f] = 1
+            prims.append(Prim("write", f, b"x"))
+            made.append(f)
+        what = f" with {len(made) - 1} entries inside" if len(made) > 1 else ""
+        return Step(
+            f"mkdir {d!r}{what}", prims, [Expect(p, Kind.APPEARED) for p in made], set(made)
+        )
+
+    def rmtree(self, d: str) -> Step:
+        gone = [*self.under(d), d]
+        for p in gone:
+            self.forget(p)
+        return Step(
+            f"remove directory {d!r} and its {len(gone) - 1} entries",
+            [Prim("rmtree", d)],
+            [Expect(p, Kind.GONE) for p in gone],
+            set(gone),
+        )
+
+    def chmod(self, path: str) -> Step:
+        # Metadata only: nothing is expected, and a chmod event covers nothing else.
+        mode = 0o600 if self.modes.get(path, 0o644) == 0o644 else 0o644
+        self.modes[path] = mode
+        return Step(f"chmod {mode:o} {path!r}", [Prim("chmod", path, mode=mode)], [], {path})
+
+    def symlink(self, parent: str, name: str, target: str) -> Step:
+        link = self.fresh(parent, name)
+        rel = posixpath.relpath(target, parent or ".") if target else "missing-target"
+        self.links[link] = rel
+        return Step(
+            f"symlink {link!r} -> {rel!r}",
+            [Prim("symlink", link, dest=rel)],
+            [Expect(link, Kind.APPEARED)],
+            {link},
+        )
+
+    def burst(self, parent: str, count: int) -> Step:
+        made = [self.fresh(parent, f"burst{i}") for i in range(count)]
+        for p in made:
+            self.files[p] = 1
+        return Step(
+            f"burst of {count} new files in {parent or '.'!r}",
+            [Prim("write", p, b"b") for p in made],
+            [Expect(p, Kind.APPEARED) for p in made],
+            set(made),
+        )
+
+    def _move(self, src: str, dst: str) -> None:
+        if src in self.files:
+            self.files[dst] = self.files.pop(src)
+        else:
+            self.links[dst] = self.links.pop(src)
+        if src in self.modes:
+            self.modes[dst] = self.modes.pop(src)
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+def ancestors(paths: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    for p in paths:
+        while p:
+            p = posixpath.dirname(p)
+            out.add(p)
+    return out

@@ -1,0 +1,187 @@
+"""Run the churn property against one watcher command in one mode, and turn a failure
+into a message a person can act on: Hypothesis's shrunk steps, the event that never
+came, and a replay script."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shlex
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from hypothesis import HealthCheck, seed, settings
+from hypothesis.reporting import with_reporter
+from hypothesis.stateful import run_state_machine_as_test
+
+from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Prim
+from pytest_fynecheck.watcher.machine import Options, Stats, StepFailed, machine_for
+from pytest_fynecheck.watcher.modes import Mode
+from pytest_fynecheck.watcher.reproducer import write_script
+
+
+class WatcherCheckFailed(AssertionError):
+    """The watcher failed the property; the message is the whole report."""
+
+    def __init__(self, message: str, step_failure: StepFailed | None, script: Path | None):
+        super().__init__(message)
+        self.step_failure = step_failure
+        self.script = script
+
+
+@dataclasses.dataclass
+class Outcome:
+    mode: str
+    seconds: float
+    stats: Stats
+
+
+def preflight(cmd: str | Sequence[str], mode: Mode, options: Options) -> None:
+    """Start the watcher once and see one cookie: bad commands fail here, plainly,
+    instead of inside Hypothesis."""
+    box = mode.sandbox()
+    try:
+        w = box.start_watcher(cmd)
+        try:
+            w.wait_ready(options.timeout)
+            cookie = COOKIE_PREFIX + "preflight"
+            box.fs.apply([Prim("write", cookie, b"c")])
+            ok = w.wait_for(
+                lambda evs: any(e.path == cookie for e in evs),
+                options.timeout,
+                lambda: box.fs.apply([Prim("append", cookie, b"c")]),
+            )
+            w.check_garbage()
+            w.check_alive()
+            if not ok:
+                raise WatcherCheckFailed(
+                    f"the watcher never reported a new file in the root it watches "
+                    f"({box.watcher_root}/{cookie}) within {options.timeout:g} s; "
+                    f"it printed:\n{w.transcript()}",
+                    None,
+                    None,
+                )
+        finally:
+            w.stop()
+    finally:
+        box.close()
+
+
+def hypothesis_settings(
+    parent: settings | None = None,
+    max_examples: int | None = None,
+    stateful_step_count: int | None = None,
+) -> settings:
+    """The loaded profile (so `ci` applies under CI=true) with IO-friendly overrides."""
+    kw: dict[str, object] = {}
+    if max_examples is not None:
+        kw["max_examples"] = max_examples
+    if stateful_step_count is not None:
+        kw["stateful_step_count"] = stateful_step_count
+    return settings(
+        parent or settings.default,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def check_watcher(
+    cmd: str | Sequence[str],
+    mode: Mode,
+    *,
+    options: Options | None = None,
+    hyp: settings | None = None,
+    seed_value: int | None = None,
+    artifacts: Path | None = None,
+) -> Outcome:
+    """Run the property. Returns the outcome; raises WatcherCheckFailed on a failure."""
+    options = options or Options()
+    hyp = hyp or hypothesis_settings()
+    command: str | list[str] = cmd if isinstance(cmd, str) else list(cmd)
+    start = time.monotonic()
+    preflight(command, mode, options)
+    stats = Stats()
+    machine = machine_for(command, mode, options, stats)
+    if seed_value is not None:
+        machine = seed(seed_value)(machine)
+    printed: list[str] = []
+    try:
+        with with_reporter(lambda value: printed.append(str(value))):
+            run_state_machine_as_test(machine, settings=hyp)
+    except Exception as exc:
+        found = _step_failure(exc)
+        if found is None:
+            raise
+        # Anything but a plain StepFailed means the replay went differently: a race.
+        flaky = found is not exc
+        raise _failure(command, mode, options, found, printed, artifacts, flaky) from None
+    return Outcome(mode.name, time.monotonic() - start, stats)
+
+
+def _failure(
+    cmd: str | list[str],
+    mode: Mode,
+    options: Options,
+    exc: StepFailed,
+    printed: list[str],
+    artifacts: Path | None,
+    flaky: bool,
+) -> WatcherCheckFailed:
+    shown = cmd if isinstance(cmd, str) else shlex.join(cmd)
+    lines = [f"watcher {shown!r} failed in mode {mode.name}: {exc.describe()}"]
+    if flaky:
+        lines.append(
+            "  (it did not fail again on replay: the bug is a race; the steps below are the "
+            "run that failed)"
+        )
+    lines.append("")
+    lines.append(f"shrunk steps ({len(exc.steps)}):")
+    lines.extend(f"  {i}. {s.label}" for i, s in enumerate(exc.steps, 1))
+    program = _program([*printed, *getattr(exc, "__notes__", [])])
+    if program:
+        lines.append("")
+        lines.append("Hypothesis's program:")
+        lines.extend(f"  {p}" for p in program)
+    script = None
+    if artifacts is not None:
+        key = hashlib.sha256(f"{shown}\0{mode.name}".encode()).hexdigest()[:10]
+        script = write_script(
+            artifacts / f"watcher-replay-{key}.sh", cmd, exc.steps, exc.verdict.missing, options
+        )
+        lines.append("")
+        lines.append(f"replay it on its own: sh {shlex.quote(str(script))}")
+    return WatcherCheckFailed("\n".join(lines), exc, script)
+
+
+def _step_failure(exc: BaseException) -> StepFailed | None:
+    """The StepFailed behind Hypothesis's Flaky* errors (groups, or chained on replay)."""
+    todo, seen = [exc], set()
+    while todo:
+        e = todo.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, StepFailed):
+            return e
+        # Exception groups (a builtin only from 3.11) carry the replay's errors.
+        group = getattr(e, "exceptions", None)
+        if isinstance(group, (list, tuple)):
+            todo.extend(x for x in group if isinstance(x, BaseException))
+        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
+    return None
+
+
+def _program(notes: list[str]) -> list[str]:
+    """Hypothesis's notes without its 'Explanation' block (lines of kit code, not steps)."""
+    out, skipping = [], False
+    for note in notes:
+        if note.startswith("Explanation:"):
+            skipping = True
+            continue
+        if skipping and note.startswith("    "):
+            continue
+        skipping = False
+        out.append(note)
+    return out

@@ -1,0 +1,222 @@
+"""pytest side of containers: `--fynecheck-os`, the `fyne_container` fixture, the
+`fyne_os(...)` marker, the OS matrix in the summary, reproducers, and the reaper.
+
+The readiness catalogue runs in a suite because this plugin answers the
+`pytest_fynecheck_make_context` hook with a started `ContainerContext`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_fynecheck import reaper, report
+from pytest_fynecheck.containers.context import ContainerContext
+from pytest_fynecheck.containers.engine import missing_engine
+from pytest_fynecheck.containers.images import SUITES, Target
+from pytest_fynecheck.containers.reproducer import write_reproducer
+from pytest_fynecheck.containers.start import start_container
+from pytest_fynecheck.model import InputError, Result, Status
+from pytest_fynecheck.plugin import RESULTS_KEY, CheckItem, cache_dir
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fynecheck")
+    group.addoption(
+        "--fynecheck-os",
+        metavar="SUITES",
+        help=f"also run the readiness checks inside containers of these Debian suites "
+        f"(comma-separated: {', '.join(SUITES)}; SUITE-no-gl-dev for the variant without GL "
+        "headers); needs a Docker engine",
+    )
+    group.addoption(
+        "--fynecheck-reproducer",
+        metavar="DIR",
+        help="for each check that fails in a container, write a directory under DIR that "
+        "rebuilds the image and replays the failing command",
+    )
+    group.addoption(
+        "--fynecheck-reproducer-save",
+        action="store_true",
+        help="also put a `docker save` archive of the image in each reproducer",
+    )
+    parser.addini(
+        "fynecheck_os",
+        "suite the fyne_container fixture uses when no fyne_os marker names one",
+        default="bookworm",
+    )
+
+
+class ContainerState:
+    """Per process: the suites asked for, and the containers fixtures share."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.targets = _parse_targets(config.getoption("--fynecheck-os") or "", "--fynecheck-os")
+        self.default = _parse_targets(config.getini("fynecheck_os"), "ini fynecheck_os")
+        if len(self.default) != 1:
+            raise pytest.UsageError("ini fynecheck_os: name exactly one suite")
+        self.pool: dict[str, ContainerContext] = {}
+        self.reproducers: list[Path] = []
+
+    def context(self, target: Target, scratch: Path) -> ContainerContext:
+        if target.name not in self.pool:
+            self.pool[target.name] = start_container(self.config, target, scratch)
+        return self.pool[target.name]
+
+    def close(self) -> None:
+        while self.pool:
+            _, ctx = self.pool.popitem()
+            ctx.close()
+
+
+_STATE = pytest.StashKey[ContainerState]()
+
+
+def _parse_targets(text: str, what: str) -> list[Target]:
+    names = [n for n in text.replace(" ", ",").split(",") if n.strip()]
+    try:
+        return [Target.parse(n, what) for n in names]
+    except InputError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "fyne_os(*suites): run the test once per Debian suite "
+        f"({', '.join(SUITES)}); the fyne_container fixture gives each its container",
+    )
+    config.stash[_STATE] = ContainerState(config)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if hasattr(config, "workerinput"):
+        return  # the xdist controller checks and reaps once for all workers
+    state = config.stash[_STATE]
+    if state.targets:
+        reason = missing_engine(cache_dir())
+        if reason is not None:
+            raise pytest.UsageError(f"--fynecheck-os: {reason}")
+    removed = reaper.reap_containers(cache_dir())
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if removed and reporter is not None:
+        reporter.write_line(
+            f"fynecheck: removed {len(removed)} container(s) left by killed runs"
+        )
+
+
+def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:
+    return [t.name for t in config.stash[_STATE].targets]
+
+
+def pytest_fynecheck_make_context(
+    config: pytest.Config, name: str, project: Path, scratch: Path
+) -> ContainerContext | None:
+    try:
+        target = Target.parse(name)
+    except InputError:
+        return None  # not ours
+    return start_container(config, target, scratch, project)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("fyne_os")
+    if marker is None:
+        return
+    where = f"{metafunc.definition.nodeid}: fyne_os marker"
+    if "fyne_container" not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{where} needs the test to take the fyne_container fixture")
+    targets = _parse_targets(",".join(marker.args) or "bookworm", where)
+    names = [t.name for t in targets]
+    metafunc.parametrize("fyne_container", names, indirect=True, ids=names)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    # Asked for containers by marker: no engine is an error for the whole run, said once.
+    # (An xdist worker cannot stop the run cleanly: there the fixture errors each test.)
+    marked = [i for i in items if i.get_closest_marker("fyne_os") is not None]
+    if marked and not hasattr(config, "workerinput"):
+        reason = missing_engine(cache_dir())
+        if reason is not None:
+            raise pytest.UsageError(f"fyne_os marker ({marked[0].nodeid}): {reason}")
+
+
+@pytest.fixture
+def fyne_container(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[ContainerContext]:
+    """A started container of one suite (shared by the tests of this process)."""
+    state = request.config.stash[_STATE]
+    param = getattr(request, "param", None)
+    target = Target.parse(param) if param else state.default[0]
+    reason = missing_engine(cache_dir())
+    if reason is not None:
+        if param is not None:
+            pytest.fail(f"fyne_os marker: {reason}", pytrace=False)
+        if _in_ci():
+            pytest.fail(f"{reason} (CI is set: a missing engine is an error)", pytrace=False)
+        pytest.skip(reason)
+    yield state.context(target, tmp_path_factory.mktemp(f"container-{target.name}"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    outcome = yield
+    rep: pytest.TestReport = outcome.get_result()
+    out = item.config.getoption("--fynecheck-reproducer")
+    if not out or call.when != "call" or not rep.failed or not isinstance(item, CheckItem):
+        return
+    state_plugin: Any = item.config.pluginmanager.get_plugin("fynecheck-state")
+    ctx = state_plugin.runner().contexts.get(item.context)
+    if not isinstance(ctx, ContainerContext):
+        return
+    for key, value in item.user_properties:
+        if key == RESULTS_KEY:
+            result = Result.from_json(json.loads(str(value)))
+            # "not run: X failed" is the runner's: X's own reproducer is the one to replay.
+            if result.status is Status.FAIL and not result.detail.startswith("not run:"):
+                where = write_reproducer(
+                    Path(out),
+                    ctx,
+                    result,
+                    save=bool(item.config.getoption("--fynecheck-reproducer-save")),
+                )
+                rep.sections.append(("fynecheck reproducer", f"replay with: sh {where}/run.sh"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state_plugin: Any = config.pluginmanager.get_plugin("fynecheck-state")
+    results: list[Result] = list(getattr(state_plugin, "results", []))
+    if any(r.os != "host" for r in results):
+        terminalreporter.write_sep("=", "fynecheck: checks by OS")
+        for line in report.matrix(results).splitlines():
+            terminalreporter.write_line(line)
+    out = config.getoption("--fynecheck-reproducer")
+    if out and Path(out).is_dir():
+        made = sorted(p for p in Path(out).iterdir() if (p / "run.sh").is_file())
+        for path in made:
+            terminalreporter.write_line(f"fynecheck: reproducer {path} (sh {path}/run.sh)")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    session.config.stash[_STATE].close()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STATE in config.stash:
+        config.stash[_STATE].close()

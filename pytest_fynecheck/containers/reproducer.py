@@ -1,0 +1,116 @@
+"""Reproducers: a directory a teammate runs to see a container failure for themselves.
+
+It holds the recipe (so the same image is rebuilt under the same content tag, or loaded
+from `image.tar`), the failing command as a script with its environment, working
+directory and mounts, and three lines of README.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+from pytest_fynecheck.containers.context import Command, ContainerContext
+from pytest_fynecheck.containers.images import BASE_SCRIPT, VARIANTS, recipe_dir
+from pytest_fynecheck.model import Result
+
+_BUILD = """#!/bin/sh
+# Rebuild (or load) the image this failure happened in; a no-op when it exists.
+set -eu
+here="$(cd "$(dirname "$0")" && pwd)"
+if docker image inspect {tag} >/dev/null 2>&1; then exit 0; fi
+if [ -f "$here/image.tar" ]; then docker load -i "$here/image.tar"; exit 0; fi
+docker image inspect {base} >/dev/null 2>&1 || sh "$here/recipe/{base_script}" {suite} {base}
+docker build --network host -f "$here/recipe/{dockerfile}" --build-arg BASE={base} \\
+  -t {tag} "$here/recipe"
+"""
+
+_RUN = """#!/bin/sh
+# Replay: build or load the image, then run the failing command in a fresh container
+# set up as the check saw it (no network, the same mounts and environment).
+# Set GOROOT/GOMODCACHE if your Go lives elsewhere.
+set -u
+here="$(cd "$(dirname "$0")" && pwd)"
+sh "$here/build.sh" || exit 1
+exec docker run --rm --init --network none \\
+{mounts}{env}  --workdir {cwd} {tag} \\
+  {argv}
+"""
+
+
+def failing_command(ctx: ContainerContext, result: Result) -> tuple[str, ...] | None:
+    """The command behind a failed result: of the commands that failed in this context, the
+    one the result's text names most (its program and arguments), the latest on a tie."""
+    failed = [c for c in ctx.commands if c.returncode != 0]
+    if not failed:
+        return None
+    text = f"{result.detail}\n{result.hint}"
+
+    def score(command_index: tuple[int, Command]) -> tuple[int, int]:
+        index, command = command_index
+        words = [Path(command.argv[0]).name, *command.argv[1:]]
+        tail = command.output.strip().splitlines()[-1:] or [""]
+        named = sum(1 for w in words if w and w in text) + 3 * (bool(tail[0]) and tail[0] in text)
+        return named, index
+
+    return max(enumerate(failed), key=score)[1].argv
+
+
+def write_reproducer(
+    root: Path, ctx: ContainerContext, result: Result, *, save: bool = False
+) -> Path:
+    """Write `root/<check>@<os>/` for a failed check in `ctx`; return that directory.
+
+    Public: the watcher feature may call it for its own container failures too."""
+    name = re.sub(r"[^A-Za-z0-9._@-]", "_", f"{result.id}@{ctx.name}")
+    out = root / name
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "recipe").mkdir(parents=True)
+    recipes = recipe_dir()
+    dockerfile = VARIANTS[ctx.target.variant]
+    for file in (BASE_SCRIPT, dockerfile):
+        shutil.copy2(recipes / file, out / "recipe" / file)
+    base, tag = ctx.target.tags(recipes)
+
+    wanted = next((c for c in reversed(ctx.commands) if c.argv == failing_command(ctx, result)),
+                  None)
+    argv = wanted.argv if wanted else ("true",)
+    env = {**ctx.environ, **(wanted.env if wanted else {})}
+    cwd = wanted.cwd if wanted else str(ctx.project)
+
+    q = shlex.quote
+    mounts = [
+        f"  --volume {q(str(ctx.project))}:{q(str(ctx.project))} \\\n",
+        f"  --volume \"${{GOROOT:-{ctx.goroot}}}\":{q(str(ctx.goroot))}:ro \\\n",
+    ]
+    if ctx.gomodcache is not None:
+        mounts.append(
+            f"  --volume \"${{GOMODCACHE:-{ctx.gomodcache}}}\":{q(str(ctx.gomodcache))}:ro \\\n"
+        )
+    env_lines = "".join(f"  --env {q(f'{k}={v}')} \\\n" for k, v in sorted(env.items()))
+    (out / "build.sh").write_text(
+        _BUILD.format(tag=q(tag), base=q(base), base_script=BASE_SCRIPT, suite=q(
+            ctx.target.suite), dockerfile=dockerfile),
+        encoding="utf-8",
+    )
+    (out / "run.sh").write_text(
+        _RUN.format(mounts="".join(mounts), env=env_lines, cwd=q(cwd), tag=q(tag),
+                    argv=" ".join(q(a) for a in argv)),
+        encoding="utf-8",
+    )
+    for script in ("build.sh", "run.sh"):
+        (out / script).chmod(0o755)
+    first = (wanted.output.strip().splitlines() or [""])[-1] if wanted else result.detail
+    (out / "README").write_text(
+        f"{result.id} failed in {ctx.name} ({tag}): {result.detail.splitlines()[0][:200]}\n"
+        f"Replay: sh run.sh  (needs Docker; rebuilds the image from recipe/ or loads image.tar)\n"
+        f"Expect exit {wanted.returncode if wanted else '?'}"
+        f" from `{' '.join(argv)}`, ending: {first[:200]}\n",
+        encoding="utf-8",
+    )
+    if save:
+        ctx.engine.check(["save", "--output", str(out / "image.tar"), tag], timeout=900)
+    return out

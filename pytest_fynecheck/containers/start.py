@@ -1,0 +1,64 @@
+"""Starting a ContainerContext from pytest settings: image, mounts, Go, display."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from pytest_fynecheck.containers.context import ContainerContext
+from pytest_fynecheck.containers.engine import engine
+from pytest_fynecheck.containers.images import Target, ensure_image
+from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.plugin import cache_dir, host_context
+
+_GO: dict[str, Path | None] = {}
+_GO_LOCK = threading.Lock()
+
+
+def host_go() -> tuple[Path, Path | None]:
+    """The host's GOROOT and GOMODCACHE, mounted read-only into every container."""
+    with _GO_LOCK:
+        if not _GO:
+            done = engine(cache_dir()).host.run(["go", "env", "GOROOT", "GOMODCACHE"], timeout=60)
+            if not done.ok:
+                raise CheckFailed(f"`go env` failed on the host: {done.output}",
+                                  "install Go on the host; containers use its toolchain")
+            root, modcache = ([*done.stdout.splitlines(), "", ""])[:2]
+            _GO["root"] = Path(root)
+            _GO["modcache"] = Path(modcache) if modcache else None
+    root_path = _GO["root"]
+    assert root_path is not None
+    return root_path, _GO["modcache"]
+
+
+def start_container(
+    config: pytest.Config, target: Target, scratch: Path, project: Path | None = None
+) -> ContainerContext:
+    """Build (if needed) and start the container for `target`, set up like the host context."""
+    host = host_context(config, project or config.invocation_params.dir, scratch)
+    progress = host.progress
+    docker = engine(cache_dir())
+    image = ensure_image(docker, target, cache_dir() / "locks", progress)
+    goroot, gomodcache = host_go()
+    ctx = ContainerContext(
+        target,
+        image,
+        docker,
+        host.project,
+        scratch,
+        # Keyed by image: a binary built against one suite's libraries is never reused in
+        # another, nor after the image changes.
+        cache_dir() / "containers" / image.replace(":", "-"),
+        goroot=goroot,
+        gomodcache=gomodcache,
+        timeout=host.timeout,
+        progress=progress,
+        # A container has no display of its own: the checks start a private Xvfb in it.
+        display_mode="xvfb",
+        tags=host.tags,
+        extra_mounts=[Path(host.settings["artifacts"])] if "artifacts" in host.settings else [],
+    )
+    ctx.settings.update(host.settings)
+    return ctx.start()

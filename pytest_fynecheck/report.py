@@ -48,3 +48,34 @@ def to_json(results: Sequence[Result]) -> str:
         indent=2,
         ensure_ascii=False,
     )
+
+
+def matrix(results: Sequence[Result]) -> str:
+    """One row per check, one column per OS (host first, then in order of appearance);
+    each cell is the status mark. Failures' details stay in `table`, above it."""
+    oses: list[str] = []
+    checks: list[str] = []
+    cell: dict[tuple[str, str], Result] = {}
+    for r in results:
+        if r.os not in oses:
+            oses.append(r.os)
+        if r.id not in checks:
+            checks.append(r.id)
+        cell[(r.id, r.os)] = r
+    oses.sort(key=lambda o: o != "host")  # stable: the host first, the rest as they came
+    first = max([len("check"), *map(len, checks)])
+    widths = [max(len(o), 1) for o in oses]
+    header = "check".ljust(first) + "".join(
+        f"  {o:^{w}}" for o, w in zip(oses, widths, strict=True)
+    )
+    lines = [header, "-" * len(header)]
+    for check_id in checks:
+        marks = [cell[(check_id, o)].status.mark if (check_id, o) in cell else " " for o in oses]
+        row = "".join(f"  {m:^{w}}" for m, w in zip(marks, widths, strict=True))
+        lines.append(check_id.ljust(first) + row.rstrip())
+    legend = ", ".join(f"{s.mark} {s.value}" for s in Status)
+    per_os = "; ".join(
+        f"{o}: {'NOT READY' if any(cell[k].blocking for k in cell if k[1] == o) else 'ready'}"
+        for o in oses
+    )
+    return "\n".join([*lines, f"({legend})", per_os])

@@ -98,8 +98,7 @@ class Display:
             done = ctx.run(["xwd", "-root", "-silent"], env=self.env, timeout=timeout)
             if not done.ok:
                 raise CheckFailed(
-                    f"xwd could not dump {self.name} (exit {done.returncode}): "
-                    f"{done.stderr[-800:]}"
+                    f"xwd could not dump {self.name} (exit {done.returncode}): {done.stderr[-800:]}"
                 )
             images.write_png(images.read_xwd(done.raw), path)
         return path
@@ -195,7 +194,14 @@ def start_weston(ctx: Context, *, xwayland: bool = False, timeout: float = 30.0)
 def start_display(ctx: Context, kind: str, timeout: float = 30.0) -> Display:
     """Start a private display of one of KINDS in `ctx`; the caller stops it."""
     if kind == "xvfb":
-        return start_xvfb(ctx, timeout)
+        display = start_xvfb(ctx, timeout)
+        try:
+            # -displayfd says Xvfb listens; a client round trip says it serves.
+            display.description += ": " + probe_x(ctx, display.env, timeout)
+        except BaseException:
+            display.stop()
+            raise
+        return display
     if kind in ("weston", "weston-xwayland"):
         return start_weston(ctx, xwayland=kind == "weston-xwayland", timeout=timeout)
     raise InputError(f"unknown display kind {kind!r}; known: {', '.join(KINDS)}")

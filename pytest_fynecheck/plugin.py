@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.runner import collect_one_node
 
 from pytest_fynecheck import report as doctor
 from pytest_fynecheck.checks import catalogue
@@ -23,7 +24,12 @@ from pytest_fynecheck.model import Result, Status
 from pytest_fynecheck.runner import Runner
 
 # Feature plugins: each owns its options, markers, fixtures and items.
-pytest_plugins: list[str] = ["pytest_fynecheck.displays_plugin"]
+pytest_plugins: list[str] = [
+    "pytest_fynecheck.displays_plugin",
+    "pytest_fynecheck.drift.plugin",
+    "pytest_fynecheck.containers.plugin",
+    "pytest_fynecheck.watcher.plugin",
+]
 
 RESULTS_KEY = "fynecheck_result"
 
@@ -221,22 +227,31 @@ class CheckFailure(Exception):
         self.result = result
 
 
+class CheckCollector(pytest.Collector):
+    """Makes the check items, so pytest counts and deselects them like any others."""
+
+    def collect(self) -> list[pytest.Item]:
+        items: list[pytest.Item] = []
+        for context in self.config.stash[_STATE].context_names():
+            suffix = "" if context == "host" else f"@{context}"
+            for check_id in catalogue():
+                items.append(
+                    CheckItem.from_parent(
+                        self, name=f"{check_id}{suffix}", check_id=check_id, context=context
+                    )
+                )
+        return items
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselection
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     if not config.getoption("--fynecheck"):
         return
-    for context in config.stash[_STATE].context_names():
-        suffix = "" if context == "host" else f"@{context}"
-        for check_id in catalogue():
-            items.append(
-                CheckItem.from_parent(
-                    session,
-                    name=f"fynecheck[{check_id}{suffix}]",
-                    check_id=check_id,
-                    context=context,
-                )
-            )
+    report = collect_one_node(CheckCollector.from_parent(session, name="fynecheck"))
+    config.hook.pytest_collectreport(report=report)
+    items.extend(i for i in report.result if isinstance(i, pytest.Item))
 
 
 def pytest_runtestloop(session: pytest.Session) -> None:

@@ -13,7 +13,7 @@ from pytest_fynecheck.model import CheckFailed, Result, Status
 
 
 class Runner:
-    def __init__(self, make_context: Callable[[str], Context], workers: int = 4) -> None:
+    def __init__(self, make_context: Callable[[str], Context], workers: int = 6) -> None:
         # Contexts (the host, containers) are made on first use: a container starts only
         # when one of its checks runs.
         self._make_context = make_context
@@ -63,21 +63,27 @@ class Runner:
                 **kw,
             )
 
-        failed = [d.result() for d in deps]
-        failed = [r for r in failed if r.status is Status.FAIL]
-        if failed:
-            names = ", ".join(r.id for r in failed)
+        def blocked() -> Result | None:
+            failed = [r.id for r in (d.result() for d in deps) if r.status is Status.FAIL]
+            if not failed:
+                return None
+            names = ", ".join(failed)
             return result(Status.FAIL, f"not run: {names} failed", f"fix {names} first")
+
+        if check.waits and (stop := blocked()):
+            return stop
         try:
             found = check.run(self.context(context))
         except CheckFailed as exc:
-            return result(exc.status, exc.detail, exc.hint or check.hint)
+            return blocked() or result(exc.status, exc.detail, exc.hint or check.hint)
         except Exception as exc:  # a bug in the kit, not in the machine: say so plainly
-            return result(
+            return blocked() or result(
                 Status.FAIL,
                 f"internal error in check {check.id}: {type(exc).__name__}: {exc}",
                 "this is a pytest-fynecheck bug; please report it with this line",
             )
+        if stop := blocked():
+            return stop
         if isinstance(found, Found):
             return result(Status.OK, found.detail, artifacts=found.artifacts)
         return result(Status.OK, found)

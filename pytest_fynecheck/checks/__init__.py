@@ -30,8 +30,11 @@ class Check:
     # The hint used when a failure does not bring a more precise one.
     hint: str
     required: bool = True
-    # Checks whose failure makes this one meaningless.
+    # Checks whose failure makes this one meaningless: it is then reported as not run.
     requires: tuple[str, ...] = ()
+    # Cheap checks run alongside their requirements (their result is dropped if one fails);
+    # expensive ones, or ones that use a requirement's output, wait.
+    waits: bool = False
 
 
 CATALOGUE: dict[str, Check] = {}
@@ -47,11 +50,12 @@ def check(
     hint: str,
     required: bool = True,
     requires: tuple[str, ...] = (),
+    waits: bool = False,
 ) -> Callable[[RunFn], RunFn]:
     def register(fn: RunFn) -> RunFn:
         if id in CATALOGUE:
             raise RuntimeError(f"check id {id!r} registered twice")
-        CATALOGUE[id] = Check(id, title, fn, hint, required, requires)
+        CATALOGUE[id] = Check(id, title, fn, hint, required, requires, waits)
         return fn
 
     return register

@@ -80,6 +80,7 @@ def _progress(ctx: Context) -> tuple[list[str], object]:
     "The app builds",
     hint="run `go build` in the project to see the full error",
     requires=("project.gomod", "cc.works", "pkgconfig.gl", "x11.libs", "wayland.libs"),
+    waits=True,  # a doomed cold build would burn minutes
 )
 def app_build(ctx: Context) -> Found:
     key = build_key(ctx)
@@ -135,6 +136,7 @@ def _viewable(ctx: Context, env: dict[str, str], win: str) -> bool:
     "The app shows a window with a first frame",
     hint="run the app by hand on this display and read what it prints",
     requires=("app.build", "gl.context"),
+    waits=True,  # it runs the binary app.build made
 )
 def app_window(ctx: Context) -> Found:
     display = x_display(ctx)

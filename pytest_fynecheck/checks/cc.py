@@ -7,6 +7,7 @@ the build.
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,10 +59,11 @@ def c_compiler(ctx: Context) -> list[str]:
     requires=("cgo.enabled",),
 )
 def cc_works(ctx: Context) -> str:
-    src = ctx.scratch / "cgo-probe"
-    src.mkdir(exist_ok=True)
-    (src / "go.mod").write_text("module fynecheck.probe/cgo\n\ngo 1.19\n")
-    (src / "main.go").write_text(CGO_PROBE)
+    # A lasting directory: Go then skips the link when nothing changed, but still asks
+    # the compiler for its identity, so a vanished gcc is noticed.
+    src = ctx.cache / "probes" / ctx.name / "cgo"
+    _write_if_changed(src / "go.mod", "module fynecheck.probe/cgo\n\ngo 1.19\n")
+    _write_if_changed(src / "main.go", CGO_PROBE)
     exe = src / "probe"
     # The probe is its own module: the user's GOFLAGS (e.g. -mod=vendor) do not apply to it.
     env = {"GOFLAGS": "-mod=mod", "GOWORK": "off"}
@@ -79,6 +81,15 @@ def cc_works(ctx: Context) -> str:
         )
     version = ctx.run([*c_compiler(ctx), "--version"], timeout=30).stdout.splitlines()
     return f"{' '.join(c_compiler(ctx))}: {version[0] if version else '?'}; cgo probe ran"
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if path.is_file() and path.read_text() == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(text)
+    tmp.replace(path)  # parallel runs never see half a file
 
 
 def _cc_hint(output: str, cc: Sequence[str]) -> str:

@@ -23,13 +23,16 @@ def display_x11(ctx: Context) -> str:
     if "wayland" in ctx.tags:
         raise NotApplicable("the app is built with -tags wayland and does not use X11")
     display = x_display(ctx)
+    found = display.description
+    if display.server is not None:
+        found += f" (server pid {display.server.pid}, stopped at session end)"
     if display.warning:
         raise CheckWarning(
-            display.description,
+            found,
             "your DISPLAY is dead; the kit used a private Xvfb instead. Point DISPLAY at a "
             "live X server to check that one",
         )
-    return display.description
+    return found
 
 
 @check(

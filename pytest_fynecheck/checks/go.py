@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 
 from pytest_fynecheck.checks import check
@@ -102,8 +103,13 @@ def _modules_missing_from_cache(ctx: Context) -> list[str]:
     try:
         entries = json_stream(done.stdout)
     except ValueError:
-        raise CheckFailed(f"`go mod download -json` failed: {done.output}") from None
-    return [f"{e['Path']}@{e.get('Version', '')}" for e in entries if e.get("Error")]
+        entries = []
+    missing = [f"{e['Path']}@{e.get('Version', '')}" for e in entries if e.get("Error")]
+    # When the module graph itself cannot load, Go names the modules on stderr instead.
+    missing += re.findall(r"^go: (\S+@\S+): ", done.stderr, re.M)
+    if not missing:
+        raise CheckFailed(f"`go mod download -json` failed: {done.output[-1500:]}")
+    return sorted(set(missing))
 
 
 @check(

@@ -1,0 +1,160 @@
+"""Figures for issue 3: `pytest --fynecheck` on fixtures/hello against the bare tools it runs.
+
+    python bench/readiness.py            # warm figures (a few seconds)
+    python bench/readiness.py --cold     # also cold: empty GOCACHE for both sides (minutes)
+
+Both sides run in this process's run, on the same display, so the ratio is fair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO = ROOT / "fixtures" / "hello"
+TITLE = "fynecheck hello"
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def sh(*argv: str, env: dict[str, str] | None = None, cwd: Path = HELLO) -> str:
+    done = subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=False, timeout=1800, check=True
+    )
+    return done.stdout.decode(errors="replace")
+
+
+def first_frame(exe: str, env: dict[str, str]) -> None:
+    """Start the app, wait for its window, then for a non-blank frame: the bare way."""
+    app = subprocess.Popen([exe], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        win = None
+        while win is None and time.monotonic() < deadline:
+            # A window vanishing mid-listing makes xwininfo exit 1: read what it printed.
+            tree = subprocess.run(
+                ["xwininfo", "-root", "-children"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout
+            m = re.search(rf'^\s+(0x[0-9a-f]+) "{TITLE}":', tree, re.M)
+            win = m.group(1) if m else None
+        while time.monotonic() < deadline:
+            raw = subprocess.run(
+                ["xwd", "-id", str(win), "-silent"], env=env, capture_output=True, timeout=30
+            ).stdout
+            pixels = raw[-320 * 160 * 4 :]  # the window's 32-bit pixels end the dump
+            if len({pixels[i : i + 4] for i in range(0, len(pixels), 4)}) > 1:
+                return
+        raise RuntimeError("no first frame within 60 s")
+    finally:
+        app.terminate()
+        app.wait(10)
+
+
+def bare(env: dict[str, str], out: Path) -> float:
+    steps = [
+        lambda: sh("go", "env", "-json", env=env),
+        lambda: sh("go", "list", "-m", "-json", "all", env=env),
+        lambda: sh(
+            "pkg-config",
+            "--modversion",
+            "gl",
+            "x11",
+            "xrandr",
+            "xcursor",
+            "xinerama",
+            "xi",
+            "xxf86vm",
+            env=env,
+        ),
+        lambda: sh("pkg-config", "--cflags", "--libs", "gl", "x11", env=env),
+        lambda: sh("go", "build", "-o", str(out), ".", env=env),
+        lambda: first_frame(str(out), env),
+    ]
+    return sum(timed(s) for s in steps)
+
+
+def kit(env: dict[str, str]) -> float:
+    def run() -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "--fynecheck", "-q", "-p", "no:cacheprovider"],
+            cwd=HELLO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(done.stdout[-3000:])
+
+    return timed(run)
+
+
+def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    r, w = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        pass_fds=(w,),
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(w)
+    with os.fdopen(r) as f:
+        return xvfb, ":" + f.readline().strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cold", action="store_true", help="also measure cold builds")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    xvfb, display = start_xvfb()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "DISPLAY": display}
+            out = Path(tmp, "hello")
+            bare(env, out)  # warm both caches first
+            kit(env)
+            b = min(bare(env, out) for _ in range(args.repeat))
+            k = min(kit(env) for _ in range(args.repeat))
+            print(
+                f"warm  bare tools {b:6.2f} s   pytest --fynecheck {k:6.2f} s   "
+                f"ratio {k / b:4.2f} (goal <= 1.5, and <= 5 s)"
+            )
+            no_display = {k_: v for k_, v in env.items() if k_ != "DISPLAY"}
+            k2 = min(kit(no_display) for _ in range(args.repeat))
+            print(f"warm  with a private Xvfb (no DISPLAY): pytest --fynecheck {k2:6.2f} s")
+            if args.cold:
+                cold_env = {**env, "GOCACHE": str(Path(tmp, "gocache-bare"))}
+                cb = timed(lambda: sh("go", "build", "-o", str(out), ".", env=cold_env))
+                kit_env = {
+                    **env,
+                    "GOCACHE": str(Path(tmp, "gocache-kit")),
+                    "XDG_CACHE_HOME": str(Path(tmp, "xdg")),
+                }
+                ck = kit(kit_env)
+                print(
+                    f"cold  bare go build {cb:6.1f} s   pytest --fynecheck {ck:6.1f} s   "
+                    f"ratio {ck / cb:4.2f} (goal <= 1.2)"
+                )
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
+if __name__ == "__main__":
+    main()

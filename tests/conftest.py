@@ -1,0 +1,110 @@
+"""Shared test helpers: copies of the sample app and a way to run `pytest --fynecheck` on one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO = ROOT / "fixtures" / "hello"
+# A path a user might really have: spaces and non-ASCII.
+ODD_DIR_NAME = "my fyne app ñé"
+
+
+@pytest.fixture
+def hello(tmp_path: Path) -> Path:
+    """A private copy of fixtures/hello under an awkward path, free to break."""
+    dest = tmp_path / ODD_DIR_NAME
+    shutil.copytree(HELLO, dest, ignore=shutil.ignore_patterns(".pytest_cache"))
+    return dest
+
+
+class FynecheckRun:
+    def __init__(self, result: pytest.RunResult, report: dict[str, Any]) -> None:
+        self.result = result
+        self.report = report
+        self.ret = result.ret
+        self.checks = {c["id"]: c for c in report.get("checks", [])}
+
+    def status(self, check_id: str) -> str:
+        return str(self.checks[check_id]["status"])
+
+    def __repr__(self) -> str:
+        return "\n".join(self.result.outlines[-60:])
+
+
+def run_fynecheck(
+    pytester: pytest.Pytester,
+    project: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    unset: Iterable[str] = (),
+    xdist: bool = False,
+) -> FynecheckRun:
+    """Run `pytest --fynecheck` in a subprocess against `project`, with a changed environment."""
+    out = pytester.path / "fynecheck.json"
+    mp = pytest.MonkeyPatch()
+    try:
+        for k, v in (env or {}).items():
+            mp.setenv(k, v)
+        for k in unset:
+            mp.delenv(k, raising=False)
+        result = pytester.runpytest_subprocess(
+            "--fynecheck",
+            f"--fynecheck-project={project}",
+            f"--fynecheck-json={out}",
+            "-p",
+            "no:cacheprovider",
+            *(() if xdist else ("-p", "no:xdist")),
+            *args,
+            timeout=900,
+        )
+    finally:
+        mp.undo()
+    report = json.loads(out.read_text()) if out.exists() else {}
+    return FynecheckRun(result, report)
+
+
+def path_without(*tools: str, tmp: Path) -> str:
+    """A PATH like this one, minus some tools: a symlink farm of every other executable."""
+    farm = tmp / "bin"
+    farm.mkdir(exist_ok=True)
+    for d in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(d):
+            continue
+        for name in os.listdir(d):
+            src = Path(d, name)
+            if any(name == t or name.startswith(t + "-") for t in tools):
+                continue
+            if (farm / name).exists() or not os.access(src, os.X_OK) or src.is_dir():
+                continue
+            (farm / name).symlink_to(src.resolve())
+    return str(farm)
+
+
+def pc_dir_without(module: str, tmp: Path) -> str:
+    """A pkg-config search dir holding every system .pc file except `module`.pc."""
+    import subprocess
+
+    dirs = subprocess.run(
+        ["pkg-config", "--variable", "pc_path", "pkg-config"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
+    dest = tmp / "pkgconfig"
+    dest.mkdir(exist_ok=True)
+    for d in dirs.split(":"):
+        if not os.path.isdir(d):
+            continue
+        for name in os.listdir(d):
+            if name.endswith(".pc") and name != f"{module}.pc" and not (dest / name).exists():
+                shutil.copy(Path(d, name), dest / name)
+    return str(dest)

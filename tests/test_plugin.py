@@ -1,0 +1,111 @@
+"""The plugin's pytest surface: marker, fixture, options, xdist, report and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import HELLO, run_fynecheck
+
+USER_TESTS = """
+import pytest
+
+@pytest.mark.fyne_ready(checks=["go.version", "cgo.enabled"])
+def test_needs_go(fyne_readiness):
+    assert fyne_readiness["go.version"].status.value == "ok"
+
+@pytest.mark.fyne_ready(checks=["cgo.enabled"])
+def test_needs_cgo():
+    pass
+
+def test_fixture_runs_each_check_once(fyne_readiness):
+    first = fyne_readiness["go.env"]
+    again = fyne_readiness.results(["go.env"])[0]
+    assert first is again
+"""
+
+
+def test_marker_and_fixture_pass_when_ready(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess(
+        f"--fynecheck-project={HELLO}", "--strict-markers", "-p", "no:xdist"
+    )
+    result.assert_outcomes(passed=3)
+
+
+def test_marker_errors_the_test_with_the_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess(
+        f"--fynecheck-project={HELLO}", "-k", "needs_cgo", "-p", "no:xdist"
+    )
+    # CGO_ENABLED=0 in the test's own environment: the readiness check fails.
+    result.assert_outcomes(errors=0, failed=0, passed=1)  # sanity: ready in this environment
+    pytester.makepyfile(test_user=USER_TESTS)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CGO_ENABLED", "0")
+    try:
+        broken = pytester.runpytest_subprocess(
+            f"--fynecheck-project={HELLO}", "-k", "needs_cgo", "-p", "no:xdist"
+        )
+    finally:
+        mp.undo()
+    broken.assert_outcomes(errors=1)
+    broken.stdout.fnmatch_lines(
+        ["*Fyne readiness failed:*", "*[[]✗[]] cgo.enabled*", "*fix: unset CGO_ENABLED*"]
+    )
+
+
+def test_unknown_check_id_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.fyne_ready(checks=["no.such.check"])
+        def test_x():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess(f"--fynecheck-project={HELLO}", "-p", "no:xdist")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*unknown check id(s) no.such.check*"])
+
+
+def test_options_and_ini_are_registered(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines(
+        [
+            "*--fynecheck *",
+            "*--fynecheck-json=PATH*",
+            "*--fynecheck-display=*",
+            "*fynecheck_window_title*",
+            "*fynecheck_tags*",
+        ]
+    )
+    markers = pytester.runpytest_subprocess("--markers")
+    markers.stdout.fnmatch_lines(["@pytest.mark.fyne_ready(checks=None)*"])
+
+
+def test_without_fynecheck_nothing_is_collected(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(f"--fynecheck-project={HELLO}")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_under_xdist_the_report_is_complete(pytester: pytest.Pytester, hello: Path) -> None:
+    """Results come back from the workers: the controller prints every check."""
+    run = run_fynecheck(pytester, hello, "-n", "2", "-k", "not app.window", xdist=True)
+    assert run.ret == 0, run
+    ids = set(run.checks)
+    assert {"go.version", "cc.works", "gl.context", "app.build"} <= ids
+    assert "app.window" not in ids  # deselected
+    run.result.stdout.fnmatch_lines(["*fynecheck*", "ready: every required check passed*"])
+
+
+def test_json_shape(pytester: pytest.Pytester, hello: Path) -> None:
+    run = run_fynecheck(pytester, hello, "-k", "go.")
+    checks = run.report["checks"]
+    assert checks, run
+    for c in checks:
+        assert set(c) >= {"id", "title", "status", "detail", "hint", "os"}
+        assert c["status"] in {"ok", "fail", "warn", "n/a"}
+    json.dumps(run.report)  # round-trips

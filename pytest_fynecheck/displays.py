@@ -157,7 +157,7 @@ def start_weston(ctx: Context, *, xwayland: bool = False, timeout: float = 30.0)
     ctx.require("wayland-info")  # else every readiness poll fails the same way until timeout
     # Made by the context (host or container) in its own /tmp: short enough for a
     # socket path (108 bytes) and private (mktemp -d gives 0700), as Wayland wants.
-    made = ctx.run(["mktemp", "-d", "/tmp/fynecheck-weston.XXXXXX"], timeout=30)
+    made = ctx.run(["mktemp", "-d", f"/tmp/{reaper.OWN_DIR_PREFIX}XXXXXX"], timeout=30)
     if not made.ok:
         raise CheckFailed(f"cannot make a runtime directory for weston: {made.output}")
     runtime = made.stdout.strip()
@@ -180,6 +180,8 @@ def start_weston(ctx: Context, *, xwayland: bool = False, timeout: float = 30.0)
         argv.append("--xwayland")
     env = {"XDG_RUNTIME_DIR": runtime, "WAYLAND_DISPLAY": socket}
     server = _spawn_server(ctx, argv, env=env)
+    if isinstance(server, HostProcess):
+        reaper.record_dir(runtime)  # a killed run leaves it; the reaper removes it
     kind = "weston-xwayland" if xwayland else "weston"
     display = Display(dict(env), f"private headless weston {socket}", server, kind=kind, ctx=ctx)
     display._cleanups.append(lambda: _remove(ctx, runtime))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -101,32 +102,59 @@ def records_dir() -> Path:
 def record_process(pid: int) -> None:
     """Remember a display server this process started, for the next run's reaper."""
     started = process_start_time(pid)
-    if not started:
-        return  # already gone
+    if started:  # else already gone
+        _append(f"{pid} {started}")
+
+
+# Only directories we make are ever removed (displays.start_weston's runtime dirs).
+OWN_DIR_PREFIX = "fynecheck-weston."
+
+
+def record_dir(path: str) -> None:
+    """Remember a private directory a server uses, removed once its servers are ended."""
+    _append(f"dir {path}")
+
+
+def _append(line: str) -> None:
     me = os.getpid()
     own = records_dir() / f"{me}-{process_start_time(me)}.pids"
+    # O_APPEND: lines written by several threads never interleave.
     fd = os.open(own, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        os.write(fd, f"{pid} {started}\n".encode())
+        os.write(fd, f"{line}\n".encode())
     finally:
         os.close(fd)
 
 
-def _read_records(path: Path) -> tuple[tuple[int, str] | None, list[tuple[int, str]]]:
+def _read_records(
+    path: Path,
+) -> tuple[tuple[int, str] | None, list[tuple[int, str]], list[Path]]:
     owner: tuple[int, str] | None = None
     parts = path.stem.split("-")
     if len(parts) == 2 and all(p.isdigit() for p in parts):
         owner = (int(parts[0]), parts[1])
     entries: list[tuple[int, str]] = []
+    dirs: list[Path] = []
     try:
         lines = path.read_text().splitlines()
     except FileNotFoundError:
-        return owner, entries  # a parallel run reaped it meanwhile
+        return owner, entries, dirs  # a parallel run reaped it meanwhile
     for line in lines:
-        fields = line.split()
+        fields = line.split(maxsplit=1)
         if len(fields) == 2 and all(f.isdigit() for f in fields):
             entries.append((int(fields[0]), fields[1]))
-    return owner, entries
+        elif len(fields) == 2 and fields[0] == "dir":
+            dirs.append(Path(fields[1]))
+    return owner, entries, dirs
+
+
+def _remove_own_dir(path: Path) -> None:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if path.name.startswith(OWN_DIR_PREFIX) and info.st_uid == os.getuid() and path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def reap_processes(grace: float = 3.0) -> list[int]:
@@ -137,12 +165,14 @@ def reap_processes(grace: float = 3.0) -> list[int]:
     """
     ended: list[int] = []
     for path in sorted(records_dir().glob("*.pids")):
-        owner, entries = _read_records(path)
+        owner, entries, dirs = _read_records(path)
         if owner is not None and owner_alive(*owner):
             continue
         for pid, started in entries:
             if _end_server(pid, started, grace):
                 ended.append(pid)
+        for made in dirs:
+            _remove_own_dir(made)
         path.unlink(missing_ok=True)
     return ended
 

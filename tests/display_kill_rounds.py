@@ -78,11 +78,16 @@ def main() -> None:
     me = os.getpid()
     rng = random.Random(seed)
     pytest_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(testdir)]
+    # One whole run first: kill points are spread over its length, so a slow (loaded)
+    # machine still gets kills while servers run, not only during start-up.
+    start = time.monotonic()
+    subprocess.run(pytest_argv, cwd=testdir, capture_output=True, timeout=300, check=False)
+    length = time.monotonic() - start
     kills: list[dict[str, object]] = []
     for i in range(rounds):
         # Every fourth round under xdist: the controller dies, its workers are orphaned.
         argv = pytest_argv + (["-n", "2"] if i % 4 == 3 else [])
-        at = round(rng.uniform(0.3, 3.0), 2)
+        at = round(rng.uniform(0.05, 1.0) * length, 2)
         run = subprocess.Popen(
             argv, cwd=testdir, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )
@@ -102,6 +107,14 @@ def main() -> None:
                 "left": len(live_descendants(me)),
             }
         )
+    # Runtime dirs the killed runs recorded and the next run's reaper must remove.
+    records = Path(os.environ["FYNECHECK_RECORDS_DIR"])
+    dirs = [
+        line.split(maxsplit=1)[1]
+        for path in records.glob("*.pids")
+        for line in path.read_text().splitlines()
+        if line.startswith("dir ")
+    ]
     final = subprocess.run(
         pytest_argv, cwd=testdir, capture_output=True, text=True, timeout=300, check=False
     )
@@ -110,10 +123,13 @@ def main() -> None:
         json.dumps(
             {
                 "seed": seed,
+                "whole_run_seconds": round(length, 2),
                 "kills": kills,
                 "final_returncode": final.returncode,
                 "final_output": final.stdout[-3000:],
                 "left_after_final": left,
+                "dirs_recorded": dirs,
+                "dirs_left": [d for d in dirs if Path(d).exists()],
             }
         )
     )

@@ -57,10 +57,12 @@ def test_sigkilled_runs_leave_no_display_servers_after_the_next_run(
     report = json.loads(done.stdout)
     kills = report["kills"]
     points = [(k["at"], k["left"]) for k in kills]
-    print(f"seed {seed}: (kill at s, processes stranded) {points}")
+    print(f"seed {seed}, whole run {report['whole_run_seconds']} s: (kill at s, stranded) {points}")
     assert len(kills) == ROUNDS
     # The test means something only if the kills really stranded servers.
     assert sum(k["left"] for k in kills) > 0, kills
     assert report["final_returncode"] == 0, report["final_output"]
     assert report["left_after_final"] == [], (report["left_after_final"], report["final_output"])
     assert reaper.recorded_alive() == []
+    # weston's private runtime directories go too (only those a record names).
+    assert report["dirs_left"] == [], report["dirs_left"]

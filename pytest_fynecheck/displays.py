@@ -270,6 +270,40 @@ def _wait_weston(ctx: Context, display: Display, xwayland: bool, timeout: float)
     display.description += f", XWayland :{number}: {info}"
 
 
+@dataclasses.dataclass(frozen=True)
+class XWindow:
+    id: str
+    x: int  # absolute, on the root window
+    y: int
+    width: int
+    height: int
+
+
+def find_x_window(ctx: Context, env: Mapping[str, str], title: str) -> XWindow | None:
+    """The viewable window with this exact title, at any depth of the window tree.
+
+    Window managers (weston's XWayland WM, desktop WMs) reparent a client's window
+    into an unnamed frame, so it is not a child of the root; `xwininfo -name` searches
+    the whole tree.
+    """
+    done = ctx.run(["xwininfo", "-name", title], env=env, timeout=15)
+    if not done.ok or "Map State: IsViewable" not in done.stdout:
+        return None
+    win = re.search(r"Window id: (0x[0-9a-f]+)", done.stdout)
+    fields = dict(
+        re.findall(r"^\s+(Absolute upper-left [XY]|Width|Height):\s+(-?\d+)", done.stdout, re.M)
+    )
+    if win is None or len(fields) != 4:
+        return None
+    return XWindow(
+        win.group(1),
+        int(fields["Absolute upper-left X"]),
+        int(fields["Absolute upper-left Y"]),
+        int(fields["Width"]),
+        int(fields["Height"]),
+    )
+
+
 def wayland_globals(ctx: Context, env: Mapping[str, str], timeout: float = 15.0) -> dict[str, int]:
     """A real registry round trip: the compositor's globals and their versions."""
     done = ctx.run(["wayland-info"], env=env, timeout=timeout)

@@ -7,7 +7,6 @@ runs only link once per change. A cold `-tags wayland` cgo build takes minutes.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from pytest_fynecheck.displays import (
     SEATLESS_HINT,
     Display,
     explain_wayland_failure,
+    find_x_window,
     is_glfw_seatless_crash,
     start_display,
     wayland_seat,
@@ -67,38 +67,19 @@ def start(host: Context, kind: str) -> Display:
     return display
 
 
-def find_window(
-    host: Context, env: dict[str, str], title: str
-) -> tuple[str, int, int, int, int] | None:
-    """Id, absolute x, y, width, height of the viewable window with this title, if any.
-
-    `xwininfo -name` searches the whole tree: weston's X window manager reparents the
-    app's window into an unnamed frame, so it is not a child of the root.
-    """
-    done = host.run(["xwininfo", "-name", title], env=env, timeout=15)
-    if not done.ok or "Map State: IsViewable" not in done.stdout:
-        return None
-    win = re.search(r"Window id: (0x[0-9a-f]+)", done.stdout)
-    fields = dict(
-        re.findall(r"^\s+(Absolute upper-left [XY]|Width|Height):\s+(-?\d+)", done.stdout, re.M)
-    )
-    assert win is not None
-    x, y, width, height = (
-        int(fields[k])
-        for k in ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height")
-    )
-    return win.group(1), x, y, width, height
-
-
 def test_x11_build_shows_its_window_under_weston_xwayland(host: Context, tmp_path: Path) -> None:
     display = start(host, "weston-xwayland")
     x_env = {"DISPLAY": display.env["DISPLAY"]}
     (tmp_path / "app").mkdir()
     proc = host.spawn([build(app_context(tmp_path / "app", x_env, ()))], env=x_env)
     try:
-        found = wait_until(lambda: find_window(host, x_env, TITLE), 60, 0.1)
+        found = wait_until(lambda: find_x_window(host, x_env, TITLE), 60, 0.1)
         assert found, f"no window {TITLE!r} on {x_env}:\n{proc.output()[-2000:]}"
-        win, x, y, width, height = found
+        win, x, y, width, height = found.id, found.x, found.y, found.width, found.height
+        # Weston's X window manager reparented it into a frame: it is no child of the root,
+        # so a search of the root's children alone (xwininfo -root -children) misses it.
+        top = host.run(["xwininfo", "-root", "-children"], env=x_env, timeout=15).stdout
+        assert f'"{TITLE}"' not in top
 
         def frame() -> images.Image | None:
             # The window's own pixels, as XWayland holds them.

@@ -44,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "fyne_drift(binary=None, project=None): before the test, check BINARY against "
-        "PROJECT (default: --fynecheck-binary and the fynecheck project); the test fails "
+        "PROJECT (default: --fynecheck-binary and the fynecheck project); the test errors "
         "with the drift report when they differ",
     )
     mode = config.getini("fynecheck_drift_unknown")

@@ -1,0 +1,151 @@
+"""The drift plugin as a user meets it, through pytester: options, items, marker, fixture."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from drift_support import HELLO, MODES, build, copy_repo, make_repo, run
+
+from pytest_fynecheck.plugin import cache_dir
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_repo(HELLO, tmp_path_factory.mktemp("drift-plugin") / "hello")
+
+
+@pytest.fixture(scope="module")
+def binary(template: Path) -> Path:
+    return build(template, MODES["release"])
+
+
+@pytest.fixture
+def project(template: Path, tmp_path: Path) -> Path:
+    return copy_repo(template, tmp_path / "hello")
+
+
+@pytest.fixture(autouse=True)
+def warm_go(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, template: Path) -> None:
+    """pytester moves HOME; keep Go's caches and the kit's cache where they are (warm)."""
+    for key in ("GOCACHE", "GOMODCACHE", "GOPATH", "GOENV"):
+        monkeypatch.setenv(key, run(template, ["go", "env", key]).strip())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_dir().parent))
+
+
+def _args(binary: Path, project: Path, *more: str) -> list[str]:
+    return [
+        "--strict-markers",
+        "--fynecheck",
+        f"--fynecheck-binary={binary}",
+        f"--fynecheck-project={project}",
+        "-k",
+        "drift",
+        *more,
+    ]
+
+
+def test_no_items_unless_asked(pytester: pytest.Pytester, binary: Path, project: Path) -> None:
+    result = pytester.runpytest_subprocess(f"--fynecheck-binary={binary}", "--collect-only", "-q")
+    assert "drift[" not in result.stdout.str()
+    result = pytester.runpytest_subprocess(*_args(binary, project, "--collect-only", "-q"))
+    names = [line for line in result.stdout.lines if "drift[" in line]
+    assert [n.split("::")[-1] for n in names] == [
+        "drift[deps]",
+        "drift[vcs.revision]",
+        "drift[vcs.modified]",
+        "drift[embed]",
+        "drift[bundle]",
+    ]
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_edit_fails_exactly_its_items(
+    pytester: pytest.Pytester, binary: Path, project: Path, workers: str
+) -> None:
+    result = pytester.runpytest_subprocess(*_args(binary, project, "-n", workers))
+    result.assert_outcomes(passed=5)
+
+    (project / "assets" / "greeting.txt").write_text("Hello, edited for reload\n")
+    result = pytester.runpytest_subprocess(*_args(binary, project, "-n", workers, "-rf"))
+    result.assert_outcomes(passed=3, failed=2)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["FAILED *drift[[]vcs.modified[]]*", "FAILED *drift[[]embed[]]*"], consecutive=False
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*changed: example.com/hello assets/greeting.txt: a reload shows 25 B*",
+            "*-Hello from fynecheck!",
+            "*+Hello, edited for reload",
+        ]
+    )
+    assert "Traceback" not in out
+    # The summary section collects every aspect, from workers too.
+    result.stdout.fnmatch_lines(["*= fynecheck drift =*", "*[[]✗[]] drift embed: drift:*"])
+
+
+def test_bad_binary_is_one_usage_error(pytester: pytest.Pytester, project: Path) -> None:
+    result = pytester.runpytest_subprocess(*_args(Path("/bin/ls"), project))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: fynecheck drift: /bin/ls is not a Go program*"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_unknown_skips_or_fails_as_configured(
+    pytester: pytest.Pytester, binary: Path, project: Path
+) -> None:
+    shutil.rmtree(project / ".git")
+    result = pytester.runpytest_subprocess(*_args(binary, project, "-rs"))
+    result.assert_outcomes(passed=3, skipped=2)
+    result.stdout.fnmatch_lines([f"*unknown: project {project} is not a git repository*"])
+    result = pytester.runpytest_subprocess(
+        *_args(binary, project, "-o", "fynecheck_drift_unknown=fail")
+    )
+    result.assert_outcomes(passed=3, failed=2)
+
+
+def test_marker_errors_the_test_with_the_report(
+    pytester: pytest.Pytester, binary: Path, project: Path
+) -> None:
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.fyne_drift(binary={str(binary)!r}, project={str(project)!r})
+        def test_shipped_ui():
+            pass
+        """
+    )
+    pytester.runpytest_subprocess("--strict-markers").assert_outcomes(passed=1)
+    (project / "assets" / "extra.txt").write_text("new\n")
+    result = pytester.runpytest_subprocess("--strict-markers")
+    # Like fyne_ready: the precondition fails in setup, so the test errors.
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*the binary drifted from the source:*",
+            "*drift embed: drift*",
+            "*added: example.com/hello assets/extra.txt: a reload shows it*",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_fixture_gives_the_report(pytester: pytest.Pytester, binary: Path, project: Path) -> None:
+    (project / "assets" / "style.json").unlink()
+    pytester.makepyfile(
+        f"""
+        def test_drift(fyne_drift):
+            report = fyne_drift.report(binary={str(binary)!r}, project={str(project)!r})
+            assert report.verdicts() == {{
+                "deps": "match",
+                "vcs.revision": "match",
+                "vcs.modified": "drift",
+                "embed": "drift",
+            }}
+            assert "removed: example.com/hello assets/style.json" in report["embed"].lines[0]
+        """
+    )
+    pytester.runpytest_subprocess("--strict-markers").assert_outcomes(passed=1)

@@ -154,7 +154,7 @@ def start_xvfb(ctx: Context, timeout: float = 30.0) -> Display:
 def start_weston(ctx: Context, *, xwayland: bool = False, timeout: float = 30.0) -> Display:
     """Headless weston on a private socket, ready after a real Wayland (and X) round trip."""
     ctx.require("weston")
-    ctx.require("wayland-info")  # else every readiness poll fails the same way until timeout
+    wayland_client(ctx)  # else every readiness poll fails the same way until timeout
     # Made by the context (host or container) in its own /tmp: short enough for a
     # socket path (108 bytes) and private (mktemp -d gives 0700), as Wayland wants.
     made = ctx.run(["mktemp", "-d", f"/tmp/{reaper.OWN_DIR_PREFIX}XXXXXX"], timeout=30)
@@ -304,9 +304,21 @@ def find_x_window(ctx: Context, env: Mapping[str, str], title: str) -> XWindow |
     )
 
 
+def wayland_client(ctx: Context) -> str:
+    """wayland-info (wayland-utils), or weston-info where weston still ships it.
+
+    Bullseye has no wayland-utils but its weston 9 has weston-info; trixie's weston 14
+    dropped weston-info. Both print the same `interface: 'NAME', version: N` lines.
+    """
+    for tool in ("wayland-info", "weston-info"):
+        if ctx.which(tool):
+            return tool
+    return ctx.require("wayland-info")  # raises ToolMissing with the install hint
+
+
 def wayland_globals(ctx: Context, env: Mapping[str, str], timeout: float = 15.0) -> dict[str, int]:
     """A real registry round trip: the compositor's globals and their versions."""
-    done = ctx.run(["wayland-info"], env=env, timeout=timeout)
+    done = ctx.run([wayland_client(ctx)], env=env, timeout=timeout)
     if not done.ok:
         raise CheckFailed(
             f"nothing answers on WAYLAND_DISPLAY={env.get('WAYLAND_DISPLAY', '')} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,13 +15,14 @@ from pathlib import Path
 import pytest
 
 from pytest_fynecheck import images, reaper
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.context import Context, ToolMissing
 from pytest_fynecheck.displays import (
     KINDS,
     Display,
     probe_x,
     start_display,
     start_weston,
+    wayland_client,
     wayland_globals,
     wayland_seat,
 )
@@ -207,7 +209,7 @@ def test_unknown_kind_to_start_display_is_input_error(ctx: Context) -> None:
 OWNER = """
 import sys, time
 from pathlib import Path
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.context import Context, ToolMissing
 from pytest_fynecheck.displays import start_display
 ctx = Context(Path.cwd(), Path.cwd(), Path.cwd())
 shown = [start_display(ctx, kind) for kind in sys.argv[1:]]
@@ -263,3 +265,34 @@ def test_display_stop_is_idempotent(ctx: Context) -> None:
     display.stop()
     assert display.server is not None
     assert group_members(display.server.pid) == []
+
+
+def _path_with(tmp_path: Path, tools: list[str]) -> dict[str, str]:
+    """A PATH holding only these tools: how a machine without the others looks."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    return {**os.environ, "PATH": str(bin_dir)}
+
+
+def test_weston_info_stands_in_where_wayland_utils_is_missing(tmp_path: Path) -> None:
+    # Bullseye has no wayland-utils; its weston 9 ships weston-info (trixie's 14 does not).
+    environ = _path_with(tmp_path, ["weston", "weston-info", "mktemp", "rm"])
+    ctx = Context(tmp_path, tmp_path, tmp_path, environ=environ, timeout=60)
+    display = start_weston(ctx)
+    try:
+        assert wayland_client(ctx) == "weston-info"
+        assert "xdg_wm_base" in wayland_globals(ctx, display.env)
+    finally:
+        display.stop()
+
+
+def test_no_wayland_client_is_a_clear_tool_error(tmp_path: Path) -> None:
+    environ = _path_with(tmp_path, ["weston", "mktemp", "rm"])
+    ctx = Context(tmp_path, tmp_path, tmp_path, environ=environ, timeout=60)
+    with pytest.raises(ToolMissing) as caught:
+        start_weston(ctx)
+    assert "apt-get install wayland-utils" in caught.value.hint

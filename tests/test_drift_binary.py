@@ -31,7 +31,7 @@ def _inspect(repo: Path, binary: Path) -> dict[str, Any]:
         "contents": [],
         "data_max": 0,
     }
-    return probe.inspect(host(repo), binary, req)
+    return probe.inspect(host(repo), binary, req, symbols=True)
 
 
 @pytest.mark.parametrize("mode", list(MODES))

@@ -57,7 +57,12 @@ def local_packages(packages: list[dict[str, Any]]) -> list[Package]:
 def probe_request(packages: list[Package]) -> dict[str, Any]:
     return {
         "packages": [{"import_path": p.import_path, "names": list(p.names)} for p in packages],
-        "contents": [str(p.dir / n) for p in packages for n in p.names],
+        # Searched by bytes only when no embed.FS table has the name.
+        "contents": [
+            {"import_path": p.import_path, "name": n, "path": str(p.dir / n)}
+            for p in packages
+            for n in p.names
+        ],
         "data_max": DATA_MAX,
     }
 

@@ -59,8 +59,14 @@ def probe_path(ctx: Context) -> Path:
     return path
 
 
-def inspect(ctx: Context, binary: Path, request: dict[str, Any]) -> dict[str, Any]:
-    """Build info and embed tables of `binary`; bad binaries raise InputError."""
+def inspect(
+    ctx: Context, binary: Path, request: dict[str, Any], symbols: bool = False
+) -> dict[str, Any]:
+    """Build info and embed tables of `binary`; bad binaries raise InputError.
+
+    `symbols` names each table by its symbol when the binary has a symbol table
+    (costs a symbol table read; the check itself does not need it).
+    """
     if not binary.exists():
         raise InputError(f"{binary}: no such file (the binary to check for drift)")
     if not binary.is_file():
@@ -68,7 +74,7 @@ def inspect(ctx: Context, binary: Path, request: dict[str, Any]) -> dict[str, An
     req = ctx.scratch / f"drift-request-{os.getpid()}-{abs(hash(str(binary)))}.json"
     req.write_text(json.dumps(request), encoding="utf-8")
     try:
-        data = _run(ctx, ["inspect", str(binary), str(req)])
+        data = _run(ctx, ["inspect", str(binary), str(req), *(["-symbols"] if symbols else [])])
     finally:
         req.unlink(missing_ok=True)
     err = data.get("error")

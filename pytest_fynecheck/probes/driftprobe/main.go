@@ -9,7 +9,8 @@
 //
 // Usage:
 //
-//	driftprobe inspect BINARY REQUEST.json     (JSON report on stdout)
+//	driftprobe inspect BINARY REQUEST.json [-symbols]   (JSON report on stdout;
+//	                                                    -symbols names each table)
 //	driftprobe bundle FILE.go                  (fyne bundle resources in FILE.go)
 //
 // Errors are one JSON object {"error": {"kind", "message"}} and exit status 2.
@@ -30,6 +31,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -43,8 +45,13 @@ type request struct {
 		ImportPath string   `json:"import_path"`
 		Names      []string `json:"names"`
 	} `json:"packages"`
-	// Files whose exact bytes are searched for ([]byte/string embeds have no name).
-	Contents []string `json:"contents"`
+	// Files whose exact bytes are searched for when no table has their name
+	// ([]byte/string embeds have no name in the binary).
+	Contents []struct {
+		ImportPath string `json:"import_path"`
+		Name       string `json:"name"`
+		Path       string `json:"path"`
+	} `json:"contents"`
 	// Files up to this size are returned in full, for diffs.
 	DataMax int `json:"data_max"`
 }
@@ -84,30 +91,64 @@ func fail(kind, format string, args ...any) {
 	os.Exit(2)
 }
 
-// segment is loaded memory as the file holds it: virtual address and bytes.
+// segment is memory as the file holds it: virtual address, file offset, size.
+// Only the sections we search are read in full; other bytes are read on demand,
+// so a 30 MB binary costs a few MB of I/O.
 type segment struct {
-	addr uint64
-	data []byte
+	addr, off, size uint64
+	data            []byte // nil until read
 }
 
 type image struct {
-	format  string
-	order   binary.ByteOrder
-	ptr     int
-	segs    []segment
-	symbols map[uint64]string // address -> name, only for `.files` symbols
+	r      io.ReaderAt
+	format string
+	order  binary.ByteOrder
+	ptr    int
+	segs   []segment // every loaded segment: resolves addresses
+	// Where to search, fastest first: read-only data (Go puts strings and embed
+	// tables there), then any other non-code data.
+	tiers   [2][]segment
+	syms    func() map[uint64]string // `.files` symbols by address; read only when asked
 	hasSyms bool
 }
 
-func load(raw []byte) (*image, error) {
-	r := bytes.NewReader(raw)
+func (im *image) seg(addr, off, size uint64, read bool) (segment, error) {
+	s := segment{addr: addr, off: off, size: size}
+	if read {
+		s.data = make([]byte, size)
+		if _, err := im.r.ReadAt(s.data, int64(off)); err != nil {
+			return s, fmt.Errorf("reading %d bytes at file offset %d: %v (truncated?)", size, off, err)
+		}
+	}
+	return s, nil
+}
+
+func load(r io.ReaderAt, fileSize uint64, magic []byte) (*image, error) {
+	im := &image{r: r, syms: func() map[uint64]string { return nil }}
+	past := func(off, size uint64) error {
+		if off+size > fileSize {
+			return fmt.Errorf("data at file offset %d..%d runs past the end of the file (%d bytes): truncated", off, off+size, fileSize)
+		}
+		return nil
+	}
+	tier := func(name string, addr, off, size uint64) error {
+		if past(off, size) != nil || (!readOnly[name] && skipped(name)) {
+			return nil
+		}
+		s, err := im.seg(addr, off, size, true)
+		if err != nil {
+			return err
+		}
+		im.addTier(name, s)
+		return nil
+	}
 	switch {
-	case bytes.HasPrefix(raw, []byte("\x7fELF")):
+	case bytes.HasPrefix(magic, []byte("\x7fELF")):
 		f, err := elf.NewFile(r)
 		if err != nil {
 			return nil, err
 		}
-		im := &image{format: "elf", order: f.ByteOrder, ptr: 4}
+		im.format, im.order, im.ptr = "elf", f.ByteOrder, 4
 		if f.Class == elf.ELFCLASS64 {
 			im.ptr = 8
 		}
@@ -115,28 +156,37 @@ func load(raw []byte) (*image, error) {
 			if p.Type != elf.PT_LOAD || p.Filesz == 0 {
 				continue
 			}
-			end := p.Off + p.Filesz
-			if end > uint64(len(raw)) {
-				return nil, fmt.Errorf("segment at file offset %d runs past the end of the file (%d bytes): truncated", p.Off, len(raw))
+			if err := past(p.Off, p.Filesz); err != nil {
+				return nil, err
 			}
-			im.segs = append(im.segs, segment{p.Vaddr, raw[p.Off:end]})
+			s, _ := im.seg(p.Vaddr, p.Off, p.Filesz, false)
+			im.segs = append(im.segs, s)
 		}
-		if syms, err := f.Symbols(); err == nil {
-			im.hasSyms = len(syms) > 0
-			im.symbols = map[uint64]string{}
+		for _, s := range f.Sections {
+			if s.Type != elf.SHT_PROGBITS || s.Flags&elf.SHF_ALLOC == 0 || s.Flags&elf.SHF_EXECINSTR != 0 {
+				continue
+			}
+			if err := tier(s.Name, s.Addr, s.Offset, s.Size); err != nil {
+				return nil, err
+			}
+		}
+		im.hasSyms = f.Section(".symtab") != nil
+		im.syms = func() map[uint64]string {
+			out := map[uint64]string{}
+			syms, _ := f.Symbols()
 			for _, s := range syms {
 				if strings.HasSuffix(s.Name, ".files") {
-					im.symbols[s.Value] = s.Name
+					out[s.Value] = s.Name
 				}
 			}
+			return out
 		}
-		return im, nil
-	case bytes.HasPrefix(raw, []byte("MZ")):
+	case bytes.HasPrefix(magic, []byte("MZ")):
 		f, err := pe.NewFile(r)
 		if err != nil {
 			return nil, err
 		}
-		im := &image{format: "pe", order: binary.LittleEndian, ptr: 4}
+		im.format, im.order, im.ptr = "pe", binary.LittleEndian, 4
 		var base uint64
 		switch oh := f.OptionalHeader.(type) {
 		case *pe.OptionalHeader64:
@@ -145,31 +195,39 @@ func load(raw []byte) (*image, error) {
 			base = uint64(oh.ImageBase)
 		}
 		for _, s := range f.Sections {
-			n := s.Size
-			if s.VirtualSize < n {
-				n = s.VirtualSize
-			}
-			end := uint64(s.Offset) + uint64(n)
-			if n == 0 || end > uint64(len(raw)) {
+			n := uint64(min(s.Size, s.VirtualSize))
+			if n == 0 {
 				continue
 			}
-			im.segs = append(im.segs, segment{base + uint64(s.VirtualAddress), raw[s.Offset:end]})
-		}
-		im.symbols = map[uint64]string{}
-		for _, s := range f.Symbols {
-			im.hasSyms = true
-			if strings.HasSuffix(s.Name, ".files") && int(s.SectionNumber) >= 1 && int(s.SectionNumber) <= len(f.Sections) {
-				sec := f.Sections[s.SectionNumber-1]
-				im.symbols[base+uint64(sec.VirtualAddress)+uint64(s.Value)] = s.Name
+			if err := past(uint64(s.Offset), n); err != nil {
+				return nil, err
+			}
+			addr := base + uint64(s.VirtualAddress)
+			seg, _ := im.seg(addr, uint64(s.Offset), n, false)
+			im.segs = append(im.segs, seg)
+			if s.Characteristics&pe.IMAGE_SCN_MEM_EXECUTE == 0 {
+				if err := tier(s.Name, addr, uint64(s.Offset), n); err != nil {
+					return nil, err
+				}
 			}
 		}
-		return im, nil
+		im.hasSyms = len(f.Symbols) > 0
+		im.syms = func() map[uint64]string {
+			out := map[uint64]string{}
+			for _, s := range f.Symbols {
+				if strings.HasSuffix(s.Name, ".files") && int(s.SectionNumber) >= 1 && int(s.SectionNumber) <= len(f.Sections) {
+					sec := f.Sections[s.SectionNumber-1]
+					out[base+uint64(sec.VirtualAddress)+uint64(s.Value)] = s.Name
+				}
+			}
+			return out
+		}
 	default:
 		f, err := macho.NewFile(r)
 		if err != nil {
 			return nil, err
 		}
-		im := &image{format: "macho", order: f.ByteOrder, ptr: 4}
+		im.format, im.order, im.ptr = "macho", f.ByteOrder, 4
 		if f.Magic == macho.Magic64 {
 			im.ptr = 8
 		}
@@ -178,30 +236,92 @@ func load(raw []byte) (*image, error) {
 			if !ok || s.Filesz == 0 {
 				continue
 			}
-			end := s.Offset + s.Filesz
-			if end > uint64(len(raw)) {
-				return nil, fmt.Errorf("segment %s runs past the end of the file: truncated", s.Name)
+			if err := past(s.Offset, s.Filesz); err != nil {
+				return nil, err
 			}
-			im.segs = append(im.segs, segment{s.Addr, raw[s.Offset:end]})
+			seg, _ := im.seg(s.Addr, s.Offset, s.Filesz, false)
+			im.segs = append(im.segs, seg)
 		}
-		if f.Symtab != nil {
-			im.symbols = map[uint64]string{}
-			for _, s := range f.Symtab.Syms {
-				im.hasSyms = true
-				if strings.HasSuffix(s.Name, ".files") {
-					im.symbols[s.Value] = strings.TrimPrefix(s.Name, "_")
+		for _, s := range f.Sections {
+			const pureInstructions = 0x80000000 // S_ATTR_PURE_INSTRUCTIONS: code
+			if s.Offset == 0 || s.Flags&pureInstructions != 0 {
+				continue
+			}
+			if err := tier(s.Name, s.Addr, uint64(s.Offset), s.Size); err != nil {
+				return nil, err
+			}
+		}
+		im.hasSyms = f.Symtab != nil && len(f.Symtab.Syms) > 0
+		im.syms = func() map[uint64]string {
+			out := map[uint64]string{}
+			if f.Symtab != nil {
+				for _, s := range f.Symtab.Syms {
+					if strings.HasSuffix(s.Name, ".files") {
+						out[s.Value] = strings.TrimPrefix(s.Name, "_")
+					}
 				}
 			}
+			return out
 		}
-		return im, nil
+	}
+	return im, nil
+}
+
+// readOnly names the sections Go's linker fills with strings and read-only symbols.
+var readOnly = map[string]bool{".rodata": true, ".data.rel.ro": true, ".rdata": true, "__rodata": true, "__data_rel_ro": true}
+
+// skipped sections hold no embed data: code tables, symbol and debug info.
+func skipped(name string) bool {
+	for _, p := range []string{".gopclntab", "__gopclntab", ".typelink", "__typelink", ".itablink", "__itablink", ".eh_frame", ".note", ".debug", "__debug", ".zdebug", ".symtab", ".go.buildinfo", "__go_buildinfo"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (im *image) addTier(name string, s segment) {
+	switch {
+	case readOnly[name]:
+		im.tiers[0] = append(im.tiers[0], s)
+	case !skipped(name):
+		im.tiers[1] = append(im.tiers[1], s)
 	}
 }
 
-// bytesAt returns n bytes at virtual address a, or nil when they are not loaded.
+// searchTiers falls back to every loaded segment when the file has no sections
+// (e.g. section headers stripped by sstrip).
+func (im *image) searchTiers() [][]segment {
+	if len(im.tiers[0])+len(im.tiers[1]) == 0 {
+		for i, s := range im.segs {
+			if s.data == nil {
+				im.segs[i], _ = im.seg(s.addr, s.off, s.size, true)
+			}
+		}
+		return [][]segment{im.segs}
+	}
+	return im.tiers[:]
+}
+
+// bytesAt returns n bytes at virtual address a, or nil when the file does not hold them.
 func (im *image) bytesAt(a, n uint64) []byte {
+	for _, tier := range im.tiers {
+		for _, s := range tier {
+			if a >= s.addr && a-s.addr <= s.size && n <= s.size-(a-s.addr) {
+				return s.data[a-s.addr : a-s.addr+n]
+			}
+		}
+	}
 	for _, s := range im.segs {
-		if a >= s.addr && a-s.addr <= uint64(len(s.data)) && n <= uint64(len(s.data))-(a-s.addr) {
-			return s.data[a-s.addr : a-s.addr+n]
+		if a >= s.addr && a-s.addr <= s.size && n <= s.size-(a-s.addr) {
+			if s.data != nil {
+				return s.data[a-s.addr : a-s.addr+n]
+			}
+			buf := make([]byte, n)
+			if _, err := im.r.ReadAt(buf, int64(s.off+(a-s.addr))); err != nil {
+				return nil
+			}
+			return buf
 		}
 	}
 	return nil
@@ -249,9 +369,18 @@ func (im *image) entryName(a uint64) (string, bool) {
 
 // tableFor finds the embed.FS file table containing an entry named name.
 func (im *image) tableFor(name string) (uint64, uint64, bool) {
+	for _, tier := range im.searchTiers() {
+		if h, n, ok := im.tableIn(tier, name); ok {
+			return h, n, true
+		}
+	}
+	return 0, 0, false
+}
+
+func (im *image) tableIn(tier []segment, name string) (uint64, uint64, bool) {
 	needle := []byte(name)
 	var hits []uint64
-	for _, s := range im.segs {
+	for _, s := range tier {
 		for off := 0; len(hits) < 64; {
 			i := bytes.Index(s.data[off:], needle)
 			if i < 0 {
@@ -264,7 +393,7 @@ func (im *image) tableFor(name string) (uint64, uint64, bool) {
 	es := im.entrySize()
 	for _, a := range hits {
 		hdr := im.putWord(im.putWord(nil, a), uint64(len(name)))
-		for _, s := range im.segs {
+		for _, s := range tier {
 			for off := 0; ; {
 				i := bytes.Index(s.data[off:], hdr)
 				if i < 0 {
@@ -325,16 +454,23 @@ func (im *image) readTable(h, n uint64, dataMax int) ([]fileOut, error) {
 }
 
 func (im *image) contains(b []byte) bool {
-	for _, s := range im.segs {
-		if bytes.Contains(s.data, b) {
-			return true
+	for _, tier := range im.searchTiers() {
+		for _, s := range tier {
+			if bytes.Contains(s.data, b) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-func inspect(path, reqPath string) {
-	raw, err := os.ReadFile(path)
+func inspect(path, reqPath string, withSymbols bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		fail("unreadable", "%v", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		fail("unreadable", "%v", err)
 	}
@@ -342,13 +478,14 @@ func inspect(path, reqPath string) {
 	if b, err := os.ReadFile(reqPath); err != nil || json.Unmarshal(b, &req) != nil {
 		fail("usage", "cannot read the request %s", reqPath)
 	}
-	if len(raw) < 4 || !(bytes.HasPrefix(raw, []byte("\x7fELF")) || bytes.HasPrefix(raw, []byte("MZ")) || isMachO(raw)) {
+	magic := make([]byte, 4)
+	if _, err := f.ReadAt(magic, 0); err != nil || !(bytes.HasPrefix(magic, []byte("\x7fELF")) || bytes.HasPrefix(magic, []byte("MZ")) || isMachO(magic)) {
 		fail("not-executable", "%s is not an ELF, PE or Mach-O executable", path)
 	}
-	bi, err := buildinfo.Read(bytes.NewReader(raw))
+	bi, err := buildinfo.Read(f)
 	if err != nil {
 		kind := "corrupt"
-		if strings.Contains(err.Error(), "not a Go executable") && !hasBuildInfoMagic(raw) {
+		if strings.Contains(err.Error(), "not a Go executable") && !hasBuildInfoMagic(path) {
 			kind = "not-go"
 		}
 		fail(kind, "%s: %v", path, err)
@@ -356,14 +493,19 @@ func inspect(path, reqPath string) {
 	if newer(bi.GoVersion, runtime.Version()) {
 		fail("newer-go", "%s was built with %s, newer than this host's Go (%s), whose readers may not know its format", path, bi.GoVersion, runtime.Version())
 	}
-	im, err := load(raw)
+	im, err := load(f, uint64(st.Size()), magic)
 	if err != nil {
 		fail("corrupt", "%s: %v", path, err)
+	}
+	symbols := map[uint64]string{}
+	if withSymbols {
+		symbols = im.syms()
 	}
 	biJSON, _ := json.Marshal(bi)
 	rep := report{Format: im.format, PtrSize: im.ptr, Symbols: im.hasSyms, ProbeGo: runtime.Version(),
 		BuildInfo: biJSON, Tables: []tableOut{}, Contents: map[string]bool{}}
 	seen := map[uint64]bool{}
+	named := map[string]bool{} // import path + "\x00" + name, found in a table
 	for _, pkg := range req.Packages {
 		covered := map[string]bool{}
 		for _, name := range pkg.Names {
@@ -381,14 +523,17 @@ func inspect(path, reqPath string) {
 			}
 			for _, f := range files {
 				covered[f.Name] = true
+				named[pkg.ImportPath+"\x00"+f.Name] = true
 			}
-			rep.Tables = append(rep.Tables, tableOut{pkg.ImportPath, im.symbols[h], fmt.Sprintf("%#x", h), files})
+			rep.Tables = append(rep.Tables, tableOut{pkg.ImportPath, symbols[h], fmt.Sprintf("%#x", h), files})
 		}
 	}
 	for _, c := range req.Contents {
-		b, err := os.ReadFile(c)
-		if err == nil {
-			rep.Contents[c] = len(b) > 0 && im.contains(b)
+		if named[c.ImportPath+"\x00"+c.Name] {
+			continue
+		}
+		if b, err := os.ReadFile(c.Path); err == nil {
+			rep.Contents[c.Path] = len(b) > 0 && im.contains(b)
 		}
 	}
 	out, _ := json.Marshal(rep)
@@ -397,7 +542,11 @@ func inspect(path, reqPath string) {
 
 // hasBuildInfoMagic tells a damaged build info block from none at all; Go aligns
 // the block to 16 bytes in the file, as debug/buildinfo's own search assumes.
-func hasBuildInfoMagic(raw []byte) bool {
+func hasBuildInfoMagic(path string) bool {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
 	magic := []byte("\xff Go buildinf:")
 	for off := 0; ; {
 		i := bytes.Index(raw[off:], magic)
@@ -411,7 +560,8 @@ func hasBuildInfoMagic(raw []byte) bool {
 	}
 }
 
-func isMachO(raw []byte) bool {
+func isMachO(magic []byte) bool {
+	raw := magic
 	m := binary.LittleEndian.Uint32(raw[:4])
 	return m == macho.Magic32 || m == macho.Magic64 || binary.BigEndian.Uint32(raw[:4]) == macho.Magic64
 }
@@ -575,10 +725,10 @@ func main() {
 	}
 	switch os.Args[1] {
 	case "inspect":
-		if len(os.Args) != 4 {
-			fail("usage", "usage: driftprobe inspect BINARY REQUEST.json")
+		if len(os.Args) < 4 || len(os.Args) > 5 || (len(os.Args) == 5 && os.Args[4] != "-symbols") {
+			fail("usage", "usage: driftprobe inspect BINARY REQUEST.json [-symbols]")
 		}
-		inspect(os.Args[2], os.Args[3])
+		inspect(os.Args[2], os.Args[3], len(os.Args) == 5)
 	case "bundle":
 		bundle(os.Args[2])
 	default:

@@ -7,7 +7,7 @@ the controller ends display servers that killed runs left behind (reaper.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -60,6 +60,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytrace=False,
         )
     metafunc.parametrize("fyne_display", kinds, indirect=True, ids=kinds)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    # A failing test shows what its display server said, like captured output.
+    display = getattr(item, "funcargs", {}).get("fyne_display")
+    if report.failed and isinstance(display, Display):
+        report.sections.append(
+            (f"fyne_display {display.kind} log ({display.name})", display.log()[-4000:])
+        )
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -296,3 +296,45 @@ def test_no_wayland_client_is_a_clear_tool_error(tmp_path: Path) -> None:
     with pytest.raises(ToolMissing) as caught:
         start_weston(ctx)
     assert "apt-get install wayland-utils" in caught.value.hint
+
+
+def test_a_failing_test_shows_its_display_servers_log(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.fyne_display("weston")
+        def test_fails(fyne_display):
+            assert False, "the app did not show up"
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*- fyne_display weston log (wayland-fynecheck) -*",
+            "*Command line: */weston --backend=headless-backend.so --socket=wayland-fynecheck*",
+        ]
+    )
+
+
+def test_a_missing_server_fails_setup_with_the_install_hint(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.fyne_display("weston")
+        def test_x(fyne_display):
+            pass
+        """
+    )
+    monkeypatch.setenv("PATH", str(pytester.mkdir("empty-bin")))
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*fyne_display[[]weston[]] did not start: `weston` not found on PATH in host*",
+            "*hint: install weston (Debian: apt-get install weston)*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")

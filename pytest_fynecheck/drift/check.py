@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pytest_fynecheck.context import Context
@@ -19,6 +20,15 @@ def read_buildinfo(ctx: Context, binary: Path) -> BuildInfo:
 
 def check(ctx: Context, binary: Path) -> DriftReport:
     binary = binary.absolute()  # named as given: /bin/ls, not /usr/bin/ls
+    # git and `go env` do not depend on the binary: run them while we read it.
+    # Leaving the pool joins them; their results are memoized in ctx for _check.
+    with ThreadPoolExecutor(2, thread_name_prefix="fynecheck-drift") as pool:
+        pool.submit(git_state, ctx)
+        pool.submit(go_env, ctx)
+        return _check(ctx, binary)
+
+
+def _check(ctx: Context, binary: Path) -> DriftReport:
     info = read_buildinfo(ctx, binary)
     # List the packages as the binary was built: its GOOS/GOARCH/cgo/tags pick the files.
     env: dict[str, str] = {

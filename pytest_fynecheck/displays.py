@@ -23,7 +23,9 @@ XVFB_SCREEN = "1024x768x24"
 SCREEN_SIZE = (1024, 768)
 
 # The kinds of display the fixture and the marker accept.
-KINDS = ("xvfb", "weston", "weston-xwayland")
+# weston-x11: weston's X11 backend on a private Xvfb. Unlike the headless backend it
+# offers a wl_seat, which go-gl's GLFW 3.3.10 needs (see GLFW_SEATLESS_CRASH).
+KINDS = ("xvfb", "weston", "weston-xwayland", "weston-x11")
 
 # Tools only this module needs, with the true Debian package.
 TOOL_HINTS.setdefault(
@@ -151,8 +153,14 @@ def start_xvfb(ctx: Context, timeout: float = 30.0) -> Display:
     )
 
 
-def start_weston(ctx: Context, *, xwayland: bool = False, timeout: float = 30.0) -> Display:
-    """Headless weston on a private socket, ready after a real Wayland (and X) round trip."""
+def start_weston(
+    ctx: Context, *, xwayland: bool = False, seat: bool = False, timeout: float = 30.0
+) -> Display:
+    """Weston on a private socket, ready after a real Wayland (and X) round trip.
+
+    Headless by default; with `seat`, weston's X11 backend drawing into a private Xvfb,
+    which gives the compositor an input seat (headless weston has none).
+    """
     ctx.require("weston")
     wayland_client(ctx)  # else every readiness poll fails the same way until timeout
     # Made by the context (host or container) in its own /tmp: short enough for a
@@ -162,9 +170,10 @@ def start_weston(ctx: Context, *, xwayland: bool = False, timeout: float = 30.0)
         raise CheckFailed(f"cannot make a runtime directory for weston: {made.output}")
     runtime = made.stdout.strip()
     socket = "wayland-fynecheck"  # the directory is private, so the name never collides
+    backend = "x11" if seat else "headless"
     argv = [
         "weston",
-        "--backend=headless-backend.so",
+        f"--backend={backend}-backend.so",
         f"--socket={socket}",
         "--use-pixman",  # a renderer that can read pixels back for screenshots
         "--idle-time=0",  # never blank the screen
@@ -179,12 +188,23 @@ def start_weston(ctx: Context, *, xwayland: bool = False, timeout: float = 30.0)
         ctx.run(["mkdir", "-p", "-m", "1777", "/tmp/.X11-unix"], timeout=30)
         argv.append("--xwayland")
     env = {"XDG_RUNTIME_DIR": runtime, "WAYLAND_DISPLAY": socket}
-    server = _spawn_server(ctx, argv, env=env)
+    output: Display | None = None
+    if seat:
+        try:
+            output = start_display(ctx, "xvfb", timeout)
+        except BaseException:
+            _remove(ctx, runtime)
+            raise
+    # The Xvfb is weston's output window, not for clients: DISPLAY only in weston's env.
+    server = _spawn_server(ctx, argv, env={**env, **(output.env if output else {})})
     if isinstance(server, HostProcess):
         reaper.record_dir(runtime)  # a killed run leaves it; the reaper removes it
-    kind = "weston-xwayland" if xwayland else "weston"
-    display = Display(dict(env), f"private headless weston {socket}", server, kind=kind, ctx=ctx)
+    kind = "weston-x11" if seat else "weston-xwayland" if xwayland else "weston"
+    display = Display(dict(env), f"private {backend} weston {socket}", server, kind=kind, ctx=ctx)
     display._cleanups.append(lambda: _remove(ctx, runtime))
+    if output is not None:
+        display._cleanups.append(output.stop)  # after weston, which draws into it
+        display.description += f" on Xvfb {output.name}"
     try:
         _wait_weston(ctx, display, xwayland, timeout)
     except BaseException:
@@ -204,8 +224,10 @@ def start_display(ctx: Context, kind: str, timeout: float = 30.0) -> Display:
             display.stop()
             raise
         return display
-    if kind in ("weston", "weston-xwayland"):
-        return start_weston(ctx, xwayland=kind == "weston-xwayland", timeout=timeout)
+    if kind in ("weston", "weston-xwayland", "weston-x11"):
+        return start_weston(
+            ctx, xwayland=kind == "weston-xwayland", seat=kind == "weston-x11", timeout=timeout
+        )
     raise InputError(f"unknown display kind {kind!r}; known: {', '.join(KINDS)}")
 
 
@@ -346,8 +368,9 @@ GLFW_SEATLESS_CRASH = (
 SEATLESS_HINT = (
     "the compositor offers no wl_seat (input seat), and the GLFW 3.3.10 that go-gl bundles "
     "dereferences the missing seat in glfwInit (glfw#2517). Run -tags wayland builds on a "
-    "compositor with an input seat (a desktop session), or test the X11 build (no -tags "
-    "wayland) under weston --xwayland or Xvfb"
+    "compositor with an input seat: a desktop session, or headless, weston's X11 backend "
+    "on Xvfb (`weston --backend=x11-backend.so` with DISPLAY set; fyne_display kind "
+    "'weston-x11'); or test the X11 build (no -tags wayland) under weston --xwayland or Xvfb"
 )
 
 

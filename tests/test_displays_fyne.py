@@ -146,3 +146,38 @@ def test_crash_signature_is_not_claimed_for_other_failures(host: Context) -> Non
     )
     assert not is_glfw_seatless_crash(glfw_error)
     assert explain_wayland_failure(host, display, 1, glfw_error) is None
+
+
+def changed_pixels(a: images.Image, b: images.Image, top: int) -> int:
+    """Pixels that differ below row `top` (weston's panel, with its clock, is above it)."""
+    start = top * a.width * 3
+    pa, pb = a.rgb[start:], b.rgb[start:]
+    return sum(pa[i : i + 3] != pb[i : i + 3] for i in range(0, len(pa), 3))
+
+
+def test_same_wayland_build_shows_its_window_once_weston_has_a_seat(
+    host: Context, tmp_path: Path
+) -> None:
+    """The control for the crash above: only the seat differs, and the crash is gone."""
+    display = start(host, "weston-x11")
+    assert wayland_seat(host, display) is True
+    (tmp_path / "app").mkdir()
+    binary = build(app_context(tmp_path / "app", {}, ("wayland",)))
+    before = images.read_png(display.screenshot(tmp_path / "before.png").read_bytes())
+    proc = host.spawn([binary], env=display.env)
+    try:
+
+        def window() -> int | None:
+            if proc.poll() is not None:
+                raise AssertionError(f"exited {proc.poll()}:\n{proc.output()[-2000:]}")
+            shot = images.read_png(display.screenshot(tmp_path / "after.png").read_bytes())
+            changed = changed_pixels(before, shot, top=40)
+            return changed if changed > 320 * 160 // 2 else None  # half the 320x160 window
+
+        changed = wait_until(window, 60, 0.5)
+        alive = proc.poll() is None
+    finally:
+        proc.stop()
+    assert changed, f"no window appeared on {display.name}:\n{proc.output()[-2000:]}"
+    assert alive
+    assert not is_glfw_seatless_crash(proc.output())

@@ -23,7 +23,7 @@ HOLDING_TEST = """
 import time
 import pytest
 
-@pytest.mark.fyne_display("xvfb", "weston", "weston-xwayland")
+@pytest.mark.fyne_display("xvfb", "weston", "weston-xwayland", "weston-x11")
 def test_hold(fyne_display):
     time.sleep(0.4)
 """

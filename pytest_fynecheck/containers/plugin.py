@@ -64,9 +64,12 @@ class ContainerState:
         self.pool: dict[str, ContainerContext] = {}
         self.reproducers: list[Path] = []
 
-    def context(self, target: Target, scratch: Path) -> ContainerContext:
+    def context(self, target: Target, temp: pytest.TempPathFactory) -> ContainerContext:
         if target.name not in self.pool:
-            self.pool[target.name] = start_container(self.config, target, scratch)
+            lead: Any = self.config.pluginmanager.get_plugin("fynecheck-state")
+            self.pool[target.name] = start_container(
+                self.config, target, temp.mktemp(f"container-{target.name}"), lead.project()
+            )
         return self.pool[target.name]
 
     def close(self) -> None:
@@ -157,7 +160,11 @@ def pytest_collection_modifyitems(
 @pytest.fixture
 def fyne_container(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                    ) -> Iterator[ContainerContext]:
-    """A started container of one suite (shared by the tests of this process)."""
+    """A started container of one suite: `fyne_os` marker's, else ini fynecheck_os.
+
+    Started on first use and shared by the tests of this process (a container start is
+    the expensive part); removed at session end with whatever still runs in it.
+    """
     state = request.config.stash[_STATE]
     param = getattr(request, "param", None)
     target = Target.parse(param) if param else state.default[0]
@@ -168,7 +175,7 @@ def fyne_container(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         if _in_ci():
             pytest.fail(f"{reason} (CI is set: a missing engine is an error)", pytrace=False)
         pytest.skip(reason)
-    yield state.context(target, tmp_path_factory.mktemp(f"container-{target.name}"))
+    yield state.context(target, tmp_path_factory)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,0 +1,133 @@
+"""Container figures, each against a baseline measured in the same run.
+
+    python bench/containers.py [--cold] [--repeat N]
+
+1. warm container start -> display ready (Xvfb answering xdpyinfo), vs a bare
+   `docker run --rm IMAGE true`                                  goal <= 2x
+2. image build per suite: warm (cache hit) always; cold with --cold (removes that
+   suite's images first)                                     goals <= 120 s cold, <= 1 s warm
+3. warm `pytest --fynecheck --fynecheck-os` over 3 suites vs one suite  goal <= 2.5x
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from pytest_fynecheck.containers.context import ContainerContext
+from pytest_fynecheck.containers.engine import engine
+from pytest_fynecheck.containers.images import SUITES, Target, ensure_image, recipe_dir
+from pytest_fynecheck.containers.start import host_go
+from pytest_fynecheck.displays import x_display
+from pytest_fynecheck.plugin import cache_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO = ROOT / "fixtures" / "hello"
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.monotonic()
+    fn()
+    return time.monotonic() - start
+
+
+def median(fn: Callable[[], object], n: int) -> float:
+    return statistics.median(timed(fn) for _ in range(n))
+
+
+def line(what: str, seconds: float, base: float | None = None, goal: str = "") -> None:
+    ratio = f"  {seconds / base:5.2f}x" if base else ""
+    print(f"{what:<58} {seconds:8.2f} s{ratio}  {goal}", flush=True)
+
+
+def bench_start(repeat: int) -> None:
+    docker = engine(cache_dir())
+    target = Target("bookworm")
+    image = ensure_image(docker, target, cache_dir() / "locks")
+    goroot, modcache = host_go()
+
+    def bare() -> None:
+        docker.check(["run", "--rm", "--network", "none", image, "true"])
+
+    spec = (target, image, goroot, modcache)
+    bare()
+    _ready_only(spec)  # warm the page cache and the image layers
+    base = median(bare, repeat)
+    line("bare `docker run --rm IMAGE true` (baseline)", base)
+    ready = statistics.median(_ready_only(spec) for _ in range(repeat))
+    line("container start -> display ready (teardown not counted)", ready, base, "goal <= 2x")
+
+
+def _ready_only(spec: tuple[Target, str, Path, Path | None]) -> float:
+    """Start and make the display ready; close outside the timed part."""
+    target, image, goroot, modcache = spec
+    docker = engine(cache_dir())
+    tmp = tempfile.TemporaryDirectory()
+    scratch = Path(tmp.name)
+    start = time.monotonic()
+    ctx = ContainerContext(
+        target, image, docker, scratch, scratch, scratch / "c", goroot=goroot, gomodcache=modcache
+    ).start()
+    x_display(ctx)
+    took = time.monotonic() - start
+    ctx.close()
+    tmp.cleanup()
+    return took
+
+
+def bench_images(cold: bool) -> None:
+    docker = engine(cache_dir())
+    for suite in SUITES:
+        target = Target(suite)
+        if cold:
+            base, tag = target.tags(recipe_dir())
+            docker.docker(["rmi", "--force", tag, base], timeout=120)
+            took = timed(partial(ensure_image, docker, target, cache_dir() / "locks"))
+            line(f"image build {suite}, cold (debootstrap + layer)", took, None, "goal <= 120 s")
+        took = timed(partial(ensure_image, docker, target, cache_dir() / "locks"))
+        line(f"image build {suite}, warm (content tag exists)", took, None, "goal <= 1 s")
+
+
+def bench_matrix() -> None:
+    def run(oses: str) -> float:
+        argv = [sys.executable, "-m", "pytest", "--fynecheck", f"--fynecheck-project={HELLO}",
+                f"--fynecheck-os={oses}", "-p", "no:cacheprovider", "-q",
+                "-o", "fynecheck_window_title=fynecheck hello", "--rootdir", str(HELLO)]
+        start = time.monotonic()
+        done = subprocess.run(argv, cwd=HELLO, capture_output=True, text=True, timeout=3600)
+        took = time.monotonic() - start
+        if done.returncode != 0:
+            print(done.stdout[-3000:], done.stderr[-2000:])
+            raise SystemExit(f"pytest --fynecheck-os={oses} failed ({done.returncode})")
+        return took
+
+    run(",".join(SUITES))  # warm every suite's image, GOCACHE volume and build cache
+    one = run("bookworm")
+    line("warm --fynecheck-os bookworm (baseline; host checks too)", one)
+    line("warm --fynecheck-os bullseye,bookworm,trixie", run(",".join(SUITES)), one,
+         "goal <= 2.5x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cold", action="store_true", help="also time cold image builds")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", choices=("start", "images", "matrix"))
+    args = parser.parse_args()
+    if args.only in (None, "images"):
+        bench_images(args.cold)
+    if args.only in (None, "start"):
+        bench_start(args.repeat)
+    if args.only in (None, "matrix"):
+        bench_matrix()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,450 @@
+"""Containers: real images on the real engine, real Xvfb inside. No mocks.
+
+Docker is present in CI, so nothing here skips when it is missing: the tests that need an
+engine fail with the plugin's own message instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FynecheckRun, run_fynecheck
+
+from pytest_fynecheck.checks import catalogue
+from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
+from pytest_fynecheck.containers.engine import LABEL_PID, LABEL_SESSION, engine, missing_engine
+from pytest_fynecheck.containers.images import Target, ensure_image
+from pytest_fynecheck.containers.start import host_go
+from pytest_fynecheck.context import ToolMissing, ToolTimeout
+from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.plugin import cache_dir
+
+NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+
+
+def container_ids(session: str) -> list[str]:
+    return docker(
+        "ps", "--all", "--quiet", "--filter", f"label={LABEL_SESSION}={session}"
+    ).split()
+
+
+@pytest.fixture(scope="module")
+def bookworm(tmp_path_factory: pytest.TempPathFactory) -> ContainerContext:
+    reason = missing_engine(cache_dir())
+    assert reason is None, reason
+    d = engine(cache_dir())
+    target = Target("bookworm")
+    image = ensure_image(d, target, cache_dir() / "locks")
+    goroot, modcache = host_go()
+    scratch = tmp_path_factory.mktemp("scratch")
+    ctx = ContainerContext(
+        target, image, d, scratch, scratch, scratch / "cache", goroot=goroot, gomodcache=modcache
+    )
+    return ctx.start()
+
+
+# -- the context ------------------------------------------------------------------------------
+
+
+def test_run_inside_the_container(bookworm: ContainerContext) -> None:
+    done = bookworm.run(["sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert (done.returncode, done.stdout, done.stderr) == (3, "out\n", "err\n")
+    release = bookworm.run(["cat", "/etc/os-release"]).stdout
+    assert "VERSION_CODENAME=bookworm" in release
+    # The host's Go toolchain, read-only, offline.
+    go = bookworm.run(["go", "env", "GOROOT", "GOPROXY", "GOFLAGS"]).stdout.split()
+    assert go == [str(host_go()[0]), "off", "-mod=mod"]
+    assert bookworm.run(["touch", f"{host_go()[0]}/x"]).returncode != 0
+    # Lines reach on_line as they come, as on the host.
+    lines: list[str] = []
+    bookworm.run(["sh", "-c", "echo a >&2; echo b >&2"], on_line=lines.append)
+    assert lines == ["a", "b"]
+
+
+def test_host_paths_are_shared(bookworm: ContainerContext) -> None:
+    (bookworm.scratch / "from-host").write_text("hello")
+    done = bookworm.run(["sh", "-c", "cat from-host > from-container"], cwd=bookworm.scratch)
+    assert done.ok, done.output
+    assert (bookworm.scratch / "from-container").read_text() == "hello"
+
+
+def test_no_network_no_privilege_no_socket(bookworm: ContainerContext) -> None:
+    info = bookworm.inspect()
+    host_config: dict[str, object] = info["HostConfig"]  # type: ignore[assignment]
+    assert host_config["NetworkMode"] == "none"
+    assert host_config["Privileged"] is False
+    assert "docker.sock" not in json.dumps(info["Mounts"])
+    assert bookworm.run(["ls", "/sys/class/net"]).stdout.split() == ["lo"]
+    labels: dict[str, str] = info["Config"]["Labels"]  # type: ignore[index]
+    assert labels[LABEL_SESSION] == SESSION_ID and labels[LABEL_PID] == str(os.getpid())
+
+
+def test_missing_tool_is_named(bookworm: ContainerContext) -> None:
+    with pytest.raises(ToolMissing, match="`fyne-nonexistent` not found on PATH in bookworm"):
+        bookworm.run(["fyne-nonexistent"])
+    assert bookworm.which("xdpyinfo") == "/usr/bin/xdpyinfo"
+
+
+def _running(ctx: ContainerContext, word: str) -> list[str]:
+    ps = ctx.run(["ps", "-eo", "pid,args"]).stdout.splitlines()
+    return [line for line in ps if word in line and "ps -eo" not in line]
+
+
+def test_timeout_kills_the_tree_inside(bookworm: ContainerContext) -> None:
+    with pytest.raises(ToolTimeout, match="did not finish within 1 s"):
+        bookworm.run(["sh", "-c", "sleep 1001 & sleep 1002"], timeout=1)
+    assert _running(bookworm, "sleep 100") == []
+
+
+def test_finished_command_leaves_nothing(bookworm: ContainerContext) -> None:
+    bookworm.run(["sh", "-c", "sleep 1003 &"])
+    assert _running(bookworm, "sleep 1003") == []
+
+
+def test_spawn_and_stop(bookworm: ContainerContext) -> None:
+    proc = bookworm.spawn(["sh", "-c", "echo started; sleep 1004 & sleep 1005"])
+    assert _running(bookworm, "sleep 1005"), "spawned process is not running inside"
+    assert proc.poll() is None
+    proc.stop(grace=2)
+    assert proc.poll() is not None
+    assert "started" in proc.output()
+    assert _running(bookworm, "sleep 100") == []
+
+
+def test_xvfb_inside(bookworm: ContainerContext) -> None:
+    from pytest_fynecheck.displays import x_display
+
+    display = x_display(bookworm)
+    done = bookworm.run(["xdpyinfo"], env=display.env)
+    assert done.ok and "X.Org" in done.stdout, done.output
+
+
+def test_close_removes_the_container(tmp_path: Path) -> None:
+    d = engine(cache_dir())
+    target = Target("bookworm")
+    image = ensure_image(d, target, cache_dir() / "locks")
+    goroot, modcache = host_go()
+    ctx = ContainerContext(
+        target, image, d, tmp_path, tmp_path, tmp_path / "c", goroot=goroot, gomodcache=modcache
+    ).start()
+    cid = ctx.container
+    assert cid is not None and cid[:12] in docker("ps", "--quiet")
+    ctx.spawn(["sleep", "1006"])
+    ctx.close()
+    assert cid[:12] not in docker("ps", "--all", "--quiet")
+
+
+def test_image_tag_is_content_keyed(tmp_path: Path) -> None:
+    from pytest_fynecheck.containers.images import recipe_dir
+
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    for f in recipe_dir().iterdir():
+        (recipes / f.name).write_bytes(f.read_bytes())
+    target = Target("bookworm")
+    assert target.tags(recipes) == target.tags(recipe_dir())
+    dockerfile = recipes / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "# changed\n")
+    base, tag = target.tags(recipes)
+    assert base == target.tags(recipe_dir())[0] and tag != target.tags(recipe_dir())[1]
+
+
+# -- hint truth -------------------------------------------------------------------------------
+
+
+def test_gl_hint_is_true(tmp_path: Path) -> None:
+    """Without GL headers pkgconfig.gl fails; installing what its hint names fixes it."""
+    d = engine(cache_dir())
+    target = Target("bookworm", "no-gl-dev")
+    image = ensure_image(d, target, cache_dir() / "locks")
+    goroot, modcache = host_go()
+    ctx = ContainerContext(
+        target, image, d, tmp_path, tmp_path, tmp_path / "c", goroot=goroot, gomodcache=modcache
+    ).start()
+    check = catalogue()["pkgconfig.gl"]
+    try:
+        with pytest.raises(CheckFailed) as failed:
+            check.run(ctx)
+        hint = failed.value.hint or check.hint
+        assert "apt-get install" in hint, hint
+        named = re.search(r"apt-get install ([a-z0-9.+ -]+)", hint)
+        assert named is not None, hint
+        packages = [p for p in named.group(1).split() if not p.startswith("-")]
+        # The container has no network: apt installs from the .debs the recipe pre-fetched.
+        done = ctx.run(["apt-get", "install", "-y", "--no-download", *packages], timeout=300)
+        assert done.ok, done.output
+        ctx.memo.clear()
+        assert "gl " in str(check.run(ctx))
+    finally:
+        ctx.close()
+
+
+# -- no engine --------------------------------------------------------------------------------
+
+
+def _engine_env(monkeypatch: pytest.MonkeyPatch, ci: str | None) -> None:
+    monkeypatch.setenv("DOCKER_HOST", NO_ENGINE["DOCKER_HOST"])
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+
+
+def test_no_engine_with_fynecheck_os_is_one_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _engine_env(monkeypatch, None)
+    result = pytester.runpytest_subprocess("--fynecheck", "--fynecheck-os", "bookworm")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "fynecheck containers need Docker" in errors[0], result.errlines
+    assert "nonexistent.sock" in errors[0]
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_no_engine_with_fyne_os_marker_is_an_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, xdist: list[str]
+) -> None:
+    _engine_env(monkeypatch, None)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.fyne_os("bookworm", "trixie")
+        def test_it(fyne_container):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess(*xdist)
+    if xdist:
+        # A worker cannot stop the run: each marked test errors with the message.
+        result.assert_outcomes(errors=2)
+        result.stdout.fnmatch_lines(["*fyne_os marker: fynecheck containers need Docker*"])
+    else:
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        errors = [line for line in result.errlines if line.startswith("ERROR:")]
+        assert len(errors) == 1 and "fynecheck containers need Docker" in errors[0], errors
+
+
+def test_no_engine_skips_plain_fixture_users(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _engine_env(monkeypatch, None)
+    pytester.makepyfile("def test_it(fyne_container):\n    pass\n")
+    result = pytester.runpytest_subprocess("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*SKIPPED*fynecheck containers need Docker*"])
+
+
+def test_no_engine_in_ci_is_an_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _engine_env(monkeypatch, "true")
+    pytester.makepyfile("def test_it(fyne_container):\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fynecheck containers need Docker*CI is set*"])
+
+
+def test_unknown_os_names_the_input(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--fynecheck", "--fynecheck-os", "bookworm,bokworm")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --fynecheck-os: unknown OS 'bokworm'; known: *"])
+
+
+# -- the marker and fixture through pytester --------------------------------------------------
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_fyne_os_marker_runs_once_per_suite(pytester: pytest.Pytester, xdist: list[str]) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.fyne_os("bullseye", "trixie")
+        def test_release(fyne_container):
+            release = fyne_container.run(["cat", "/etc/os-release"]).stdout
+            assert f"VERSION_CODENAME={fyne_container.name}" in release
+
+        def test_default_suite(fyne_container):
+            assert fyne_container.name == "bookworm"
+        """
+    )
+    result = pytester.runpytest_subprocess("-v", *xdist, timeout=900)
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*test_release?bullseye?*PASSED*"])
+
+
+# -- leftovers --------------------------------------------------------------------------------
+
+
+def _orphaned_containers() -> list[str]:
+    """Labelled containers whose owning process is gone (a live parallel run's are fine)."""
+    from pytest_fynecheck.containers.engine import LABEL_PID_START
+    from pytest_fynecheck.reaper import owner_alive
+
+    ids = docker("ps", "--all", "--quiet", "--filter", f"label={LABEL_SESSION}").split()
+    if not ids:
+        return []
+    orphans = []
+    for item in json.loads(docker("inspect", *ids)):
+        labels = item["Config"]["Labels"]
+        if not owner_alive(int(labels[LABEL_PID]), labels.get(LABEL_PID_START, "")):
+            orphans.append(item["Id"])
+    return orphans
+
+
+def _docker_clients_of(pids: list[int]) -> list[int]:
+    """`docker run` clients a killed run left (they run in their own session) still running."""
+    marks = [f"{LABEL_PID}={pid}".encode() for pid in pids]
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if any(m in cmdline for m in marks):
+            found.append(int(proc.name))
+    return found
+
+
+def test_sigkill_mid_run_leaves_no_container(pytester: pytest.Pytester) -> None:
+    """SIGKILL pytest at random points, 20 times; the next run leaves 0 labelled containers."""
+    import random
+    import signal
+    import sys
+    import time
+
+    from pytest_fynecheck.context import wait_until
+
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.fyne_os("bookworm", "trixie")
+        def test_slow(fyne_container):
+            fyne_container.spawn(["sleep", "1000"])
+            fyne_container.run(["sleep", "2"])
+        """
+    )
+    rng = random.Random(int(os.environ.get("FYNECHECK_KILL_SEED", "4")))
+    killed: list[int] = []
+    for _ in range(20):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+            cwd=pytester.path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.5, 6.0))  # before, during and after container start
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed.append(proc.pid)
+    # Let the docker clients the killed runs left finish what they were doing.
+    assert wait_until(lambda: not _docker_clients_of(killed), 60, 0.2) is not None
+    left = _orphaned_containers()
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)
+    result.assert_outcomes(passed=2)
+    assert _orphaned_containers() == []
+    # The kill points really hit running containers, which the next run removed.
+    assert left, "no kill landed while a container ran: the test proves nothing"
+    result.stdout.fnmatch_lines(["*removed * container(s) left by killed runs*"])
+
+
+# -- the matrix and reproducers on the sample app ---------------------------------------------
+
+
+def _checks(run: FynecheckRun, os_name: str) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in run.report.get("checks", []) if c["os"] == os_name}
+
+
+def test_matrix_on_hello_shows_a_window_in_every_suite(
+    pytester: pytest.Pytester, hello: Path
+) -> None:
+    suites = ["bullseye", "bookworm", "trixie"]
+    run = run_fynecheck(
+        pytester,
+        hello,
+        f"--fynecheck-os={','.join(suites)}",
+        "-o",
+        "fynecheck_window_title=fynecheck hello",
+    )
+    assert run.ret == 0, run
+    oses = {c["os"] for c in run.report["checks"]}
+    assert oses == {"host", *suites}
+    for suite in suites:
+        window = _checks(run, suite)["app.window"]
+        assert window["status"] == "ok", (suite, window)
+        shot = Path(window["artifacts"]["screenshot"])
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and suite in shot.name
+        assert "Xvfb" in _checks(run, suite)["display.x11"]["detail"]
+    run.result.stdout.fnmatch_lines(
+        ["*fynecheck: checks by OS*", "check * host * bullseye * bookworm * trixie",
+         "app.window * ✓ * ✓ * ✓ * ✓"]
+    )
+
+
+def test_reproducer_replays_the_failure(
+    pytester: pytest.Pytester, hello: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "repro"
+    run = run_fynecheck(
+        pytester, hello, "--fynecheck-os=bookworm-no-gl-dev", f"--fynecheck-reproducer={out}"
+    )
+    gl = _checks(run, "bookworm-no-gl-dev")["pkgconfig.gl"]
+    assert gl["status"] == "fail", gl
+    repro = out / "pkgconfig.gl@bookworm-no-gl-dev"
+    assert sorted(p.name for p in repro.iterdir()) == ["README", "build.sh", "recipe", "run.sh"]
+    readme = (repro / "README").read_text().splitlines()
+    assert len(readme) == 3 and readme[0].startswith("pkgconfig.gl failed in bookworm-no-gl-dev")
+    # Only the root failure gets one: "not run: pkgconfig.gl failed" is not a failure to replay.
+    assert not (out / "app.build@bookworm-no-gl-dev").exists()
+    expect = re.search(r"Expect exit (\d+) from `(.*)`, ending: (.*)$", readme[2])
+    assert expect is not None, readme
+    replay = subprocess.run(
+        ["sh", str(repro / "run.sh")], capture_output=True, text=True, timeout=900
+    )
+    assert replay.returncode == int(expect.group(1)), replay
+    assert expect.group(3).strip() in replay.stdout + replay.stderr
+    assert "gl" in expect.group(2)
+
+
+def test_reaper_removes_only_containers_of_dead_owners(bookworm: ContainerContext) -> None:
+    import socket
+
+    from pytest_fynecheck.containers.engine import LABEL_HOST, LABEL_PID_START
+    from pytest_fynecheck.reaper import process_start_time, reap_containers
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that named a process which is gone now
+
+    def labelled(pid: int, start: str) -> str:
+        return docker(
+            "run", "--detach", "--network", "none", "--label", f"{LABEL_SESSION}=reaper-test",
+            "--label", f"{LABEL_PID}={pid}", "--label", f"{LABEL_PID_START}={start}",
+            "--label", f"{LABEL_HOST}={socket.gethostname()}", bookworm.image, "sleep", "600",
+        ).strip()
+
+    dead = labelled(gone.pid, "1")
+    # A live pid with another start time: the pid was recycled, the owner is gone.
+    recycled = labelled(os.getppid(), "1")
+    alive = labelled(os.getppid(), process_start_time(os.getppid()))
+    try:
+        removed = reap_containers(cache_dir())
+        assert dead in removed and recycled in removed and alive not in removed
+        assert bookworm.container is not None and bookworm.container not in removed
+        assert container_ids("reaper-test") == [alive[:12]]
+    finally:
+        docker("rm", "--force", dead, recycled, alive)

@@ -21,6 +21,17 @@ def _fingerprint(module: Path, package: Path, goversion: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def _toolchain(ctx: Context) -> str:
+    """Which Go would build, without running it: a cache hit must not wait on `go env`
+    (it can take seconds on a loaded machine)."""
+    go = os.path.realpath(ctx.require("go"))
+    st = os.stat(go)
+    env = ctx.env()
+    parts = [go, str(st.st_mtime_ns), str(st.st_size)]
+    parts += [f"{k}={env.get(k, '')}" for k in ("GOOS", "GOARCH", "GOTOOLCHAIN", "CGO_ENABLED")]
+    return "\n".join(parts)
+
+
 def build_go(module: Path, package: str = ".", *, cache: Path, timeout: float = 300.0) -> Path:
     """Build `module/package` to `cache/go/<name>-<hash>/<name>`; reuse it when it exists.
 
@@ -31,10 +42,7 @@ def build_go(module: Path, package: str = ".", *, cache: Path, timeout: float = 
     pkg_dir = (module / package).resolve()
     name = pkg_dir.name
     ctx = Context(module, module, cache, timeout=timeout)
-    ver = ctx.run(["go", "env", "GOVERSION", "GOOS", "GOARCH"], timeout=60)
-    if not ver.ok:
-        raise CheckFailed(f"`go env` failed: {ver.output}", "fix the Go installation")
-    out_dir = cache / "go" / f"{name}-{_fingerprint(module, pkg_dir, ver.stdout)}"
+    out_dir = cache / "go" / f"{name}-{_fingerprint(module, pkg_dir, _toolchain(ctx))}"
     binary = out_dir / name
     if binary.is_file():
         return binary

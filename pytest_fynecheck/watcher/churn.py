@@ -232,7 +232,9 @@ class Tree:
         # Only called on non-empty files: truncating an empty file changes nothing.
         self.files[path] = 0
         return Step(
-            f"truncate {path!r} to 0 bytes", [Prim("truncate", path)], [Expect(path, Kind.CONTENT)],
+            f"truncate {path!r} to 0 bytes",
+            [Prim("truncate", path)],
+            [Expect(path, Kind.CONTENT)],
             {path},
         )
 

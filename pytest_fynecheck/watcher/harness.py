@@ -15,9 +15,11 @@ from hypothesis import HealthCheck, seed, settings
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
-from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Prim
+from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, LocalFilesystem, Prim
 from pytest_fynecheck.watcher.machine import Options, Stats, StepFailed, machine_for
 from pytest_fynecheck.watcher.modes import Mode
+from pytest_fynecheck.watcher.oracle import is_cookie
+from pytest_fynecheck.watcher.protocol import Event, WatcherFailed, WatcherProcess
 from pytest_fynecheck.watcher.reproducer import write_script
 
 
@@ -66,6 +68,68 @@ def preflight(cmd: str | Sequence[str], mode: Mode, options: Options) -> None:
             w.stop()
     finally:
         box.close()
+
+
+class LiveWatcher:
+    """A running watcher on a directory of your choice, with cookie barriers, for tests
+    that make their own changes and assert on the events."""
+
+    def __init__(
+        self, argv: Sequence[str], root: Path, timeout: float = 10.0, grace: float = 0.002
+    ) -> None:
+        self.argv = list(argv)
+        self.root = root
+        self.timeout = timeout
+        self.grace = grace
+        self._proc: WatcherProcess | None = None
+        self._mark = 0
+        self._n = 0
+
+    @property
+    def process(self) -> WatcherProcess:
+        if self._proc is None:
+            raise RuntimeError("use LiveWatcher as a context manager: with kit.watch(root) as w")
+        return self._proc
+
+    def __enter__(self) -> LiveWatcher:
+        self._proc = WatcherProcess(self.argv, str(self.root))
+        try:
+            self._proc.wait_ready(self.timeout)
+        except BaseException:
+            self._proc.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.stop()
+
+    def barrier(self) -> list[Event]:
+        """Write a cookie, wait until the watcher reports it, and return the events
+        (cookies left out) since the previous barrier."""
+        w = self.process
+        self._n += 1
+        cookie = f"{COOKIE_PREFIX}live-{self._n}"
+        fs = LocalFilesystem(self.root)
+        fs.apply([Prim("write", cookie, b"c")])
+        mark = self._mark
+        came = w.wait_for(
+            lambda evs: any(e.path == cookie for e in evs[mark:]),
+            self.timeout,
+            lambda: fs.apply([Prim("append", cookie, b"c")]),
+        )
+        w.check_garbage()
+        if not came:
+            w.check_alive()
+            raise WatcherFailed(
+                f"the watcher never reported the barrier file {cookie} within "
+                f"{self.timeout:g} s; it printed:\n{w.transcript()}"
+            )
+        time.sleep(self.grace)
+        with w.cond:
+            window = w.events[mark:]
+            self._mark = len(w.events)
+        return [e for e in window if not is_cookie(e.path)]
 
 
 def hypothesis_settings(

@@ -37,7 +37,11 @@ class StepFailed(AssertionError):
     """The watcher missed (or misreported) what one step did."""
 
     def __init__(
-        self, reason: str, steps: list[Step], verdict: Verdict, window: list[Event],
+        self,
+        reason: str,
+        steps: list[Step],
+        verdict: Verdict,
+        window: list[Event],
         barrier_seen: bool,
     ) -> None:
         self.reason = reason

@@ -154,8 +154,7 @@ def _command(cmd: str | Sequence[str]) -> str:
         argv.append(marker)
     # Quote each argument, then let "$ROOT" expand where the placeholder was.
     return " ".join(
-        '"$ROOT"' if a == marker else shlex.quote(a).replace(marker, "'\"$ROOT\"'")
-        for a in argv
+        '"$ROOT"' if a == marker else shlex.quote(a).replace(marker, "'\"$ROOT\"'") for a in argv
     )
 
 

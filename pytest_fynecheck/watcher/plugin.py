@@ -1,0 +1,322 @@
+"""pytest hooks for the watcher check: `--fynecheck-watcher`, its ini settings, the
+`fyne_watcher` marker and fixture, and one `watcher[MODE]` item per mode.
+
+Items are added only when asked: `--fynecheck-watcher CMD`, or `--fynecheck` with the
+ini `fynecheck_watcher` set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import settings as hyp_settings
+
+from pytest_fynecheck.model import InputError, Result, Status
+from pytest_fynecheck.watcher.harness import (
+    LiveWatcher,
+    Outcome,
+    WatcherCheckFailed,
+    check_watcher,
+    hypothesis_settings,
+)
+from pytest_fynecheck.watcher.machine import Options
+from pytest_fynecheck.watcher.modes import parse_mode
+from pytest_fynecheck.watcher.protocol import WatcherFailed, command_argv, resolve_executable
+
+# Used when neither the ini nor a custom Hypothesis profile says otherwise: a run
+# of the reference watcher then takes seconds, and every shipped bug is caught.
+DEFAULT_MAX_EXAMPLES = 30
+DEFAULT_STEPS = 25
+_HYPOTHESIS_DEFAULTS = {"max_examples": 100, "stateful_step_count": 50}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fynecheck")
+    group.addoption(
+        "--fynecheck-watcher",
+        metavar="CMD",
+        help="check this file-watcher command (watcher protocol v1); {root} is replaced by "
+        "the watched directory, or it is appended (default: ini fynecheck_watcher)",
+    )
+    group.addoption(
+        "--fynecheck-watcher-mode",
+        action="append",
+        metavar="MODE",
+        help="where to check the watcher: local (repeatable; default: ini fynecheck_watcher_modes)",
+    )
+    parser.addini("fynecheck_watcher", "file-watcher command to check", default="")
+    parser.addini(
+        "fynecheck_watcher_modes", "modes for watcher items", type="args", default=["local"]
+    )
+    parser.addini(
+        "fynecheck_watcher_max_examples",
+        "Hypothesis max_examples for the watcher check (default: the loaded profile's "
+        f"when it sets one, else {DEFAULT_MAX_EXAMPLES})",
+        default="",
+    )
+    parser.addini(
+        "fynecheck_watcher_stateful_step_count",
+        "Hypothesis stateful_step_count for the watcher check (default: the loaded "
+        f"profile's when it sets one, else {DEFAULT_STEPS})",
+        default="",
+    )
+    parser.addini(
+        "fynecheck_watcher_strict",
+        "also fail on events for paths the churn never touched",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
+        "fynecheck_watcher_fail_on_declared_loss",
+        'fail when the watcher prints {"error": ...} (a declared loss); when false it is '
+        "reported as a warning",
+        type="bool",
+        default=True,
+    )
+    parser.addini(
+        "fynecheck_watcher_timeout",
+        "seconds to wait for ready and for each barrier cookie",
+        default="10",
+    )
+    parser.addini(
+        "fynecheck_watcher_grace",
+        "seconds to keep listening after each barrier cookie",
+        default=str(Options.grace),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "fyne_watcher(cmd=None, modes=None): before the test, check the watcher command "
+        "(default: --fynecheck-watcher) in these modes (default: local) with property-based "
+        "file churn; with the fyne_watcher fixture, the test runs the check itself",
+    )
+
+
+def _command(config: pytest.Config) -> str:
+    given: str = config.getoption("--fynecheck-watcher") or ""
+    if given:
+        return given
+    if config.getoption("--fynecheck", False):
+        return str(config.getini("fynecheck_watcher"))
+    return ""
+
+
+def _modes(config: pytest.Config) -> list[str]:
+    given: list[str] | None = config.getoption("--fynecheck-watcher-mode")
+    return given or list(config.getini("fynecheck_watcher_modes")) or ["local"]
+
+
+def options(config: pytest.Config) -> Options:
+    try:
+        return Options(
+            timeout=float(config.getini("fynecheck_watcher_timeout")),
+            grace=float(config.getini("fynecheck_watcher_grace")),
+            strict=bool(config.getini("fynecheck_watcher_strict")),
+            fail_on_declared_loss=bool(config.getini("fynecheck_watcher_fail_on_declared_loss")),
+        )
+    except ValueError as exc:
+        raise pytest.UsageError(f"fynecheck watcher ini: {exc}") from None
+
+
+def settings_for(config: pytest.Config) -> hyp_settings:
+    """The loaded Hypothesis profile (so `ci` applies under CI=true), with the counts
+    from the ini, else from a profile that changed them, else the kit's."""
+    parent = hyp_settings.default
+    assert parent is not None
+    counts: dict[str, int] = {}
+    for name, kit in (
+        ("max_examples", DEFAULT_MAX_EXAMPLES),
+        ("stateful_step_count", DEFAULT_STEPS),
+    ):
+        raw = str(config.getini(f"fynecheck_watcher_{name}")).strip()
+        if raw:
+            try:
+                counts[name] = int(raw)
+            except ValueError:
+                raise pytest.UsageError(
+                    f"ini fynecheck_watcher_{name} must be an integer, not {raw!r}"
+                ) from None
+        elif getattr(parent, name) == _HYPOTHESIS_DEFAULTS[name]:
+            counts[name] = kit
+    return hypothesis_settings(
+        parent,
+        max_examples=counts.get("max_examples"),
+        stateful_step_count=counts.get("stateful_step_count"),
+    )
+
+
+def _artifacts(config: pytest.Config) -> Path:
+    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
+    if cache is not None:
+        return Path(cache.mkdir("fynecheck"))
+    return Path(tempfile.mkdtemp(prefix="fynecheck-artifacts-"))
+
+
+def _validate(cmd: str, modes: list[str]) -> None:
+    """Bad input (missing command, unknown mode) is one clear error, before anything runs."""
+    try:
+        argv = command_argv(cmd, "{root}")
+    except ValueError as exc:  # shlex: unbalanced quotes
+        raise InputError(f"watcher command {cmd!r} does not parse: {exc}") from None
+    resolve_executable(argv, dict(os.environ))
+    for m in modes:
+        parse_mode(m).close()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    cmd = _command(session.config)
+    if not cmd or hasattr(session.config, "workerinput"):
+        return
+    try:
+        _validate(cmd, _modes(session.config))
+    except InputError as exc:
+        raise pytest.UsageError(f"fynecheck watcher: {exc}") from None
+
+
+def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Outcome:
+    mode = parse_mode(mode_spec)
+    try:
+        return check_watcher(
+            cmd,
+            mode,
+            options=options(config),
+            hyp=settings_for(config),
+            artifacts=_artifacts(config),
+        )
+    finally:
+        mode.close()
+
+
+class WatcherItem(pytest.Item):
+    """The churn property for one watcher command in one mode."""
+
+    def __init__(self, *, cmd: str, mode: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.cmd = cmd
+        self.mode = mode
+
+    def runtest(self) -> None:
+        try:
+            outcome = run_check(self.config, self.cmd, self.mode)
+        except (WatcherCheckFailed, WatcherFailed, InputError) as exc:
+            self._record(Status.FAIL, str(exc).splitlines()[0])
+            raise
+        s = outcome.stats
+        detail = (
+            f"{s.steps} steps ({s.prims} file operations) in {s.examples} examples, "
+            f"{outcome.seconds:.1f} s: every change reported"
+        )
+        if s.declared:
+            detail += f"; the watcher declared {len(s.declared)} loss(es): {s.declared[0]}"
+            self._record(Status.WARN, detail)
+            self.warn(pytest.PytestWarning(f"watcher[{self.mode}]: {detail}"))
+            return
+        self._record(Status.OK, detail)
+
+    def _record(self, status: Status, detail: str) -> None:
+        # Into the doctor table (plugin.py collects these, with or without xdist).
+        from pytest_fynecheck.plugin import RESULTS_KEY
+
+        result = Result(
+            "watcher",
+            f"File watcher: {self.cmd}",
+            status,
+            detail,
+            os=self.mode,
+            required=True,
+        )
+        self.user_properties.append((RESULTS_KEY, json.dumps(result.to_json())))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, (WatcherCheckFailed, WatcherFailed, InputError)):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"fynecheck watcher [{self.mode}]: {self.cmd}"
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    cmd = _command(config)
+    if not cmd:
+        return
+    for mode in _modes(config):
+        items.append(WatcherItem.from_parent(session, name=f"watcher[{mode}]", cmd=cmd, mode=mode))
+
+
+class WatcherKit:
+    """What the `fyne_watcher` fixture gives: the check on demand, and a live watcher
+    with barriers for your own assertions."""
+
+    def __init__(self, config: pytest.Config, cmd: str | list[str] | None, modes: list[str]):
+        self._config = config
+        self._cmd = cmd
+        self.modes = modes
+
+    @property
+    def cmd(self) -> str | list[str]:
+        if not self._cmd:
+            raise pytest.UsageError(
+                "fyne_watcher: no watcher command; use the marker's cmd=, "
+                "--fynecheck-watcher or ini fynecheck_watcher"
+            )
+        return self._cmd
+
+    def check(self, mode: str | None = None) -> list[Outcome]:
+        """Run the churn property in `mode` (default: every mode); raises on a failure."""
+        return [run_check(self._config, self.cmd, m) for m in ([mode] if mode else self.modes)]
+
+    def watch(self, root: str | Path) -> LiveWatcher:
+        """Start the watcher on `root` (a context manager); `barrier()` returns the events
+        that arrived since the previous barrier."""
+        o = options(self._config)
+        argv = command_argv(self.cmd, str(root))
+        return LiveWatcher(argv, Path(root), timeout=o.timeout, grace=o.grace)
+
+
+def _marker(item: pytest.Item) -> tuple[str | list[str] | None, list[str] | None] | None:
+    marker = item.get_closest_marker("fyne_watcher")
+    if marker is None:
+        return None
+    cmd = marker.kwargs.get("cmd") or (marker.args[0] if marker.args else None)
+    modes = marker.kwargs.get("modes")
+    if isinstance(modes, str):
+        modes = [modes]
+    return cmd, modes
+
+
+def _kit(item: pytest.Item) -> WatcherKit:
+    cmd, modes = _marker(item) or (None, None)
+    config = item.config
+    chosen_cmd = (
+        cmd or config.getoption("--fynecheck-watcher") or config.getini("fynecheck_watcher")
+    )
+    return WatcherKit(config, chosen_cmd or None, list(modes or _modes(config)))
+
+
+@pytest.fixture
+def fyne_watcher(request: pytest.FixtureRequest) -> Iterator[WatcherKit]:
+    yield _kit(request.node)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _marker(item) is None or "fyne_watcher" in getattr(item, "fixturenames", ()):
+        return  # no marker, or the test runs the check itself through the fixture
+    kit = _kit(item)
+    try:
+        kit.check()
+    except (WatcherCheckFailed, WatcherFailed, InputError) as exc:
+        pytest.fail(f"fyne_watcher: {exc}", pytrace=False)
+
+
+__all__ = ["WatcherItem", "WatcherKit", "fyne_watcher"]

@@ -1,0 +1,138 @@
+"""The watcher check as users reach it: options, ini, items, marker, fixture, xdist.
+
+Runs go through `runpytest_subprocess`: the readiness catalogue registers its checks at
+import, which an in-process rerun (pytester restores sys.modules) would repeat."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from watcher_support import broken, reference
+
+FAST_INI = """
+[pytest]
+fynecheck_watcher_max_examples = 6
+fynecheck_watcher_stateful_step_count = 12
+"""
+
+
+@pytest.fixture
+def fast(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini(FAST_INI)
+    return pytester
+
+
+def test_option_adds_a_passing_local_item(fast: pytest.Pytester) -> None:
+    ref = shlex.quote(str(reference()))
+    result = fast.runpytest_subprocess("--fynecheck-watcher", f"{ref} {{root}}", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*watcher?local? PASSED*", "*[[]✓] watcher [[]local]*", "*every change reported*"]
+    )
+
+
+def test_broken_watcher_fails_with_the_missing_event_and_a_replay(fast: pytest.Pytester) -> None:
+    result = fast.runpytest_subprocess("--fynecheck-watcher", str(broken("droprename")))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*silent loss at step*rename*",
+            "*never came: remove or rename for*",
+            "*shrunk steps*",
+            "*replay it on its own: sh *watcher-replay-*.sh",
+        ]
+    )
+
+
+def test_ini_needs_fynecheck_and_modes_name_the_items(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        FAST_INI + f"fynecheck_watcher = {reference()} {{root}}\nfynecheck_watcher_modes = local\n"
+    )
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    plain = pytester.runpytest_subprocess("--collect-only", "-q")
+    assert "watcher[local]" not in plain.stdout.str()
+    asked = pytester.runpytest_subprocess("--fynecheck", "--collect-only", "-q", "-k", "watcher")
+    asked.stdout.fnmatch_lines(["*watcher?local?*"])
+
+
+def test_missing_command_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        "--fynecheck-watcher", "no-such-watcher-xyz --flag {root}"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*watcher command not found: 'no-such-watcher-xyz'*"])
+
+
+def test_unknown_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        "--fynecheck-watcher", str(reference()), "--fynecheck-watcher-mode", "nfs"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown watcher mode 'nfs'*local, container:SUITE*"])
+
+
+def test_garbage_printing_watcher_fails_the_item_plainly(fast: pytest.Pytester) -> None:
+    fast.makeini(FAST_INI + "fynecheck_watcher_timeout = 3\n")
+    result = fast.runpytest_subprocess("--fynecheck-watcher", "sh -c 'echo Watching...; sleep 60'")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*not protocol JSON*", "*first bad line: 'Watching...'*"])
+
+
+def test_marker_checks_before_the_test(fast: pytest.Pytester) -> None:
+    fast.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.fyne_watcher(cmd={str(reference())!r}, modes=["local"])
+        def test_good():
+            pass
+
+        @pytest.mark.fyne_watcher(cmd={str(broken("statdrop"))!r})
+        def test_bad():
+            raise AssertionError("the body must not run")
+        """
+    )
+    result = fast.runpytest_subprocess("--strict-markers")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*fyne_watcher: watcher*statdrop*failed in mode local*"])
+    assert "the body must not run" not in result.stdout.str()
+
+
+def test_fixture_gives_the_check_and_a_live_watcher(fast: pytest.Pytester) -> None:
+    fast.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.fyne_watcher(cmd={str(reference())!r})
+        def test_live(fyne_watcher, tmp_path):
+            with fyne_watcher.watch(tmp_path) as w:
+                (tmp_path / "main.go").write_text("package main")
+                events = w.barrier()
+            assert ("create", "main.go") in [(e.op, e.path) for e in events]
+
+        def test_check(fyne_watcher):
+            [outcome] = fyne_watcher.check("local")
+            assert outcome.stats.steps > 0
+        """
+    )
+    result = fast.runpytest_subprocess("--strict-markers", "--fynecheck-watcher", str(reference()))
+    result.assert_outcomes(passed=3)
+
+
+def test_runs_under_xdist(fast: pytest.Pytester) -> None:
+    fast.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.fyne_watcher(cmd={str(reference())!r})
+        def test_marked():
+            pass
+        """
+    )
+    result = fast.runpytest_subprocess(
+        "-n", "2", "--strict-markers", "--fynecheck-watcher", str(broken("debounce"))
+    )
+    # The item fails (broken watcher), the marked test passes (reference): both on workers.
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*FAILED*watcher?local?*"])

@@ -1,0 +1,151 @@
+"""Watcher figures, each against a baseline measured in the same run.
+
+    python bench/watcher.py [--steps N] [--base DIR] [--skip-catch]
+
+1. verified file operations per second with the reference watcher (churn, a cookie
+   barrier and the oracle after every step), vs the raw rate of the same operations
+   with no watcher and no barriers                               goal >= 500 verified ops/s
+2. time to catch each shipped broken watcher with the kit's default settings
+   (30 examples x 25 steps, shrinking included)                  goal <= 30 s each
+3. length of the shrunk reproducer                                goal <= 6 steps
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hypothesis import settings
+
+from pytest_fynecheck.plugin import cache_dir
+from pytest_fynecheck.watcher.build import build_go, reference_watcher
+from pytest_fynecheck.watcher.churn import LocalFilesystem
+from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher, hypothesis_settings
+from pytest_fynecheck.watcher.machine import ChurnMachine, Options, Stats, machine_for
+from pytest_fynecheck.watcher.modes import LocalMode
+from pytest_fynecheck.watcher.plugin import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS
+
+BROKEN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "watchers"
+BROKEN = ("norecurse", "newdirrace", "droprename", "statdrop", "chan1", "overflow", "debounce")
+NAMES = ["a", "main.go", "my file", "café", "cafe\u0301", "-dash", "x" * 200]
+
+
+def churn(m: ChurnMachine, rng: random.Random, steps: int) -> None:
+    """The machine's own rules with random arguments: same steps, barrier and oracle."""
+    for _ in range(steps):
+        t = m.tree
+        pick, name, data = rng.randrange(1 << 16), rng.choice(NAMES), rng.randbytes(16)
+        choices = ["create", "mkdir", "symlink", "burst"]
+        if t.files:
+            choices += ["write", "append", "atomic_save", "chmod"]
+        if any(t.files.values()):
+            choices.append("truncate")
+        if t.leaves():
+            choices += ["rename", "remove"]
+        if t.files and len(t.leaves()) >= 2:
+            choices.append("rename_over")
+        if t.sub_dirs():
+            choices.append("rmtree")
+        rule = rng.choice(choices)
+        if rule == "create":
+            m.create(parent=pick, name=name, data=data)
+        elif rule == "mkdir":
+            m.mkdir(parent=pick, name=name, files=NAMES[:3], nested=bool(pick % 2))
+        elif rule == "symlink":
+            m.symlink(parent=pick, name=name, aim=pick, dangling=bool(pick % 2))
+        elif rule == "burst":
+            m.burst(parent=pick, count=rng.randrange(1 << 20))
+        elif rule in ("write", "append", "atomic_save"):
+            getattr(m, rule)(pick=pick, data=data)
+        elif rule in ("chmod", "truncate", "remove", "rmtree"):
+            getattr(m, rule)(pick=pick)
+        elif rule == "rename":
+            m.rename(pick=pick, parent=rng.randrange(1 << 16), name=name)
+        else:
+            m.rename_over(pick=pick, over=rng.randrange(1 << 16))
+
+
+def throughput(ref: Path, steps: int, base: Path | None) -> tuple[float, float, int]:
+    stats = Stats()
+    machine = machine_for([str(ref)], LocalMode(base), Options(), stats)()
+    start = time.perf_counter()
+    try:
+        churn(machine, random.Random(0), steps)
+    finally:
+        elapsed = time.perf_counter() - start
+        prims = [p for s in machine.steps for p in s.prims]
+        machine.teardown()
+    # Baseline: the very same primitives, no watcher, no barriers.
+    with tempfile.TemporaryDirectory(dir=base) as raw_dir:
+        fs = LocalFilesystem(Path(raw_dir))
+        t0 = time.perf_counter()
+        for p in prims:
+            fs.apply([p])
+        raw = time.perf_counter() - t0
+    return stats.prims / elapsed, len(prims) / raw, stats.steps
+
+
+def catch(name: str, base: Path | None) -> tuple[float, int | None, str]:
+    binary = build_go(BROKEN_DIR, name, cache=cache_dir())
+    hyp = hypothesis_settings(
+        settings(database=None),
+        max_examples=DEFAULT_MAX_EXAMPLES,
+        stateful_step_count=DEFAULT_STEPS,
+    )
+    t0 = time.perf_counter()
+    try:
+        check_watcher([str(binary)], LocalMode(base), hyp=hyp)
+    except WatcherCheckFailed as exc:
+        f = exc.step_failure
+        return time.perf_counter() - t0, (len(f.steps) if f else None), f.reason if f else "?"
+    return time.perf_counter() - t0, None, "NOT CAUGHT"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--base", type=Path, default=None, help="temp dir for roots (default TMPDIR)")
+    ap.add_argument("--skip-catch", action="store_true")
+    args = ap.parse_args()
+    base = args.base
+    print(
+        f"watcher bench: base={base or tempfile.gettempdir()}, cpus={os.cpu_count()}, "
+        f"load={os.getloadavg()[0]:.1f}"
+    )
+    ref = reference_watcher(cache_dir())
+    verified, raw, steps = throughput(ref, args.steps, base)
+    print(
+        f"1. verified ops/s with the reference watcher: {verified:.0f} over {steps} steps "
+        f"(barrier after every step); raw ops/s, no watcher: {raw:.0f}; "
+        f"ratio {verified / raw:.3f}  goal >= 500 verified ops/s: "
+        f"{'met' if verified >= 500 else 'NOT met'}"
+    )
+    if args.skip_catch:
+        return 0
+    worst_t, worst_len, ok = 0.0, 0, True
+    for name in BROKEN:
+        secs, length, reason = catch(name, base)
+        caught = length is not None
+        ok &= caught
+        worst_t, worst_len = max(worst_t, secs), max(worst_len, length or 0)
+        print(
+            f"2/3. {name:11s} caught={caught!s:5s} in {secs:6.1f} s, shrunk to "
+            f"{length} step(s) ({reason})"
+        )
+    print(
+        f"2. slowest catch {worst_t:.1f} s  goal <= 30 s: {'met' if worst_t <= 30 else 'NOT met'}"
+    )
+    print(
+        f"3. longest shrunk reproducer {worst_len} steps  goal <= 6: "
+        f"{'met' if worst_len <= 6 else 'NOT met'}"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

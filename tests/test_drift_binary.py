@@ -210,3 +210,20 @@ def test_bundle_old_style_goes_stale_new_style_is_the_source(
     # The binary predates the bundle: its bytes are not in it, and the embed aspect says so.
     assert report["embed"].verdict.value == "drift"
     assert "example.com/hello logo.svg" in "\n".join(report["embed"].lines)
+
+
+@pytest.mark.slow  # a cold cgo cross-build of Fyne takes minutes, once per Go cache
+def test_windows_cgo_fyne_binary_is_read_without_running(hello_repo: Path) -> None:
+    """GOOS=windows via mingw-w64: a PE Fyne binary, listed with its own GOOS."""
+    cc = shutil.which("x86_64-w64-mingw32-gcc")
+    if cc is None:
+        pytest.skip("not decided here: apt-get install gcc-mingw-w64-x86-64 to build for Windows")
+    env = {"GOOS": "windows", "GOARCH": "amd64", "CGO_ENABLED": "1", "CC": cc}
+    binary = build(hello_repo, (), env, name="app.exe")
+    report = check(host(hello_repo), binary)
+    assert set(report.verdicts().values()) == {"match"}, report.text()
+    shown = dict(report.build)
+    assert (shown["GOOS/GOARCH"], shown["format"]) == ("windows/amd64", "pe")
+    # The source side is listed for windows too, so its module set differs from Linux.
+    linux = check(host(hello_repo), build(hello_repo, MODES["default"]))
+    assert report["deps"].summary != linux["deps"].summary

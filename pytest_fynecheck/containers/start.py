@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import engine
 from pytest_fynecheck.containers.images import Target, ensure_image
+from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import CheckFailed
 from pytest_fynecheck.plugin import cache_dir, host_context
 
@@ -33,6 +35,21 @@ def host_go() -> tuple[Path, Path | None]:
     return root_path, _GO["modcache"]
 
 
+_FILLED: set[Path] = set()
+
+
+def fill_module_cache(host: Context) -> None:
+    """`go mod download` on the host, once per project: containers have no network and
+    read the host's module cache, so the host fetches what the project needs (as its own
+    first build would). A failure is left for the containers' go.env check to report."""
+    with _GO_LOCK:
+        if host.project in _FILLED or not (host.project / "go.mod").is_file():
+            return
+        _FILLED.add(host.project)
+    with contextlib.suppress(CheckFailed):
+        host.run(["go", "mod", "download"], timeout=600)
+
+
 def start_container(
     config: pytest.Config, target: Target, scratch: Path, project: Path | None = None
 ) -> ContainerContext:
@@ -42,6 +59,7 @@ def start_container(
     docker = engine(cache_dir())
     image = ensure_image(docker, target, cache_dir() / "locks", progress)
     goroot, gomodcache = host_go()
+    fill_module_cache(host)
     ctx = ContainerContext(
         target,
         image,

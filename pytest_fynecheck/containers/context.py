@@ -31,6 +31,7 @@ from pytest_fynecheck.reaper import process_start_time
 
 # Per process: every container this pytest process starts carries it.
 SESSION_ID = secrets.token_hex(8)
+_FOUND: dict[tuple[str, str, str], str] = {}
 GOCACHE_IN_CONTAINER = "/var/cache/fynecheck/go-build"
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -178,6 +179,11 @@ class ContainerContext(Context):
     def which(self, tool: str, extra_env: Mapping[str, str] | None = None) -> str | None:
         path = self.env(extra_env).get("PATH", "")
         key = (tool, path)
+        # Found tools are shared by containers of the same image (saves an exec per tool
+        # per container); a miss is asked again, as a test may install the tool.
+        shared = _FOUND.get((self.image, tool, path))
+        if shared is not None:
+            return shared
         if key not in self._which:
             assert self.container is not None, "ContainerContext used before start()"
             done = self.engine.docker(
@@ -187,6 +193,8 @@ class ContainerContext(Context):
             )
             found = done.stdout.strip()
             self._which[key] = found if done.ok and found.startswith("/") else None
+            if self._which[key] is not None:
+                _FOUND[(self.image, tool, path)] = found
         return self._which[key]
 
     def run(

@@ -62,8 +62,21 @@ def read_xwd(data: bytes) -> Image:
     if len(data) < need:
         raise ValueError(f"truncated XWD image: {len(data)} bytes, header says {need}")
     step = bits_per_pixel // 8
+    if bits_per_pixel == 24 and bytes_per_line >= width * 4:
+        step = 4  # xwd of a depth-24 root says 24 bits but stores 32-bit pixels (seen on Xvfb)
     endian: Literal["little", "big"] = "little" if byte_order == 0 else "big"
     shifts = [_shift(m) for m in masks]
+    if step == 4 and all(bits == 8 and s % 8 == 0 for s, bits in shifts):
+        # The common 24-bit-colour case: copy byte columns with slices, ~100x faster.
+        offsets = [s // 8 if endian == "little" else 3 - s // 8 for s, _ in shifts]
+        rows = b"".join(
+            data[start + y * bytes_per_line : start + y * bytes_per_line + width * 4]
+            for y in range(height)
+        )
+        fast = bytearray(width * height * 3)
+        for channel, off in enumerate(offsets):
+            fast[channel::3] = rows[off::4]
+        return Image(width, height, bytes(fast))
     out = bytearray(width * height * 3)
     o = 0
     for y in range(height):

@@ -321,3 +321,70 @@ def test_fyne_cli_missing_is_a_warning_with_install_command(
     assert cli["status"] == "warn"
     assert "go install fyne.io/tools/cmd/fyne@latest" in cli["hint"]
     assert str(gobin) in cli["hint"]
+
+
+def test_go_older_than_the_project_needs(pytester: pytest.Pytester, hello: Path) -> None:
+    subprocess.run(["go", "mod", "edit", "-go=1.99"], cwd=hello, check=True, timeout=60)
+    run = run_fynecheck(pytester, hello, "-k", "go.version", env={"GOTOOLCHAIN": "local"})
+    assert run.ret == 1, run
+    version = run.checks["go.version"]
+    assert "older than go 1.99, which the project's go directive needs" in version["detail"]
+    assert "GOTOOLCHAIN=auto" in version["hint"]
+
+
+def test_wayland_tag_checks_the_wayland_libraries(pytester: pytest.Pytester, hello: Path) -> None:
+    run = run_fynecheck(pytester, hello, "-k", "libs", "-o", "fynecheck_tags=wayland")
+    assert run.status("wayland.libs") == "ok", run
+    assert "wayland-client" in run.checks["wayland.libs"]["detail"]
+    assert run.status("x11.libs") == "n/a"
+
+    libdir = pc_dir_without("wayland-client", pytester.path)
+    broken = run_fynecheck(
+        pytester,
+        hello,
+        "-k",
+        "wayland.libs",
+        "-o",
+        "fynecheck_tags=wayland",
+        env={"PKG_CONFIG_LIBDIR": libdir},
+        unset=["PKG_CONFIG_PATH"],
+    )
+    assert broken.ret == 1, broken
+    assert "wayland-client.pc" in broken.checks["wayland.libs"]["detail"]
+    assert "libwayland-dev" in broken.checks["wayland.libs"]["hint"]
+
+
+def test_vendor_consistent_then_drifted(pytester: pytest.Pytester, hello: Path) -> None:
+    subprocess.run(["go", "mod", "vendor"], cwd=hello, check=True, timeout=300)
+    run = run_fynecheck(pytester, hello, "-k", "gomod")
+    assert run.status("project.gomod") == "ok", run
+    assert "(vendored, consistent)" in run.checks["project.gomod"]["detail"]
+
+    # go.mod moves on without re-vendoring.
+    subprocess.run(
+        ["go", "mod", "edit", "-require=github.com/fsnotify/fsnotify@v1.8.0"],
+        cwd=hello,
+        check=True,
+        timeout=60,
+    )
+    drifted = run_fynecheck(pytester, hello, "-k", "gomod")
+    assert drifted.ret == 1, drifted
+    mod = drifted.checks["project.gomod"]
+    assert "inconsistent vendoring" in mod["detail"]
+    assert "go mod vendor" in mod["hint"]
+
+
+def test_go_sum_missing_an_entry(pytester: pytest.Pytester, hello: Path) -> None:
+    gosum = hello / "go.sum"
+    gosum.write_text(
+        "".join(
+            line
+            for line in gosum.read_text().splitlines(keepends=True)
+            if not line.startswith("github.com/go-gl/gl ")
+        )
+    )
+    run = run_fynecheck(pytester, hello, "-k", "gomod")
+    assert run.ret == 1, run
+    mod = run.checks["project.gomod"]
+    assert "missing go.sum entry" in mod["detail"]
+    assert "go mod tidy" in mod["hint"]

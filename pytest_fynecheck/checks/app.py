@@ -11,7 +11,7 @@ from pathlib import Path
 from pytest_fynecheck.checks import Found, check
 from pytest_fynecheck.checks.go import local_replace_dirs
 from pytest_fynecheck.context import Context, Process, wait_until
-from pytest_fynecheck.displays import x_display
+from pytest_fynecheck.displays import find_x_window, x_display
 from pytest_fynecheck.gotool import go_env
 from pytest_fynecheck.images import Image, read_xwd, write_png
 from pytest_fynecheck.model import CheckFailed
@@ -185,8 +185,12 @@ def _find_window(
             f"the app exited with {app.poll()} before showing a window:\n{app.output()[-2000:]}",
             _window_hint(app.output()),
         )
+    if title:
+        # Searches the whole tree: a window manager may have reparented the window.
+        found = find_x_window(ctx, env, title)
+        return (found.id, title) if found else None
     for win, name in _windows(ctx, env).items():
-        if (name == title if title else win not in before) and _viewable(ctx, env, win):
+        if win not in before and _viewable(ctx, env, win):
             return win, name
     return None
 

@@ -25,7 +25,7 @@ FYNE_DOCUMENTED_MIN_GO = "1.19"
 @check(
     "go.version",
     "Go version",
-    hint="install a newer Go (https://go.dev/dl/) or set GOTOOLCHAIN to a newer go1.X.Y",
+    hint="install a newer Go (https://go.dev/dl/)",
 )
 def go_version(ctx: Context) -> str:
     have = go_env(ctx)["GOVERSION"]
@@ -44,8 +44,8 @@ def go_version(ctx: Context) -> str:
         if version_tuple(have) < version_tuple(want):
             raise CheckFailed(
                 f"{have} is older than go {want}, which {who} needs",
-                f"install Go >= {want} (https://go.dev/dl/), or set GOTOOLCHAIN=go{want} "
-                "and let Go fetch that toolchain",
+                f"install Go >= {want} (https://go.dev/dl/), or set GOTOOLCHAIN=auto so Go "
+                "fetches the toolchain go.mod asks for",
             )
         parts.append(f"{who} needs go {want}")
     return f"{have} at {go_env(ctx)['GOROOT']}; " + "; ".join(parts)

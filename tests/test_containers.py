@@ -300,7 +300,11 @@ def _orphaned_containers() -> list[str]:
     if not ids:
         return []
     orphans = []
-    for item in json.loads(docker("inspect", *ids)):
+    # A parallel run may remove its container between `ps` and `inspect`: gone is fine.
+    listed = subprocess.run(
+        ["docker", "inspect", *ids], capture_output=True, text=True, timeout=120
+    ).stdout
+    for item in json.loads(listed or "[]"):
         labels = item["Config"]["Labels"]
         if not owner_alive(int(labels[LABEL_PID]), labels.get(LABEL_PID_START, "")):
             orphans.append(item["Id"])

@@ -182,7 +182,8 @@ def _find_window(
 ) -> tuple[str, str] | None:
     if app.poll() is not None:
         raise CheckFailed(
-            f"the app exited with {app.poll()} before showing a window:\n{app.output()[-2000:]}",
+            f"the app exited with {app.poll()} before showing a window:\n"
+            + _crash_text(app.output()),
             _window_hint(app.output()),
         )
     if title:
@@ -193,6 +194,13 @@ def _find_window(
         if win not in before and _viewable(ctx, env, win):
             return win, name
     return None
+
+
+def _crash_text(output: str) -> str:
+    """A Go crash's cause is at its start and the trace after it: keep the head too."""
+    if len(output) <= 3000:
+        return output
+    return output[:1500] + "\n…\n" + output[-1500:]
 
 
 def _window_hint(output: str) -> str:

@@ -361,12 +361,16 @@ def test_sigkill_mid_run_leaves_no_container(pytester: pytest.Pytester) -> None:
         # Let the docker clients the killed run left finish what they were doing.
         assert wait_until(lambda: not _docker_clients_of(killed), 60, 0.2) is not None
         orphaned += len(_orphaned_containers())
+    left = _orphaned_containers()
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)
     result.assert_outcomes(passed=2)
     assert _orphaned_containers() == []
-    # The kill points really hit running containers, which the next run removed.
+    # The kill points really hit running containers, and every one left behind is gone.
     assert orphaned, "no kill landed while a container ran: the test proves nothing"
-    result.stdout.fnmatch_lines(["*removed * container(s) left by killed runs*"])
+    # Under xdist another session's reaper may get there first, so this run's own
+    # "removed N" line is not required; the containers being gone is.
+    still = docker("ps", "--all", "--quiet", "--no-trunc").split()
+    assert not [c for c in left if c in still]
 
 
 # -- the matrix and reproducers on the sample app ---------------------------------------------

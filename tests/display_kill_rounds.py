@@ -80,9 +80,14 @@ def main() -> None:
     pytest_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(testdir)]
     # One whole run first: kill points are spread over its length, so a slow (loaded)
     # machine still gets kills while servers run, not only during start-up.
-    start = time.monotonic()
-    subprocess.run(pytest_argv, cwd=testdir, capture_output=True, timeout=300, check=False)
-    length = time.monotonic() - start
+    # Timed twice, the faster kept: the first run may be cold (seen: 19 s, then every
+    # round finished before its kill point and nothing was stranded).
+    lengths = []
+    for _ in range(2):
+        start = time.monotonic()
+        subprocess.run(pytest_argv, cwd=testdir, capture_output=True, timeout=300, check=False)
+        lengths.append(time.monotonic() - start)
+    length = min(lengths)
     kills: list[dict[str, object]] = []
     for i in range(rounds):
         # Every fourth round under xdist: the controller dies, its workers are orphaned.

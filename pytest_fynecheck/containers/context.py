@@ -74,9 +74,11 @@ class ContainerContext(Context):
         display_mode: str = "xvfb",
         tags: Sequence[str] = (),
         extra_mounts: Sequence[Path] = (),
+        readonly_mounts: Sequence[Path] = (),
     ) -> None:
         self.target = target
         self.extra_mounts = list(extra_mounts)
+        self.readonly_mounts = list(readonly_mounts)
         self.image = image
         self.engine = engine
         self.goroot = goroot
@@ -114,7 +116,8 @@ class ContainerContext(Context):
     # -- lifecycle -------------------------------------------------------------------
 
     def start(self) -> ContainerContext:
-        for path in (self.project, self.scratch, self.cache, *self.extra_mounts):
+        for path in (self.project, self.scratch, self.cache, *self.extra_mounts,
+                     *self.readonly_mounts):
             if ":" in str(path):
                 raise InputError(f"{path}: a path with ':' cannot be mounted into a container")
         self._pids.mkdir(parents=True, exist_ok=True)
@@ -128,6 +131,7 @@ class ContainerContext(Context):
             f"{volume}:{GOCACHE_IN_CONTAINER}",
         ]
         mounts += [f"{p}:{p}" for p in self.extra_mounts]
+        mounts += [f"{p}:{p}:ro" for p in self.readonly_mounts]
         if self.gomodcache is not None and self.gomodcache.is_dir():
             mounts.append(f"{self.gomodcache}:{self.gomodcache}:ro")
         pid = os.getpid()

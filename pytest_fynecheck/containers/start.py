@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,11 @@ def fill_module_cache(host: Context) -> None:
 
 
 def start_container(
-    config: pytest.Config, target: Target, scratch: Path, project: Path | None = None
+    config: pytest.Config,
+    target: Target,
+    scratch: Path,
+    project: Path | None = None,
+    readonly: Sequence[Path] = (),
 ) -> ContainerContext:
     """Build (if needed) and start the container for `target`, set up like the host context."""
     host = host_context(config, project or config.invocation_params.dir, scratch)
@@ -77,6 +82,7 @@ def start_container(
         display_mode="xvfb",
         tags=host.tags,
         extra_mounts=[Path(host.settings["artifacts"])] if "artifacts" in host.settings else [],
+        readonly_mounts=readonly,
     )
     ctx.settings.update(host.settings)
     return ctx.start()

@@ -4,8 +4,9 @@
 
 For each kind the fixture offers: start -> ready (what `fyne_display` waits for: the
 server up and a real client round trip done), against one bare round trip by the same
-client on a server that already runs (xdpyinfo for X, wayland-info for Wayland). The
-ratio says what readiness costs over the client call it ends with. Then screenshots.
+client on a server that already runs (xdpyinfo for X, the kit's C registry probe for
+Wayland). The ratio says what readiness costs over the client call it ends with. Then
+screenshots.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def measure(ctx: Context, kind: str, repeat: int, scratch: Path) -> None:
             client = f"xdpyinfo on {x_env['DISPLAY']}"
         else:
             base = median(lambda: wayland_globals(ctx, display.env), repeat)
-            client = "wayland-info"
+            client = "wayland registry probe"
         shot = median(lambda: display.screenshot(scratch / f"{kind}.png"), repeat)
     finally:
         display.stop()

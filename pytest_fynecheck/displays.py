@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pytest_fynecheck import images, reaper
+from pytest_fynecheck.checks.cc import compile_probe, pkg_config, shipped_probe
 from pytest_fynecheck.context import TOOL_HINTS, Context, HostProcess, Process, wait_until
 from pytest_fynecheck.model import CheckFailed, InputError
 
@@ -28,11 +29,6 @@ SCREEN_SIZE = (1024, 768)
 KINDS = ("xvfb", "weston", "weston-xwayland", "weston-x11")
 
 # Tools only this module needs, with the true Debian package.
-TOOL_HINTS.setdefault(
-    "wayland-info",
-    "install wayland-utils (Debian: apt-get install wayland-utils); the kit uses it to "
-    "probe a Wayland compositor",
-)
 TOOL_HINTS.setdefault(
     "weston-screenshooter",
     "install weston (Debian: apt-get install weston); it ships weston-screenshooter",
@@ -162,7 +158,7 @@ def start_weston(
     which gives the compositor an input seat (headless weston has none).
     """
     ctx.require("weston")
-    wayland_client(ctx)  # else every readiness poll fails the same way until timeout
+    wayland_probe(ctx)  # else every readiness poll fails the same way until timeout
     # Made by the context (host or container) in its own /tmp: short enough for a
     # socket path (108 bytes) and private (mktemp -d gives 0700), as Wayland wants.
     made = ctx.run(["mktemp", "-d", f"/tmp/{reaper.OWN_DIR_PREFIX}XXXXXX"], timeout=30)
@@ -326,28 +322,32 @@ def find_x_window(ctx: Context, env: Mapping[str, str], title: str) -> XWindow |
     )
 
 
-def wayland_client(ctx: Context) -> str:
-    """wayland-info (wayland-utils), or weston-info where weston still ships it.
+def wayland_probe(ctx: Context) -> Path:
+    """probes/wayland_probe.c, compiled once per context.
 
-    Bullseye has no wayland-utils but its weston 9 has weston-info; trixie's weston 14
-    dropped weston-info. Both print the same `interface: 'NAME', version: N` lines.
+    A -tags wayland build needs libwayland-dev and a C compiler anyway, so the probe
+    runs wherever a Wayland check matters, without an extra package such as wayland-utils.
     """
-    for tool in ("wayland-info", "weston-info"):
-        if ctx.which(tool):
-            return tool
-    return ctx.require("wayland-info")  # raises ToolMissing with the install hint
+
+    def build() -> Path:
+        pkg_config(ctx, ["wayland-client"])  # the true install hint when it is missing
+        source = shipped_probe("wayland_probe.c")
+        return compile_probe(ctx, "wayland-globals", ["wayland-client"], source)
+
+    exe: Path = ctx.memoize("wayland probe", build)
+    return exe
 
 
 def wayland_globals(ctx: Context, env: Mapping[str, str], timeout: float = 15.0) -> dict[str, int]:
     """A real registry round trip: the compositor's globals and their versions."""
-    done = ctx.run([wayland_client(ctx)], env=env, timeout=timeout)
+    done = ctx.run([str(wayland_probe(ctx))], env=env, timeout=timeout)
     if not done.ok:
         raise CheckFailed(
             f"nothing answers on WAYLAND_DISPLAY={env.get('WAYLAND_DISPLAY', '')} "
             f"(XDG_RUNTIME_DIR={env.get('XDG_RUNTIME_DIR', '')}): {done.output[-500:]}",
             "start a compositor, or point WAYLAND_DISPLAY and XDG_RUNTIME_DIR at its socket",
         )
-    pairs = re.findall(r"^interface: '([^']+)',\s+version:\s+(\d+)", done.stdout, re.M)
+    pairs = re.findall(r"^global=(\S+) (\d+)$", done.stdout, re.M)
     return {name: int(version) for name, version in pairs}
 
 
@@ -367,7 +367,8 @@ GLFW_SEATLESS_CRASH = (
 
 SEATLESS_HINT = (
     "the compositor offers no wl_seat (input seat), and the GLFW 3.3.10 that go-gl bundles "
-    "dereferences the missing seat in glfwInit (glfw#2517). Run -tags wayland builds on a "
+    "dereferences the missing seat in glfwInit (glfw#2517); headless weston has no seat "
+    "(seen with weston 10 here, 13 in glfw#2517). Run -tags wayland builds on a "
     "compositor with an input seat: a desktop session, or headless, weston's X11 backend "
     "on Xvfb (`weston --backend=x11-backend.so` with DISPLAY set; fyne_display kind "
     "'weston-x11'); or test the X11 build (no -tags wayland) under weston --xwayland or Xvfb"

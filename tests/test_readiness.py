@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import path_without, pc_dir_without, run_fynecheck
 
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.displays import SEATLESS_HINT, start_display
 from pytest_fynecheck.images import read_png
 
 REQUIRED = [
@@ -352,6 +354,37 @@ def test_wayland_tag_checks_the_wayland_libraries(pytester: pytest.Pytester, hel
     assert broken.ret == 1, broken
     assert "wayland-client.pc" in broken.checks["wayland.libs"]["detail"]
     assert "libwayland-dev" in broken.checks["wayland.libs"]["hint"]
+
+
+@pytest.mark.parametrize(("kind", "status"), [("weston", "warn"), ("weston-x11", "ok")])
+def test_display_wayland_warns_on_a_compositor_without_a_seat(
+    pytester: pytest.Pytester, hello: Path, tmp_path: Path, kind: str, status: str
+) -> None:
+    host = Context(hello, tmp_path, tmp_path, timeout=120)
+    display = start_display(host, kind)
+    try:
+        run = run_fynecheck(
+            pytester,
+            hello,
+            "-k",
+            "display.wayland",
+            "-o",
+            "fynecheck_tags=wayland",
+            env=display.env,
+        )
+    finally:
+        display.stop()
+    assert run.ret == 0, run  # a warning never fails the run
+    check = run.checks["display.wayland"]
+    assert check["status"] == status, run
+    assert f"WAYLAND_DISPLAY={display.env['WAYLAND_DISPLAY']}" in check["detail"]
+    if status == "warn":
+        # Headless weston: the globals answer, but Fyne's GLFW 3.3.10 would crash in glfwInit.
+        assert "no wl_seat" in check["detail"]
+        assert check["hint"] == SEATLESS_HINT
+        run.result.stdout.fnmatch_lines(["[[]!] display.wayland: *", "*; no wl_seat (input seat)"])
+    else:
+        assert "wl_seat version" in check["detail"]
 
 
 def test_vendor_consistent_then_drifted(pytester: pytest.Pytester, hello: Path) -> None:

@@ -7,6 +7,7 @@ so each has a timeout, a clear error when the tool is missing, and no leftovers.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import os
 import shutil
@@ -14,11 +15,24 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from pytest_fynecheck.model import CheckFailed
+
+# The check whose run function is running in this thread, set by the runner: a context
+# that records its commands (containers, for reproducers) tags each with it.
+CURRENT_CHECK: contextvars.ContextVar[str] = contextvars.ContextVar("fynecheck_check", default="")
+
+
+@contextlib.contextmanager
+def running_check(check_id: str) -> Iterator[None]:
+    token = CURRENT_CHECK.set(check_id)
+    try:
+        yield
+    finally:
+        CURRENT_CHECK.reset(token)
 
 
 class ToolMissing(CheckFailed):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from pytest_fynecheck.checks import Check, Found, catalogue
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.context import Context, running_check
 from pytest_fynecheck.model import CheckFailed, Result, Status
 
 
@@ -73,7 +73,9 @@ class Runner:
         if check.waits and (stop := blocked()):
             return stop
         try:
-            found = check.run(self.context(context))
+            # Set here, in the pool's thread: submit() runs in another one.
+            with running_check(check.id):
+                found = check.run(self.context(context))
         except CheckFailed as exc:
             return blocked() or result(exc.status, exc.detail, exc.hint or check.hint)
         except Exception as exc:  # a bug in the kit, not in the machine: say so plainly

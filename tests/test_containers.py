@@ -20,9 +20,10 @@ from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
 from pytest_fynecheck.containers.engine import LABEL_PID, LABEL_SESSION, engine, missing_engine
 from pytest_fynecheck.containers.images import Target, ensure_image
+from pytest_fynecheck.containers.reproducer import failing_command, write_reproducer
 from pytest_fynecheck.containers.start import host_go
-from pytest_fynecheck.context import ToolMissing, ToolTimeout
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.context import ToolMissing, ToolTimeout, running_check
+from pytest_fynecheck.model import CheckFailed, Result, Status
 from pytest_fynecheck.plugin import cache_dir
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
@@ -421,14 +422,44 @@ def test_reproducer_replays_the_failure(
     assert len(readme) == 3 and readme[0].startswith("pkgconfig.gl failed in bookworm-no-gl-dev")
     # Only the root failure gets one: "not run: pkgconfig.gl failed" is not a failure to replay.
     assert not (out / "app.build@bookworm-no-gl-dev").exists()
-    expect = re.search(r"Expect exit (\d+) from `(.*)`, ending: (.*)$", readme[2])
+    expect = re.search(r"Expect exit (\d+) from `(.*)` \((.*)\), ending: (.*)$", readme[2])
     assert expect is not None, readme
+    # The runner tagged the command with its check: no guess from the failure's text.
+    assert expect.group(3) == "the last command pkgconfig.gl ran that failed"
     replay = subprocess.run(
         ["sh", str(repro / "run.sh")], capture_output=True, text=True, timeout=900
     )
     assert replay.returncode == int(expect.group(1)), replay
-    assert expect.group(3).strip() in replay.stdout + replay.stderr
+    assert expect.group(4).strip() in replay.stdout + replay.stderr
     assert "gl" in expect.group(2)
+
+
+def test_reproducer_replays_the_checks_own_command_not_the_one_its_text_names(
+    bookworm: ContainerContext, tmp_path: Path
+) -> None:
+    with running_check("demo.first"):
+        bookworm.run(["sh", "-c", "echo first-cause >&2; exit 4"])
+    with running_check("demo.second"):
+        bookworm.run(["sh", "-c", "echo second-cause >&2; exit 5"])
+        bookworm.run(["sh", "-c", "exit 0"])
+    # Its text names demo.first's output: a guess would pick that command.
+    result = Result("demo.second", "second", Status.FAIL, "it printed first-cause")
+    found = failing_command(bookworm, result)
+    assert found is not None
+    assert (found[0].returncode, found[0].check) == (5, "demo.second")
+    assert found[1] == "the last command demo.second ran that failed"
+    readme = (write_reproducer(tmp_path, bookworm, result) / "README").read_text()
+    assert "exit 5 from `sh -c " in readme
+    assert "(the last command demo.second ran that failed), ending: second-cause" in readme
+
+    # A check that ran no failing command of its own: the guess, and README says so.
+    other = Result("demo.third", "third", Status.FAIL, "it printed first-cause")
+    guessed = failing_command(bookworm, other)
+    assert guessed is not None
+    assert (guessed[0].returncode, guessed[0].check) == (4, "demo.first")
+    assert guessed[1] == "demo.third ran no failing command; guessed from its text"
+    readme = (write_reproducer(tmp_path, bookworm, other) / "README").read_text()
+    assert "(demo.third ran no failing command; guessed from its text)" in readme
 
 
 def test_reaper_removes_only_containers_of_dead_owners(bookworm: ContainerContext) -> None:

@@ -25,7 +25,14 @@ from pytest_fynecheck.containers.engine import (
     Engine,
 )
 from pytest_fynecheck.containers.images import Target
-from pytest_fynecheck.context import Completed, Context, HostProcess, Process, ToolTimeout
+from pytest_fynecheck.context import (
+    CURRENT_CHECK,
+    Completed,
+    Context,
+    HostProcess,
+    Process,
+    ToolTimeout,
+)
 from pytest_fynecheck.model import InputError
 from pytest_fynecheck.reaper import process_start_time
 
@@ -54,7 +61,7 @@ class Command:
     cwd: str
     returncode: int | None  # None: timed out
     output: str
-    thread: int
+    check: str  # the check that ran it ("" outside the runner)
 
 
 class ContainerContext(Context):
@@ -270,7 +277,7 @@ class ContainerContext(Context):
     ) -> None:
         command = Command(
             tuple(argv), dict(env or {}), str(cwd or self.project), returncode, output,
-            threading.get_ident(),
+            CURRENT_CHECK.get(),
         )
         with self._commands_lock:
             self.commands.append(command)

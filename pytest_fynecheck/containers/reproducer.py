@@ -40,10 +40,18 @@ exec docker run --rm --init --network none \\
 """
 
 
-def failing_command(ctx: ContainerContext, result: Result) -> tuple[str, ...] | None:
-    """The command behind a failed result: of the commands that failed in this context, the
-    one the result's text names most (its program and arguments), the latest on a tie."""
+def failing_command(ctx: ContainerContext, result: Result) -> tuple[Command, str] | None:
+    """The command behind a failed result, and how it was chosen.
+
+    Exact: the last failed command the result's own check ran (the runner tags each).
+    Only when it ran none (e.g. it failed on a value another check computed) is it
+    guessed: of the commands that failed in this context, the one the result's text names
+    most (its program and arguments), the latest on a tie.
+    """
     failed = [c for c in ctx.commands if c.returncode != 0]
+    own = [c for c in failed if c.check == result.id]
+    if own:
+        return own[-1], f"the last command {result.id} ran that failed"
     if not failed:
         return None
     text = f"{result.detail}\n{result.hint}"
@@ -55,7 +63,8 @@ def failing_command(ctx: ContainerContext, result: Result) -> tuple[str, ...] | 
         named = sum(1 for w in words if w and w in text) + 3 * (bool(tail[0]) and tail[0] in text)
         return named, index
 
-    return max(enumerate(failed), key=score)[1].argv
+    guess = max(enumerate(failed), key=score)[1]
+    return guess, f"{result.id} ran no failing command; guessed from its text"
 
 
 def write_reproducer(
@@ -75,8 +84,8 @@ def write_reproducer(
         shutil.copy2(recipes / file, out / "recipe" / file)
     base, tag = ctx.target.tags(recipes)
 
-    wanted = next((c for c in reversed(ctx.commands) if c.argv == failing_command(ctx, result)),
-                  None)
+    found = failing_command(ctx, result)
+    wanted, how = found if found else (None, "no command failed in this container")
     argv = wanted.argv if wanted else ("true",)
     env = {**ctx.environ, **(wanted.env if wanted else {})}
     cwd = wanted.cwd if wanted else str(ctx.project)
@@ -108,7 +117,7 @@ def write_reproducer(
         f"{result.id} failed in {ctx.name} ({tag}): {result.detail.splitlines()[0][:200]}\n"
         f"Replay: sh run.sh  (needs Docker; rebuilds the image from recipe/ or loads image.tar)\n"
         f"Expect exit {wanted.returncode if wanted else '?'}"
-        f" from `{' '.join(argv)}`, ending: {first[:200]}\n",
+        f" from `{' '.join(argv)}` ({how}), ending: {first[:200]}\n",
         encoding="utf-8",
     )
     if save:

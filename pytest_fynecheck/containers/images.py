@@ -27,8 +27,11 @@ BASE_SCRIPT = "base.sh"
 
 
 def recipe_dir() -> Path:
-    """The repository's `containers/` directory (next to the package)."""
-    return Path(__file__).resolve().parents[2] / "containers"
+    """The image recipes: `recipes/` in an installed wheel (built from the repository's
+    `containers/`, see pyproject.toml), else `containers/` next to the package in a checkout."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "recipes"
+    return installed if installed.is_dir() else package.parent / "containers"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""The wheel: what a non-editable install really carries, built and installed for real."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_fynecheck.containers.images import recipe_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a build must not see: an in-tree build/ would ship stale files from earlier builds.
+NOT_SOURCE = shutil.ignore_patterns(
+    "build", "dist", "*.egg-info", ".git", "__pycache__", ".*_cache", ".hypothesis"
+)
+
+# Run by the installed copy: where it was imported from and where it finds the recipes.
+WHERE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import pytest_fynecheck
+from pytest_fynecheck.containers.images import recipe_dir
+print(json.dumps([pytest_fynecheck.__file__, str(recipe_dir())]))
+"""
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def test_checkout_reads_the_top_level_recipes() -> None:
+    assert recipe_dir() == ROOT / "containers"
+
+
+@pytest.mark.slow  # pip builds in an isolated environment: seconds, more when cold
+def test_wheel_carries_the_recipes_byte_for_byte(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=NOT_SOURCE)
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "--quiet"]
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "-w", str(wheels), str(src)], check=True, timeout=600
+    )
+    (wheel,) = wheels.glob("pytest_fynecheck-*.whl")
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True, timeout=600
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", WHERE, str(target)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    module, recipes = json.loads(done.stdout)
+    installed = target / "pytest_fynecheck"
+    assert Path(module) == installed / "__init__.py"  # the wheel's copy, not the checkout
+    assert Path(recipes) == installed / "recipes"
+    assert files_under(Path(recipes)) == files_under(ROOT / "containers")
+    # The package list in pyproject.toml is explicit: every source file must still ship.
+    shipped = files_under(installed)
+    source = files_under(ROOT / "pytest_fynecheck")
+    assert {k: v for k, v in shipped.items() if k in source} == source

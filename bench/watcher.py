@@ -1,6 +1,9 @@
 """Watcher figures, each against a baseline measured in the same run.
 
-    python bench/watcher.py [--steps N] [--base DIR] [--skip-catch]
+    python bench/watcher.py [--steps N] [--base DIR] [--skip-catch] [--mode MODE ...]
+
+MODE: local (default), container:SUITE, bind:SUITE, bind:SUITE:reverse; each mode gets
+every figure. Container modes need a Docker engine and build the suite image once.
 
 1. verified file operations per second with the reference watcher (churn, a cookie
    barrier and the oracle after every step), vs the raw rate of the same operations
@@ -22,12 +25,12 @@ from pathlib import Path
 
 from hypothesis import settings
 
+from pytest_fynecheck.containers.start import start_suite
 from pytest_fynecheck.plugin import cache_dir
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
-from pytest_fynecheck.watcher.churn import LocalFilesystem
 from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher, hypothesis_settings
 from pytest_fynecheck.watcher.machine import ChurnMachine, Options, Stats, machine_for
-from pytest_fynecheck.watcher.modes import LocalMode
+from pytest_fynecheck.watcher.modes import Mode, parse_mode
 from pytest_fynecheck.watcher.plugin import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS
 
 BROKEN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "watchers"
@@ -70,9 +73,14 @@ def churn(m: ChurnMachine, rng: random.Random, steps: int) -> None:
             m.rename_over(pick=pick, over=rng.randrange(1 << 16))
 
 
-def throughput(ref: Path, steps: int, base: Path | None) -> tuple[float, float, int]:
+def make_mode(spec: str, base: Path | None) -> Mode:
+    # Every kit-built watcher lives under the cache's go/ dir: one mount serves them all.
+    return parse_mode(spec, base, start=start_suite, mounts=[cache_dir() / "go"])
+
+
+def throughput(ref: Path, steps: int, mode: Mode) -> tuple[float, float, int]:
     stats = Stats()
-    machine = machine_for([str(ref)], LocalMode(base), Options(), stats)()
+    machine = machine_for([str(ref)], mode, Options(), stats)()
     start = time.perf_counter()
     try:
         churn(machine, random.Random(0), steps)
@@ -80,17 +88,19 @@ def throughput(ref: Path, steps: int, base: Path | None) -> tuple[float, float, 
         elapsed = time.perf_counter() - start
         prims = [p for s in machine.steps for p in s.prims]
         machine.teardown()
-    # Baseline: the very same primitives, no watcher, no barriers.
-    with tempfile.TemporaryDirectory(dir=base) as raw_dir:
-        fs = LocalFilesystem(Path(raw_dir))
+    # Baseline: the very same primitives in the same place, no watcher, no barriers.
+    box = mode.sandbox()
+    try:
         t0 = time.perf_counter()
         for p in prims:
-            fs.apply([p])
+            box.fs.apply([p])
         raw = time.perf_counter() - t0
+    finally:
+        box.close()
     return stats.prims / elapsed, len(prims) / raw, stats.steps
 
 
-def catch(name: str, base: Path | None) -> tuple[float, int | None, str]:
+def catch(name: str, mode: Mode) -> tuple[float, int | None, str]:
     binary = build_go(BROKEN_DIR, name, cache=cache_dir())
     hyp = hypothesis_settings(
         settings(database=None),
@@ -99,7 +109,7 @@ def catch(name: str, base: Path | None) -> tuple[float, int | None, str]:
     )
     t0 = time.perf_counter()
     try:
-        check_watcher([str(binary)], LocalMode(base), hyp=hyp)
+        check_watcher([str(binary)], mode, hyp=hyp)
     except WatcherCheckFailed as exc:
         f = exc.step_failure
         return time.perf_counter() - t0, (len(f.steps) if f else None), f.reason if f else "?"
@@ -111,6 +121,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--base", type=Path, default=None, help="temp dir for roots (default TMPDIR)")
     ap.add_argument("--skip-catch", action="store_true")
+    ap.add_argument("--mode", action="append", help="repeatable; default: local")
     args = ap.parse_args()
     base = args.base
     print(
@@ -118,33 +129,48 @@ def main() -> int:
         f"load={os.getloadavg()[0]:.1f}"
     )
     ref = reference_watcher(cache_dir())
-    verified, raw, steps = throughput(ref, args.steps, base)
+    for name in BROKEN:
+        build_go(BROKEN_DIR, name, cache=cache_dir())  # before a container mounts go/
+    ok = True
+    for spec in args.mode or ["local"]:
+        mode = make_mode(spec, base)
+        try:
+            mode.sandbox().close()  # start the container outside the figures
+            ok &= figures(spec, ref, mode, args.steps, args.skip_catch)
+        finally:
+            mode.close()
+    return 0 if ok else 1
+
+
+def figures(spec: str, ref: Path, mode: Mode, steps: int, skip_catch: bool) -> bool:
+    verified, raw, done = throughput(ref, steps, mode)
     print(
-        f"1. verified ops/s with the reference watcher: {verified:.0f} over {steps} steps "
-        f"(barrier after every step); raw ops/s, no watcher: {raw:.0f}; "
+        f"[{spec}] 1. verified ops/s with the reference watcher: {verified:.0f} over {done} "
+        f"steps (barrier after every step); raw ops/s, no watcher: {raw:.0f}; "
         f"ratio {verified / raw:.3f}  goal >= 500 verified ops/s: "
         f"{'met' if verified >= 500 else 'NOT met'}"
     )
-    if args.skip_catch:
-        return 0
+    if skip_catch:
+        return True
     worst_t, worst_len, ok = 0.0, 0, True
     for name in BROKEN:
-        secs, length, reason = catch(name, base)
+        secs, length, reason = catch(name, mode)
         caught = length is not None
         ok &= caught
         worst_t, worst_len = max(worst_t, secs), max(worst_len, length or 0)
         print(
-            f"2/3. {name:11s} caught={caught!s:5s} in {secs:6.1f} s, shrunk to "
+            f"[{spec}] 2/3. {name:11s} caught={caught!s:5s} in {secs:6.1f} s, shrunk to "
             f"{length} step(s) ({reason})"
         )
     print(
-        f"2. slowest catch {worst_t:.1f} s  goal <= 30 s: {'met' if worst_t <= 30 else 'NOT met'}"
+        f"[{spec}] 2. slowest catch {worst_t:.1f} s  goal <= 30 s: "
+        f"{'met' if worst_t <= 30 else 'NOT met'}"
     )
     print(
-        f"3. longest shrunk reproducer {worst_len} steps  goal <= 6: "
+        f"[{spec}] 3. longest shrunk reproducer {worst_len} steps  goal <= 6: "
         f"{'met' if worst_len <= 6 else 'NOT met'}"
     )
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":

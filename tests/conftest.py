@@ -11,10 +11,19 @@ from typing import Any
 
 import pytest
 
+from pytest_fynecheck.containers.start import start_suite
+from pytest_fynecheck.plugin import cache_dir
+
+__all__ = ["start_suite"]  # shared with the container and watcher tests
+
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "fixtures" / "hello"
 # A path a user might really have: spaces and non-ASCII.
 ODD_DIR_NAME = "my fyne app ñé"
+
+
+# Fixed at import: pytester points HOME at each test's tmp dir, which would move the cache.
+CACHE = cache_dir()
 
 
 @pytest.hookimpl(wrapper=True)

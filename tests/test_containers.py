@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FynecheckRun, run_fynecheck
+from conftest import FynecheckRun, run_fynecheck, start_suite
 
 from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
-from pytest_fynecheck.containers.engine import LABEL_PID, LABEL_SESSION, engine, missing_engine
-from pytest_fynecheck.containers.images import Target, ensure_image
+from pytest_fynecheck.containers.engine import LABEL_PID, LABEL_SESSION
+from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reproducer import failing_command, write_reproducer
 from pytest_fynecheck.containers.start import host_go
 from pytest_fynecheck.context import ToolMissing, ToolTimeout, running_check
@@ -43,17 +43,7 @@ def container_ids(session: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def bookworm(tmp_path_factory: pytest.TempPathFactory) -> ContainerContext:
-    reason = missing_engine(cache_dir())
-    assert reason is None, reason
-    d = engine(cache_dir())
-    target = Target("bookworm")
-    image = ensure_image(d, target, cache_dir() / "locks")
-    goroot, modcache = host_go()
-    scratch = tmp_path_factory.mktemp("scratch")
-    ctx = ContainerContext(
-        target, image, d, scratch, scratch, scratch / "cache", goroot=goroot, gomodcache=modcache
-    )
-    return ctx.start()
+    return start_suite("bookworm", tmp_path_factory.mktemp("scratch"))
 
 
 # -- the context ------------------------------------------------------------------------------
@@ -133,13 +123,7 @@ def test_xvfb_inside(bookworm: ContainerContext) -> None:
 
 
 def test_close_removes_the_container(tmp_path: Path) -> None:
-    d = engine(cache_dir())
-    target = Target("bookworm")
-    image = ensure_image(d, target, cache_dir() / "locks")
-    goroot, modcache = host_go()
-    ctx = ContainerContext(
-        target, image, d, tmp_path, tmp_path, tmp_path / "c", goroot=goroot, gomodcache=modcache
-    ).start()
+    ctx = start_suite("bookworm", tmp_path)
     cid = ctx.container
     assert cid is not None and cid[:12] in docker("ps", "--quiet")
     ctx.spawn(["sleep", "1006"])
@@ -167,13 +151,7 @@ def test_image_tag_is_content_keyed(tmp_path: Path) -> None:
 
 def test_gl_hint_is_true(tmp_path: Path) -> None:
     """Without GL headers pkgconfig.gl fails; installing what its hint names fixes it."""
-    d = engine(cache_dir())
-    target = Target("bookworm", "no-gl-dev")
-    image = ensure_image(d, target, cache_dir() / "locks")
-    goroot, modcache = host_go()
-    ctx = ContainerContext(
-        target, image, d, tmp_path, tmp_path, tmp_path / "c", goroot=goroot, gomodcache=modcache
-    ).start()
+    ctx = start_suite("bookworm-no-gl-dev", tmp_path)
     check = catalogue()["pkgconfig.gl"]
     try:
         with pytest.raises(CheckFailed) as failed:

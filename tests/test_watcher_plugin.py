@@ -6,8 +6,10 @@ import, which an in-process rerun (pytester restores sys.modules) would repeat."
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import pytest
+from conftest import CACHE
 from watcher_support import broken, reference
 
 FAST_INI = """
@@ -136,3 +138,41 @@ def test_runs_under_xdist(fast: pytest.Pytester) -> None:
     # The item fails (broken watcher), the marked test passes (reference): both on workers.
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*FAILED*watcher?local?*"])
+
+
+@pytest.mark.slow  # the first run builds the bookworm image
+def test_container_modes_as_items_with_a_reproducer(
+    fast: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(CACHE.parent))  # pytester moved HOME
+    out = tmp_path / "repro"
+    ref, bad = (shlex.quote(str(p)) for p in (reference(), broken("debounce")))
+    modes = [f"--fynecheck-watcher-mode={m}" for m in ("container:bookworm", "bind:bookworm")]
+    passed = fast.runpytest_subprocess("--fynecheck-watcher", ref, *modes, "-v", timeout=900)
+    passed.assert_outcomes(passed=2)
+    passed.stdout.fnmatch_lines(
+        ["*watcher?container:bookworm? PASSED*", "*watcher?bind:bookworm? PASSED*"]
+    )
+    failed = fast.runpytest_subprocess(
+        "--fynecheck-watcher", bad, modes[0], f"--fynecheck-reproducer={out}", timeout=900
+    )
+    failed.assert_outcomes(failed=1)
+    failed.stdout.fnmatch_lines(
+        ["*failed in mode container:bookworm*", "*container reproducer: sh*"]
+    )
+    made = [p for p in out.iterdir() if (p / "run.sh").is_file()]
+    assert len(made) == 1 and made[0].name.endswith("@container-bookworm"), made
+
+
+def test_container_mode_without_an_engine_is_one_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    ref = shlex.quote(str(reference()))
+    result = pytester.runpytest_subprocess(
+        "--fynecheck-watcher", ref, "--fynecheck-watcher-mode", "bind:trixie:reverse"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*fynecheck watcher: modes bind:trixie:reverse: fynecheck containers need Docker*"]
+    )

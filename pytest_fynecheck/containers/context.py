@@ -177,9 +177,10 @@ class ContainerContext(Context):
 
     # -- commands ----------------------------------------------------------------------
 
-    def _exec_argv(
+    def exec_argv(
         self, argv: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None, token: str
     ) -> list[str]:
+        """`docker exec` arguments that run `argv` in its own session, id noted under `token`."""
         assert self.container is not None, "ContainerContext used before start()"
         out = ["exec"]
         for key, value in (env or {}).items():
@@ -222,7 +223,7 @@ class ContainerContext(Context):
         token = secrets.token_hex(6)
         try:
             done = self.engine.docker(
-                self._exec_argv(argv, env, cwd, token), timeout=limit, on_line=on_line
+                self.exec_argv(argv, env, cwd, token), timeout=limit, on_line=on_line
             )
         except ToolTimeout as exc:
             self._kill(token, "KILL", forget=True)
@@ -240,13 +241,14 @@ class ContainerContext(Context):
         token = secrets.token_hex(6)
         docker = self.engine.host.require("docker")
         client = HostProcess(
-            [docker, *self._exec_argv(argv, env, cwd, token)],
+            [docker, *self.exec_argv(argv, env, cwd, token)],
             self.engine.host.environ,
             self.scratch,
         )
         return ContainerProcess(self, client, token)
 
-    def _session_id(self, token: str, wait: float = 0.0) -> int | None:
+    def session_id(self, token: str, wait: float = 0.0) -> int | None:
+        """The in-container session (process group) id of the command started with `token`."""
         path = self._pids / token
         deadline = time.monotonic() + wait
         while True:
@@ -258,7 +260,7 @@ class ContainerContext(Context):
                 time.sleep(0.05)
 
     def _kill(self, token: str, signal: str, forget: bool = False) -> None:
-        sid = self._session_id(token)
+        sid = self.session_id(token)
         if sid is not None and self.container is not None:
             # Negative pid: the whole process group that setsid made.
             self.engine.docker(
@@ -298,7 +300,7 @@ class ContainerProcess:
         self._client = client
         self._token = token
         # Its pid inside the container; the docker client's pid until that is known.
-        sid = ctx._session_id(token, wait=10.0)
+        sid = ctx.session_id(token, wait=10.0)
         self.pid = sid if sid is not None else client.pid
 
     def poll(self) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_fynecheck.containers.context import Command, ContainerContext
@@ -67,24 +68,41 @@ def failing_command(ctx: ContainerContext, result: Result) -> tuple[Command, str
     return guess, f"{result.id} ran no failing command; guessed from its text"
 
 
-def write_reproducer(
-    root: Path, ctx: ContainerContext, result: Result, *, save: bool = False
-) -> Path:
-    """Write `root/<check>@<os>/` for a failed check in `ctx`; return that directory.
+# Where run.sh mounts the reproducer's own files/ (e.g. a watcher and its replay script).
+FILES_IN_CONTAINER = "/fynecheck-reproducer"
 
-    Public: the watcher feature may call it for its own container failures too."""
-    name = re.sub(r"[^A-Za-z0-9._@-]", "_", f"{result.id}@{ctx.name}")
+
+def write_reproducer(
+    root: Path,
+    ctx: ContainerContext,
+    result: Result,
+    *,
+    save: bool = False,
+    command: tuple[Command, str] | None = None,
+    files: Sequence[Path] = (),
+    name: str = "",
+) -> Path:
+    """Write `root/<name or check@os>/` for a failed check in `ctx`; return that directory.
+
+    `command` (with how it was chosen) overrides the recorded one; `files` are copied to
+    files/, which run.sh mounts at FILES_IN_CONTAINER (so `command` may name them there).
+    """
+    name = re.sub(r"[^A-Za-z0-9._@-]", "_", name or f"{result.id}@{ctx.name}")
     out = root / name
     if out.exists():
         shutil.rmtree(out)
     (out / "recipe").mkdir(parents=True)
+    if files:
+        (out / "files").mkdir()
+        for f in files:
+            shutil.copy2(f, out / "files" / f.name)
     recipes = recipe_dir()
     dockerfile = VARIANTS[ctx.target.variant]
     for file in (BASE_SCRIPT, dockerfile):
         shutil.copy2(recipes / file, out / "recipe" / file)
     base, tag = ctx.target.tags(recipes)
 
-    found = failing_command(ctx, result)
+    found = command or failing_command(ctx, result)
     wanted, how = found if found else (None, "no command failed in this container")
     argv = wanted.argv if wanted else ("true",)
     env = {**ctx.environ, **(wanted.env if wanted else {})}
@@ -95,6 +113,8 @@ def write_reproducer(
         f"  --volume {q(str(ctx.project))}:{q(str(ctx.project))} \\\n",
         f"  --volume \"${{GOROOT:-{ctx.goroot}}}\":{q(str(ctx.goroot))}:ro \\\n",
     ]
+    if files:
+        mounts.append(f"  --volume \"$here/files\":{FILES_IN_CONTAINER} \\\n")
     if ctx.gomodcache is not None:
         mounts.append(
             f"  --volume \"${{GOMODCACHE:-{ctx.gomodcache}}}\":{q(str(ctx.gomodcache))}:ro \\\n"

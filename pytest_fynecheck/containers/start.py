@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_fynecheck.containers.context import ContainerContext
-from pytest_fynecheck.containers.engine import engine
+from pytest_fynecheck.containers.engine import engine, missing_engine
 from pytest_fynecheck.containers.images import Target, ensure_image
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import CheckFailed
@@ -86,3 +86,21 @@ def start_container(
     )
     ctx.settings.update(host.settings)
     return ctx.start()
+
+
+def start_suite(suite: str, scratch: Path, readonly: Sequence[Path] = ()) -> ContainerContext:
+    """A started container of `suite` (e.g. bookworm, bookworm-no-gl-dev) with `scratch` as
+    its project, without a pytest config (benches, tests, the watcher's modes outside pytest).
+    """
+    cache = cache_dir()
+    reason = missing_engine(cache)
+    if reason is not None:
+        raise CheckFailed(reason)
+    docker = engine(cache)
+    target = Target.parse(suite)
+    image = ensure_image(docker, target, cache / "locks")
+    goroot, modcache = host_go()
+    return ContainerContext(
+        target, image, docker, scratch, scratch, scratch / "cache",
+        goroot=goroot, gomodcache=modcache, readonly_mounts=readonly,
+    ).start()

@@ -28,7 +28,8 @@ def _toolchain(ctx: Context) -> str:
     st = os.stat(go)
     env = ctx.env()
     parts = [go, str(st.st_mtime_ns), str(st.st_size)]
-    parts += [f"{k}={env.get(k, '')}" for k in ("GOOS", "GOARCH", "GOTOOLCHAIN", "CGO_ENABLED")]
+    parts += [f"{k}={env.get(k, '')}" for k in ("GOOS", "GOARCH", "GOTOOLCHAIN")]
+    parts.append("static")  # binaries built before CGO_ENABLED=0 was forced are not reused
     return "\n".join(parts)
 
 
@@ -53,7 +54,8 @@ def build_go(module: Path, package: str = ".", *, cache: Path, timeout: float = 
     try:
         done = ctx.run(
             ["go", "build", "-o", tmp, "./" + os.path.relpath(pkg_dir, module)],
-            env={"GOFLAGS": "-mod=readonly -buildvcs=false"},
+            # Static (no cgo): the same binary runs on the host and in every suite container.
+            env={"GOFLAGS": "-mod=readonly -buildvcs=false", "CGO_ENABLED": "0"},
         )
         if not done.ok:
             raise CheckFailed(f"building {pkg_dir} failed:\n{done.output}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import os
 import posixpath
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Protocol
 
 from hypothesis import strategies as st
+
+from pytest_fynecheck.watcher.agent import apply
 
 COOKIE_PREFIX = ".fynecheck-cookie-"
 # Leave room under NAME_MAX (255 bytes) for the atomic-save temporary suffix.
@@ -91,40 +92,7 @@ class LocalFilesystem:
 
 
 def apply_local(root: Path, p: Prim) -> None:
-    path = os.path.join(root, p.path)
-    if p.verb in ("write", "append"):
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if p.verb == "append" else os.O_TRUNC)
-        fd = os.open(path, flags, 0o644)
-        try:
-            os.write(fd, p.data)
-        finally:
-            os.close(fd)
-    elif p.verb == "truncate":
-        os.truncate(path, 0)
-    elif p.verb == "rename":
-        os.rename(path, os.path.join(root, p.dest))
-    elif p.verb == "remove":
-        os.unlink(path)
-    elif p.verb == "mkdir":
-        os.mkdir(path)
-    elif p.verb == "rmtree":
-        _rmtree(path)
-    elif p.verb == "chmod":
-        os.chmod(path, p.mode)
-    elif p.verb == "symlink":
-        os.symlink(p.dest, path)
-    else:
-        raise ValueError(f"unknown primitive {p.verb!r}")
-
-
-def _rmtree(path: str) -> None:
-    # Depth first, like `rm -r`: each entry is its own unlink the watcher may report.
-    for entry in os.scandir(path):
-        if entry.is_dir(follow_symlinks=False):
-            _rmtree(entry.path)
-        else:
-            os.unlink(entry.path)
-    os.rmdir(path)
+    apply(str(root), p.verb, p.path, p.data, p.dest, p.mode)
 
 
 # -- names -----------------------------------------------------------------------------

@@ -17,10 +17,10 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, LocalFilesystem, Prim
 from pytest_fynecheck.watcher.machine import Options, Stats, StepFailed, machine_for
-from pytest_fynecheck.watcher.modes import Mode
+from pytest_fynecheck.watcher.modes import ContainerMode, Mode
 from pytest_fynecheck.watcher.oracle import is_cookie
 from pytest_fynecheck.watcher.protocol import Event, WatcherFailed, WatcherProcess
-from pytest_fynecheck.watcher.reproducer import write_script
+from pytest_fynecheck.watcher.reproducer import write_container_reproducer, write_script
 
 
 class WatcherCheckFailed(AssertionError):
@@ -30,6 +30,7 @@ class WatcherCheckFailed(AssertionError):
         super().__init__(message)
         self.step_failure = step_failure
         self.script = script
+        self.reproducer: Path | None = None
 
 
 @dataclasses.dataclass
@@ -159,8 +160,13 @@ def check_watcher(
     hyp: settings | None = None,
     seed_value: int | None = None,
     artifacts: Path | None = None,
+    reproducers: Path | None = None,
+    save_image: bool = False,
 ) -> Outcome:
-    """Run the property. Returns the outcome; raises WatcherCheckFailed on a failure."""
+    """Run the property. Returns the outcome; raises WatcherCheckFailed on a failure.
+
+    `artifacts`: where the replay script goes. `reproducers`: for a container mode, also
+    write a container reproducer there (with a `docker save` archive if `save_image`)."""
     options = options or Options()
     hyp = hyp or hypothesis_settings()
     command: str | list[str] = cmd if isinstance(cmd, str) else list(cmd)
@@ -180,7 +186,14 @@ def check_watcher(
             raise
         # Anything but a plain StepFailed means the replay went differently: a race.
         flaky = found is not exc
-        raise _failure(command, mode, options, found, printed, artifacts, flaky) from None
+        failed = _failure(command, mode, options, found, printed, artifacts, flaky)
+        if reproducers is not None and isinstance(mode, ContainerMode) and mode.ctx is not None:
+            where = write_container_reproducer(
+                reproducers, mode, command, found, options, save=save_image
+            )
+            failed.reproducer = where
+            failed.args = (f"{failed}\ncontainer reproducer: sh {where}/run.sh",)
+        raise failed from None
     return Outcome(mode.name, time.monotonic() - start, stats)
 
 

@@ -2,22 +2,44 @@
 
 A mode hands out one sandbox per Hypothesis example: a fresh root, a `Filesystem`
 that applies churn there, and a way to start the watcher on the root as the watcher
-sees it. `local` is both on the host. Container modes (issue 4) plug in here: their
-sandbox starts the watcher inside the container and maps the root between the sides.
+sees it.
+
+- `local`: both on the host, in a temporary directory.
+- `container:SUITE`: both inside a suite container, on its own (overlay) file system.
+- `bind:SUITE`: churn on the host, the watcher in the container, on a bind mount.
+- `bind:SUITE:reverse`: churn in the container, the watcher on the host, same mount.
+
+Container paths equal host paths (the scratch directory is mounted at its own path),
+so the root the watcher is given is the root the oracle reads events against.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
 import os
+import queue
+import secrets
+import shlex
 import shutil
+import signal
+import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from pytest_fynecheck.containers.images import SUITES
+from pytest_fynecheck.context import _signal_group
 from pytest_fynecheck.model import InputError
-from pytest_fynecheck.watcher.churn import Filesystem, LocalFilesystem
+from pytest_fynecheck.watcher import agent
+from pytest_fynecheck.watcher.churn import Filesystem, LocalFilesystem, Prim
 from pytest_fynecheck.watcher.protocol import WatcherProcess, command_argv
+
+if TYPE_CHECKING:
+    from pytest_fynecheck.containers.context import ContainerContext
 
 
 class Sandbox(Protocol):
@@ -76,18 +98,238 @@ class LocalMode:
         pass
 
 
-MODE_KINDS = ("local", "container:SUITE", "bind:SUITE")
+class ContainerStarter(Protocol):
+    """Starts a suite's container with `scratch` and `readonly` mounted at their own paths."""
+
+    def __call__(
+        self, suite: str, scratch: Path, readonly: Sequence[Path]
+    ) -> ContainerContext: ...
 
 
-def parse_mode(spec: str, base: Path | None = None) -> Mode:
-    """'local', 'container:SUITE' or 'bind:SUITE' to a Mode; InputError for anything else."""
+AGENT_SCRIPT = Path(agent.__file__)
+AGENT_TIMEOUT = 60.0  # one batch of churn; a burst is at most a few hundred files
+
+
+class ChurnAgent:
+    """`python3 agent.py` inside the container, fed one batch of churn per line."""
+
+    def __init__(self, ctx: ContainerContext, script: Path) -> None:
+        assert ctx.container is not None
+        self.where = f"the {ctx.name} container"
+        docker = ctx.engine.host.require("docker")
+        self._proc = subprocess.Popen(
+            [docker, "exec", "-i", ctx.container, "python3", str(script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self._lines: queue.Queue[bytes] = queue.Queue()
+        self._stderr: list[bytes] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None and self._proc.stderr is not None
+        for line in iter(self._proc.stdout.readline, b""):
+            self._lines.put(line)
+        self._lines.put(b"")  # end of output: the agent is gone
+        self._stderr.append(self._proc.stderr.read())
+
+    def send(self, root: str, prims: Sequence[Prim]) -> None:
+        wire = [
+            {"verb": p.verb, "path": p.path, "data": base64.b64encode(p.data).decode(),
+             "dest": p.dest, "mode": p.mode}
+            for p in prims
+        ]
+        self._ask({"root": root, "prims": wire}, f"churn under {root}")
+
+    def signal(self, group: int, sig: int) -> None:
+        self._ask({"signal": sig, "group": group}, f"signal {sig} to process group {group}")
+
+    def _ask(self, request: dict[str, object], what: str) -> None:
+        with self._lock:
+            assert self._proc.stdin is not None
+            try:
+                self._proc.stdin.write((json.dumps(request) + "\n").encode())
+                self._proc.stdin.flush()
+                line = self._lines.get(timeout=AGENT_TIMEOUT)
+            except (OSError, queue.Empty):
+                line = b""
+        reply = json.loads(line) if line.strip() else None
+        if not isinstance(reply, dict) or not reply.get("ok"):
+            why = reply.get("error") if isinstance(reply, dict) else self._gone()
+            raise RuntimeError(f"{what} in {self.where} failed: {why}")
+
+    def _gone(self) -> str:
+        code = self._proc.poll()
+        err = b"".join(self._stderr).decode(errors="replace").strip()[-800:]
+        state = "did not answer" if code is None else f"exited with status {code}"
+        return f"its agent (python3 {AGENT_SCRIPT.name}) {state}: {err or '(no output)'}"
+
+    def close(self) -> None:
+        if self._proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()  # the agent ends at end of input
+        try:
+            self._proc.wait(10)
+        except subprocess.TimeoutExpired:
+            _signal_group(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+
+
+class AgentFilesystem:
+    def __init__(self, agent: ChurnAgent, root: str) -> None:
+        self.agent = agent
+        self.root = root
+
+    def apply(self, prims: Sequence[Prim]) -> None:
+        self.agent.send(self.root, prims)
+
+
+class ContainerSandbox:
+    """One root, churned and watched on the sides the mode says."""
+
+    def __init__(self, mode: ContainerMode, ctx: ContainerContext, agent: ChurnAgent) -> None:
+        self.ctx = ctx
+        self.agent = agent
+        self.churn_inside, self.watch_inside = mode.churn_inside, mode.watch_inside
+        name = f"fynecheck-watch-{secrets.token_hex(6)}"
+        # container: the container's own file system; bind: the mounted scratch.
+        parent = "/tmp" if mode.kind == "container" else str(mode.scratch / "roots")
+        self.watcher_root = f"{parent}/{name}"
+        self.fs: Filesystem
+        if self.churn_inside:
+            # Whoever churns makes the root, so it owns what it writes there.
+            self.fs = AgentFilesystem(agent, self.watcher_root)
+            agent.send(self.watcher_root, [Prim("mkdir", "")])
+        else:
+            os.mkdir(self.watcher_root)
+            self.fs = LocalFilesystem(Path(self.watcher_root))
+
+    def start_watcher(self, cmd: str | Sequence[str]) -> WatcherProcess:
+        argv = command_argv(cmd, self.watcher_root)
+        if not self.watch_inside:
+            return WatcherProcess(argv, self.watcher_root, cwd=self.watcher_root + "/..")
+        if self.ctx.which(argv[0]) is None:
+            raise InputError(
+                f"watcher command not found in the {self.ctx.name} container: {argv[0]!r} "
+                f"(from {shlex.join(argv)!r}); give its absolute host path (its directory is "
+                "mounted read-only) or a program the image has"
+            )
+        token = secrets.token_hex(6)
+        ctx, agent = self.ctx, self.agent
+
+        def deliver(sig: int) -> None:
+            # Through the agent: a `docker exec kill` per stop made stopping the main cost
+            # of an example. The session id is written as the watcher starts.
+            group = ctx.session_id(token, wait=2.0)
+            if group is not None:
+                agent.signal(group, sig)
+
+        return WatcherProcess(
+            argv,
+            self.watcher_root,
+            env=ctx.engine.host.environ,
+            via=["docker", *ctx.exec_argv(argv, None, Path("/"), token)],
+            signal_fn=deliver,
+        )
+
+    def close(self) -> None:
+        # From inside: the container's root may remove whatever the churn left, chmods too.
+        with contextlib.suppress(RuntimeError):
+            self.agent.send(self.watcher_root, [Prim("rmtree", "")])
+
+
+class ContainerMode:
+    """A mode on one suite's container, started on first use and removed by close()."""
+
+    def __init__(
+        self,
+        kind: str,
+        suite: str,
+        start: ContainerStarter,
+        *,
+        reverse: bool = False,
+        readonly: Sequence[Path] = (),
+        base: Path | None = None,
+    ) -> None:
+        self.kind, self.suite = kind, suite
+        self.name = f"{kind}:{suite}" + (":reverse" if reverse else "")
+        self.churn_inside = kind == "container" or reverse
+        self.watch_inside = kind == "container" or not reverse
+        self._start = start
+        self._readonly = list(readonly)
+        self._base = base
+        self._scratch: Path | None = None
+        self.ctx: ContainerContext | None = None
+        self._agent: ChurnAgent | None = None
+
+    @property
+    def scratch(self) -> Path:
+        if self._scratch is None:
+            made = tempfile.mkdtemp(prefix="fynecheck-watch-", dir=self._base)
+            self._scratch = Path(os.path.realpath(made))
+            (self._scratch / "roots").mkdir()
+            shutil.copy2(AGENT_SCRIPT, self._scratch / AGENT_SCRIPT.name)
+        return self._scratch
+
+    def sandbox(self) -> Sandbox:
+        if self.ctx is None or self._agent is None:
+            scratch = self.scratch
+            self.ctx = self._start(self.suite, scratch, self._readonly)
+            self._agent = ChurnAgent(self.ctx, scratch / AGENT_SCRIPT.name)
+        return ContainerSandbox(self, self.ctx, self._agent)
+
+    def close(self) -> None:
+        try:
+            if self._agent is not None:
+                self._agent.close()
+        finally:
+            self._agent = None
+            if self.ctx is not None:
+                self.ctx.close()
+                self.ctx = None
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
+                self._scratch = None
+
+
+MODE_KINDS = ("local", "container:SUITE", "bind:SUITE", "bind:SUITE:reverse")
+
+
+def watcher_mounts(cmd: str | Sequence[str]) -> list[Path]:
+    """Host directories a container needs to run `cmd`: that of its program, when it is a
+    host path (e.g. a watcher built into the kit's cache)."""
+    argv = command_argv(cmd, "/")
+    program = Path(argv[0])
+    return [program.resolve().parent] if program.is_absolute() and program.exists() else []
+
+
+def parse_mode(
+    spec: str,
+    base: Path | None = None,
+    start: ContainerStarter | None = None,
+    cmd: str | Sequence[str] | None = None,
+    mounts: Sequence[Path] | None = None,
+) -> Mode:
+    """A mode spec to a Mode (not started); InputError for anything else. A container
+    mounts `mounts` read-only, by default the directory of `cmd`'s program."""
     spec = spec.strip()
     if spec == "local":
         return LocalMode(base)
-    kind, _, suite = spec.partition(":")
-    if kind in ("container", "bind") and suite:
-        raise InputError(
-            f"watcher mode {spec!r} needs the suite containers (issue 4), which this version "
-            "of pytest-fynecheck does not have yet; use mode 'local'"
-        )
+    kind, _, rest = spec.partition(":")
+    suite, _, flag = rest.partition(":")
+    if kind in ("container", "bind") and suite and flag in ("", "reverse"):
+        if flag and kind != "bind":
+            raise InputError(f"watcher mode {spec!r}: only bind modes have a reverse")
+        if suite not in SUITES:
+            raise InputError(
+                f"watcher mode {spec!r}: unknown suite {suite!r}; known: {', '.join(SUITES)}"
+            )
+        if start is None:
+            raise InputError(f"watcher mode {spec!r} needs containers, which run under pytest")
+        if mounts is None:
+            mounts = watcher_mounts(cmd) if cmd is not None else []
+        return ContainerMode(kind, suite, start, reverse=bool(flag), readonly=mounts, base=base)
     raise InputError(f"unknown watcher mode {spec!r}; use one of {', '.join(MODE_KINDS)}")

@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import settings as hyp_settings
 
+from pytest_fynecheck.containers.context import ContainerContext
+from pytest_fynecheck.containers.engine import missing_engine
+from pytest_fynecheck.containers.images import Target
+from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.model import InputError, Result, Status
+from pytest_fynecheck.plugin import cache_dir
 from pytest_fynecheck.watcher.harness import (
     LiveWatcher,
     Outcome,
@@ -26,7 +31,7 @@ from pytest_fynecheck.watcher.harness import (
     hypothesis_settings,
 )
 from pytest_fynecheck.watcher.machine import Options
-from pytest_fynecheck.watcher.modes import parse_mode
+from pytest_fynecheck.watcher.modes import ContainerStarter, parse_mode
 from pytest_fynecheck.watcher.protocol import WatcherFailed, command_argv, resolve_executable
 
 # Used when neither the ini nor a custom Hypothesis profile says otherwise: a run
@@ -48,7 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fynecheck-watcher-mode",
         action="append",
         metavar="MODE",
-        help="where to check the watcher: local (repeatable; default: ini fynecheck_watcher_modes)",
+        help="where to check the watcher: local, container:SUITE, bind:SUITE (churn on the host, "
+        "watcher in the container) or bind:SUITE:reverse (repeatable; default: ini "
+        "fynecheck_watcher_modes)",
     )
     parser.addini("fynecheck_watcher", "file-watcher command to check", default="")
     parser.addini(
@@ -160,15 +167,35 @@ def _artifacts(config: pytest.Config) -> Path:
     return Path(tempfile.mkdtemp(prefix="fynecheck-artifacts-"))
 
 
-def _validate(cmd: str, modes: list[str]) -> None:
-    """Bad input (missing command, unknown mode) is one clear error, before anything runs."""
+def _starter(config: pytest.Config) -> ContainerStarter:
+    def start(suite: str, scratch: Path, readonly: Sequence[Path]) -> ContainerContext:
+        return start_container(config, Target(suite), scratch, readonly=readonly)
+
+    return start
+
+
+def _reproducers(config: pytest.Config) -> Path | None:
+    given = config.getoption("--fynecheck-reproducer", None)
+    return Path(given) if given else None
+
+
+def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:
+    """Bad input (missing command, unknown mode, no Docker engine for a container mode)
+    is one clear error, before anything runs."""
     try:
         argv = command_argv(cmd, "{root}")
     except ValueError as exc:  # shlex: unbalanced quotes
         raise InputError(f"watcher command {cmd!r} does not parse: {exc}") from None
-    resolve_executable(argv, dict(os.environ))
-    for m in modes:
-        parse_mode(m).close()
+    parsed = [parse_mode(m, start=_starter(config), cmd=cmd) for m in modes]
+    if any(m.name == "local" for m in parsed):
+        resolve_executable(argv, dict(os.environ))
+    if any(m.name != "local" for m in parsed):
+        reason = missing_engine(cache_dir())
+        if reason is not None:
+            raise InputError(f"modes {', '.join(m.name for m in parsed if m.name != 'local')}: "
+                             f"{reason}")
+    for m in parsed:
+        m.close()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -176,13 +203,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not cmd or hasattr(session.config, "workerinput"):
         return
     try:
-        _validate(cmd, _modes(session.config))
+        _validate(session.config, cmd, _modes(session.config))
     except InputError as exc:
         raise pytest.UsageError(f"fynecheck watcher: {exc}") from None
 
 
 def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Outcome:
-    mode = parse_mode(mode_spec)
+    mode = parse_mode(mode_spec, start=_starter(config), cmd=cmd)
     try:
         return check_watcher(
             cmd,
@@ -190,6 +217,8 @@ def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Ou
             options=options(config),
             hyp=settings_for(config),
             artifacts=_artifacts(config),
+            reproducers=_reproducers(config),
+            save_image=bool(config.getoption("--fynecheck-reproducer-save", False)),
         )
     finally:
         mode.close()

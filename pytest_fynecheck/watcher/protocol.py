@@ -71,8 +71,13 @@ class WatcherProcess:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen,
+        via: Sequence[str] = (),
+        signal_fn: Callable[[int], None] | None = None,
     ) -> None:
+        """`via`: the host command that runs `argv` elsewhere (e.g. `docker exec …`);
+        `signal_fn` then delivers stop()'s signals to the watcher where it runs."""
         self.argv = list(argv)
+        self._signal_fn = signal_fn
         self.roots = _root_forms(root)
         self.cond = threading.Condition()
         self.events: list[Event] = []
@@ -82,10 +87,11 @@ class WatcherProcess:
         self._stdout: list[str] = []
         self._stderr: list[str] = []
         environ = dict(os.environ if env is None else env)
-        exe = resolve_executable(self.argv, environ)
+        launch = list(via) or self.argv
+        exe = resolve_executable(launch, environ)
         try:
             self._proc = popen(
-                [exe, *self.argv[1:]],
+                [exe, *launch[1:]],
                 env=environ,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
@@ -225,10 +231,11 @@ class WatcherProcess:
         """SIGTERM the watcher's group, SIGKILL after `grace`; nothing outlives this."""
         try:
             if self._proc.poll() is None:
-                _signal_group(self._proc.pid, signal.SIGTERM)
+                self._signal(signal.SIGTERM)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self._proc.wait(grace)
         finally:
+            self._signal(signal.SIGKILL)
             _signal_group(self._proc.pid, signal.SIGKILL)
             self._proc.wait()
             for r in self._readers:
@@ -237,6 +244,12 @@ class WatcherProcess:
                 if stream is not None:
                     stream.close()
         return self._proc.returncode
+
+    def _signal(self, sig: int) -> None:
+        if self._signal_fn is not None:
+            self._signal_fn(sig)
+        else:
+            _signal_group(self._proc.pid, sig)
 
     def __enter__(self) -> WatcherProcess:
         return self

@@ -3,18 +3,24 @@ watcher command, with the same cookie barriers, and prints the event that never 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_fynecheck.containers.context import Command
+from pytest_fynecheck.containers.reproducer import FILES_IN_CONTAINER, write_reproducer
+from pytest_fynecheck.model import Result, Status
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Prim, Step
-from pytest_fynecheck.watcher.protocol import PLACEHOLDER
+from pytest_fynecheck.watcher.protocol import PLACEHOLDER, command_argv
 
 if TYPE_CHECKING:
-    from pytest_fynecheck.watcher.machine import Options
+    from pytest_fynecheck.watcher.machine import Options, StepFailed
+    from pytest_fynecheck.watcher.modes import ContainerMode
 
 _HEADER = r"""#!/bin/sh
 # Replays a watcher failure found by pytest-fynecheck (watcher protocol v1).
@@ -195,3 +201,56 @@ def write_script(
     path.write_text(render(cmd, steps, missing, options), encoding="utf-8")
     os.chmod(path, 0o755)
     return path
+
+
+def write_container_reproducer(
+    root: Path,
+    mode: ContainerMode,
+    cmd: str | Sequence[str],
+    failure: StepFailed,
+    options: Options,
+    *,
+    save: bool = False,
+) -> Path:
+    """A container reproducer (see containers.reproducer) whose failing command is the
+    replay script, run with the watcher inside the suite's image. The watcher's program,
+    when it is a host file, travels in the reproducer's files/."""
+    assert mode.ctx is not None, "the mode's container is gone"
+    argv = command_argv(cmd, PLACEHOLDER)
+    files: list[Path] = []
+    program = Path(argv[0])
+    if program.is_absolute() and program.is_file():
+        files.append(program)
+        argv[0] = f"{FILES_IN_CONTAINER}/{program.name}"
+    with tempfile.TemporaryDirectory() as tmp:
+        files.append(write_script(Path(tmp, "replay.sh"), argv, failure.steps,
+                                  failure.verdict.missing, options))
+        # bind modes failed on a bind mount: root the replay on one too (files/ is).
+        env = {"TMPDIR": FILES_IN_CONTAINER} if mode.kind == "bind" else {}
+        missing = failure.verdict.missing
+        expect = f"REPRODUCED: never came: {missing[0]}" if missing else "REPRODUCED"
+        command = Command(("sh", f"{FILES_IN_CONTAINER}/replay.sh"), env, "/", 1, expect,
+                          "watcher")
+        where = (
+            "churn and watcher both in the container"
+            if mode.kind == "container"
+            else "churn and watcher in the container, the root on a bind mount; the "
+            f"failing run had the {'watcher' if mode.watch_inside else 'churn'} in it"
+        )
+        result = Result(
+            "watcher",
+            f"File watcher: {shlex.join(command_argv(cmd, PLACEHOLDER))}",
+            Status.FAIL,
+            f"{failure.reason} in mode {mode.name}: {failure.steps[-1].label}",
+            os=mode.name,
+        )
+        key = hashlib.sha256(f"{shlex.join(argv)}\0{mode.name}".encode()).hexdigest()[:10]
+        return write_reproducer(
+            root,
+            mode.ctx,
+            result,
+            save=save,
+            command=(command, f"the {len(failure.steps)} shrunk steps replayed ({where})"),
+            files=files,
+            name=f"watcher-{key}@{mode.name.replace(':', '-')}",
+        )

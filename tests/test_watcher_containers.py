@@ -55,7 +55,9 @@ def test_each_broken_watcher_is_caught(mode: ContainerMode, name: str, tmp_path:
     message = str(caught.value)
     assert f"in mode {mode.name}" in message
     assert "never came:" in message
-    assert len(failure.steps) <= 6, message
+    if "the bug is a race" not in message:
+        # A race that did not fail again on replay cannot be shrunk; the report says so.
+        assert len(failure.steps) <= 6, message
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ class Display:
     server: Process | None = None
     # Set when the display asked for did not answer and a private one stands in.
     warning: str = ""
-    # "xvfb", "weston", "weston-xwayland", or "x" for a display we did not start.
+    # One of KINDS, or "x" / "wayland" for a display we did not start.
     kind: str = "x"
     # Where the server runs: screenshots are taken there.
     ctx: Context | None = dataclasses.field(default=None, repr=False)
@@ -444,4 +444,45 @@ def x_display(ctx: Context) -> Display:
         return display
 
     result: Display = ctx.memoize("x display", choose)
+    return result
+
+
+def wayland_display(ctx: Context) -> Display:
+    """The Wayland display a -tags wayland app uses, chosen once per context by its mode.
+
+    auto and host use WAYLAND_DISPLAY when it answers; otherwise (auto, xvfb) a private
+    weston on Xvfb, which has the input seat Fyne's GLFW needs and takes screenshots.
+    """
+
+    def choose() -> Display:
+        name = ctx.environ.get("WAYLAND_DISPLAY", "")
+        warning = ""
+        if ctx.display_mode in ("auto", "host") and name:
+            runtime = ctx.environ.get("XDG_RUNTIME_DIR", "")
+            env = {"WAYLAND_DISPLAY": name, "XDG_RUNTIME_DIR": runtime}
+            try:
+                found = wayland_globals(ctx, env)
+                seat = "with" if "wl_seat" in found else "no"
+                return Display(
+                    env, f"WAYLAND_DISPLAY={name} ({len(found)} globals, {seat} wl_seat)",
+                    kind="wayland",
+                )
+            except CheckFailed as exc:
+                if ctx.display_mode == "host":
+                    raise
+                warning = f"WAYLAND_DISPLAY={name} did not answer ({exc.detail.splitlines()[0]}); "
+        elif ctx.display_mode == "host":
+            raise CheckFailed(
+                "WAYLAND_DISPLAY is not set",
+                "a -tags wayland build of Fyne needs WAYLAND_DISPLAY (and XDG_RUNTIME_DIR) "
+                "pointing at a running compositor; or run with --fynecheck-display=auto to let "
+                "the kit start a private weston",
+            )
+        display = start_display(ctx, "weston-x11")
+        ctx.on_close(display.stop)
+        display.warning = warning
+        display.description = warning + display.description
+        return display
+
+    result: Display = ctx.memoize("wayland display", choose)
     return result

@@ -36,6 +36,38 @@ class Image:
         """One flat colour: nothing was drawn (or only a cleared frame)."""
         return self.colours(limit=2) < 2
 
+    def crop(self, x: int, y: int, width: int, height: int) -> Image:
+        """The part inside the box, clipped to the image."""
+        x, y = max(x, 0), max(y, 0)
+        width, height = min(width, self.width - x), min(height, self.height - y)
+        stride = self.width * 3
+        rows = [
+            self.rgb[(y + r) * stride + x * 3 : (y + r) * stride + (x + width) * 3]
+            for r in range(height)
+        ]
+        return Image(width, height, b"".join(rows))
+
+
+def changed_box(before: Image, after: Image, top: int = 0) -> tuple[int, int, int, int] | None:
+    """(x, y, width, height) around every pixel that differs, from row `top` down."""
+    if (before.width, before.height) != (after.width, after.height):
+        raise ValueError(
+            f"images differ in size: {before.width}x{before.height} vs {after.width}x{after.height}"
+        )
+    stride = before.width * 3
+    left, right, rows = before.width, -1, []
+    for y in range(top, before.height):
+        a = before.rgb[y * stride : (y + 1) * stride]
+        b = after.rgb[y * stride : (y + 1) * stride]
+        if a == b:  # most rows: one bytes comparison
+            continue
+        rows.append(y)
+        diff = [i // 3 for i in range(0, stride, 3) if a[i : i + 3] != b[i : i + 3]]
+        left, right = min(left, diff[0]), max(right, diff[-1])
+    if not rows:
+        return None
+    return left, rows[0], right - left + 1, rows[-1] - rows[0] + 1
+
 
 def _shift(mask: int) -> tuple[int, int]:
     """Where a colour mask starts and how many bits wide it is."""

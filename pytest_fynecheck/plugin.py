@@ -56,8 +56,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fynecheck-display",
         choices=("auto", "host", "xvfb"),
         default=None,
-        help="auto: use DISPLAY if it answers, else a private Xvfb; host: DISPLAY only; "
-        "xvfb: always a private Xvfb (default: ini fynecheck_display or auto)",
+        help="auto: use DISPLAY (WAYLAND_DISPLAY for -tags wayland) if it answers, else a "
+        "private Xvfb (weston on Xvfb); host: that display only; xvfb: always the private one "
+        "(default: ini fynecheck_display or auto)",
     )
     group.addoption(
         "--fynecheck-project",

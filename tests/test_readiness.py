@@ -421,3 +421,49 @@ def test_go_sum_missing_an_entry(pytester: pytest.Pytester, hello: Path) -> None
     mod = run.checks["project.gomod"]
     assert "missing go.sum entry" in mod["detail"]
     assert "go mod tidy" in mod["hint"]
+
+
+def test_wayland_build_shows_its_window_on_a_private_weston(
+    pytester: pytest.Pytester, hello: Path
+) -> None:
+    """No WAYLAND_DISPLAY: the kit starts weston on Xvfb (it has a seat) and sees the window."""
+    run = run_fynecheck(
+        pytester, hello, "-o", "fynecheck_tags=wayland", unset=["WAYLAND_DISPLAY"]
+    )
+    assert run.ret == 0, run
+    wayland = run.checks["display.wayland"]
+    assert wayland["status"] == "ok", wayland
+    assert "wl_seat version" in wayland["detail"] and "on Xvfb" in wayland["detail"]
+    assert run.status("display.x11") == run.status("gl.context") == "n/a"
+    window = run.checks["app.window"]
+    assert window["status"] == "ok", window
+    shot = read_png(Path(window["artifacts"]["screenshot"]).read_bytes())
+    assert shot.colours(64) >= 8 and min(shot.width, shot.height) >= 32
+    # The private weston (and its Xvfb) are gone once the run is over.
+    pid = int(re.search(r"server pid (\d+)", wayland["detail"]).group(1))  # type: ignore[union-attr]
+    assert not _alive(pid)
+
+
+def test_wayland_build_on_a_seatless_compositor_is_diagnosed(
+    pytester: pytest.Pytester, hello: Path, tmp_path: Path
+) -> None:
+    """The user's compositor is headless weston (no wl_seat): app.window names the cause."""
+    host = Context(hello, tmp_path, tmp_path, timeout=120)
+    display = start_display(host, "weston")
+    try:
+        run = run_fynecheck(
+            pytester,
+            hello,
+            "--fynecheck-display=host",
+            "-o",
+            "fynecheck_tags=wayland",
+            env=display.env,
+        )
+    finally:
+        display.stop()
+    assert run.ret == 1, run
+    assert run.status("display.wayland") == "warn"
+    window = run.checks["app.window"]
+    assert window["status"] == "fail", window
+    assert "crashed in glfwInit" in window["detail"] and "without wl_seat" in window["detail"]
+    assert window["hint"] == SEATLESS_HINT

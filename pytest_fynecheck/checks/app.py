@@ -5,16 +5,24 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, check
 from pytest_fynecheck.checks.go import local_replace_dirs
 from pytest_fynecheck.context import Context, Process, wait_until
-from pytest_fynecheck.displays import find_x_window, x_display
+from pytest_fynecheck.displays import (
+    Display,
+    explain_wayland_failure,
+    find_x_window,
+    wayland_display,
+    x_display,
+)
 from pytest_fynecheck.gotool import go_env
-from pytest_fynecheck.images import Image, read_xwd, write_png
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.images import Image, changed_box, read_png, read_xwd, write_png
+from pytest_fynecheck.model import CheckFailed, CheckWarning
 
 # Go ignores these directories when it builds, so they do not belong in the build key.
 _SKIP_DIRS = ("testdata", "node_modules")
@@ -139,6 +147,8 @@ def _viewable(ctx: Context, env: dict[str, str], win: str) -> bool:
     waits=True,  # it runs the binary app.build made
 )
 def app_window(ctx: Context) -> Found:
+    if "wayland" in ctx.tags:
+        return _wayland_window(ctx)
     display = x_display(ctx)
     exe: Path = ctx.memo["app binary"]
     title: str = ctx.settings.get("window_title", "")
@@ -147,7 +157,7 @@ def app_window(ctx: Context) -> Found:
     start = time.monotonic()
     app = ctx.spawn([str(exe)], env=display.env)
     try:
-        win = wait_until(lambda: _find_window(ctx, display.env, app, title, before), timeout, 0.1)
+        win = wait_until(lambda: _find_window(ctx, display, app, title, before), timeout, 0.1)
         if win is None:
             raise CheckFailed(
                 f"no window {'titled ' + repr(title) if title else ''} became viewable on "
@@ -177,15 +187,84 @@ def app_window(ctx: Context) -> Found:
     )
 
 
+# Weston's panel (with a clock) sits above this row of its screen: not the app's pixels.
+_PANEL_ROWS = 40
+# A drawn window: this many pixels wide and high at least, in this many colours.
+_MIN_SIDE, _MIN_COLOURS = 32, 8
+
+
+def _wayland_window(ctx: Context) -> Found:
+    """A -tags wayland build on the Wayland display: no X to ask, so the kit's own weston
+    is asked for screenshots, and the window is what changed on screen."""
+    display = wayland_display(ctx)
+    exe: Path = ctx.memo["app binary"]
+    timeout: float = ctx.settings.get("window_timeout", 60.0)
+    work = Path(tempfile.mkdtemp(prefix="window-", dir=ctx.scratch))
+    own = display.server is not None  # only the kit's weston allows screenshots
+    before = read_png(display.screenshot(work / "before.png").read_bytes()) if own else None
+    start = time.monotonic()
+    app = ctx.spawn([str(exe)], env=display.env)
+    try:
+
+        def drawn() -> Image | None:
+            _exited(ctx, app, display)
+            if before is None:
+                return None
+            now = read_png(display.screenshot(work / "now.png").read_bytes())
+            box = changed_box(before, now, top=_PANEL_ROWS)
+            if box is None or min(box[2:]) < _MIN_SIDE:
+                return None
+            area = now.crop(*box)
+            return area if area.colours(64) >= _MIN_COLOURS else None
+
+        if not own:
+            # A compositor the kit did not start shows it no pixels: it can only see the app
+            # survive its start, where a seatless crash or a GLFW error would end it.
+            wait_until(drawn, min(timeout, 5.0), 0.2)
+            raise CheckWarning(
+                f"the app ran {time.monotonic() - start:.0f} s on {display.description} "
+                "without exiting; the kit cannot see windows on a compositor it did not start",
+                "run with --fynecheck-display=xvfb to check the window on a private weston",
+            )
+        frame = wait_until(drawn, timeout, 0.5)
+        if frame is None:
+            raise CheckFailed(
+                f"nothing was drawn on {display.description} within {timeout:g} s; the app "
+                f"printed:\n{app.output()[-1500:]}",
+                "raise ini fynecheck_window_timeout if the app starts slowly",
+            )
+        shot = write_png(frame, ctx.settings["artifacts"] / f"app-window-{ctx.name}.png")
+        first = time.monotonic() - start
+    finally:
+        code = app.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return Found(
+        f"a window ({frame.width}x{frame.height}, {frame.colours(256)}+ colours) drawn on "
+        f"{display.description} after {first:.1f} s; stopped with SIGTERM (exit {code})",
+        {"screenshot": str(shot)},
+    )
+
+
+def _exited(ctx: Context, app: Process, display: Display) -> None:
+    """Fail with the cause when the app has exited before showing a window."""
+    code = app.poll()
+    if code is None:
+        return
+    output = app.output()
+    known = explain_wayland_failure(ctx, display, code, output) if display.wayland else None
+    if known is not None:
+        raise known
+    raise CheckFailed(
+        f"the app exited with {code} before showing a window:\n" + _crash_text(output),
+        _window_hint(output),
+    )
+
+
 def _find_window(
-    ctx: Context, env: dict[str, str], app: Process, title: str, before: set[str]
+    ctx: Context, display: Display, app: Process, title: str, before: set[str]
 ) -> tuple[str, str] | None:
-    if app.poll() is not None:
-        raise CheckFailed(
-            f"the app exited with {app.poll()} before showing a window:\n"
-            + _crash_text(app.output()),
-            _window_hint(app.output()),
-        )
+    _exited(ctx, app, display)
+    env = display.env
     if title:
         # Searches the whole tree: a window manager may have reparented the window.
         found = find_x_window(ctx, env, title)

@@ -7,7 +7,7 @@ import re
 from pytest_fynecheck.checks import check
 from pytest_fynecheck.checks.cc import compile_probe, shipped_probe
 from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import SEATLESS_HINT, wayland_globals, x_display
+from pytest_fynecheck.displays import SEATLESS_HINT, wayland_display, wayland_globals, x_display
 from pytest_fynecheck.model import CheckFailed, CheckWarning, NotApplicable
 
 # go-gl/gl v2.1 is what Fyne binds: the context must offer at least this.
@@ -47,21 +47,28 @@ def display_wayland(ctx: Context) -> str:
             "the app is an X11 build (no -tags wayland): it needs DISPLAY, "
             "under Wayland through XWayland"
         )
-    name = ctx.environ.get("WAYLAND_DISPLAY", "")
-    if not name:
-        raise CheckFailed(
-            "WAYLAND_DISPLAY is not set",
-            "a -tags wayland build of Fyne needs WAYLAND_DISPLAY (and XDG_RUNTIME_DIR) "
-            "pointing at a running compositor, e.g. weston",
-        )
-    env = {"WAYLAND_DISPLAY": name, "XDG_RUNTIME_DIR": ctx.environ.get("XDG_RUNTIME_DIR", "")}
-    found = wayland_globals(ctx, env)
+    display = wayland_display(ctx)
+    found = wayland_globals(ctx, display.env)
     names = sorted(found)
-    detail = f"WAYLAND_DISPLAY={name}: {len(names)} globals ({', '.join(names[:8])}…)"
+    detail = (
+        f"WAYLAND_DISPLAY={display.env['WAYLAND_DISPLAY']}: {len(names)} globals "
+        f"({', '.join(names[:8])}…)"
+    )
+    if display.server is not None:
+        detail += (
+            f"; {display.description} (server pid {display.server.pid}, stopped at session end)"
+        )
     if "wl_seat" not in found:
         # The compositor answers, but a -tags wayland Fyne app crashes in glfwInit on it.
         raise CheckWarning(f"{detail}; no wl_seat (input seat)", SEATLESS_HINT)
-    return f"{detail}; wl_seat version {found['wl_seat']}"
+    detail += f"; wl_seat version {found['wl_seat']}"
+    if display.warning:
+        raise CheckWarning(
+            detail,
+            "your WAYLAND_DISPLAY is dead; the kit used a private weston instead. Point "
+            "WAYLAND_DISPLAY at a live compositor to check that one",
+        )
+    return detail
 
 
 @check(

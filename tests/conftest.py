@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,28 @@ ODD_DIR_NAME = "my fyne app ñé"
 
 # Fixed at import: pytester points HOME at each test's tmp dir, which would move the cache.
 CACHE = cache_dir()
+
+
+def _cache_env() -> dict[str, str]:
+    """Go's caches and the kit's, where they are now. Under pytester's HOME they would be
+    empty: every run would download modules and build Fyne cold (minutes each)."""
+    done = subprocess.run(
+        ["go", "env", "-json", "GOCACHE", "GOMODCACHE", "GOPATH", "GOENV"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )
+    env: dict[str, str] = json.loads(done.stdout)
+    return {**env, "XDG_CACHE_HOME": str(CACHE.parent)}
+
+
+CACHE_ENV = _cache_env()
+
+
+@pytest.fixture(autouse=True)
+def _warm_caches(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytester runs keep the warm caches; a test may still point one elsewhere."""
+    if "pytester" in request.fixturenames:
+        for key, value in CACHE_ENV.items():
+            monkeypatch.setenv(key, value)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -113,8 +136,6 @@ def path_without(*tools: str, tmp: Path) -> str:
 
 def pc_dir_without(module: str, tmp: Path) -> str:
     """A pkg-config search dir holding every system .pc file except `module`.pc."""
-    import subprocess
-
     dirs = subprocess.run(
         ["pkg-config", "--variable", "pc_path", "pkg-config"],
         capture_output=True,

@@ -6,9 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from drift_support import HELLO, MODES, build, copy_repo, make_repo, run
-
-from pytest_fynecheck.plugin import cache_dir
+from drift_support import HELLO, MODES, build, copy_repo, make_repo
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +22,6 @@ def binary(template: Path) -> Path:
 @pytest.fixture
 def project(template: Path, tmp_path: Path) -> Path:
     return copy_repo(template, tmp_path / "hello")
-
-
-@pytest.fixture(autouse=True)
-def warm_go(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, template: Path) -> None:
-    """pytester moves HOME; keep Go's caches and the kit's cache where they are (warm)."""
-    for key in ("GOCACHE", "GOMODCACHE", "GOPATH", "GOENV"):
-        monkeypatch.setenv(key, run(template, ["go", "env", key]).strip())
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_dir().parent))
 
 
 def _args(binary: Path, project: Path, *more: str) -> list[str]:

@@ -9,7 +9,6 @@ import shlex
 from pathlib import Path
 
 import pytest
-from conftest import CACHE
 from watcher_support import broken, reference
 
 FAST_INI = """
@@ -142,9 +141,8 @@ def test_runs_under_xdist(fast: pytest.Pytester) -> None:
 
 @pytest.mark.slow  # the first run builds the bookworm image
 def test_container_modes_as_items_with_a_reproducer(
-    fast: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fast: pytest.Pytester, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(CACHE.parent))  # pytester moved HOME
     out = tmp_path / "repro"
     ref, bad = (shlex.quote(str(p)) for p in (reference(), broken("debounce")))
     modes = [f"--fynecheck-watcher-mode={m}" for m in ("container:bookworm", "bind:bookworm")]

@@ -29,8 +29,9 @@ from pytest_fynecheck.containers.start import start_suite
 from pytest_fynecheck.plugin import cache_dir
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
 from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher, hypothesis_settings
-from pytest_fynecheck.watcher.machine import ChurnMachine, Options, Stats, machine_for
+from pytest_fynecheck.watcher.machine import ChurnMachine, Stats, machine_for
 from pytest_fynecheck.watcher.modes import Mode, parse_mode
+from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.plugin import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS
 
 BROKEN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "watchers"

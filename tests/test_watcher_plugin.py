@@ -57,6 +57,17 @@ def test_ini_needs_fynecheck_and_modes_name_the_items(pytester: pytest.Pytester)
     asked.stdout.fnmatch_lines(["*watcher?local?*"])
 
 
+def test_a_run_without_a_watcher_does_not_load_hypothesis(pytester: pytest.Pytester) -> None:
+    # Hypothesis takes most of a second to import; every `--fynecheck` run would pay it.
+    pytester.makeconftest(
+        "import sys\n"
+        "def pytest_collection_finish(session):\n"
+        "    print('hypothesis loaded:', 'hypothesis' in sys.modules)\n"
+    )
+    result = pytester.runpytest_subprocess("--fynecheck", "--collect-only", "-q", "-s")
+    result.stdout.fnmatch_lines(["hypothesis loaded: False"])
+
+
 def test_missing_command_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(
         "--fynecheck-watcher", "no-such-watcher-xyz --flag {root}"

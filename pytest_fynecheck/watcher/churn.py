@@ -13,11 +13,12 @@ import posixpath
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
-
-from hypothesis import strategies as st
+from typing import TYPE_CHECKING, Protocol
 
 from pytest_fynecheck.watcher.agent import apply
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
 
 COOKIE_PREFIX = ".fynecheck-cookie-"
 # Leave room under NAME_MAX (255 bytes) for the atomic-save temporary suffix.
@@ -109,6 +110,9 @@ def _fit(name: str) -> str:
 
 def names() -> st.SearchStrategy[str]:
     """File names a real project meets, and the odd ones watchers trip on."""
+    # Imported here: the plugin loads churn (through modes) on every run, Hypothesis is slow.
+    from hypothesis import strategies as st
+
     plain = st.text(_PLAIN, min_size=1, max_size=8)
     spaced = st.tuples(plain, plain).map(lambda t: f"{t[0]} {t[1]}")
     accented = st.tuples(plain, st.text(_ACCENTED, min_size=1, max_size=4))

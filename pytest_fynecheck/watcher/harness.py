@@ -16,8 +16,9 @@ from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, LocalFilesystem, Prim
-from pytest_fynecheck.watcher.machine import Options, Stats, StepFailed, machine_for
+from pytest_fynecheck.watcher.machine import Stats, StepFailed, machine_for
 from pytest_fynecheck.watcher.modes import ContainerMode, Mode
+from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.oracle import is_cookie
 from pytest_fynecheck.watcher.protocol import Event, WatcherFailed, WatcherProcess
 from pytest_fynecheck.watcher.reproducer import write_container_reproducer, write_script

@@ -12,17 +12,9 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Prim, Step, Tree, names
 from pytest_fynecheck.watcher.modes import Mode, Sandbox
+from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.oracle import Verdict, judge
 from pytest_fynecheck.watcher.protocol import Event, WatcherProcess
-
-
-@dataclasses.dataclass
-class Options:
-    timeout: float = 10.0  # for ready, and for each barrier
-    grace: float = 0.002  # after the cookie, for stragglers from watchers that reorder
-    strict: bool = False
-    fail_on_declared_loss: bool = True
-    max_burst: int = 200
 
 
 @dataclasses.dataclass
@@ -251,4 +243,4 @@ def machine_for(
     return type("WatcherChurn", (ChurnMachine,), attrs)
 
 
-__all__ = ["ChurnMachine", "Expect", "Options", "Stats", "StepFailed", "machine_for"]
+__all__ = ["ChurnMachine", "Expect", "Stats", "StepFailed", "machine_for"]

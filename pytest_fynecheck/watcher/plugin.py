@@ -12,10 +12,9 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import settings as hyp_settings
 
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import missing_engine
@@ -23,16 +22,16 @@ from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.model import InputError, Result, Status
 from pytest_fynecheck.plugin import cache_dir
-from pytest_fynecheck.watcher.harness import (
-    LiveWatcher,
-    Outcome,
-    WatcherCheckFailed,
-    check_watcher,
-    hypothesis_settings,
-)
-from pytest_fynecheck.watcher.machine import Options
 from pytest_fynecheck.watcher.modes import ContainerStarter, parse_mode
+from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.protocol import WatcherFailed, command_argv, resolve_executable
+
+# The harness loads Hypothesis, which is slow to import: it is imported where a watcher
+# check runs, so that a run without one does not pay for it.
+if TYPE_CHECKING:
+    from hypothesis import settings as hyp_settings
+
+    from pytest_fynecheck.watcher.harness import LiveWatcher, Outcome
 
 # Used when neither the ini nor a custom Hypothesis profile says otherwise: a run
 # of the reference watcher then takes seconds, and every shipped bug is caught.
@@ -136,6 +135,10 @@ def options(config: pytest.Config) -> Options:
 def settings_for(config: pytest.Config) -> hyp_settings:
     """The loaded Hypothesis profile (so `ci` applies under CI=true), with the counts
     from the ini, else from a profile that changed them, else the kit's."""
+    from hypothesis import settings as hyp_settings
+
+    from pytest_fynecheck.watcher.harness import hypothesis_settings
+
     parent = hyp_settings.default
     assert parent is not None
     counts: dict[str, int] = {}
@@ -208,7 +211,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(f"fynecheck watcher: {exc}") from None
 
 
+def _check_errors() -> tuple[type[Exception], ...]:
+    """What a failed watcher check raises; reported as a failure, without a traceback."""
+    from pytest_fynecheck.watcher.harness import WatcherCheckFailed
+
+    return (WatcherCheckFailed, WatcherFailed, InputError)
+
+
 def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Outcome:
+    from pytest_fynecheck.watcher.harness import check_watcher
+
     mode = parse_mode(mode_spec, start=_starter(config), cmd=cmd)
     try:
         return check_watcher(
@@ -235,7 +247,7 @@ class WatcherItem(pytest.Item):
     def runtest(self) -> None:
         try:
             outcome = run_check(self.config, self.cmd, self.mode)
-        except (WatcherCheckFailed, WatcherFailed, InputError) as exc:
+        except _check_errors() as exc:
             self._record(Status.FAIL, str(exc).splitlines()[0])
             raise
         s = outcome.stats
@@ -265,7 +277,7 @@ class WatcherItem(pytest.Item):
         self.user_properties.append((RESULTS_KEY, json.dumps(result.to_json())))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, (WatcherCheckFailed, WatcherFailed, InputError)):
+        if isinstance(excinfo.value, _check_errors()):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo, style))
 
@@ -308,6 +320,8 @@ class WatcherKit:
     def watch(self, root: str | Path) -> LiveWatcher:
         """Start the watcher on `root` (a context manager); `barrier()` returns the events
         that arrived since the previous barrier."""
+        from pytest_fynecheck.watcher.harness import LiveWatcher
+
         o = options(self._config)
         argv = command_argv(self.cmd, str(root))
         return LiveWatcher(argv, Path(root), timeout=o.timeout, grace=o.grace)
@@ -344,7 +358,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     kit = _kit(item)
     try:
         kit.check()
-    except (WatcherCheckFailed, WatcherFailed, InputError) as exc:
+    except _check_errors() as exc:
         pytest.fail(f"fyne_watcher: {exc}", pytrace=False)
 
 

@@ -19,8 +19,9 @@ from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Prim, Step
 from pytest_fynecheck.watcher.protocol import PLACEHOLDER, command_argv
 
 if TYPE_CHECKING:
-    from pytest_fynecheck.watcher.machine import Options, StepFailed
+    from pytest_fynecheck.watcher.machine import StepFailed
     from pytest_fynecheck.watcher.modes import ContainerMode
+    from pytest_fynecheck.watcher.options import Options
 
 _HEADER = r"""#!/bin/sh
 # Replays a watcher failure found by pytest-fynecheck (watcher protocol v1).

@@ -1,0 +1,18 @@
+"""How the watcher check waits and judges. Apart from `machine` so that the plugin can
+read the defaults without loading Hypothesis."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class Options:
+    timeout: float = 10.0  # for ready, and for each barrier
+    grace: float = 0.002  # after the cookie, for stragglers from watchers that reorder
+    strict: bool = False
+    fail_on_declared_loss: bool = True
+    max_burst: int = 200
+
+
+__all__ = ["Options"]

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from proc_support import live_processes
+
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -26,19 +28,9 @@ def live_descendants(root: int) -> list[str]:
     """'pid command' of every non-zombie process below `root`."""
     children: dict[int, list[int]] = {}
     names: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        if fields[0] in ("Z", "X"):
-            continue
-        pid = int(entry.name)
+    for pid, name, fields in live_processes():
         children.setdefault(int(fields[1]), []).append(pid)
-        names[pid] = raw[raw.index("(") + 1 : raw.rindex(")")]
+        names[pid] = name
     found: list[str] = []
     todo = list(children.get(root, []))
     while todo:

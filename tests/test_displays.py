@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import path_without, pc_dir_without
+from proc_support import live_processes
 
 from pytest_fynecheck import images, reaper
 from pytest_fynecheck.context import Context
@@ -45,18 +46,7 @@ def test_uses_display(fyne_display, request):
 
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes in a process group: what a server left running."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, _, fields in live_processes() if int(fields[2]) == pgid]
 
 
 @pytest.fixture

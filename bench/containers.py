@@ -17,9 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+
+from stopwatch import median, timed
 
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import engine
@@ -30,16 +31,6 @@ from pytest_fynecheck.plugin import cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "fixtures" / "hello"
-
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.monotonic()
-    fn()
-    return time.monotonic() - start
-
-
-def median(fn: Callable[[], object], n: int) -> float:
-    return statistics.median(timed(fn) for _ in range(n))
 
 
 def line(what: str, seconds: float, base: float | None = None, goal: str = "") -> None:

@@ -15,23 +15,14 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from stopwatch import median
 
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.displays import KINDS, start_display, wayland_globals
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.monotonic()
-    fn()
-    return time.monotonic() - start
-
-
-def median(fn: Callable[[], object], n: int) -> float:
-    return statistics.median(timed(fn) for _ in range(n))
 
 
 def line(what: str, seconds: float, base: float | None = None) -> None:

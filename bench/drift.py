@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from drift_support import HELLO, MODES, build, commit, copy_repo, host, make_repo, run
+from stopwatch import median
 
 from pytest_fynecheck.drift import check, probe
 from pytest_fynecheck.drift.embedded import local_packages, probe_request
@@ -30,12 +29,7 @@ from pytest_fynecheck.drift.project import list_deps
 
 def _timed(fn: Callable[[], object], runs: int) -> float:
     fn()  # warm the page cache and any one-time build
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    return median(fn, runs)
 
 
 def timing(repo: Path, binary: Path, runs: int) -> None:

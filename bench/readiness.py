@@ -15,18 +15,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from stopwatch import timed
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "fixtures" / "hello"
 TITLE = "fynecheck hello"
-
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def sh(*argv: str, env: dict[str, str] | None = None, cwd: Path = HELLO) -> str:

@@ -130,26 +130,32 @@ def _printf(data: bytes) -> str:
     return f"printf '{body}'"
 
 
+# Each primitive as one shell line: {path} and {dest} lie under "$ROOT", {target} is a
+# link's text as written, {data} prints the exact bytes.
+_SHELL = {
+    "write": "{data} > {path}",
+    "append": "{data} >> {path}",
+    "truncate": "truncate -s 0 {path}",
+    "rename": "mv -f {path} {dest}",
+    "remove": "rm -f {path}",
+    "mkdir": "mkdir {path}",
+    "rmtree": "rm -rf {path}",
+    "chmod": "chmod {mode:o} {path}",
+    "symlink": "ln -s -- {target} {path}",
+}
+
+
 def shell(p: Prim) -> str:
-    if p.verb == "write":
-        return f"{_printf(p.data)} > {_q(p.path)}"
-    if p.verb == "append":
-        return f"{_printf(p.data)} >> {_q(p.path)}"
-    if p.verb == "truncate":
-        return f"truncate -s 0 {_q(p.path)}"
-    if p.verb == "rename":
-        return f"mv -f {_q(p.path)} {_q(p.dest)}"
-    if p.verb == "remove":
-        return f"rm -f {_q(p.path)}"
-    if p.verb == "mkdir":
-        return f"mkdir {_q(p.path)}"
-    if p.verb == "rmtree":
-        return f"rm -rf {_q(p.path)}"
-    if p.verb == "chmod":
-        return f"chmod {p.mode:o} {_q(p.path)}"
-    if p.verb == "symlink":
-        return f"ln -s -- {shlex.quote(p.dest)} {_q(p.path)}"
-    raise ValueError(f"unknown primitive {p.verb!r}")
+    template = _SHELL.get(p.verb)
+    if template is None:
+        raise ValueError(f"unknown primitive {p.verb!r}")
+    return template.format(
+        path=_q(p.path),
+        dest=_q(p.dest),
+        target=shlex.quote(p.dest),
+        data=_printf(p.data),
+        mode=p.mode,
+    )
 
 
 def _command(cmd: str | Sequence[str]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -228,31 +228,48 @@ class CheckFailure(Exception):
         self.result = result
 
 
-class CheckCollector(pytest.Collector):
-    """Makes the check items, so pytest counts and deselects them like any others."""
+class ItemsCollector(pytest.Collector):
+    """The kit's own items (checks, watcher modes, drift aspects), made by a real collector
+    so pytest counts, lists (--co) and deselects (-k) them like any others."""
+
+    def __init__(self, *, make: Callable[[pytest.Collector], list[pytest.Item]], **kw: Any):
+        super().__init__(**kw)
+        self._make = make
 
     def collect(self) -> list[pytest.Item]:
-        items: list[pytest.Item] = []
-        for context in self.config.stash[_STATE].context_names():
-            suffix = "" if context == "host" else f"@{context}"
-            for check_id in catalogue():
-                items.append(
-                    CheckItem.from_parent(
-                        self, name=f"{check_id}{suffix}", check_id=check_id, context=context
-                    )
+        return self._make(self)
+
+
+def add_items(
+    session: pytest.Session, items: list[pytest.Item],
+    make: Callable[[pytest.Collector], list[pytest.Item]],
+) -> None:
+    """Collect `make`'s items under "fynecheck"; call from a tryfirst
+    pytest_collection_modifyitems, so -k and -m see them."""
+    report = collect_one_node(ItemsCollector.from_parent(session, name="fynecheck", make=make))
+    session.config.hook.pytest_collectreport(report=report)
+    items.extend(i for i in report.result if isinstance(i, pytest.Item))
+
+
+def _check_items(parent: pytest.Collector) -> list[pytest.Item]:
+    items: list[pytest.Item] = []
+    for context in parent.config.stash[_STATE].context_names():
+        suffix = "" if context == "host" else f"@{context}"
+        for check_id in catalogue():
+            items.append(
+                CheckItem.from_parent(
+                    parent, name=f"{check_id}{suffix}", check_id=check_id, context=context
                 )
-        return items
+            )
+    return items
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    if not config.getoption("--fynecheck"):
-        return
-    report = collect_one_node(CheckCollector.from_parent(session, name="fynecheck"))
-    config.hook.pytest_collectreport(report=report)
-    items.extend(i for i in report.result if isinstance(i, pytest.Item))
+    if config.getoption("--fynecheck"):
+        add_items(session, items, _check_items)
 
 
 def pytest_runtestloop(session: pytest.Session) -> None:

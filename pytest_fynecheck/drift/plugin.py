@@ -18,6 +18,7 @@ from pytest_fynecheck.context import Context
 from pytest_fynecheck.drift.check import check
 from pytest_fynecheck.drift.report import Aspect, DriftReport, Verdict, describe
 from pytest_fynecheck.model import CheckFailed, InputError
+from pytest_fynecheck.plugin import add_items
 
 # Fixed, so every xdist worker collects the same items without reading the binary.
 ASPECTS = ("deps", "vcs.revision", "vcs.modified", "embed", "bundle")
@@ -187,6 +188,7 @@ class DriftFailure(Exception):
     """The binary and the tree differ; the message is the report."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselection
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
@@ -194,16 +196,16 @@ def pytest_collection_modifyitems(
     if binary is None:
         return
     project = config.stash[_STATE].project()
-    for aspect in ASPECTS:
-        items.append(
+
+    def make(parent: pytest.Collector) -> list[pytest.Item]:
+        return [
             DriftItem.from_parent(
-                session,
-                name=f"drift[{aspect}]",
-                aspect=aspect,
-                binary=binary,
-                project=project,
+                parent, name=f"drift[{aspect}]", aspect=aspect, binary=binary, project=project
             )
-        )
+            for aspect in ASPECTS
+        ]
+
+    add_items(session, items, make)
 
 
 class Drift:

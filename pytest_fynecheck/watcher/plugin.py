@@ -21,7 +21,7 @@ from pytest_fynecheck.containers.engine import missing_engine
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.model import InputError, Result, Status
-from pytest_fynecheck.plugin import cache_dir
+from pytest_fynecheck.plugin import add_items, cache_dir
 from pytest_fynecheck.watcher.modes import ContainerStarter, parse_mode
 from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.protocol import WatcherFailed, command_argv, resolve_executable
@@ -285,14 +285,21 @@ class WatcherItem(pytest.Item):
         return self.path, 0, f"fynecheck watcher [{self.mode}]: {self.cmd}"
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselection
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     cmd = _command(config)
     if not cmd:
         return
-    for mode in _modes(config):
-        items.append(WatcherItem.from_parent(session, name=f"watcher[{mode}]", cmd=cmd, mode=mode))
+
+    def make(parent: pytest.Collector) -> list[pytest.Item]:
+        return [
+            WatcherItem.from_parent(parent, name=f"watcher[{mode}]", cmd=cmd, mode=mode)
+            for mode in _modes(config)
+        ]
+
+    add_items(session, items, make)
 
 
 class WatcherKit:

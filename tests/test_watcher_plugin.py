@@ -33,6 +33,16 @@ def test_option_adds_a_passing_local_item(fast: pytest.Pytester) -> None:
     )
 
 
+def test_watcher_items_are_collected_like_any_others(fast: pytest.Pytester) -> None:
+    ref = shlex.quote(str(reference()))
+    fast.makepyfile("def test_plain():\n    assert True\n")
+    listed = fast.runpytest_subprocess("--fynecheck-watcher", f"{ref} {{root}}", "--co", "-q")
+    listed.stdout.fnmatch_lines(["*::watcher[[]local[]]", "2 tests collected*"])
+    # -k sees the items: deselected ones never start a watcher.
+    chosen = fast.runpytest_subprocess("--fynecheck-watcher", f"{ref} {{root}}", "-k", "plain")
+    chosen.assert_outcomes(passed=1, deselected=1)
+
+
 def test_broken_watcher_fails_with_the_missing_event_and_a_replay(fast: pytest.Pytester) -> None:
     result = fast.runpytest_subprocess("--fynecheck-watcher", str(broken("droprename")))
     result.assert_outcomes(failed=1)

@@ -352,7 +352,7 @@ def wayland_globals(ctx: Context, env: Mapping[str, str], timeout: float = 15.0)
 
 
 def wayland_seat(ctx: Context, display: Display) -> bool:
-    """Whether the compositor offers an input seat (headless weston 10 offers none)."""
+    """Whether the compositor offers an input seat (headless weston 9, 10 and 14 offer none)."""
     return "wl_seat" in wayland_globals(ctx, display.env)
 
 
@@ -368,7 +368,7 @@ GLFW_SEATLESS_CRASH = (
 SEATLESS_HINT = (
     "the compositor offers no wl_seat (input seat), and the GLFW 3.3.10 that go-gl bundles "
     "dereferences the missing seat in glfwInit (glfw#2517); headless weston has no seat "
-    "(seen with weston 10 here, 13 in glfw#2517). Run -tags wayland builds on a "
+    "(seen with weston 9, 10 and 14 in Debian, 13 in glfw#2517). Run -tags wayland builds on a "
     "compositor with an input seat: a desktop session, or headless, weston's X11 backend "
     "on Xvfb (`weston --backend=x11-backend.so` with DISPLAY set; fyne_display kind "
     "'weston-x11'); or test the X11 build (no -tags wayland) under weston --xwayland or Xvfb"

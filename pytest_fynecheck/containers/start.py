@@ -51,6 +51,13 @@ def fill_module_cache(host: Context) -> None:
         host.run(["go", "mod", "download"], timeout=600)
 
 
+def image_cache(image: str) -> Path:
+    """Builds and probes of containers of `image`, kept between runs. Keyed by image: a
+    binary built against one suite's libraries is never reused in another, nor after the
+    image changes."""
+    return cache_dir() / "containers" / image.replace(":", "-")
+
+
 def start_container(
     config: pytest.Config,
     target: Target,
@@ -71,9 +78,7 @@ def start_container(
         docker,
         host.project,
         scratch,
-        # Keyed by image: a binary built against one suite's libraries is never reused in
-        # another, nor after the image changes.
-        cache_dir() / "containers" / image.replace(":", "-"),
+        image_cache(image),
         goroot=goroot,
         gomodcache=gomodcache,
         timeout=host.timeout,
@@ -88,9 +93,22 @@ def start_container(
     return ctx.start()
 
 
-def start_suite(suite: str, scratch: Path, readonly: Sequence[Path] = ()) -> ContainerContext:
-    """A started container of `suite` (e.g. bookworm, bookworm-no-gl-dev) with `scratch` as
-    its project, without a pytest config (benches, tests, the watcher's modes outside pytest).
+def start_suite(
+    suite: str,
+    scratch: Path,
+    readonly: Sequence[Path] = (),
+    *,
+    project: Path | None = None,
+    tags: Sequence[str] = (),
+    keep_builds: bool = False,
+    timeout: float = 600.0,
+) -> ContainerContext:
+    """A started container of `suite` (e.g. bookworm, bookworm-no-gl-dev) with `project`
+    (default `scratch`) as its project, without a pytest config (benches, tests, the
+    watcher's modes outside pytest).
+
+    With `keep_builds`, builds and probes go to the image-keyed cache start_container uses
+    (warm runs do not relink) instead of under `scratch`.
     """
     cache = cache_dir()
     reason = missing_engine(cache)
@@ -100,7 +118,11 @@ def start_suite(suite: str, scratch: Path, readonly: Sequence[Path] = ()) -> Con
     target = Target.parse(suite)
     image = ensure_image(docker, target, cache / "locks")
     goroot, modcache = host_go()
+    if project is not None:
+        fill_module_cache(Context(project, scratch, cache))  # the container is offline
     return ContainerContext(
-        target, image, docker, scratch, scratch, scratch / "cache",
-        goroot=goroot, gomodcache=modcache, readonly_mounts=readonly,
+        target, image, docker, project or scratch, scratch,
+        image_cache(image) if keep_builds else scratch / "cache",
+        goroot=goroot, gomodcache=modcache, timeout=timeout, tags=tags,
+        readonly_mounts=readonly,
     ).start()

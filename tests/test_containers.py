@@ -17,6 +17,7 @@ import pytest
 from conftest import FynecheckRun, run_fynecheck, start_suite
 
 from pytest_fynecheck.checks import catalogue
+from pytest_fynecheck.checks.cc import c_program, compile_probe
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
 from pytest_fynecheck.containers.engine import LABEL_PID, LABEL_SESSION
 from pytest_fynecheck.containers.images import Target
@@ -166,6 +167,31 @@ def test_gl_hint_is_true(tmp_path: Path) -> None:
         assert done.ok, done.output
         ctx.memo.clear()
         assert "gl " in str(check.run(ctx))
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize(("suite", "ok"), [("bullseye", False), ("trixie", True)])
+def test_wayland_libs_needs_the_libwayland_go_gl_is_generated_for(
+    suite: str, ok: bool, tmp_path: Path
+) -> None:
+    """bullseye's libwayland 1.18 fails a real -tags wayland build of fixtures/hello
+    (tests/test_displays_suites.py shows it): wayland.libs must say so, not "ok"."""
+    ctx = start_suite(suite, tmp_path, tags=("wayland",))
+    check = catalogue()["wayland.libs"]
+    try:
+        if ok:
+            assert "headers compile and link" in str(check.run(ctx))
+            return
+        with pytest.raises(CheckFailed) as failed:
+            check.run(ctx)
+        assert "wayland-client 1.18" in failed.value.detail, failed.value.detail
+        assert "WL_MARSHAL_FLAG_DESTROY" in failed.value.detail
+        assert "without -tags wayland" in failed.value.hint
+        # The probe behind the check really needs 1.20: its call does not compile here.
+        with pytest.raises(CheckFailed, match="wl_proxy_marshal_flags"):
+            compile_probe(ctx, "marshal", ["wayland-client"], c_program(
+                ["wayland-client.h"], "return wl_proxy_marshal_flags == 0;"))
     finally:
         ctx.close()
 

@@ -4,8 +4,8 @@
 
 1. warm container start -> display ready (Xvfb answering xdpyinfo), vs a bare
    `docker run --rm IMAGE true`                                  goal <= 2x
-2. image build per suite: warm (cache hit) always; cold with --cold (removes that
-   suite's images first)                                     goals <= 120 s cold, <= 1 s warm
+2. image build per suite: warm (cache hit) always; cold with --cold (from salted copies
+   of the recipes, so no layer is cached; the real images stay)  goals <= 120 s cold, <= 1 s warm
 3. warm `pytest --fynecheck --fynecheck-os` over 3 suites vs one suite  goal <= 2.5x
 """
 
@@ -78,12 +78,28 @@ def bench_images(cold: bool) -> None:
     for suite in SUITES:
         target = Target(suite)
         if cold:
-            base, tag = target.tags(recipe_dir())
-            docker.docker(["rmi", "--force", tag, base], timeout=120)
-            took = timed(partial(ensure_image, docker, target, cache_dir() / "locks"))
-            line(f"image build {suite}, cold (debootstrap + layer)", took, None, "goal <= 120 s")
+            line(f"image build {suite}, cold (debootstrap + layer)", cold_build(target), None,
+                 "goal <= 120 s")
         took = timed(partial(ensure_image, docker, target, cache_dir() / "locks"))
         line(f"image build {suite}, warm (content tag exists)", took, None, "goal <= 1 s")
+
+
+def cold_build(target: Target) -> float:
+    """A truly cold build that leaves the real images alone (tests may be using them): the
+    recipes are copied with a salt line, so both content tags are new; removed after."""
+    docker = engine(cache_dir())
+    with tempfile.TemporaryDirectory() as tmp:
+        recipes = Path(tmp)
+        for f in recipe_dir().iterdir():
+            if f.is_file():
+                salt = f"\n# bench salt {time.time_ns()}\n".encode()
+                (recipes / f.name).write_bytes(f.read_bytes() + salt)
+        start = time.perf_counter()
+        tag = ensure_image(docker, target, recipes / "locks", recipes=recipes, prune=False)
+        took = time.perf_counter() - start
+        base, _ = target.tags(recipes)
+        docker.docker(["rmi", "--force", tag, base], timeout=300)
+    return took
 
 
 def bench_matrix() -> None:

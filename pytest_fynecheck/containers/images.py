@@ -102,8 +102,11 @@ def ensure_image(
     locks: Path,
     progress: Callable[[str], None] = lambda _line: None,
     recipes: Path | None = None,
+    prune: bool = True,
 ) -> str:
-    """The image tag for `target`, built first if this recipe content was never built."""
+    """The image tag for `target`, built first if this recipe content was never built.
+
+    `prune` untags the target's images from older recipe contents after a build."""
     recipes = recipes or recipe_dir()
     base, tag = target.tags(recipes)
     if exists(engine, tag):
@@ -132,7 +135,8 @@ def ensure_image(
             f"image {tag} (display and cgo packages)",
         )
         progress(f"[{target.name}] built {tag} in {time.monotonic() - started:.0f} s")
-        _drop_older(engine, target, tag)
+        if prune:
+            _drop_older(engine, target, tag)
     return tag
 
 

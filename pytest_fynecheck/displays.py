@@ -22,6 +22,8 @@ from pytest_fynecheck.model import CheckFailed, InputError
 
 XVFB_SCREEN = "1024x768x24"
 SCREEN_SIZE = (1024, 768)
+# Weston's desktop-shell panel, whose clock changes on its own, sits above this row.
+WESTON_PANEL_ROWS = 40
 
 # The kinds of display the fixture and the marker accept.
 # weston-x11: weston's X11 backend on a private Xvfb. Unlike the headless backend it

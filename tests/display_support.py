@@ -13,11 +13,10 @@ from pytest_fynecheck import images
 from pytest_fynecheck.checks import Found
 from pytest_fynecheck.checks.app import app_build
 from pytest_fynecheck.context import Context, wait_until
-from pytest_fynecheck.displays import Display, XWindow, find_x_window
+from pytest_fynecheck.displays import WESTON_PANEL_ROWS, Display, XWindow, find_x_window
 
 TITLE = "fynecheck hello"
 WINDOW_AREA = 320 * 160  # fixtures/hello's window, in pixels
-PANEL_HEIGHT = 40  # weston's desktop-shell panel, whose clock changes on its own
 
 
 def build(ctx: Context) -> str:
@@ -25,16 +24,6 @@ def build(ctx: Context) -> str:
     found = app_build(ctx)
     assert isinstance(found, Found)
     return found.artifacts["binary"]
-
-
-def crop(image: images.Image, x: int, y: int, width: int, height: int) -> images.Image:
-    x, y = max(x, 0), max(y, 0)
-    width, height = min(width, image.width - x), min(height, image.height - y)
-    rows = [
-        image.rgb[((y + r) * image.width + x) * 3 : ((y + r) * image.width + x + width) * 3]
-        for r in range(height)
-    ]
-    return images.Image(width, height, b"".join(rows))
 
 
 def changed_pixels(a: images.Image, b: images.Image, top: int) -> int:
@@ -51,7 +40,7 @@ def locate(screen: images.Image, window: images.Image) -> tuple[int, int] | None
     while at != -1:
         y, x = divmod(at // 3, screen.width)
         fits = x + window.width <= screen.width and y + window.height <= screen.height
-        if at % 3 == 0 and fits and crop(screen, x, y, window.width, window.height) == window:
+        if at % 3 == 0 and fits and screen.crop(x, y, window.width, window.height) == window:
             return x, y
         at = screen.rgb.find(first_row, at + 1)
     return None
@@ -161,7 +150,7 @@ def run_wayland_app(
             if proc.poll() is not None:
                 return True
             shot = images.read_png(display.screenshot(shots / "after.png").read_bytes())
-            changed = changed_pixels(before, shot, top=PANEL_HEIGHT)
+            changed = changed_pixels(before, shot, top=WESTON_PANEL_ROWS)
             return changed > WINDOW_AREA // 2
 
         wait_until(settled, timeout, 0.5)

@@ -14,6 +14,7 @@ from pytest_fynecheck.checks import Found, check
 from pytest_fynecheck.checks.go import local_replace_dirs
 from pytest_fynecheck.context import Context, Process, wait_until
 from pytest_fynecheck.displays import (
+    WESTON_PANEL_ROWS,
     Display,
     explain_wayland_failure,
     find_x_window,
@@ -187,8 +188,6 @@ def app_window(ctx: Context) -> Found:
     )
 
 
-# Weston's panel (with a clock) sits above this row of its screen: not the app's pixels.
-_PANEL_ROWS = 40
 # A drawn window: this many pixels wide and high at least, in this many colours.
 _MIN_SIDE, _MIN_COLOURS = 32, 8
 
@@ -211,7 +210,7 @@ def _wayland_window(ctx: Context) -> Found:
             if before is None:
                 return None
             now = read_png(display.screenshot(work / "now.png").read_bytes())
-            box = changed_box(before, now, top=_PANEL_ROWS)
+            box = changed_box(before, now, top=WESTON_PANEL_ROWS)
             if box is None or min(box[2:]) < _MIN_SIDE:
                 return None
             area = now.crop(*box)

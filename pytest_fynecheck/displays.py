@@ -116,8 +116,12 @@ def _spawn_server(
 
 def start_xvfb(ctx: Context, timeout: float = 30.0) -> Display:
     # -displayfd 1: Xvfb writes the display number it chose to stdout once it listens.
+    # -noreset: by default the server resets when its last client leaves, and a client
+    # that connects meanwhile fails ("X11: Failed to open display"): seen as 2 in 12 app
+    # starts right after the GLX probe disconnected.
     server = _spawn_server(
-        ctx, ["Xvfb", "-displayfd", "1", "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp"]
+        ctx,
+        ["Xvfb", "-displayfd", "1", "-screen", "0", XVFB_SCREEN, "-nolisten", "tcp", "-noreset"],
     )
 
     def number() -> str | None:

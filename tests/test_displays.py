@@ -209,6 +209,23 @@ def test_screenshots_are_real_pngs_of_the_screen(ctx: Context, tmp_path: Path) -
     assert shown["xvfb"].blank
 
 
+def test_xvfb_does_not_reset_when_its_last_client_leaves(ctx: Context) -> None:
+    """A reset after the last client (the GLX probe) drops clients that connect meanwhile,
+    such as the app. Without one, what a client left on the root window is still there."""
+    display = start_display(ctx, "xvfb")
+    try:
+        done = ctx.run(
+            ["xprop", "-root", "-f", "FYNECHECK_MARK", "8s", "-set", "FYNECHECK_MARK", "kept"],
+            env=display.env, timeout=15,
+        )
+        assert done.ok, done.output
+        time.sleep(0.5)  # no client is connected now: a resetting server resets here
+        read = ctx.run(["xprop", "-root", "FYNECHECK_MARK"], env=display.env, timeout=15)
+        assert read.stdout.strip() == 'FYNECHECK_MARK(STRING) = "kept"', read.output
+    finally:
+        display.stop()
+
+
 def test_unknown_kind_to_start_display_is_input_error(ctx: Context) -> None:
     with pytest.raises(InputError, match="unknown display kind 'sway'"):
         start_display(ctx, "sway")

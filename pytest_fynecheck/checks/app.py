@@ -253,10 +253,15 @@ def _exited(ctx: Context, app: Process, display: Display) -> None:
     known = explain_wayland_failure(ctx, display, code, output) if display.wayland else None
     if known is not None:
         raise known
-    raise CheckFailed(
-        f"the app exited with {code} before showing a window:\n" + _crash_text(output),
-        _window_hint(output),
-    )
+    detail = f"the app exited with {code} before showing a window:\n" + _crash_text(output)
+    server = display.server
+    if server is not None and server.poll() is not None:
+        # The display the checks before this one used is gone: that is the cause to show.
+        detail += (
+            f"\nthe kit's display server ({display.description}) had exited with "
+            f"{server.poll()}; it printed:\n{display.log()[-1500:]}"
+        )
+    raise CheckFailed(detail, _window_hint(output))
 
 
 def _find_window(

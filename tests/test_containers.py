@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from conftest import FynecheckRun, run_fynecheck, start_suite
 
+from pytest_fynecheck import images
 from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.checks.cc import c_program, compile_probe
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
@@ -409,6 +410,26 @@ def test_matrix_on_hello_shows_a_window_in_every_suite(
         ["*fynecheck: checks by OS*", "check * host * bullseye * bookworm * trixie",
          "app.window * ✓ * ✓ * ✓ * ✓"]
     )
+
+
+def test_wayland_build_shows_its_window_in_a_suite_too(
+    pytester: pytest.Pytester, hello: Path
+) -> None:
+    """-tags wayland in a container: the kit starts weston on Xvfb there (a compositor
+    with a seat), and app.window sees the window in its screenshots, as on the host."""
+    run = run_fynecheck(
+        pytester, hello, "--fynecheck-os=trixie", "-o", "fynecheck_tags=wayland",
+        "-k", "display.wayland or app.window",
+    )
+    assert run.ret == 0, run
+    for os_name in ("host", "trixie"):
+        checks = _checks(run, os_name)
+        assert checks["display.wayland"]["status"] == "ok", checks["display.wayland"]
+        assert "wl_seat version" in checks["display.wayland"]["detail"]
+        window = checks["app.window"]
+        assert window["status"] == "ok", window
+        shot = images.read_png(Path(window["artifacts"]["screenshot"]).read_bytes())
+        assert shot.colours(64) >= 8, window
 
 
 def test_reproducer_replays_the_failure(

@@ -53,11 +53,17 @@ def reap_containers(cache: Path) -> list[str]:
             ["ps", "--all", "--quiet", "--no-trunc", "--filter", f"label={LABEL_SESSION}"],
             timeout=60,
         ).split()
-        if not ids:
-            return []
-        inspected = json.loads(docker.check(["inspect", *ids], timeout=60))
     except CheckFailed:
-        return []  # it vanished meanwhile, or the engine went away: nothing to do
+        return []  # the engine went away: nothing to do
+    if not ids:
+        return []
+    # A parallel run may remove some meanwhile: inspect then fails for those, and still
+    # prints the others.
+    listed = docker.docker(["inspect", *ids], timeout=60).stdout.strip()
+    try:
+        inspected = json.loads(listed or "[]")
+    except json.JSONDecodeError:
+        return []
     here = socket.gethostname()
     dead = []
     for item in inspected:

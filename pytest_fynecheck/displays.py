@@ -104,6 +104,29 @@ class Display:
         return path
 
 
+    def settled_screen(self, path: Path, timeout: float = 30.0) -> images.Image:
+        """The screen once two screenshots in a row agree below weston's panel: a compositor
+        that has not finished its first paint would otherwise look like a new window."""
+        last: images.Image | None = None
+
+        def same() -> images.Image | None:
+            nonlocal last
+            now = images.read_png(self.screenshot(path).read_bytes())
+            before, last = last, now
+            if before is not None and images.changed_box(before, now, WESTON_PANEL_ROWS) is None:
+                return now
+            return None
+
+        shown: images.Image | None = wait_until(same, timeout, 0.2)
+        if shown is None:
+            raise CheckFailed(
+                f"the screen of {self.name} kept changing for {timeout:g} s; nothing to compare "
+                "a new window against",
+                "stop whatever draws on this display while the check runs",
+            )
+        return shown
+
+
 def _spawn_server(
     ctx: Context, argv: Sequence[str], env: Mapping[str, str] | None = None
 ) -> Process:

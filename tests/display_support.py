@@ -140,7 +140,7 @@ def run_wayland_app(
 ) -> AppRun:
     """Run a -tags wayland build on `display` until it exits or its window covers half its
     area in weston's screenshot (shots/after.png), then stop it."""
-    before = images.read_png(display.screenshot(shots / "before.png").read_bytes())
+    before = display.settled_screen(shots / "before.png")
     proc = ctx.spawn([binary], env=display.env)
     changed = 0
     try:

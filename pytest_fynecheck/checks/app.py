@@ -200,7 +200,7 @@ def _wayland_window(ctx: Context) -> Found:
     timeout: float = ctx.settings.get("window_timeout", 60.0)
     work = Path(tempfile.mkdtemp(prefix="window-", dir=ctx.scratch))
     own = display.server is not None  # only the kit's weston allows screenshots
-    before = read_png(display.screenshot(work / "before.png").read_bytes()) if own else None
+    before = display.settled_screen(work / "before.png") if own else None
     start = time.monotonic()
     app = ctx.spawn([str(exe)], env=display.env)
     try:

@@ -103,7 +103,6 @@ class Display:
             images.write_png(images.read_xwd(done.raw), path)
         return path
 
-
     def settled_screen(self, path: Path, timeout: float = 30.0) -> images.Image:
         """The screen once two screenshots in a row agree below weston's panel: a compositor
         that has not finished its first paint would otherwise look like a new window."""

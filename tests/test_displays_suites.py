@@ -24,7 +24,7 @@ from display_support import (
     x11_window_on_xwayland,
 )
 
-from pytest_fynecheck.checks.cc import pkg_config
+from pytest_fynecheck.checks.cc import WAYLAND_CLIENT_MIN, pkg_config
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.displays import (
@@ -113,7 +113,7 @@ def test_wayland_build_does_what_the_seat_implies(
     client = pkg_config(ctx, ["wayland-client"])["wayland-client"]
     finding = f"{suite}: {version.output.strip()}, wl_seat {'yes' if seat else 'no'}, "
     finding += f"libwayland-client {client}"
-    if _version(client) < (1, 20):
+    if _version(client)[:2] < WAYLAND_CLIENT_MIN:
         # go-gl's GLFW ships protocol code generated for libwayland >= 1.20
         # (wl_proxy_marshal_flags), so the build itself fails before anything can run.
         with pytest.raises(CheckFailed, match="WL_MARSHAL_FLAG_DESTROY"):

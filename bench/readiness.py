@@ -103,7 +103,8 @@ def kit(env: dict[str, str]) -> float:
 def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
     r, w = os.pipe()
     xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp",
+         "-noreset"],
         pass_fds=(w,),
         stderr=subprocess.DEVNULL,
     )

@@ -21,6 +21,7 @@ from pytest_fynecheck import report as doctor
 from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import Result, Status
+from pytest_fynecheck.progress import Progress, line_writer
 from pytest_fynecheck.runner import Runner
 
 # Feature plugins: each owns its options, markers, fixtures and items.
@@ -97,6 +98,8 @@ class _State:
         self._runner: Runner | None = None
         self.results: list[Result] = []
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        # Every context of this process reports through it: one stream of lines.
+        self.progress = Progress(line_writer(config))
 
     def project(self) -> Path:
         opt = self.config.getoption("--fynecheck-project") or self.config.getini(
@@ -108,7 +111,7 @@ class _State:
     def runner(self) -> Runner:
         if self._runner is None:
             self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-")
-            self._runner = Runner(self.make_context)
+            self._runner = Runner(self.make_context, idle=self.progress.flush)
         return self._runner
 
     def make_context(self, name: str) -> Context:
@@ -135,6 +138,7 @@ class _State:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Results reach the controller through user_properties, with or without xdist.
+        self.progress.flush()
         if report.when != "call":
             return
         for key, value in report.user_properties:
@@ -164,7 +168,7 @@ def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context
         scratch,
         cache_dir(),
         timeout=float(config.getini("fynecheck_timeout")),
-        progress=_progress_printer(config),
+        progress=config.stash[_STATE].progress,
         display_mode=mode,
         tags=config.getini("fynecheck_tags"),
     )
@@ -183,17 +187,6 @@ def _artifact_dir(config: pytest.Config) -> Path:
         path: Path = cache.mkdir("fynecheck")
         return path
     return Path(tempfile.mkdtemp(prefix="fynecheck-artifacts-"))
-
-
-def _progress_printer(config: pytest.Config) -> Any:
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or hasattr(config, "workerinput"):
-        return None  # xdist workers have no terminal
-
-    def show(line: str) -> None:
-        reporter.write_line(f"  fynecheck: {line}")
-
-    return show
 
 
 class CheckItem(pytest.Item):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from pytest_fynecheck.checks import Check, Found, catalogue
 from pytest_fynecheck.context import Context, running_check
@@ -13,10 +13,17 @@ from pytest_fynecheck.model import CheckFailed, Result, Status
 
 
 class Runner:
-    def __init__(self, make_context: Callable[[str], Context], workers: int = 6) -> None:
+    def __init__(
+        self,
+        make_context: Callable[[str], Context],
+        workers: int = 6,
+        idle: Callable[[], None] = lambda: None,
+    ) -> None:
         # Contexts (the host, containers) are made on first use: a container starts only
         # when one of its checks runs.
         self._make_context = make_context
+        # Called often while a caller waits for a result: it writes the checks' progress.
+        self._idle = idle
         self.contexts: dict[str, Context] = {}
         self.checks = catalogue()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fynecheck")
@@ -35,11 +42,17 @@ class Runner:
             return self._futures[key]
 
     def result(self, context: str, check_id: str) -> Result:
-        return self.submit(context, check_id).result()
+        return self._wait(self.submit(context, check_id))
 
     def results(self, context: str, ids: Iterable[str]) -> list[Result]:
         futures = [self.submit(context, i) for i in ids]
-        return [f.result() for f in futures]
+        return [self._wait(f) for f in futures]
+
+    def _wait(self, future: Future[Result]) -> Result:
+        while not wait([future], timeout=0.2).done:
+            self._idle()
+        self._idle()
+        return future.result()
 
     def context(self, name: str) -> Context:
         with self._context_lock:

@@ -64,6 +64,10 @@ def check(
 
 
 def catalogue() -> dict[str, Check]:
+    """Every check, in report order: by module as `_MODULES` lists them (whichever module
+    other code imported first), then as each module defines them."""
     for name in _MODULES:
         importlib.import_module(f"{__name__}.{name}")
-    return CATALOGUE
+    rank = {f"{__name__}.{name}": i for i, name in enumerate(_MODULES)}
+    ordered = sorted(CATALOGUE.values(), key=lambda c: rank.get(c.run.__module__, len(rank)))
+    return {c.id: c for c in ordered}

@@ -24,6 +24,7 @@ from pytest_fynecheck.displays import (
 from pytest_fynecheck.gotool import go_env
 from pytest_fynecheck.images import Image, changed_box, read_png, read_xwd, write_png
 from pytest_fynecheck.model import CheckFailed, CheckWarning
+from pytest_fynecheck.progress import GoBuildProgress
 
 # Go ignores these directories when it builds, so they do not belong in the build key.
 _SKIP_DIRS = ("testdata", "node_modules")
@@ -64,26 +65,6 @@ def build_key(ctx: Context) -> str:
     return h.hexdigest()[:20]
 
 
-def _progress(ctx: Context) -> tuple[list[str], object]:
-    compiled: list[str] = []
-    last = [0.0]
-
-    def on_line(line: str) -> None:
-        # `go build -v` names each package as it compiles it: only a cold build prints many.
-        if not line or " " in line.strip():
-            return
-        compiled.append(line.strip())
-        now = time.monotonic()
-        if len(compiled) == 1 or now - last[0] >= 5:
-            last[0] = now
-            ctx.progress(
-                f"app.build: compiling ({len(compiled)} packages so far, "
-                f"now {line.strip()}); a cold cgo build of Fyne takes minutes"
-            )
-
-    return compiled, on_line
-
-
 @check(
     "app.build",
     "The app builds",
@@ -104,9 +85,10 @@ def app_build(ctx: Context) -> Found:
     if ctx.tags:
         argv += ["-tags", ",".join(ctx.tags)]
     argv.append(ctx.settings.get("package", "."))
-    compiled, on_line = _progress(ctx)
+    build = GoBuildProgress(ctx.progress, "app.build")
     start = time.monotonic()
-    done = ctx.run(argv, on_line=on_line)  # type: ignore[arg-type]
+    with build.running():
+        done = ctx.run(argv, on_line=build.on_line)
     if not done.ok:
         raise CheckFailed(
             f"`{' '.join(argv)}` failed:\n{done.stderr.strip()[-3000:]}", _build_hint(done.stderr)
@@ -114,7 +96,7 @@ def app_build(ctx: Context) -> Found:
     tmp.replace(exe)  # atomic: a parallel run never sees half a binary
     took = time.monotonic() - start
     return Found(
-        f"built in {took:.1f} s ({len(compiled)} packages compiled); key {key}",
+        f"built in {took:.1f} s ({len(build.compiled)} packages compiled); key {key}",
         {"binary": str(exe)},
     )
 

@@ -172,7 +172,7 @@ def _build(
 
     def heartbeat() -> None:
         start = time.monotonic()
-        while not done_event.wait(15):
+        while not done_event.wait(10):  # CI logs: a line at least every 10 s
             progress(f"[{target.name}] still building ({time.monotonic() - start:.0f} s): "
                      f"{last[0][:100]}")
 

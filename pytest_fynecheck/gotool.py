@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_fynecheck.context import Context
@@ -91,3 +92,73 @@ def version_tuple(version: str) -> tuple[int, int, int]:
     if not m:
         raise ValueError(f"not a Go version: {version!r}")
     return (int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0))
+
+
+# Go's modfetch wording for an HTTP error from a module proxy:
+# `MODULE@VERSION: reading URL: 403 Forbidden`. 404 and 410 say the proxy has no such
+# version; Go tries the next entry of GOPROXY after those, so one shown here was the last.
+_REFUSAL = re.compile(
+    r"(?P<module>[^\s:@]+)@(?P<version>[^\s:]+): reading (?P<url>\S+): "
+    r"(?P<status>(?:403|404|410)\b[^\n]*)"
+)
+# `a/a.go:4:2: ` before an error: where the import is, not what went wrong.
+_POSITION = re.compile(r"^\S+?:\d+(?::\d+)?: ")
+
+
+@dataclass(frozen=True)
+class ProxyRefusal:
+    """The module proxy would not serve a pinned version (go.sum cannot help: nothing
+    to verify was downloaded)."""
+
+    module: str
+    version: str
+    url: str
+    status: str
+
+    def detail(self) -> str:
+        refused = "refused" if self.status.startswith("403") else "does not have"
+        return (
+            f"the module proxy {refused} {self.module}@{self.version}: "
+            f"GET {self.url} answered {self.status}"
+        )
+
+    def hint(self, goproxy: str) -> str:
+        return (
+            f"the proxy (GOPROXY={goproxy}) will not serve this version, and `go mod tidy` "
+            f"fails the same way. If {self.module} is private, set GOPRIVATE={self.module} "
+            "so Go fetches it from its repository directly; if it is public, require a "
+            f"released version (`go list -m -versions {self.module}`, then "
+            f"`go get {self.module}@VERSION`), or point GOPROXY at a proxy that has it"
+        )
+
+
+def proxy_refusal(stderr: str) -> ProxyRefusal | None:
+    m = _REFUSAL.search(stderr)
+    if m is None:
+        return None
+    return ProxyRefusal(m["module"], m["version"], m["url"], m["status"].strip())
+
+
+def dedupe_errors(stderr: str) -> str:
+    """Go repeats one error for every import of a broken module: each message once (the
+    first, with its position), then how many more imports gave it and where."""
+    messages: list[list[str]] = []
+    for line in stderr.strip().splitlines():
+        if line.startswith(("\t", " ")) and messages:
+            messages[-1].append(line)  # a continuation, e.g. "\tserver response: ..."
+        else:
+            messages.append([line])
+    where: dict[str, list[str]] = {}
+    for first, *rest in messages:
+        m = _POSITION.match(first)
+        key = "\n".join([first[m.end():] if m else first, *rest])
+        where.setdefault(key, []).append(m[0].rstrip(": ") if m else "")
+    out = []
+    for key, places in where.items():
+        text = f"{places[0]}: {key}" if places[0] else key
+        if len(places) > 1:
+            also = ", ".join(p for p in places[1:] if p)
+            at = f", at {also}" if also else ""
+            text += f"\n(the same error {len(places) - 1} more time(s){at})"
+        out.append(text)
+    return "\n".join(out)

@@ -10,10 +10,12 @@ from pytest_fynecheck.checks import check
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.gotool import (
     FYNE_MODULE,
+    dedupe_errors,
     go_env,
     go_mod,
     json_stream,
     list_module,
+    proxy_refusal,
     version_tuple,
 )
 from pytest_fynecheck.model import CheckFailed, CheckWarning
@@ -172,7 +174,13 @@ def project_gomod(ctx: Context) -> str:
     mode = "-mod=vendor" if vendored else "-mod=readonly"
     done = ctx.run(["go", "list", mode, "-deps", "./..."], timeout=300)
     if not done.ok:
-        err = done.stderr.strip()
+        err = dedupe_errors(done.stderr)
+        refused = proxy_refusal(err)
+        if refused is not None:  # before go.sum: go.sum names the version it could not get
+            raise CheckFailed(
+                f"{refused.detail()}\n`go list {mode} -deps ./...` said:\n{err}",
+                refused.hint(go_env(ctx).get("GOPROXY", "")),
+            )
         if "inconsistent vendoring" in err:
             hint = "run `go mod vendor` to bring vendor/ in line with go.mod"
         elif "go.sum" in err:

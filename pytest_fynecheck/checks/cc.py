@@ -7,9 +7,12 @@ the build.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shlex
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -137,22 +140,78 @@ def shipped_probe(name: str) -> str:
 
 
 def compile_probe(ctx: Context, name: str, modules: Sequence[str], source: str) -> Path:
-    """Compile and link a C program against the modules; returns the executable."""
-    src = ctx.scratch / f"{name}.c"
-    src.write_text(source)
+    """Compile and link a C program against the modules; returns the executable.
+
+    On the host, a probe that compiled before is reused while the same compiler, flags
+    and source would read the same files: every header (gcc -MD) and library (ld -t)
+    that compile used still has its size, mtime and inode. A missing or changed header
+    or library, or a new compiler, compiles again, so the check still proves them."""
     flags = ctx.run(["pkg-config", "--cflags", "--libs", *modules], timeout=30)
     if not flags.ok:
         raise CheckFailed(f"pkg-config --cflags --libs {' '.join(modules)}: {flags.output}")
-    exe = ctx.scratch / name
-    done = ctx.run(
-        [*c_compiler(ctx), "-o", str(exe), str(src), *shlex.split(flags.stdout)], timeout=120
-    )
+    argv = [*c_compiler(ctx), *shlex.split(flags.stdout)]
+    cached = _probe_cache(ctx, name, argv, source)
+    if cached is not None and _inputs_unchanged(cached / "inputs.json"):
+        return cached / name
+    out = cached or ctx.scratch
+    out.mkdir(parents=True, exist_ok=True)
+    src = out / f"{name}.c"
+    src.write_text(source)
+    tmp = out / f".{name}.{os.getpid()}.{threading.get_ident()}"
+    deps = tmp.with_suffix(".d")
+    trace = ["-MD", "-MF", str(deps), "-Wl,-t"] if cached else []
+    done = ctx.run([argv[0], *trace, "-o", str(tmp), str(src), *argv[1:]], timeout=120)
     if not done.ok:
         raise CheckFailed(
             f"a probe using {', '.join(modules)} does not compile and link: {done.output[-1500:]}",
             _owner_hint(ctx, modules),
         )
+    exe = out / name
+    tmp.replace(exe)  # atomic: a parallel run uses the old probe or the new one
+    if cached:
+        inputs = _used_files(deps.read_text(), done.stdout)
+        deps.unlink()
+        _write_if_changed(cached / "inputs.json", json.dumps(_stats([str(exe), *inputs])))
     return exe
+
+
+def _probe_cache(ctx: Context, name: str, argv: Sequence[str], source: str) -> Path | None:
+    """Where this probe's build is kept: host only (the inputs are stat()ed here)."""
+    if ctx.name != "host":
+        return None
+    compiler = ctx.which(argv[0])
+    if compiler is None:
+        return None
+    st = os.stat(compiler)
+    key = hashlib.sha256(
+        json.dumps([list(argv), compiler, st.st_size, st.st_mtime_ns, source]).encode()
+    ).hexdigest()[:16]
+    return ctx.cache / "probes" / ctx.name / "c" / f"{name}-{key}"
+
+
+def _used_files(depfile: str, linker_trace: str) -> list[str]:
+    """Headers from gcc's make-style depfile, and what ld opened (`-t`)."""
+    headers = depfile.replace("\\\n", " ").split(":", 1)[-1].split()
+    opened = re.finditer(r"\((/[^)]+)\)|^(/\S+)$", linker_trace, re.M)  # "-lGL (/p)" or "/p"
+    libs = [m.group(1) or m.group(2) for m in opened]
+    # The compiler's own temporary objects are gone by now: nothing to keep watching.
+    return sorted({p for p in [*headers, *libs] if os.path.exists(p)})
+
+
+def _stats(paths: Sequence[str]) -> dict[str, list[int]]:
+    out = {}
+    for path in paths:
+        st = os.stat(path)
+        out[path] = [st.st_size, st.st_mtime_ns, st.st_ino]
+    return out
+
+
+def _inputs_unchanged(manifest: Path) -> bool:
+    try:
+        recorded: dict[str, list[int]] = json.loads(manifest.read_text())
+        return bool(recorded) and _stats(list(recorded)) == recorded
+    except (OSError, ValueError):
+        return False
 
 
 def _owner_hint(ctx: Context, modules: Sequence[str]) -> str:

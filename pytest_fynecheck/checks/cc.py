@@ -111,6 +111,10 @@ def pkg_config(ctx: Context, modules: Sequence[str]) -> dict[str, str]:
     """Versions of the modules pkg-config knows; fails naming the missing ones."""
     versions: dict[str, str] = {}
     missing: list[str] = []
+    together = ctx.run(["pkg-config", "--modversion", *modules], timeout=30)
+    lines = together.stdout.splitlines()
+    if together.ok and len(lines) == len(modules):  # one call when all are there
+        return dict(zip(modules, (line.strip() for line in lines), strict=True))
     for mod in modules:
         done = ctx.run(["pkg-config", "--modversion", mod], timeout=30)
         if done.ok:

@@ -109,7 +109,7 @@ class GoBuildProgress:
             return
         self.compiled.append(name)
         if len(self.compiled) == 1:
-            self._progress(self.status())
+            self._progress(self.status() + "; a cold cgo build of Fyne takes minutes")
 
     def status(self) -> str:
         took = time.monotonic() - self._start
@@ -117,7 +117,7 @@ class GoBuildProgress:
             return f"{self._step}: go build is loading packages ({took:.0f} s)"
         return (
             f"{self._step}: compiling {self.compiled[-1]} ({len(self.compiled)} packages so "
-            f"far, {took:.0f} s); a cold cgo build of Fyne takes minutes"
+            f"far, {took:.0f} s)"
         )
 
     def running(self, every: float = HEARTBEAT_SECONDS) -> contextlib.AbstractContextManager[None]:

@@ -93,32 +93,47 @@ def heartbeat(
 
 
 class GoBuildProgress:
-    """What a `go build -v` is compiling. Go prints each package's import path as it
-    starts compiling it, and nothing while one package (or the link) takes long: the
-    heartbeat repeats the latest."""
+    """What a `go build -v` (or `go list`) is doing. Go prints `go: downloading MOD VER`
+    per module it fetches, and with -v each package's import path as it starts compiling
+    it; nothing while one package (or the link) takes long: the heartbeat repeats the
+    latest."""
 
     def __init__(self, progress: Callable[[str], None], step: str) -> None:
         self.compiled: list[str] = []
+        self.downloaded: list[str] = []
+        self._latest = ""
         self._progress = progress
         self._step = step
         self._start = time.monotonic()
 
     def on_line(self, line: str) -> None:
-        name = line.strip()
-        if not name or " " in name:  # errors and notes; -v's lines are bare import paths
+        text = line.strip()
+        if text.startswith("go: downloading "):
+            self.downloaded.append(text.removeprefix("go: downloading "))
+            self._latest = "download"
+            if len(self.downloaded) == 1:
+                self._progress(self.status())
             return
-        self.compiled.append(name)
+        if not text or " " in text:  # errors and notes; -v's lines are bare import paths
+            return
+        self.compiled.append(text)
+        self._latest = "compile"
         if len(self.compiled) == 1:
             self._progress(self.status() + "; a cold cgo build of Fyne takes minutes")
 
     def status(self) -> str:
         took = time.monotonic() - self._start
-        if not self.compiled:
-            return f"{self._step}: go build is loading packages ({took:.0f} s)"
-        return (
-            f"{self._step}: compiling {self.compiled[-1]} ({len(self.compiled)} packages so "
-            f"far, {took:.0f} s)"
-        )
+        if self._latest == "download":
+            return (
+                f"{self._step}: downloading {self.downloaded[-1]} ({len(self.downloaded)} "
+                f"modules so far, {took:.0f} s)"
+            )
+        if self._latest == "compile":
+            return (
+                f"{self._step}: compiling {self.compiled[-1]} ({len(self.compiled)} packages "
+                f"so far, {took:.0f} s)"
+            )
+        return f"{self._step}: go is loading packages ({took:.0f} s)"
 
     def running(self, every: float = HEARTBEAT_SECONDS) -> contextlib.AbstractContextManager[None]:
         return heartbeat(self._progress, self.status, every)

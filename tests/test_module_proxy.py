@@ -96,6 +96,9 @@ def test_proxy_refusal_is_named_once_with_a_proxy_hint(
     assert "the same error 3 more time(s)" in check["detail"], check["detail"]
     assert "GOPRIVATE" in check["hint"] and "go mod tidy` fails the same way" in check["hint"]
     assert not check["hint"].startswith("run `go mod tidy`"), check["hint"]
+    # Go's download line became a progress line, past capture.
+    downloading = f"  fynecheck: project.gomod: downloading {REFUSED} {PSEUDO} *"
+    run.result.stdout.fnmatch_lines([downloading])
 
     # The hint's claim: `go mod tidy` meets the same refusal.
     tidy = subprocess.run(["go", "mod", "tidy"], cwd=pinned, capture_output=True, text=True,

@@ -119,3 +119,18 @@ def test_heartbeat_repeats_the_latest_package_while_go_is_quiet() -> None:
     assert said[0].startswith("app.build: compiling runtime/cgo (1 packages so far")
     assert "compiling github.com/go-gl/glfw/v3.3/glfw (2 packages so far" in said[-1]
     assert build.compiled == ["runtime/cgo", "github.com/go-gl/glfw/v3.3/glfw"]
+
+
+def test_module_downloads_are_named_too() -> None:
+    said: list[str] = []
+    listing = GoBuildProgress(said.append, "project.gomod")
+    # Go's own wording (see tests/test_module_proxy.py for a real one).
+    listing.on_line("go: downloading fyne.io/fyne/v2 v2.7.1")
+    listing.on_line("go: downloading github.com/go-gl/gl v0.0.0-20231021071112-07e5d0ea2e71")
+    assert len(said) == 1
+    assert said[0].startswith("project.gomod: downloading fyne.io/fyne/v2 v2.7.1 (1 modules so far")
+    assert listing.status().startswith(
+        "project.gomod: downloading github.com/go-gl/gl v0.0.0-20231021071112-07e5d0ea2e71 "
+        "(2 modules so far"
+    )
+    assert listing.compiled == []

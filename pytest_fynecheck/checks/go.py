@@ -19,6 +19,7 @@ from pytest_fynecheck.gotool import (
     version_tuple,
 )
 from pytest_fynecheck.model import CheckFailed, CheckWarning
+from pytest_fynecheck.progress import GoBuildProgress
 
 # Fyne's own go.mod says `go 1.19` from v2.5 to v2.7: the floor when the module is not resolved.
 FYNE_DOCUMENTED_MIN_GO = "1.19"
@@ -172,7 +173,10 @@ def project_gomod(ctx: Context) -> str:
             )
     vendored = (ctx.project / "vendor" / "modules.txt").is_file()
     mode = "-mod=vendor" if vendored else "-mod=readonly"
-    done = ctx.run(["go", "list", mode, "-deps", "./..."], timeout=300)
+    # A first run downloads the modules here: minutes on a fresh machine.
+    listing = GoBuildProgress(ctx.progress, "project.gomod")
+    with listing.running():
+        done = ctx.run(["go", "list", mode, "-deps", "./..."], timeout=300, on_line=listing.on_line)
     if not done.ok:
         err = dedupe_errors(done.stderr)
         refused = proxy_refusal(err)

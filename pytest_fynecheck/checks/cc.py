@@ -161,18 +161,19 @@ def compile_probe(ctx: Context, name: str, modules: Sequence[str], source: str) 
     out.mkdir(parents=True, exist_ok=True)
     src = out / f"{name}.c"
     src.write_text(source)
-    tmp = out / f".{name}.{os.getpid()}.{threading.get_ident()}"
-    deps = tmp.with_suffix(".d")
+    exe = out / name
+    # Cached: built beside and renamed, so a parallel run uses the old probe or the new one.
+    target = out / f".{name}.{os.getpid()}.{threading.get_ident()}" if cached else exe
+    deps = target.with_name(target.name + ".d")
     trace = ["-MD", "-MF", str(deps), "-Wl,-t"] if cached else []
-    done = ctx.run([argv[0], *trace, "-o", str(tmp), str(src), *argv[1:]], timeout=120)
+    done = ctx.run([argv[0], *trace, "-o", str(target), str(src), *argv[1:]], timeout=120)
     if not done.ok:
         raise CheckFailed(
             f"a probe using {', '.join(modules)} does not compile and link: {done.output[-1500:]}",
             _owner_hint(ctx, modules),
         )
-    exe = out / name
-    tmp.replace(exe)  # atomic: a parallel run uses the old probe or the new one
     if cached:
+        target.replace(exe)
         inputs = _used_files(deps.read_text(), done.stdout)
         deps.unlink()
         _write_if_changed(cached / "inputs.json", json.dumps(_stats([str(exe), *inputs])))

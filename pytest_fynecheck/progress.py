@@ -61,9 +61,12 @@ def line_writer(config: Any) -> Callable[[str], None]:
                 reporter.ensure_newline()
                 reporter.write_line(f"  fynecheck: {line}")
                 reporter.flush()
-            else:
-                who = f" [{worker['workerid']}]" if worker else ""
-                sys.stderr.write(f"  fynecheck{who}: {line}\n")
+            elif worker is not None:
+                # The controller's line of dots is usually open: start a line of our own.
+                sys.stderr.write(f"\n  fynecheck [{worker['workerid']}]: {line}\n")
+                sys.stderr.flush()
+            else:  # -p no:terminal
+                sys.stderr.write(f"  fynecheck: {line}\n")
                 sys.stderr.flush()
 
     return write

@@ -106,9 +106,9 @@ def pytest_run(env: dict[str, str], *args: str) -> float:
     return timed(run)
 
 
-def kit(env: dict[str, str], report: Path | None = None) -> float:
+def kit(env: dict[str, str], report: Path | None = None, *args: str) -> float:
     extra = [f"--fynecheck-json={report}"] if report else []
-    return pytest_run(env, "--fynecheck", *extra)
+    return pytest_run(env, "--fynecheck", *extra, *args)
 
 
 def where_the_time_goes(env: dict[str, str], report: Path, repeat: int) -> None:
@@ -167,12 +167,15 @@ def main() -> None:
                 # Temporary caches: the machine's warm GOCACHE and kit cache stay warm.
                 cold_env = {**env, "GOCACHE": str(Path(tmp, "gocache-bare"))}
                 cb = timed(lambda: sh("go", "build", "-o", str(out), ".", env=cold_env))
+                print(f"cold  bare go build {cb:6.1f} s", flush=True)
                 kit_env = {
                     **env,
                     "GOCACHE": str(Path(tmp, "gocache-kit")),
                     "XDG_CACHE_HOME": str(Path(tmp, "xdg")),
                 }
-                ck = kit(kit_env)
+                # A loaded machine's cold build can outlast the kit's default 900 s limit
+                # on one command: measure it, as the bare side is, instead of timing out.
+                ck = kit(kit_env, None, "-o", "fynecheck_timeout=7200")
                 print(
                     f"cold  bare go build {cb:6.1f} s   pytest --fynecheck {ck:6.1f} s   "
                     f"ratio {ck / cb:4.2f} (goal <= 1.2)"

@@ -16,7 +16,15 @@ def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:
 
 @pytest.hookspec(firstresult=True)
 def pytest_fynecheck_make_context(
-    config: pytest.Config, name: str, project: Path, scratch: Path
+    config: pytest.Config, name: str, project: Path, scratch: Path, environ: dict[str, str]
 ) -> Context | None:
-    """Make the context called `name`; the first plugin that knows the name answers."""
+    """Make the context called `name`; the first plugin that knows the name answers.
+    `environ`: variables to set in it on top of its own (e.g. a matrix cell's GOTOOLCHAIN)."""
+    return None
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_fynecheck_cells(config: pytest.Config, contexts: list[str]) -> list[str] | None:
+    """The context names to run the catalogue in, made from `contexts` (host and the
+    plugins' contexts): the matrix plugin crosses them with Go toolchains and picks a shard."""
     return None

@@ -47,6 +47,19 @@ class Image:
         ]
         return Image(width, height, b"".join(rows))
 
+    def scaled(self, width: int) -> Image:
+        """At most `width` pixels wide (nearest neighbour), for thumbnails."""
+        if self.width <= width:
+            return self
+        height = max(1, self.height * width // self.width)
+        stride = self.width * 3
+        cols = [x * self.width // width * 3 for x in range(width)]
+        rows = []
+        for y in range(height):
+            line = self.rgb[(y * self.height // height) * stride :][:stride]
+            rows.append(b"".join(line[c : c + 3] for c in cols))
+        return Image(width, height, b"".join(rows))
+
 
 def changed_box(before: Image, after: Image, top: int = 0) -> tuple[int, int, int, int] | None:
     """(x, y, width, height) around every pixel that differs, from row `top` down."""
@@ -124,6 +137,12 @@ def read_xwd(data: bytes) -> Image:
 
 
 def write_png(image: Image, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(png_bytes(image))
+    return dest
+
+
+def png_bytes(image: Image) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
         return (
             struct.pack(">I", len(body))
@@ -135,14 +154,12 @@ def write_png(image: Image, dest: Path) -> Path:
     stride = image.width * 3
     raw = b"".join(b"\x00" + image.rgb[y * stride : (y + 1) * stride] for y in range(image.height))
     ihdr = struct.pack(">IIBBBBB", image.width, image.height, 8, 2, 0, 0, 0)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(
+    return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", ihdr)
         + chunk(b"IDAT", zlib.compress(raw, 6))
         + chunk(b"IEND", b"")
     )
-    return dest
 
 
 def read_png(data: bytes) -> Image:

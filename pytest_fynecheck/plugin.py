@@ -30,6 +30,8 @@ pytest_plugins: list[str] = [
     "pytest_fynecheck.drift.plugin",
     "pytest_fynecheck.containers.plugin",
     "pytest_fynecheck.watcher.plugin",
+    "pytest_fynecheck.matrix.plugin",
+    "pytest_fynecheck.attachments",
 ]
 
 RESULTS_KEY = "fynecheck_result"
@@ -100,6 +102,8 @@ class _State:
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         # Every context of this process reports through it: one stream of lines.
         self.progress = Progress(line_writer(config))
+        # Plugins' additions to the --fynecheck-json file (the matrix plugin's cells).
+        self.json_extra: dict[str, Any] = {}
 
     def project(self) -> Path:
         opt = self.config.getoption("--fynecheck-project") or self.config.getini(
@@ -121,20 +125,26 @@ class _State:
         if name == "host":
             return host_context(self.config, self.project(), scratch)
         made = self.config.hook.pytest_fynecheck_make_context(
-            config=self.config, name=name, project=self.project(), scratch=scratch
+            config=self.config, name=name, project=self.project(), scratch=scratch, environ={}
         )
         if made is None:
             raise pytest.UsageError(f"fynecheck: no plugin knows the context {name!r}")
         context: Context = made
         return context
 
-    def context_names(self) -> list[str]:
+    def base_contexts(self) -> list[str]:
         extra = [
             n
             for names in self.config.hook.pytest_fynecheck_contexts(config=self.config)
             for n in names
         ]
         return ["host", *extra]
+
+    def context_names(self) -> list[str]:
+        """Where this run's checks run: the contexts, as the matrix plugin's cells."""
+        base = self.base_contexts()
+        cells = self.config.hook.pytest_fynecheck_cells(config=self.config, contexts=base)
+        return base if cells is None else list(cells)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Results reach the controller through user_properties, with or without xdist.
@@ -329,7 +339,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(line)
     path = config.getoption("--fynecheck-json")
     if path:
-        Path(path).write_text(doctor.to_json(results), encoding="utf-8")
+        Path(path).write_text(doctor.to_json(results, state.json_extra), encoding="utf-8")
         terminalreporter.write_line(f"fynecheck: JSON written to {path}")
 
 

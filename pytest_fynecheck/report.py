@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pytest_fynecheck.model import Result, Status
 
@@ -39,20 +40,23 @@ def summary(results: Sequence[Result]) -> str:
     return f"{verdict} ({parts})"
 
 
-def to_json(results: Sequence[Result]) -> str:
+def to_json(results: Sequence[Result], extra: Mapping[str, Any] | None = None) -> str:
+    """`extra`: what plugins add (the matrix this run is part of)."""
     return json.dumps(
         {
             "checks": [r.to_json() for r in results],
             "ready": not any(r.blocking for r in results),
+            **(extra or {}),
         },
         indent=2,
         ensure_ascii=False,
     )
 
 
-def matrix(results: Sequence[Result]) -> str:
-    """One row per check, one column per OS (host first, then in order of appearance);
-    each cell is the status mark. Failures' details stay in `table`, above it."""
+def matrix(results: Sequence[Result], columns: Sequence[str] | None = None) -> str:
+    """One row per check, one column per OS or matrix cell (`columns`' order, else host
+    first, then in order of appearance); each cell is the status mark. Failures' details
+    stay in `table`, above it."""
     oses: list[str] = []
     checks: list[str] = []
     cell: dict[tuple[str, str], Result] = {}
@@ -62,7 +66,10 @@ def matrix(results: Sequence[Result]) -> str:
         if r.id not in checks:
             checks.append(r.id)
         cell[(r.id, r.os)] = r
-    oses.sort(key=lambda o: o != "host")  # stable: the host first, the rest as they came
+    if columns is not None:
+        oses = [c for c in columns if c in oses] + [o for o in oses if o not in columns]
+    else:
+        oses.sort(key=lambda o: o != "host")  # stable: the host first, the rest as they came
     first = max([len("check"), *map(len, checks)])
     widths = [max(len(o), 1) for o in oses]
     header = "check".ljust(first) + "".join(

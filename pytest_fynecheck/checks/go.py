@@ -32,11 +32,28 @@ FYNE_DOCUMENTED_MIN_GO = "1.19"
 )
 def go_version(ctx: Context) -> str:
     have = go_env(ctx)["GOVERSION"]
+    pinned = ctx.settings.get("go_toolchain")  # a matrix cell's --fynecheck-go toolchain
+    if pinned and have != pinned:
+        raise CheckFailed(
+            f"this cell asks for {pinned} (GOTOOLCHAIN={pinned}) but `go env` reports {have}",
+            f"the {ctx.name} context does not pass GOTOOLCHAIN on to go: a pytest-fynecheck bug",
+        )
     needs: list[tuple[str, str]] = []
     try:
         fyne = list_module(ctx, FYNE_MODULE)
         needs.append((f"{FYNE_MODULE} {fyne.get('Version', '')}", fyne.get("GoVersion", "")))
-    except CheckFailed:
+    except CheckFailed as exc:
+        if "requires go >=" in exc.detail:
+            # The toolchain itself refuses the project's go line: say it in Go's words.
+            refusal = next(ln for ln in exc.detail.splitlines() if "requires go >=" in ln)
+            raise CheckFailed(
+                f"{have} refuses this module: {refusal.split('failed: ')[-1].strip()}",
+                f"{pinned} is below the go directive, the module's minimum: drop it from "
+                "--fynecheck-go, or lower the go line if you mean to support it"
+                if pinned
+                else "install the Go the go line asks for (https://go.dev/dl/), or set "
+                "GOTOOLCHAIN=auto so Go fetches it",
+            ) from None
         needs.append(("Fyne's documented minimum", FYNE_DOCUMENTED_MIN_GO))
     with contextlib.suppress(CheckFailed):  # project.gomod reports it
         needs.append(("the project's go directive", go_mod(ctx).get("Go", "")))
@@ -185,7 +202,9 @@ def project_gomod(ctx: Context) -> str:
                 f"{refused.detail()}\n`go list {mode} -deps ./...` said:\n{err}",
                 refused.hint(go_env(ctx).get("GOPROXY", "")),
             )
-        if "inconsistent vendoring" in err:
+        if "requires go >=" in err:
+            hint = "the Go toolchain is older than go.mod's go line: see go.version"
+        elif "inconsistent vendoring" in err:
             hint = "run `go mod vendor` to bring vendor/ in line with go.mod"
         elif "go.sum" in err:
             hint = "run `go mod tidy` (or `go mod download`) so go.sum covers the build"

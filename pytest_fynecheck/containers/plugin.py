@@ -124,13 +124,13 @@ def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:
 
 
 def pytest_fynecheck_make_context(
-    config: pytest.Config, name: str, project: Path, scratch: Path
+    config: pytest.Config, name: str, project: Path, scratch: Path, environ: dict[str, str]
 ) -> ContainerContext | None:
     try:
         target = Target.parse(name)
     except InputError:
         return None  # not ours
-    return start_container(config, target, scratch, project)
+    return start_container(config, target, scratch, project, environ=environ)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -211,7 +211,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     results: list[Result] = list(getattr(state_plugin, "results", []))
     if any(r.os != "host" for r in results):
         terminalreporter.write_sep("=", "fynecheck: checks by OS")
-        for line in report.matrix(results).splitlines():
+        columns = state_plugin.context_names()
+        for line in report.matrix(results, columns).splitlines():
             terminalreporter.write_line(line)
     out = config.getoption("--fynecheck-reproducer")
     if out and Path(out).is_dir():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -64,8 +64,10 @@ def start_container(
     scratch: Path,
     project: Path | None = None,
     readonly: Sequence[Path] = (),
+    environ: Mapping[str, str] | None = None,
 ) -> ContainerContext:
-    """Build (if needed) and start the container for `target`, set up like the host context."""
+    """Build (if needed) and start the container for `target`, set up like the host context;
+    `environ` is set in it on top of its own (e.g. a matrix cell's GOTOOLCHAIN)."""
     host = host_context(config, project or config.invocation_params.dir, scratch)
     progress = host.progress
     docker = engine(cache_dir())
@@ -90,6 +92,7 @@ def start_container(
         readonly_mounts=readonly,
     )
     ctx.settings.update(host.settings)
+    ctx.environ.update(environ or {})
     return ctx.start()
 
 

@@ -1,0 +1,90 @@
+"""Screenshots where people look: pytest-html extras (when pytest-html is installed), and in
+JUnit XML as properties plus `[[ATTACHMENT|path]]` lines (the form Jenkins' JUnit
+Attachments plugin and GitLab read from a test case's system-out)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_fynecheck.model import Result
+from pytest_fynecheck.plugin import RESULTS_KEY, CheckItem
+
+PREFIX = "fynecheck."
+
+
+def _result(props: list[tuple[str, object]]) -> Result | None:
+    for key, value in props:
+        if key == RESULTS_KEY:
+            return Result.from_json(json.loads(str(value)))
+    return None
+
+
+def _attachment_lines(props: list[tuple[str, object]]) -> str:
+    return "".join(
+        f"[[ATTACHMENT|{value}]]\n" for key, value in props if key.startswith(PREFIX + "artifact.")
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    result = _result(item.user_properties) if call.when == "call" else None
+    shots: dict[str, str] = {}
+    if isinstance(item, CheckItem) and result is not None:
+        item.user_properties += [(PREFIX + "cell", result.os),
+                                 (PREFIX + "status", result.status.value)]
+        for role, path in sorted(result.artifacts.items()):
+            if Path(path).is_file():
+                item.user_properties.append((PREFIX + "artifact." + role, path))
+                if path.endswith(".png"):
+                    shots[role] = path
+        lines = _attachment_lines(item.user_properties)
+        if lines:
+            # In the captured stdout, for junit_logging=system-out/all (see the teardown hook).
+            item.add_report_section("call", "stdout", lines)
+    outcome = yield
+    if not shots or item.config.pluginmanager.get_plugin("html") is None:
+        return
+    from pytest_html import extras  # type: ignore[import-untyped]
+
+    rep = outcome.get_result()
+    rep.extras = [*getattr(rep, "extras", [])] + [
+        extras.png(base64.b64encode(Path(p).read_bytes()).decode(), name=f"{role} ({result.os})")
+        for role, p in shots.items()
+        if result is not None
+    ]
+
+
+class _JUnitAttachments:
+    """Registered per run: junitxml's LogXML lives in the config's stash."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)  # before junitxml closes the test case at teardown
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        lines = _attachment_lines(report.user_properties)
+        if not lines:
+            return
+        from _pytest.junitxml import xml_key
+
+        xml = self.config.stash.get(xml_key, None)
+        if xml is None or xml.logging != "no":
+            return  # no JUnit file, or junitxml writes the captured stdout, lines and all
+        node = ET.Element("system-out")
+        node.text = lines
+        xml.node_reporter(report).append(node)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_JUnitAttachments(config), "fynecheck-junit-attachments")

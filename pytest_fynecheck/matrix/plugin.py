@@ -1,0 +1,191 @@
+"""pytest side of the matrix: `--fynecheck-go` (a Go toolchain axis), `--fynecheck-shard`
+and `--fynecheck-matrix-json` (CI's job matrix runs the cells), and `--fynecheck-summary`.
+
+A cell is a context crossed with a toolchain; this plugin names the cells (the
+`pytest_fynecheck_cells` hook) and makes the `+goX.Y.Z` ones: the base context, made as
+usual, with GOTOOLCHAIN pinned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.matrix import cells as matrix_cells
+from pytest_fynecheck.matrix import merge, summary, toolchains
+from pytest_fynecheck.matrix.cells import LOCAL, Cell
+from pytest_fynecheck.model import InputError
+from pytest_fynecheck.plugin import host_context
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fynecheck")
+    group.addoption(
+        "--fynecheck-go",
+        metavar="VERSIONS",
+        help="run the checks with each of these Go toolchains (comma-separated: 1.22 = its "
+        "latest patch, 1.24.3, stable = the newest release, local = the go on PATH), fetched "
+        "as golang.org/toolchain modules through the module proxy (default: ini fynecheck_go, "
+        "else local only)",
+    )
+    group.addoption(
+        "--fynecheck-shard",
+        metavar="I/N",
+        help="run only shard I of N of the matrix's cells (one cell each when N is the number "
+        "of cells, as --fynecheck-matrix-json gives them)",
+    )
+    group.addoption(
+        "--fynecheck-matrix-json",
+        action="store_true",
+        help="print the matrix (suite x Go x target) as one line of JSON for GitHub Actions' "
+        "strategy.matrix (fromJSON) and exit",
+    )
+    group.addoption(
+        "--fynecheck-summary",
+        metavar="PATH",
+        help="write a one-page summary (Markdown; HTML for .html) with screenshot thumbnails; "
+        "it is also appended to $GITHUB_STEP_SUMMARY when that is set",
+    )
+    parser.addini("fynecheck_go", "Go toolchains to run the checks with", default="")
+
+
+class MatrixState:
+    """The matrix of this run, resolved once (asking the proxy for `1.22`, `stable`)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        text = config.getoption("--fynecheck-go") or config.getini("fynecheck_go")
+        shard = config.getoption("--fynecheck-shard")
+        try:
+            self.specs = toolchains.parse_specs(text or "")
+            self.shard = matrix_cells.parse_shard(shard) if shard else None
+        except InputError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        self._toolchains: list[str] | None = None
+        self._plan: list[Cell] | None = None
+        self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-matrix-")
+
+    def host(self) -> Context:
+        return host_context(self.config, self.config.invocation_params.dir,
+                            Path(self._scratch.name))
+
+    def toolchains(self) -> list[str]:
+        if self._toolchains is None:
+            try:
+                self._toolchains = toolchains.resolve(self.host(), self.specs) or [LOCAL]
+            except InputError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        return self._toolchains
+
+    def plan(self, contexts: list[str]) -> list[Cell]:
+        if self._plan is None:
+            self._plan = matrix_cells.plan(contexts, self.toolchains())
+        return self._plan
+
+    def mine(self, contexts: list[str]) -> list[Cell]:
+        every = self.plan(contexts)
+        if self.shard is None:
+            return every
+        try:
+            return matrix_cells.shard(every, *self.shard)
+        except InputError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def close(self) -> None:
+        self._scratch.cleanup()
+
+
+_STATE = pytest.StashKey[MatrixState]()
+
+
+def _lead(config: pytest.Config) -> Any:
+    return config.pluginmanager.get_plugin("fynecheck-state")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_STATE] = MatrixState(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if not config.getoption("--fynecheck-matrix-json"):
+        return None
+    config._do_configure()  # as --markers does: the plugins' contexts need a configured run
+    try:
+        every = config.stash[_STATE].plan(_lead(config).base_contexts())
+        # One line: `echo "matrix=$(pytest ...)" >> $GITHUB_OUTPUT` takes exactly this.
+        sys.stdout.write(json.dumps(matrix_cells.github_matrix(every)) + "\n")
+        sys.stdout.flush()
+    except pytest.UsageError as exc:
+        sys.stderr.write(f"ERROR: {exc}\n")
+        return 4
+    finally:
+        config._ensure_unconfigure()
+    return 0
+
+
+def pytest_fynecheck_cells(config: pytest.Config, contexts: list[str]) -> list[str]:
+    return [c.name for c in config.stash[_STATE].mine(contexts)]
+
+
+def pytest_fynecheck_make_context(
+    config: pytest.Config, name: str, project: Path, scratch: Path, environ: dict[str, str]
+) -> Context | None:
+    cell = Cell.parse(name)
+    if cell.go == LOCAL:
+        return None  # a plain context: its own plugin makes it
+    state = config.stash[_STATE]
+    host = state.host()
+    # Go fetches the toolchain into the module cache: containers (no network) read it there.
+    toolchains.fetch(host, cell.go)
+    env = {**environ, "GOTOOLCHAIN": cell.go}
+    ctx: Context | None
+    if cell.context == "host":
+        ctx = host_context(config, project, scratch)
+        ctx.environ.update(env)
+    else:
+        ctx = config.hook.pytest_fynecheck_make_context(
+            config=config, name=cell.context, project=project, scratch=scratch, environ=env
+        )
+        if ctx is None:
+            raise pytest.UsageError(f"fynecheck: no plugin knows the context {cell.context!r}")
+    ctx.name = cell.name  # screenshots and build keys per cell
+    ctx.settings["go_toolchain"] = cell.go
+    return ctx
+
+
+@pytest.hookimpl(tryfirst=True)  # before the core writes --fynecheck-json
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lead = _lead(config)
+    if not lead.results:
+        return
+    state = config.stash[_STATE]
+    base = lead.base_contexts()
+    every = [c.name for c in state.plan(base)]
+    ran = [c.name for c in state.mine(base)]
+    shard = f"{state.shard[0]}/{state.shard[1]}" if state.shard else None
+    results = merge.ordered(lead.results, ran)
+    thumbs = summary.thumbnails(results)
+    lead.json_extra["matrix"] = merge.meta(every, shard, ran, thumbs)
+    targets = []
+    path = config.getoption("--fynecheck-summary")
+    if path:
+        targets.append((Path(path), False))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        targets.append((Path(os.environ["GITHUB_STEP_SUMMARY"]), True))
+    for where, append in targets:
+        summary.write(where, results, ran, thumbs, append=append)
+        terminalreporter.write_line(f"fynecheck: summary written to {where}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STATE in config.stash:
+        config.stash[_STATE].close()
+

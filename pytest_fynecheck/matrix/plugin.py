@@ -131,6 +131,13 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return 0
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if config.getoption("--fynecheck") and not hasattr(config, "workerinput"):
+        # Bad versions or shards stop the run here, before collection, as usage errors.
+        config.stash[_STATE].mine(_lead(config).base_contexts())
+
+
 def pytest_fynecheck_cells(config: pytest.Config, contexts: list[str]) -> list[str]:
     return [c.name for c in config.stash[_STATE].mine(contexts)]
 

@@ -1,0 +1,91 @@
+"""The example workflow's cells, run locally from its own matrix output, merge into the same
+table as one unsharded run of the same matrix."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import CACHE_ENV, ROOT
+from workflow_support import LocalWorkflow, tool_env
+
+from pytest_fynecheck.matrix import merge
+
+WORKFLOW = ROOT / "examples" / "fynecheck-matrix.yml"
+
+
+def newest_patch(line: str) -> str:
+    """The newest go1.24.N release the module proxy lists, asked with the real go tool."""
+    done = subprocess.run(
+        ["go", "list", "-m", "-json", "-versions", "golang.org/toolchain"],
+        capture_output=True, text=True, check=True, timeout=120, cwd="/",
+        env={**tool_env(CACHE_ENV), "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"},
+    )
+    versions = [
+        v.removeprefix("v0.0.1-").removesuffix(".linux-amd64")
+        for v in json.loads(done.stdout)["Versions"]
+        if v.startswith(f"v0.0.1-go{line}.") and v.endswith(".linux-amd64")
+    ]
+    newest: str = max(versions, key=lambda v: [int(p) for p in v.removeprefix("go").split(".")])
+    return newest
+
+
+@pytest.mark.slow
+def test_workflow_cells_merge_into_the_unsharded_table(hello: Path) -> None:
+    flow = LocalWorkflow(WORKFLOW, hello, tool_env(CACHE_ENV))
+    assert flow.run_job("plan"), flow.steps
+    cells = flow.matrix("cell")
+    want_go = newest_patch("1.24")
+    assert [c["cell"] for c in cells] == ["host", f"host+{want_go}"], cells
+    assert [c["shard"] for c in cells] == ["1/2", "2/2"]
+
+    # As CI's job matrix does: every cell at once, each in its own job.
+    with ThreadPoolExecutor(len(cells)) as pool:
+        passed = list(pool.map(lambda ic: flow.run_job("cell", ic[1], ic[0]), enumerate(cells)))
+    cell_steps = [s for s in flow.steps if s.job == "cell"]
+    assert all(passed), "\n\n".join(s.output[-3000:] for s in cell_steps)
+    cell_files = sorted(hello.glob("fynecheck-cell-*.json"))
+    assert len(cell_files) == 2
+
+    assert flow.run_job("merge"), flow.steps[-1].output
+    merged = merge.merge([merge.load(p) for p in cell_files])
+    assert merged.table() in flow.steps[-1].output  # the merge step printed the table
+    written = merge.load(hello / "fynecheck-matrix.json")
+    assert written.cells == ["host", f"host+{want_go}"]
+
+    # One unsharded run of the same axes: the same table, cell by cell.
+    axes = flow.env["FYNECHECK_AXES"]
+    one = hello / "unsharded.json"
+    done = subprocess.run(
+        ["pytest", "--fynecheck", *shlex.split(axes), f"--fynecheck-json={one}"],
+        cwd=hello, env=tool_env(CACHE_ENV), capture_output=True, text=True, timeout=1500,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    unsharded = merge.merge([merge.load(one)])
+    assert merged.table() == unsharded.table()
+    assert {(r.id, r.os): r.status for r in merged.results} == {
+        (r.id, r.os): r.status for r in unsharded.results
+    }
+    # The Go axis was real: each cell's go.version names its own toolchain.
+    version = {r.os: r.detail for r in merged.results if r.id == "go.version"}
+    assert version[f"host+{want_go}"].startswith(want_go + " at ")
+    assert not version["host"].startswith(want_go + " at ")
+    # Both cells showed the window; the step summary has the table and both thumbnails.
+    assert {r.os for r in merged.results if r.id == "app.window" and r.status.value == "ok"} \
+        == {"host", f"host+{want_go}"}
+    page = flow.summary.read_text(encoding="utf-8")
+    assert f"`host+{want_go}`" in page
+    assert page.count('<img src="data:image/png;base64,') >= 2
+
+    # A shard's file missing: merge says which, and fails.
+    lone = subprocess.run(
+        [sys.executable, "-m", "pytest_fynecheck", "merge", str(cell_files[0])],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert lone.returncode == 2
+    assert f"no JSON for cell(s) host+{want_go} (shard 2/2)" in lone.stderr

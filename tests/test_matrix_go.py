@@ -5,31 +5,14 @@ the toolchain itself."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import CACHE_ENV, run_fynecheck
-from workflow_support import tool_env
+from workflow_support import proxy_releases, tool_env
 
 from pytest_fynecheck.gotool import version_tuple
-
-
-def proxy_releases() -> list[str]:
-    """Releases for linux/amd64 as the real `go list -m -versions` gives them, oldest first."""
-    done = subprocess.run(
-        ["go", "list", "-m", "-json", "-versions", "golang.org/toolchain"],
-        capture_output=True, text=True, check=True, timeout=120, cwd="/",
-        env={**tool_env(CACHE_ENV), "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"},
-    )
-    found = [
-        v.removeprefix("v0.0.1-").removesuffix(".linux-amd64")
-        for v in json.loads(done.stdout)["Versions"]
-        if v.endswith(".linux-amd64")
-    ]
-    return sorted((v for v in found if re.fullmatch(r"go\d+\.\d+(\.\d+)?", v)),
-                  key=version_tuple)
 
 
 def test_matrix_json_resolves_versions_through_the_proxy(pytester: pytest.Pytester,
@@ -41,7 +24,7 @@ def test_matrix_json_resolves_versions_through_the_proxy(pytester: pytest.Pytest
     assert result.ret == 0, result.outlines
     assert len(result.outlines) == 1  # one line, for $GITHUB_OUTPUT
     include = json.loads(result.outlines[0])["include"]
-    releases = proxy_releases()
+    releases = proxy_releases(CACHE_ENV)
     newest_122 = max((v for v in releases if version_tuple(v)[:2] == (1, 22)), key=version_tuple)
     want = [newest_122, releases[-1], "local", "go1.24.3"]
     assert [e["go"] for e in include] == want

@@ -3,7 +3,6 @@ table as one unsharded run of the same matrix."""
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import sys
@@ -12,27 +11,12 @@ from pathlib import Path
 
 import pytest
 from conftest import CACHE_ENV, ROOT
-from workflow_support import LocalWorkflow, tool_env
+from workflow_support import LocalWorkflow, proxy_releases, tool_env
 
+from pytest_fynecheck.gotool import version_tuple
 from pytest_fynecheck.matrix import merge
 
 WORKFLOW = ROOT / "examples" / "fynecheck-matrix.yml"
-
-
-def newest_patch(line: str) -> str:
-    """The newest go1.24.N release the module proxy lists, asked with the real go tool."""
-    done = subprocess.run(
-        ["go", "list", "-m", "-json", "-versions", "golang.org/toolchain"],
-        capture_output=True, text=True, check=True, timeout=120, cwd="/",
-        env={**tool_env(CACHE_ENV), "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"},
-    )
-    versions = [
-        v.removeprefix("v0.0.1-").removesuffix(".linux-amd64")
-        for v in json.loads(done.stdout)["Versions"]
-        if v.startswith(f"v0.0.1-go{line}.") and v.endswith(".linux-amd64")
-    ]
-    newest: str = max(versions, key=lambda v: [int(p) for p in v.removeprefix("go").split(".")])
-    return newest
 
 
 @pytest.mark.slow
@@ -40,7 +24,7 @@ def test_workflow_cells_merge_into_the_unsharded_table(hello: Path) -> None:
     flow = LocalWorkflow(WORKFLOW, hello, tool_env(CACHE_ENV))
     assert flow.run_job("plan"), flow.steps
     cells = flow.matrix("cell")
-    want_go = newest_patch("1.24")
+    want_go = [v for v in proxy_releases(CACHE_ENV) if version_tuple(v)[:2] == (1, 24)][-1]
     assert [c["cell"] for c in cells] == ["host", f"host+{want_go}"], cells
     assert [c["shard"] for c in cells] == ["1/2", "2/2"]
 

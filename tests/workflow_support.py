@@ -14,11 +14,14 @@ import json
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from pytest_fynecheck.gotool import version_tuple
 
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
@@ -108,9 +111,23 @@ def _read_outputs(path: Path) -> dict[str, str]:
     return out
 
 
+def proxy_releases(cache_env: Mapping[str, str]) -> list[str]:
+    """Releases for linux/amd64 as the real `go list -m -versions` gives them, oldest first."""
+    done = subprocess.run(
+        ["go", "list", "-m", "-json", "-versions", "golang.org/toolchain"],
+        capture_output=True, text=True, check=True, timeout=120, cwd="/",
+        env={**tool_env(cache_env), "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"},
+    )
+    found = [
+        v.removeprefix("v0.0.1-").removesuffix(".linux-amd64")
+        for v in json.loads(done.stdout)["Versions"]
+        if v.endswith(".linux-amd64")
+    ]
+    return sorted((v for v in found if re.fullmatch(r"go\d+\.\d+(\.\d+)?", v)),
+                  key=version_tuple)
+
+
 def tool_env(extra: Mapping[str, str]) -> dict[str, str]:
     """This test run's environment: the venv's pytest and python first on PATH."""
-    import sys
-
     bindir = str(Path(sys.executable).parent)
     return {**os.environ, **extra, "PATH": bindir + os.pathsep + os.environ["PATH"]}

@@ -70,11 +70,16 @@ class MatrixState:
             raise pytest.UsageError(str(exc)) from None
         self._toolchains: list[str] | None = None
         self._plan: list[Cell] | None = None
-        self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-matrix-")
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._host: Context | None = None
 
     def host(self) -> Context:
-        return host_context(self.config, self.config.invocation_params.dir,
-                            Path(self._scratch.name))
+        """The host, for the go commands that resolve and fetch toolchains."""
+        if self._host is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-matrix-")
+            self._host = host_context(self.config, self.config.invocation_params.dir,
+                                      Path(self._scratch.name))
+        return self._host
 
     def toolchains(self) -> list[str]:
         if self._toolchains is None:
@@ -99,7 +104,12 @@ class MatrixState:
             raise pytest.UsageError(str(exc)) from None
 
     def close(self) -> None:
-        self._scratch.cleanup()
+        if self._host is not None:
+            self._host.close()
+            self._host = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
 
 _STATE = pytest.StashKey[MatrixState]()

@@ -12,6 +12,7 @@ import json
 import re
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.gotool import go_env, version_tuple
@@ -112,7 +113,11 @@ def fetch(host: Context, version: str) -> str:
     with _LOCK:
         if version in _FETCHED:
             return _FETCHED[version]
-        host.progress(f"go toolchain {version}: fetching through the module proxy if not cached")
+        env = go_env(host)
+        cached = Path(env["GOMODCACHE"], f"{MODULE}@v0.0.1-{version}.{env['GOHOSTOS']}-"
+                      f"{env['GOHOSTARCH']}")
+        if not cached.is_dir():
+            host.progress(f"go toolchain {version}: downloading it through the module proxy")
         done = host.run(
             ["go", "env", "GOVERSION", "GOROOT"],
             env={"GOTOOLCHAIN": version},

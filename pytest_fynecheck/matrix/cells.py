@@ -46,16 +46,14 @@ class Cell:
         }
 
 
-# Contexts that build for another OS than Linux (helper "windows"'s target): a context named
-# `windows` runs on the host, `windows@bookworm` in a suite container.
-OTHER_TARGETS = ("windows",)
-
-
 def axes(context: str) -> tuple[str, str]:
-    """(suite, target) of a context name: Linux contexts are named for their suite."""
-    target, at, suite = context.partition("@")
-    if at or target.split("-")[0] in OTHER_TARGETS:
-        return suite or "host", target
+    """(suite, target) of a context name. Linux contexts are named for their suite; the
+    Windows target is `windows` on the host and `SUITE-windows` in a suite container."""
+    if context == "windows":
+        return "host", "windows"
+    suite, _, variant = context.partition("-")
+    if variant == "windows":
+        return suite, "windows"
     return context, "linux"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pytest_fynecheck.model import InputError
 
-LOCAL = "local"  # the `go` on PATH, as GOTOOLCHAIN=local means
+LOCAL = "local"  # no toolchain pinned: the `go` on PATH, as the environment's GOTOOLCHAIN says
 _SEP = "+"
 
 

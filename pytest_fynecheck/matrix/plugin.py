@@ -31,7 +31,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fynecheck-go",
         metavar="VERSIONS",
         help="run the checks with each of these Go toolchains (comma-separated: 1.22 = its "
-        "latest patch, 1.24.3, stable = the newest release, local = the go on PATH), fetched "
+        "latest patch, 1.24.3, stable = the newest release, local = no toolchain pinned), fetched "
         "as golang.org/toolchain modules through the module proxy (default: ini fynecheck_go, "
         "else local only)",
     )

@@ -35,7 +35,7 @@ def parse_specs(text: str, what: str = "--fynecheck-go") -> list[str]:
         if spec not in (LOCAL, "stable") and not _SPEC.match(spec):
             raise InputError(
                 f"{what}: {raw!r} is not a Go version; write e.g. 1.22 (its latest patch), "
-                "1.24.3, go1.24.3, stable (the newest release) or local (the go on PATH)"
+                "1.24.3, go1.24.3, stable (the newest release) or local (no toolchain pinned)"
             )
         if spec not in specs:
             specs.append(spec)

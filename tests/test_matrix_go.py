@@ -97,3 +97,16 @@ def test_a_suite_container_cell_runs_its_own_toolchain(pytester: pytest.Pytester
         assert ("cc.works", where) in ok, run
         assert ok[("go.version", where)]["detail"].startswith(f"{version} at ")
     assert cells == [f"bookworm+{version}", f"host+{version}"]
+
+
+def test_fewer_shards_than_cells_take_slices(pytester: pytest.Pytester, hello: Path) -> None:
+    cells = {}
+    for i in (1, 2):
+        result = pytester.runpytest_subprocess(
+            "--fynecheck", f"--fynecheck-project={hello}", "--co", "-q", "-p", "no:cacheprovider",
+            "--fynecheck-go", "go1.24.3,go1.24.4,local", f"--fynecheck-shard={i}/2", timeout=300,
+        )
+        assert result.ret == 0, result.outlines
+        ids = [ln.rsplit("::", 1)[-1] for ln in result.outlines if "::fynecheck::" in ln]
+        cells[i] = sorted({i.partition("@")[2] or "host" for i in ids})
+    assert cells == {1: ["host", "host+go1.24.3"], 2: ["host+go1.24.4"]}

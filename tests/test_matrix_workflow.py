@@ -38,7 +38,7 @@ def test_workflow_cells_merge_into_the_unsharded_table(hello: Path) -> None:
 
     assert flow.run_job("merge"), flow.steps[-1].output
     merged = merge.merge([merge.load(p) for p in cell_files])
-    assert merged.table() in flow.steps[-1].output  # the merge step printed the table
+    assert merged.table() in flow.steps[-1].output, flow.steps  # the merge step printed it
     written = merge.load(hello / "fynecheck-matrix.json")
     assert written.cells == ["host", f"host+{want_go}"]
 

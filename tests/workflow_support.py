@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ class StepRun:
     command: str
     returncode: int
     output: str
+    seconds: float
 
 
 class LocalWorkflow:
@@ -75,12 +77,14 @@ class LocalWorkflow:
             command = _EXPR.sub(lambda m: self._value(m.group(1), ctx), str(step["run"]))
             env = {**self.env, "GITHUB_OUTPUT": str(outputs_file),
                    "GITHUB_STEP_SUMMARY": str(self.summary), "CI": "true"}
+            start = time.monotonic()
             done = subprocess.run(
                 ["bash", "-e", "-o", "pipefail", "-c", command], cwd=self.workdir, env=env,
                 stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1500,
             )
             self.steps.append(StepRun(job, str(step.get("name", "")), command, done.returncode,
-                                      done.stdout + done.stderr))
+                                      done.stdout + done.stderr,
+                                      round(time.monotonic() - start, 1)))
             ok = ok and done.returncode == 0
             if "id" in step:
                 self.outputs[step["id"]] = _read_outputs(outputs_file)

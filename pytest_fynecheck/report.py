@@ -81,8 +81,6 @@ def matrix(results: Sequence[Result], columns: Sequence[str] | None = None) -> s
         row = "".join(f"  {m:^{w}}" for m, w in zip(marks, widths, strict=True))
         lines.append(check_id.ljust(first) + row.rstrip())
     legend = ", ".join(f"{s.mark} {s.value}" for s in Status)
-    per_os = "; ".join(
-        f"{o}: {'NOT READY' if any(cell[k].blocking for k in cell if k[1] == o) else 'ready'}"
-        for o in oses
-    )
+    blocked = {os for (_, os), r in cell.items() if r.blocking}
+    per_os = "; ".join(f"{o}: {'NOT READY' if o in blocked else 'ready'}" for o in oses)
     return "\n".join([*lines, f"({legend})", per_os])

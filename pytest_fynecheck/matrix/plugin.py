@@ -173,6 +173,9 @@ def pytest_fynecheck_make_context(
         )
         if ctx is None:
             raise pytest.UsageError(f"fynecheck: no plugin knows the context {cell.context!r}")
+        # For a context that runs commands on the host and ignored `environ`; one that does
+        # not (a container) and ignored it fails go.version, which compares GOVERSION.
+        ctx.environ.update(env)
     ctx.name = cell.name  # screenshots and build keys per cell
     ctx.settings["go_toolchain"] = cell.go
     return ctx

@@ -12,12 +12,12 @@ import json
 import re
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.gotool import go_env, version_tuple
 from pytest_fynecheck.matrix.cells import LOCAL
 from pytest_fynecheck.model import CheckFailed, InputError
+from pytest_fynecheck.progress import GoBuildProgress
 
 MODULE = "golang.org/toolchain"
 # A release (no rc/beta): go1.20, go1.22.12.
@@ -113,17 +113,17 @@ def fetch(host: Context, version: str) -> str:
     with _LOCK:
         if version in _FETCHED:
             return _FETCHED[version]
-        env = go_env(host)
-        cached = Path(env["GOMODCACHE"], f"{MODULE}@v0.0.1-{version}.{env['GOHOSTOS']}-"
-                      f"{env['GOHOSTARCH']}")
-        if not cached.is_dir():
-            host.progress(f"go toolchain {version}: downloading it through the module proxy")
-        done = host.run(
-            ["go", "env", "GOVERSION", "GOROOT"],
-            env={"GOTOOLCHAIN": version},
-            cwd=host.scratch,
-            timeout=600,
-        )
+        # Go says `go: downloading go1.X.Y (linux/amd64)` when it fetches (70 MB or so):
+        # the heartbeat repeats it while that takes.
+        fetching = GoBuildProgress(host.progress, f"go toolchain {version}")
+        with fetching.running():
+            done = host.run(
+                ["go", "env", "GOVERSION", "GOROOT"],
+                env={"GOTOOLCHAIN": version},
+                cwd=host.scratch,
+                timeout=600,
+                on_line=fetching.on_line,
+            )
         lines = done.stdout.split()
         if not done.ok or not lines or lines[0] != version:
             raise CheckFailed(

@@ -44,15 +44,19 @@ def go_version(ctx: Context) -> str:
         needs.append((f"{FYNE_MODULE} {fyne.get('Version', '')}", fyne.get("GoVersion", "")))
     except CheckFailed as exc:
         if "requires go >=" in exc.detail:
-            # The toolchain itself refuses the project's go line: say it in Go's words.
+            # The toolchain itself refuses the project's go line: say it in Go's words too.
             refusal = next(ln for ln in exc.detail.splitlines() if "requires go >=" in ln)
+            want = ""
+            with contextlib.suppress(CheckFailed):
+                want = go_mod(ctx).get("Go", "")
             raise CheckFailed(
-                f"{have} refuses this module: {refusal.split('failed: ')[-1].strip()}",
+                f"{have} is older than go {want}, which the project's go directive needs; "
+                f"go itself says: {refusal.split('failed: ')[-1].strip()}",
                 f"{pinned} is below the go directive, the module's minimum: drop it from "
                 "--fynecheck-go, or lower the go line if you mean to support it"
                 if pinned
-                else "install the Go the go line asks for (https://go.dev/dl/), or set "
-                "GOTOOLCHAIN=auto so Go fetches it",
+                else f"install Go >= {want} (https://go.dev/dl/), or set GOTOOLCHAIN=auto so "
+                "Go fetches the toolchain go.mod asks for",
             ) from None
         needs.append(("Fyne's documented minimum", FYNE_DOCUMENTED_MIN_GO))
     with contextlib.suppress(CheckFailed):  # project.gomod reports it

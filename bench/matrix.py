@@ -3,8 +3,9 @@
     python bench/matrix.py merge                 # merge 100 cells' JSON (goal <= 0.2 s)
     python bench/matrix.py shards [--axes ...]   # 3 local shards + merge vs one unsharded run
 
-`shards` runs the same matrix (default `--fynecheck-go local,1.24 --fynecheck-os bookworm`,
-4 cells) on a copy of fixtures/hello three times: a warm-up (discarded: cold builds would
+`shards` runs the same matrix (default `--fynecheck-go local,1.24,1.22`: 3 host cells, the
+1.22 one refused by hello's go line; `--axes` adds e.g. `--fynecheck-os bookworm`) on a copy
+of fixtures/hello three times: a warm-up (discarded: cold builds would
 dominate), then 3 shards at once (as CI's jobs would run, here on this machine's cores) plus
 the merge, then one unsharded run. The ratio is sharded / unsharded, both warm.
 
@@ -96,7 +97,7 @@ def bench_shards(work: Path, axes: str, shards: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=("merge", "shards"))
-    parser.add_argument("--axes", default="--fynecheck-go local,1.24 --fynecheck-os bookworm")
+    parser.add_argument("--axes", default="--fynecheck-go local,1.24,1.22")
     parser.add_argument("--shards", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-matrix-") as tmp:

@@ -18,11 +18,12 @@ import pytest
 from _pytest.runner import collect_one_node
 
 from pytest_fynecheck import report as doctor
-from pytest_fynecheck.checks import catalogue
+from pytest_fynecheck.checks import catalogue, for_context
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import Result, Status
 from pytest_fynecheck.progress import Progress, line_writer
 from pytest_fynecheck.runner import Runner
+from pytest_fynecheck.windows import os_names
 
 # Feature plugins: each owns its options, markers, fixtures and items.
 pytest_plugins: list[str] = [
@@ -32,6 +33,7 @@ pytest_plugins: list[str] = [
     "pytest_fynecheck.watcher.plugin",
     "pytest_fynecheck.matrix.plugin",
     "pytest_fynecheck.attachments",
+    "pytest_fynecheck.windows.plugin",
 ]
 
 RESULTS_KEY = "fynecheck_result"
@@ -79,6 +81,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("fynecheck_package", "the main package to build", default=".")
     parser.addini("fynecheck_window_timeout", "seconds to wait for the app's window", default="60")
     parser.addini("fynecheck_timeout", "seconds any one external command may take", default="900")
+    parser.addini(
+        "fynecheck_glibc_suites",
+        "Debian suites the built app must start on (glibc.portability fails, not warns)",
+        type="args",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -187,6 +194,9 @@ def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context
         package=config.getini("fynecheck_package"),
         window_timeout=float(config.getini("fynecheck_window_timeout")),
         artifacts=_artifact_dir(config),
+        # For glibc.portability: the suites a Linux build must start on.
+        glibc_suites=config.getini("fynecheck_glibc_suites"),
+        os_names=os_names(config),
     )
     return ctx
 
@@ -258,7 +268,7 @@ def _check_items(parent: pytest.Collector) -> list[pytest.Item]:
     items: list[pytest.Item] = []
     for context in parent.config.stash[_STATE].context_names():
         suffix = "" if context == "host" else f"@{context}"
-        for check_id in catalogue():
+        for check_id in for_context(context):
             items.append(
                 CheckItem.from_parent(
                     parent, name=f"{check_id}{suffix}", check_id=check_id, context=context

@@ -35,12 +35,29 @@ class Check:
     # Cheap checks run alongside their requirements (their result is dropped if one fails);
     # expensive ones, or ones that use a requirement's output, wait.
     waits: bool = False
+    # The targets (see context_target) whose contexts run this check.
+    targets: tuple[str, ...] = ("linux",)
+
+
+# Where a context's binaries run: a Linux system, or Windows (mingw-w64 cross builds run
+# under Wine). Context names: "windows" (the host) and "SUITE-windows" (a suite container).
+TARGETS = ("linux", "windows")
+
+
+def context_target(name: str) -> str:
+    return "windows" if name == "windows" or name.endswith("-windows") else "linux"
+
+
+def for_context(name: str) -> dict[str, Check]:
+    """The checks a context runs, in report order."""
+    target = context_target(name)
+    return {i: c for i, c in catalogue().items() if target in c.targets}
 
 
 CATALOGUE: dict[str, Check] = {}
 
 # Modules that define checks, in report order.
-_MODULES = ("go", "cc", "debian", "fyne_cli", "display", "app")
+_MODULES = ("go", "cc", "debian", "fyne_cli", "display", "app", "glibc", "windows")
 
 
 def check(
@@ -51,13 +68,14 @@ def check(
     required: bool = True,
     requires: tuple[str, ...] = (),
     waits: bool = False,
+    targets: tuple[str, ...] = ("linux",),
 ) -> Callable[[RunFn], RunFn]:
     def register(fn: RunFn) -> RunFn:
         known = CATALOGUE.get(id)
         # pytester re-imports check modules in-process: the same check again is fine.
         if known is not None and known.run.__qualname__ != fn.__qualname__:
             raise RuntimeError(f"check id {id!r} registered twice")
-        CATALOGUE[id] = Check(id, title, fn, hint, required, requires, waits)
+        CATALOGUE[id] = Check(id, title, fn, hint, required, requires, waits, targets)
         return fn
 
     return register

@@ -73,14 +73,20 @@ def build_key(ctx: Context) -> str:
     waits=True,  # a doomed cold build would burn minutes
 )
 def app_build(ctx: Context) -> Found:
+    exe, detail = build_app(ctx, "app")
+    ctx.memo["app binary"] = exe
+    return Found(detail, {"binary": str(exe)})
+
+
+def build_app(ctx: Context, name: str) -> tuple[Path, str]:
+    """The app built for the context's GOOS (`name` is app, or app.exe), cached by build_key."""
     key = build_key(ctx)
     out_dir = ctx.cache / "builds" / key
-    exe = out_dir / "app"
-    ctx.memo["app binary"] = exe
+    exe = out_dir / name
     if exe.is_file():
-        return Found(f"cached build {key} (source and toolchain unchanged)", {"binary": str(exe)})
+        return exe, f"cached build {key} (source and toolchain unchanged)"
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f"app.{os.getpid()}.tmp"
+    tmp = out_dir / f"{name}.{os.getpid()}.tmp"
     argv = ["go", "build", "-v", "-o", str(tmp)]
     if ctx.tags:
         argv += ["-tags", ",".join(ctx.tags)]
@@ -95,10 +101,7 @@ def app_build(ctx: Context) -> Found:
         )
     tmp.replace(exe)  # atomic: a parallel run never sees half a binary
     took = time.monotonic() - start
-    return Found(
-        f"built in {took:.1f} s ({len(build.compiled)} packages compiled); key {key}",
-        {"binary": str(exe)},
-    )
+    return exe, f"built in {took:.1f} s ({len(build.compiled)} packages compiled); key {key}"
 
 
 def _build_hint(stderr: str) -> str:
@@ -134,11 +137,19 @@ def app_window(ctx: Context) -> Found:
         return _wayland_window(ctx)
     display = x_display(ctx)
     exe: Path = ctx.memo["app binary"]
+    return show_x_window(ctx, display, [str(exe)], display.env)
+
+
+def show_x_window(
+    ctx: Context, display: Display, argv: list[str], env: dict[str, str]
+) -> Found:
+    """Start `argv` on X `display`, wait for its window and a non-blank first frame (the
+    screenshot), then stop it."""
     title: str = ctx.settings.get("window_title", "")
     timeout: float = ctx.settings.get("window_timeout", 60.0)
     before = set(_windows(ctx, display.env))
     start = time.monotonic()
-    app = ctx.spawn([str(exe)], env=display.env)
+    app = ctx.spawn(argv, env=env)
     try:
         win = wait_until(lambda: _find_window(ctx, display, app, title, before), timeout, 0.1)
         if win is None:
@@ -269,6 +280,8 @@ def _crash_text(output: str) -> str:
 
 
 def _window_hint(output: str) -> str:
+    if "err:module:import_dll" in output:
+        return "Wine did not find a DLL the .exe imports: see windows.dlls"
     if "failed to initialise GLFW" in output or "GLX" in output:
         return "GLFW could not open the display or create a GL context: see display.* and gl.*"
     return "run the app by hand on this display and read what it prints"

@@ -66,8 +66,8 @@ def cc_works(ctx: Context) -> str:
     # A lasting directory: Go then skips the link when nothing changed, but still asks
     # the compiler for its identity, so a vanished gcc is noticed.
     src = ctx.cache / "probes" / ctx.name / "cgo"
-    _write_if_changed(src / "go.mod", "module fynecheck.probe/cgo\n\ngo 1.19\n")
-    _write_if_changed(src / "main.go", CGO_PROBE)
+    write_if_changed(src / "go.mod", "module fynecheck.probe/cgo\n\ngo 1.19\n")
+    write_if_changed(src / "main.go", CGO_PROBE)
     exe = src / "probe"
     # The probe is its own module: the user's GOFLAGS (e.g. -mod=vendor) do not apply to it.
     env = {"GOFLAGS": "-mod=mod", "GOWORK": "off"}
@@ -87,7 +87,7 @@ def cc_works(ctx: Context) -> str:
     return f"{' '.join(c_compiler(ctx))}: {version[0] if version else '?'}; cgo probe ran"
 
 
-def _write_if_changed(path: Path, text: str) -> None:
+def write_if_changed(path: Path, text: str) -> None:
     if path.is_file() and path.read_text() == text:
         return
     path.parent.mkdir(parents=True, exist_ok=True)

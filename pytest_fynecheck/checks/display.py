@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pytest_fynecheck.checks import check
+from pytest_fynecheck.checks import TARGETS, check
 from pytest_fynecheck.checks.cc import compile_probe, shipped_probe
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.displays import SEATLESS_HINT, wayland_display, wayland_globals, x_display
@@ -18,6 +18,7 @@ FYNE_MIN_GL = (2, 1)
     "display.x11",
     "X display answers",
     hint="point DISPLAY at a running X server, or use --fynecheck-display=xvfb",
+    targets=TARGETS,  # Wine draws through X too
 )
 def display_x11(ctx: Context) -> str:
     if "wayland" in ctx.tags:

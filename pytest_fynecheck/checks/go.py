@@ -6,8 +6,8 @@ import contextlib
 import re
 from pathlib import Path
 
-from pytest_fynecheck.checks import check
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.checks import TARGETS, check
+from pytest_fynecheck.context import TOOL_HINTS, Context
 from pytest_fynecheck.gotool import (
     FYNE_MODULE,
     dedupe_errors,
@@ -29,6 +29,7 @@ FYNE_DOCUMENTED_MIN_GO = "1.19"
     "go.version",
     "Go version",
     hint="install a newer Go (https://go.dev/dl/)",
+    targets=TARGETS,
 )
 def go_version(ctx: Context) -> str:
     have = go_env(ctx)["GOVERSION"]
@@ -83,6 +84,7 @@ def _proxy_off(goproxy: str) -> bool:
     "go.env",
     "Go environment",
     hint="see `go help environment`",
+    targets=TARGETS,
 )
 def go_environment(ctx: Context) -> str:
     env = go_env(ctx)
@@ -140,6 +142,7 @@ def _modules_missing_from_cache(ctx: Context) -> list[str]:
     "cgo.enabled",
     "cgo enabled",
     hint="set CGO_ENABLED=1 and install a C compiler (Debian: apt-get install gcc libc6-dev)",
+    targets=TARGETS,
 )
 def cgo_enabled(ctx: Context) -> str:
     env = go_env(ctx)
@@ -151,10 +154,11 @@ def cgo_enabled(ctx: Context) -> str:
         fix = "unset CGO_ENABLED (or set CGO_ENABLED=1); Fyne cannot build without cgo"
     elif ctx.which(cc.split()[0]) is None:
         why = f"Go turned cgo off by itself because the C compiler `{cc}` is not on PATH"
-        fix = (
-            "install a C compiler (Debian: apt-get install gcc libc6-dev) or point CC at one; "
-            "Go then enables cgo again"
+        # A cross compiler (e.g. mingw-w64 for GOOS=windows) has its own package.
+        install = TOOL_HINTS.get(
+            cc.split()[0], "install a C compiler (Debian: apt-get install gcc libc6-dev)"
         )
+        fix = f"{install} or point CC at one; Go then enables cgo again"
     else:
         why = "CGO_ENABLED=0 comes from `go env -w` (see `go env GOENV`)"
         fix = "run `go env -u CGO_ENABLED`"
@@ -169,6 +173,7 @@ def cgo_enabled(ctx: Context) -> str:
     "project.gomod",
     "Project go.mod",
     hint="run `go mod tidy` in the project",
+    targets=TARGETS,
 )
 def project_gomod(ctx: Context) -> str:
     mod = go_mod(ctx)

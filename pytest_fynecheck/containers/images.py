@@ -22,7 +22,12 @@ from pytest_fynecheck.model import CheckFailed, InputError
 
 SUITES = ("bullseye", "bookworm", "trixie")
 # Variant name -> Dockerfile in the recipe directory. "full" is the default.
-VARIANTS = {"full": "Dockerfile", "no-gl-dev": "Dockerfile.no-gl-dev"}
+# "windows": mingw-w64 and Wine, for the Windows target (pytest_fynecheck/windows).
+VARIANTS = {
+    "full": "Dockerfile",
+    "no-gl-dev": "Dockerfile.no-gl-dev",
+    "windows": "Dockerfile.windows",
+}
 BASE_SCRIPT = "base.sh"
 
 
@@ -115,15 +120,7 @@ def ensure_image(
         if exists(engine, tag):  # another worker built it while we waited
             return tag
         started = time.monotonic()
-        if not exists(engine, base):
-            _build(
-                engine,
-                target,
-                ["sh", str(recipes / BASE_SCRIPT), target.suite, base],
-                recipes,
-                progress,
-                f"base image {base} (debootstrap --variant=minbase {target.suite})",
-            )
+        _build_base(engine, target, base, recipes, progress)
         _, dockerfile = target.files(recipes)
         _build(
             engine,
@@ -138,6 +135,33 @@ def ensure_image(
         if prune:
             _drop_older(engine, target, tag)
     return tag
+
+
+def ensure_base(
+    engine: Engine, suite: str, locks: Path, progress: Callable[[str], None] = lambda _l: None
+) -> str:
+    """The base image tag of `suite` (debootstrap only), built first if missing."""
+    target = Target(suite)
+    recipes = recipe_dir()
+    base, _ = target.tags(recipes)
+    if not exists(engine, base):
+        with _file_lock(locks / f"{base.replace(':', '_')}.lock"):
+            _build_base(engine, target, base, recipes, progress)
+    return base
+
+
+def _build_base(
+    engine: Engine, target: Target, base: str, recipes: Path, progress: Callable[[str], None]
+) -> None:
+    if not exists(engine, base):
+        _build(
+            engine,
+            target,
+            ["sh", str(recipes / BASE_SCRIPT), target.suite, base],
+            recipes,
+            progress,
+            f"base image {base} (debootstrap --variant=minbase {target.suite})",
+        )
 
 
 def _drop_older(engine: Engine, target: Target, keep: str) -> None:

@@ -23,6 +23,7 @@ from pytest_fynecheck.containers.reproducer import write_reproducer
 from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.model import InputError, Result, Status
 from pytest_fynecheck.plugin import RESULTS_KEY, CheckItem, cache_dir
+from pytest_fynecheck.windows import HOST_CONTEXT, os_names
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,7 +33,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SUITES",
         help=f"also run the readiness checks inside containers of these Debian suites "
         f"(comma-separated: {', '.join(SUITES)}; SUITE-no-gl-dev for the variant without GL "
-        "headers); needs a Docker engine",
+        "headers; SUITE-windows cross-builds for Windows and runs the .exe under Wine in "
+        "the container); needs a Docker engine. `windows` alone: the same on this host",
     )
     group.addoption(
         "--fynecheck-reproducer",
@@ -57,7 +59,9 @@ class ContainerState:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.targets = _parse_targets(config.getoption("--fynecheck-os") or "", "--fynecheck-os")
+        # "windows" alone is the host's Windows target (pytest_fynecheck.windows.plugin).
+        names = [n for n in os_names(config) if n != HOST_CONTEXT]
+        self.targets = _parse_targets(",".join(names), "--fynecheck-os")
         self.default = _parse_targets(config.getini("fynecheck_os"), "ini fynecheck_os")
         if len(self.default) != 1:
             raise pytest.UsageError("ini fynecheck_os: name exactly one suite")

@@ -15,6 +15,7 @@ from pytest_fynecheck.containers.images import Target, ensure_image
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import CheckFailed
 from pytest_fynecheck.plugin import cache_dir, host_context
+from pytest_fynecheck.windows import WINDOWS_ENV
 
 _GO: dict[str, Path | None] = {}
 _GO_LOCK = threading.Lock()
@@ -93,6 +94,8 @@ def start_container(
     )
     ctx.settings.update(host.settings)
     ctx.environ.update(environ or {})
+    if target.variant == "windows":
+        ctx.environ.update(WINDOWS_ENV)  # its checks cross-build; before start() passes env
     return ctx.start()
 
 

@@ -1,0 +1,117 @@
+"""The Windows target: the app cross-built with mingw-w64, its DLL imports against a clean
+Windows, and the .exe under Wine on an X display (see pytest_fynecheck/windows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_fynecheck.checks import Found, check
+from pytest_fynecheck.checks.app import build_app, show_x_window
+from pytest_fynecheck.checks.cc import CGO_PROBE, c_compiler, write_if_changed
+from pytest_fynecheck.context import TOOL_HINTS, Context
+from pytest_fynecheck.displays import x_display
+from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.windows import MINGW_CC
+from pytest_fynecheck.windows.dlls import imported_dlls, missing_hint, unresolved_dlls
+from pytest_fynecheck.windows.wine import session, wine_prefix, wine_version
+
+MINGW_HINT = "install mingw-w64 (Debian: apt-get install gcc-mingw-w64-x86-64)"
+TOOL_HINTS.setdefault(MINGW_CC, MINGW_HINT)
+WINDOWS = ("windows",)
+
+
+@check(
+    "windows.cc",
+    "mingw-w64 cross-builds cgo for Windows",
+    hint=MINGW_HINT,
+    requires=("cgo.enabled",),
+    targets=WINDOWS,
+)
+def windows_cc(ctx: Context) -> str:
+    src = ctx.cache / "probes" / ctx.name / "cgo-windows"
+    write_if_changed(src / "go.mod", "module fynecheck.probe/cgo\n\ngo 1.19\n")
+    write_if_changed(src / "main.go", CGO_PROBE)
+    exe = src / "probe.exe"
+    env = {"GOFLAGS": "-mod=mod", "GOWORK": "off"}
+    built = ctx.run(["go", "build", "-o", str(exe), "."], cwd=src, env=env, timeout=300)
+    if not built.ok:
+        raise CheckFailed(f"a tiny cgo program does not cross-build: {built.output[-1500:]}")
+    dlls = imported_dlls(ctx, exe)  # also proves it is a PE32+ file
+    cc = c_compiler(ctx)
+    version = ctx.run([*cc, "--version"], timeout=30).stdout.splitlines()
+    return (
+        f"{' '.join(cc)}: {version[0] if version else '?'}; cgo probe cross-built "
+        f"(PE32+, imports {', '.join(dlls)})"
+    )
+
+
+@check(
+    "windows.build",
+    "The app cross-builds for Windows",
+    hint="run the same `go build` with GOOS=windows CGO_ENABLED=1 "
+    f"CC={MINGW_CC} to see the full error",
+    requires=("project.gomod", "windows.cc"),
+    waits=True,
+    targets=WINDOWS,
+)
+def windows_build(ctx: Context) -> Found:
+    exe, detail = build_app(ctx, "app.exe")
+    ctx.memo["windows binary"] = exe
+    return Found(detail, {"binary": str(exe)})
+
+
+@check(
+    "windows.dlls",
+    "Every DLL the .exe imports ships with Windows or the app",
+    hint="ship the DLL next to the .exe, or link it statically",
+    requires=("windows.build",),
+    waits=True,
+    targets=WINDOWS,
+)
+def windows_dlls(ctx: Context) -> str:
+    exe: Path = ctx.memo["windows binary"]
+    system, missing = unresolved_dlls(ctx, exe)
+    if missing:
+        named = ", ".join(f"{dll} (imported by {by})" for dll, by in missing.items())
+        raise CheckFailed(
+            f"{exe.name} imports {named}: it ships with neither Windows nor the app, so the "
+            "program will not start on a clean Windows (system DLLs it imports: "
+            f"{', '.join(system)})",
+            missing_hint(missing),
+        )
+    return f"{exe.name} imports only system DLLs: {', '.join(system)}"
+
+
+@check(
+    "windows.window",
+    "The .exe shows a window under Wine",
+    hint="run the .exe with `wine` on this display and read what it prints",
+    requires=("windows.build", "display.x11"),
+    waits=True,
+    targets=WINDOWS,
+)
+def windows_window(ctx: Context) -> Found:
+    exe: Path = ctx.memo["windows binary"]
+    display = x_display(ctx)
+    version = wine_version(ctx)
+    prefix = wine_prefix(ctx)
+    try:
+        with session(ctx, prefix) as env:
+            found = show_x_window(ctx, display, ["wine", str(exe)], {**env, **display.env})
+    except CheckFailed as exc:
+        if "bcryptprimitives.dll not found" not in exc.detail:
+            raise
+        raise CheckFailed(
+            f"{exc.detail}\n{version} has no bcryptprimitives.dll, which the runtime of "
+            "Go >= 1.22 loads at start (every Windows 10+ has it): this Wine cannot run the "
+            "program, whatever Windows would do",
+            "run it under Wine >= 9 (Debian 13 trixie has Wine 10): "
+            "`--fynecheck-os trixie-windows` does so in a trixie container",
+        ) from None
+    return Found(
+        f"{found.detail}; under {version} (prefix {prefix}). Wine maps WGL onto this "
+        "machine's Mesa: this proves the .exe loads, links its DLLs and draws, not that a "
+        "Windows GPU driver works",
+        found.artifacts,
+    )
+

@@ -35,9 +35,10 @@ def test_built_on_trixie_is_caught_before_bullseye_refuses_it(tmp_path: Path) ->
         with pytest.raises(CheckFailed) as caught:
             glibc_portability(trixie)
         detail = caught.value.detail
-        assert "built on trixie, will not start on bullseye: needs GLIBC_2.34, GLIBC_2.38 " \
-            "from libc.so.6 (bullseye has up to GLIBC_2.31)" in detail, detail
-        assert "will not start on bookworm: needs GLIBC_2.38" in detail, detail
+        assert "built on trixie, will not start on bullseye: needs GLIBC_2.32, GLIBC_2.34, " \
+            "GLIBC_2.38 (bullseye's libc.so.6 defines up to GLIBC_2.30)" in detail, detail
+        assert "will not start on bookworm: needs GLIBC_2.38 (bookworm's libc.so.6 defines " \
+            "up to GLIBC_2.36)" in detail, detail
         assert not isinstance(caught.value, CheckWarning)  # named in the ini: a failure
 
         # What the check predicts is what bullseye's loader does.

@@ -122,7 +122,7 @@ def glibc_portability(ctx: Context) -> str:
             gone = sorted(set(versions) - set(have), key=version_key)
             if gone:
                 top = max(have, key=version_key, default="none")
-                lacking.append(f"{', '.join(gone)} from {lib} ({suite} has up to {top})")
+                lacking.append(f"{', '.join(gone)} ({suite}'s {lib} defines up to {top})")
         if lacking:
             problems.append(f"built on {where}, will not start on {suite}: needs "
                             + "; ".join(lacking))

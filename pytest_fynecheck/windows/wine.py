@@ -56,7 +56,7 @@ def wine_prefix(ctx: Context) -> Path:
         prefix = ctx.cache / "wine" / f"{slug}-{key}"
         if (prefix / _READY).is_file():
             return prefix
-        with _locked(ctx, prefix.with_suffix(".lock"), "the Wine prefix", INIT_TIMEOUT):
+        with _locked(ctx, prefix.parent / f"{prefix.name}.lock", "the Wine prefix", INIT_TIMEOUT):
             if not (prefix / _READY).is_file():
                 _init(ctx, prefix, version)
         return prefix
@@ -93,7 +93,7 @@ def session(ctx: Context, prefix: Path) -> Iterator[dict[str, str]]:
     """One Wine session at a time in `prefix` (wineserver -k would end a parallel run's
     app); at the end every Wine process of the prefix is gone, or this fails."""
     env = prefix_env(prefix)
-    with _locked(ctx, prefix.with_suffix(".session.lock"), "a Wine session", 600):
+    with _locked(ctx, prefix.parent / f"{prefix.name}.session.lock", "a Wine session", 600):
         try:
             yield env
         finally:

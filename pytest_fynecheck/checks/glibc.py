@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 from pytest_fynecheck.checks import check
+from pytest_fynecheck.containers.engine import engine, missing_engine
+from pytest_fynecheck.containers.images import Target, ensure_base
 from pytest_fynecheck.context import TOOL_HINTS, Context
 from pytest_fynecheck.model import CheckFailed, CheckWarning, InputError, NotApplicable
 
@@ -49,12 +51,15 @@ def suite_versions(ctx: Context, suite: str, lib: str) -> list[str] | None:
     """The GLIBC_ versions `lib` defines in `suite` (None: the suite has no such library),
     asked of the suite's own file: read out of its base image, then `objdump -p` here.
     Cached by the image tag, which is a hash of what went into the image."""
-    from pytest_fynecheck.containers.engine import engine
-    from pytest_fynecheck.containers.images import ensure_base
+    from pytest_fynecheck.plugin import cache_dir  # the kit's cache, whatever ctx's is
 
-    docker = engine(ctx.cache)
-    base = ensure_base(docker, suite, ctx.cache / "locks", ctx.progress)
-    cache = ctx.cache / "glibc" / base.replace(":", "-") / f"{lib}.json"
+    root = cache_dir()
+    reason = missing_engine(root)
+    if reason is not None:
+        raise CheckFailed(f"cannot read {suite}'s glibc: {reason}")
+    docker = engine(root)
+    base = ensure_base(docker, suite, root / "locks", ctx.progress)
+    cache = root / "glibc" / base.replace(":", "-") / f"{lib}.json"
     if cache.is_file():
         known: list[str] | None = json.loads(cache.read_text())
         return known
@@ -78,8 +83,6 @@ def suite_versions(ctx: Context, suite: str, lib: str) -> list[str] | None:
 
 def _suites(ctx: Context) -> tuple[list[str], bool]:
     """(suites the binary should start on, whether the user named them in the ini)."""
-    from pytest_fynecheck.containers.images import Target
-
     named: list[str] = list(ctx.settings.get("glibc_suites") or [])
     names = named or [n for n in ctx.settings.get("os_names", []) if n != "windows"]
     try:

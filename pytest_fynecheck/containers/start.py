@@ -94,9 +94,7 @@ def start_container(
     )
     ctx.settings.update(host.settings)
     ctx.environ.update(environ or {})
-    if target.variant == "windows":
-        ctx.environ.update(WINDOWS_ENV)  # its checks cross-build; before start() passes env
-    return ctx.start()
+    return for_target(ctx).start()
 
 
 def start_suite(
@@ -126,9 +124,16 @@ def start_suite(
     goroot, modcache = host_go()
     if project is not None:
         fill_module_cache(Context(project, scratch, cache))  # the container is offline
-    return ContainerContext(
+    return for_target(ContainerContext(
         target, image, docker, project or scratch, scratch,
         image_cache(image) if keep_builds else scratch / "cache",
         goroot=goroot, gomodcache=modcache, timeout=timeout, tags=tags,
         readonly_mounts=readonly,
-    ).start()
+    )).start()
+
+
+def for_target(ctx: ContainerContext) -> ContainerContext:
+    """A SUITE-windows container cross-builds: its environment, before start() passes it."""
+    if ctx.target.variant == "windows":
+        ctx.environ.update(WINDOWS_ENV)
+    return ctx

@@ -3,6 +3,7 @@ Windows, and the .exe under Wine on an X display (see pytest_fynecheck/windows).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, check
@@ -18,6 +19,10 @@ from pytest_fynecheck.windows.wine import session, wine_prefix, wine_version
 MINGW_HINT = "install mingw-w64 (Debian: apt-get install gcc-mingw-w64-x86-64)"
 TOOL_HINTS.setdefault(MINGW_CC, MINGW_HINT)
 WINDOWS = ("windows",)
+_WINE32_NOTE = re.compile(
+    r"^it looks like wine32 is missing.*\n(?:multiarch needs.*\n)?(?:execute .*\n)?"
+    r"(?:apt-get install wine32.*\n)?", re.M
+)
 
 
 @check(
@@ -99,10 +104,12 @@ def windows_window(ctx: Context) -> Found:
         with session(ctx, prefix) as env:
             found = show_x_window(ctx, display, ["wine", str(exe)], {**env, **display.env})
     except CheckFailed as exc:
-        if "bcryptprimitives.dll not found" not in exc.detail:
-            raise
+        # Debian's `wine` script asks for wine32 whenever WINEDEBUG keeps errors: not the cause.
+        detail = _WINE32_NOTE.sub("", exc.detail)
+        if "bcryptprimitives.dll not found" not in detail:
+            raise CheckFailed(detail, exc.hint, exc.status) from None
         raise CheckFailed(
-            f"{exc.detail}\n{version} has no bcryptprimitives.dll, which the runtime of "
+            f"{detail}\n{version} has no bcryptprimitives.dll, which the runtime of "
             "Go >= 1.22 loads at start (every Windows 10+ has it): this Wine cannot run the "
             "program, whatever Windows would do",
             "run it under Wine >= 9 (Debian 13 trixie has Wine 10): "

@@ -31,7 +31,7 @@ from pytest_fynecheck.context import Context
 from pytest_fynecheck.displays import x_display
 from pytest_fynecheck.plugin import cache_dir
 from pytest_fynecheck.windows import HOST_CONTEXT, WINDOWS_ENV
-from pytest_fynecheck.windows.wine import session, wine_prefix
+from pytest_fynecheck.windows.wine import desktop_argv, session, wine_prefix
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "fixtures" / "hello"
@@ -68,7 +68,7 @@ def cell(ctx: Context, runs: int) -> tuple[float, float]:
 
         def show() -> object:
             with session(ctx, prefix) as env:
-                return show_x_window(ctx, display, ["wine", str(exe)], {**env, **display.env})
+                return show_x_window(ctx, display, desktop_argv(exe), {**env, **display.env})
     else:
         def show() -> object:
             return show_x_window(ctx, display, [str(exe)], display.env)

@@ -96,7 +96,8 @@ def test_hello_shows_its_window_under_wine_in_a_suite_container(
 ) -> None:
     """The sample app, cross-built in a network-none trixie container, maps its window
     under that suite's Wine on a private Xvfb there, with a non-blank screenshot."""
-    run = run_fynecheck(pytester, hello, "--fynecheck-os=trixie-windows", "-k", "windows")
+    run = run_fynecheck(pytester, hello, "--fynecheck-os=trixie-windows", "-k", "windows",
+                        "-o", "fynecheck_window_title=fynecheck hello")
     checks = {c["id"]: c for c in run.report["checks"] if c["os"] == "trixie-windows"}
     assert set(checks) >= {"windows.cc", "windows.build", "windows.dlls", "windows.window"}, run
     for check_id in ("windows.cc", "windows.build", "windows.dlls", "windows.window"):
@@ -115,7 +116,8 @@ def test_host_wine_shows_hello_or_names_why_it_cannot(
     """`--fynecheck-os windows` on the host. Debian 12's Wine 8.0 has no bcryptprimitives.dll,
     which Go >= 1.22's runtime loads (fatal error at start): a real Wine gap, recorded here.
     The kit must say so, with the way out; a Wine >= 9 host shows the window."""
-    run = run_fynecheck(pytester, hello, "--fynecheck-os=windows", "-k", "windows.window")
+    run = run_fynecheck(pytester, hello, "--fynecheck-os=windows", "-k", "windows.window",
+                        "-o", "fynecheck_window_title=fynecheck hello")
     window = next(c for c in run.report["checks"] if c["id"] == "windows.window")
     version = wine_version(_windows_ctx(hello, hello))
     if re.match(r"wine-[0-8]\.", version):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pytest_fynecheck.checks import Found, check
 from pytest_fynecheck.checks.go import local_replace_dirs
-from pytest_fynecheck.context import Context, Process, wait_until
+from pytest_fynecheck.context import CURRENT_CHECK, Context, Process, wait_until
 from pytest_fynecheck.displays import (
     WESTON_PANEL_ROWS,
     Display,
@@ -91,7 +91,7 @@ def build_app(ctx: Context, name: str) -> tuple[Path, str]:
     if ctx.tags:
         argv += ["-tags", ",".join(ctx.tags)]
     argv.append(ctx.settings.get("package", "."))
-    build = GoBuildProgress(ctx.progress, "app.build")
+    build = GoBuildProgress(ctx.progress, CURRENT_CHECK.get() or "app.build")
     start = time.monotonic()
     with build.running():
         done = ctx.run(argv, on_line=build.on_line)

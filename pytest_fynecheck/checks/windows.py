@@ -14,7 +14,7 @@ from pytest_fynecheck.displays import x_display
 from pytest_fynecheck.model import CheckFailed
 from pytest_fynecheck.windows import MINGW_CC
 from pytest_fynecheck.windows.dlls import imported_dlls, missing_hint, unresolved_dlls
-from pytest_fynecheck.windows.wine import session, wine_prefix, wine_version
+from pytest_fynecheck.windows.wine import desktop_argv, session, wine_prefix, wine_version
 
 MINGW_HINT = "install mingw-w64 (Debian: apt-get install gcc-mingw-w64-x86-64)"
 TOOL_HINTS.setdefault(MINGW_CC, MINGW_HINT)
@@ -102,7 +102,7 @@ def windows_window(ctx: Context) -> Found:
     prefix = wine_prefix(ctx)
     try:
         with session(ctx, prefix) as env:
-            found = show_x_window(ctx, display, ["wine", str(exe)], {**env, **display.env})
+            found = show_x_window(ctx, display, desktop_argv(exe), {**env, **display.env})
     except CheckFailed as exc:
         # Debian's `wine` script asks for wine32 whenever WINEDEBUG keeps errors: not the cause.
         detail = _WINE32_NOTE.sub("", exc.detail)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pytest_fynecheck.context import TOOL_HINTS, Context
+from pytest_fynecheck.displays import SCREEN_SIZE
 from pytest_fynecheck.model import CheckFailed
 
 TOOL_HINTS.setdefault("wine", "install Wine (Debian: apt-get install wine wine64)")
@@ -39,6 +40,14 @@ def wine_version(ctx: Context) -> str:
 
     version: str = ctx.memoize("wine version", compute)
     return version
+
+
+def desktop_argv(exe: Path) -> list[str]:
+    """Run `exe` in a Wine virtual desktop the size of the kit's screens. Without a window
+    manager, Wine 10 leaves the app's top-level X window unmapped (seen in trixie, Xvfb);
+    in a virtual desktop it is mapped, as a child of the desktop's window."""
+    width, height = SCREEN_SIZE
+    return ["wine", "explorer", f"/desktop=fynecheck,{width}x{height}", str(exe)]
 
 
 def prefix_env(prefix: Path, display: dict[str, str] | None = None) -> dict[str, str]:

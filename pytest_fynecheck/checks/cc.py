@@ -176,7 +176,7 @@ def compile_probe(ctx: Context, name: str, modules: Sequence[str], source: str) 
         target.replace(exe)
         inputs = _used_files(deps.read_text(), done.stdout)
         deps.unlink()
-        _write_if_changed(cached / "inputs.json", json.dumps(_stats([str(exe), *inputs])))
+        write_if_changed(cached / "inputs.json", json.dumps(_stats([str(exe), *inputs])))
     return exe
 
 

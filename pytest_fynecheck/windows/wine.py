@@ -8,15 +8,14 @@ import fcntl
 import hashlib
 import re
 import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 from pytest_fynecheck.context import TOOL_HINTS, Context
 from pytest_fynecheck.displays import SCREEN_SIZE
 from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.progress import HEARTBEAT_SECONDS, heartbeat
 
 TOOL_HINTS.setdefault("wine", "install Wine (Debian: apt-get install wine wine64)")
 TOOL_HINTS.setdefault("wineserver", "install Wine (Debian: apt-get install wine wine64)")
@@ -26,7 +25,6 @@ TOOL_HINTS.setdefault("wineserver", "install Wine (Debian: apt-get install wine 
 BASE_ENV = {"WINEARCH": "win64", "WINEDLLOVERRIDES": "mscoree,mshtml=", "WINEDEBUG": "fixme-all"}
 _READY = ".fynecheck-ready"
 INIT_TIMEOUT = 600.0
-T = TypeVar("T")
 
 
 def wine_version(ctx: Context) -> str:
@@ -78,12 +76,12 @@ def _init(ctx: Context, prefix: Path, version: str) -> None:
     shutil.rmtree(prefix, ignore_errors=True)  # a half-made prefix from a killed run
     prefix.mkdir(parents=True)
     env = prefix_env(prefix)
-    what = f"windows: initialising the Wine prefix {prefix} ({version}), once per Wine version"
+    what = f"{ctx.name}: initialising the Wine prefix {prefix} ({version}), once per version"
+    ctx.progress(what)
+    start = time.monotonic()
     try:
-        done = with_heartbeat(
-            ctx, what, lambda: ctx.run(["wine", "wineboot", "--init"], env=env,
-                                       timeout=INIT_TIMEOUT)
-        )
+        with heartbeat(ctx.progress, lambda: f"{what} ({time.monotonic() - start:.0f} s)"):
+            done = ctx.run(["wine", "wineboot", "--init"], env=env, timeout=INIT_TIMEOUT)
         # wineboot returns before the prefix is written out: wait for its server to end.
         ctx.run(["wineserver", "-w"], env=env, timeout=120)
     finally:
@@ -95,6 +93,7 @@ def _init(ctx: Context, prefix: Path, version: str) -> None:
             "run `WINEPREFIX=/tmp/p wine wineboot --init` by hand to see why",
         )
     (prefix / _READY).write_text(version + "\n")
+    ctx.progress(f"{ctx.name}: Wine prefix ready in {time.monotonic() - start:.0f} s")
 
 
 @contextlib.contextmanager
@@ -111,26 +110,6 @@ def session(ctx: Context, prefix: Path) -> Iterator[dict[str, str]]:
             waited = ctx.run(["wineserver", "-w"], env=env, timeout=30)
             if not waited.ok:
                 raise CheckFailed(f"the wineserver of {prefix} did not stop: {waited.output}")
-
-
-def with_heartbeat(ctx: Context, what: str, fn: Callable[[], T], every: float = 10.0) -> T:
-    """Run `fn`, saying `what` at once and every `every` seconds until it returns."""
-    ctx.progress(what)
-    done = threading.Event()
-    start = time.monotonic()
-
-    def beat() -> None:
-        while not done.wait(every):
-            ctx.progress(f"{what}: still running ({time.monotonic() - start:.0f} s)")
-
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        return fn()
-    finally:
-        done.set()
-        thread.join(1)
-        ctx.progress(f"{what}: done in {time.monotonic() - start:.0f} s")
 
 
 @contextlib.contextmanager
@@ -150,9 +129,9 @@ def _locked(ctx: Context, path: Path, what: str, timeout: float) -> Iterator[Non
                         f"waited {timeout:g} s for {what} ({path}), held by another run",
                         "wait for the other pytest-fynecheck run to finish",
                     ) from None
-                if now - said >= 10:
+                if now - said >= HEARTBEAT_SECONDS:
                     said = now
-                    ctx.progress(f"windows: waiting for {what}, used by another run "
+                    ctx.progress(f"{ctx.name}: waiting for {what}, used by another run "
                                  f"({now - start:.0f} s)")
                 time.sleep(0.2)
         try:

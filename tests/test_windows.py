@@ -45,7 +45,7 @@ def test_every_listed_system_dll_is_one_wine_implements() -> None:
 
 
 def test_windows_contexts_run_the_windows_checks_only() -> None:
-    for name in ("windows", "trixie-windows"):
+    for name in ("windows", "trixie-windows", "windows+go1.24.13"):
         ids = set(for_context(name))
         assert {"windows.build", "windows.dlls", "windows.window", "go.env"} <= ids
         assert not {"cc.works", "pkgconfig.gl", "app.build", "glibc.portability"} & ids

@@ -45,7 +45,8 @@ TARGETS = ("linux", "windows")
 
 
 def context_target(name: str) -> str:
-    return "windows" if name == "windows" or name.endswith("-windows") else "linux"
+    base = name.partition("+")[0]  # a matrix cell: CONTEXT+go1.X.Y
+    return "windows" if base == "windows" or base.endswith("-windows") else "linux"
 
 
 def for_context(name: str) -> dict[str, Check]:

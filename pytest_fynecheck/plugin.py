@@ -32,6 +32,7 @@ pytest_plugins: list[str] = [
     "pytest_fynecheck.watcher.plugin",
     "pytest_fynecheck.matrix.plugin",
     "pytest_fynecheck.attachments",
+    "pytest_fynecheck.reload.plugin",
 ]
 
 RESULTS_KEY = "fynecheck_result"

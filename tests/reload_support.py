@@ -51,3 +51,18 @@ def scenario(argv: Sequence[str], calls: Sequence[tuple[str, dict[str, Any]]],
              options: Options = FAST, mode: ReloadMode | None = None) -> ReloadFailed | None:
     """The given rules, in order, on a fresh tree and tool: the failure, or None."""
     return replay(machine_for(argv, mode or local_mode(), options), list(calls))
+
+
+AIR_FIXED = "air --build.exclude_dir tmp --build.include_ext go,txt"
+WGO_FIXED = "wgo run -file .txt ."
+Call = tuple[str, dict[str, Any]]
+ASSET: Call = ("asset_edit", {"pick": 0, "atomic": False})
+# Each race the churn makes, once: a change during a build, an atomic save, a new
+# package, a broken build then its fix.
+RACES: list[Call] = [
+    ("edit_during_build", {"first": 0, "second": 0}),
+    ("edit", {"pick": 0, "atomic": True}),
+    ("new_package", {"gap": 0.3}),
+    ("broken_build", {"atomic": True}),
+    ASSET,
+]

@@ -37,7 +37,7 @@ def test_the_probe_announces_the_hash_the_kit_computes(tmp_path: Path) -> None:
 
 
 def test_the_correct_reloader_passes() -> None:
-    outcome = check_reloader(reloader("good"), local_mode(), options=FAST, hyp=quick())
+    outcome = check_reloader(reloader("good"), local_mode(), options=FAST, hyp=quick(3, 3))
     assert outcome.stats.examples >= 1 and outcome.stats.steps >= 1
     assert outcome.stats.builds >= 1  # it really rebuilt
 

@@ -25,6 +25,7 @@ from pytest_fynecheck.reload.machine import (
 from pytest_fynecheck.reload.modes import ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.reproducer import write_script
+from pytest_fynecheck.reload.tools import TOOLS
 from pytest_fynecheck.watcher.harness import hypothesis_settings
 
 
@@ -159,6 +160,9 @@ def _report(argv: Sequence[str], mode: ReloadMode, options: Options, exc: Reload
     if flaky:
         lines.append("  (it did not fail again on replay: the bug is a race; the steps below "
                      "are the run that failed)")
+    known = TOOLS.get(Path(argv[0]).name)
+    if known and known.assets_hint and any("only //go:embed" in p for p in exc.problems):
+        lines.append(f"  hint: {known.assets_hint}")
     lines += ["", f"shrunk steps ({len(exc.steps)}, after {replays} replays):"]
     lines += [f"  {i}. {s.label}" for i, s in enumerate(exc.steps, 1)]
     script = None

@@ -42,7 +42,7 @@ TOOLS = {
         # The newest commit; gow has no tags. See tests/test_reload_tools.py: it does not
         # build with Go >= 1.26.
         Tool("gow", "github.com/mitranim/gow", "v0.0.0-20250926091427-aad163e590a8",
-             "gow watches go,mod by default: run gow -e go,mod,txt run ."),
+             "gow watches go,mod by default (its -e flag): run gow -e go,mod,txt run ."),
     )
 }
 _NAME = re.compile(r"^([a-z]+)(?:@(v[0-9A-Za-z.+-]+))?$")

@@ -31,9 +31,14 @@ def test_the_probe_announces_the_hash_the_kit_computes(tmp_path: Path) -> None:
     (ctl / "probes").mkdir(parents=True)
     env = {**os.environ, "FYNECHECK_RELOAD_DIR": str(ctl), "FYNECHECK_PROBE_PORT": ""}
     (ctl / "stop").touch()  # it exits at its first look at the switch
+    built = tree.hash()
     done = subprocess.run([binary], env=env, capture_output=True, text=True, timeout=30)
-    assert f"hash={tree.hash()}" in done.stdout, done
-    assert probe.tree_hash(tree.files) == tree.hash()
+    assert f"hash={built}" in done.stdout, done
+    # What was compiled, not what is on disk now: an edit after the build changes nothing.
+    tree.asset_edit("assets/greeting.txt", False)
+    (tmp_path / "assets" / "greeting.txt").write_bytes(tree.files["assets/greeting.txt"])
+    again = subprocess.run([binary], env=env, capture_output=True, text=True, timeout=30)
+    assert f"hash={built}" in again.stdout and tree.hash() != built
 
 
 def test_the_correct_reloader_passes() -> None:
@@ -88,6 +93,18 @@ def test_the_replay_script_fails_on_its_own_and_cleans_up(
     assert done.returncode == 1, done.stdout + done.stderr
     assert "REPRODUCED: pid" in done.stdout and "not the final tree" in done.stdout
     assert list(tmp_path.iterdir()) == []  # tree, control dir and output removed
-    # No app or reloader of the replay is left: their binaries lived under tmp_path.
-    left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
-    assert left.stdout == ""
+    assert _running_in(tmp_path) == []  # the reloader ran in the tree, its app from there
+
+
+def _running_in(where: Path) -> list[str]:
+    """Processes whose working directory or program lies under `where`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        for link in ("cwd", "exe"):
+            try:
+                target = os.readlink(proc / link)
+            except OSError:
+                continue
+            if target.startswith(str(where)):
+                found.append(f"{proc.name}: {link} {target}")
+    return found

@@ -24,7 +24,9 @@ def fast(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_option_adds_a_passing_item_and_a_report_row(fast: pytest.Pytester) -> None:
     good = shlex.quote(reloader("good")[0])
-    result = fast.runpytest_subprocess("--fynecheck-reload", good, "-v")
+    # The = form: a bare path after the option would be taken for a test path when pytest
+    # looks for its ini file (before plugins add their options), and the ini be missed.
+    result = fast.runpytest_subprocess(f"--fynecheck-reload={good}", "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*reload?local? PASSED*", "*reload*[[]local]*",
                                  "*always one app, up to date*"])
@@ -33,9 +35,9 @@ def test_option_adds_a_passing_item_and_a_report_row(fast: pytest.Pytester) -> N
 def test_items_are_listed_and_deselected_like_any_others(fast: pytest.Pytester) -> None:
     good = shlex.quote(reloader("good")[0])
     fast.makepyfile("def test_plain():\n    assert True\n")
-    listed = fast.runpytest_subprocess("--fynecheck-reload", good, "--co", "-q")
+    listed = fast.runpytest_subprocess(f"--fynecheck-reload={good}", "--co", "-q")
     listed.stdout.fnmatch_lines(["*::reload[[]local[]]", "2 tests collected*"])
-    chosen = fast.runpytest_subprocess("--fynecheck-reload", good, "-k", "plain")
+    chosen = fast.runpytest_subprocess(f"--fynecheck-reload={good}", "-k", "plain")
     chosen.assert_outcomes(passed=1, deselected=1)
 
 

@@ -117,7 +117,12 @@ def settings_for(config: pytest.Config) -> hyp_settings:
         except ValueError:
             raise pytest.UsageError(
                 f"ini fynecheck_reload_{name} must be an integer, not {raw!r}") from None
-    return hypothesis_settings(max_examples=counts[0], stateful_step_count=counts[1])
+    # No example database: replaying saved examples would cost seconds each on every run;
+    # a failure is rerun with its replay script.
+    from hypothesis import settings as hyp_settings
+
+    return hypothesis_settings(hyp_settings(database=None), max_examples=counts[0],
+                               stateful_step_count=counts[1])
 
 
 def _mode(config: pytest.Config, spec: str, argv: Sequence[str]) -> ReloadMode:

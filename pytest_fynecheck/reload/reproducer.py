@@ -60,9 +60,10 @@ export FYNECHECK_REAL_GO FYNECHECK_RELOAD_DIR FYNECHECK_PROBE_PORT CGO_ENABLED
 PATH=$CTL/bin:$PATH
 export PATH
 
-# await WORD SECONDS: until builds.log gains a line "WORD ..." (a build held or ended)
+# await WORD SECONDS [MARK]: until builds.log has a line "WORD ..." past its first MARK
+# lines (default: those there now): a build held, or ended
 await() {
-    mark=$(wc -l < "$CTL/builds.log")
+    mark=${3:-$(wc -l < "$CTL/builds.log")}
     i=0
     until tail -n "+$((mark + 1))" "$CTL/builds.log" | grep -q "^$1 "; do
         i=$((i + 1))
@@ -171,9 +172,9 @@ def _action(a: Action) -> str:
         return shell(a.prim)
     return {
         "pause": f"sleep {a.seconds:g}",
-        "hold": 'rm -f "$CTL/release"; : > "$CTL/hold"',
+        "hold": 'HOLD=$(wc -l < "$CTL/builds.log"); rm -f "$CTL/release"; : > "$CTL/hold"',
         "release": 'rm -f "$CTL/hold"; : > "$CTL/release"',
-        "await_held": f"await held {max(1, round(a.seconds))}",
+        "await_held": f'await held {max(1, round(a.seconds))} "$HOLD"',
         "await_build": f"await end {max(1, round(a.seconds))}",
     }[a.kind]
 

@@ -83,6 +83,7 @@ class Sandbox:
         wrapper.chmod(0o755)
         (self.ctl / "builds.log").touch()
         self.port = free_port()
+        self._mark = 0  # builds.log lines when the last hold began
         self.fs = LocalFilesystem(self.tree)
         self.model = ProbeTree()
         self.fs.apply(initial_prims(self.model.files))
@@ -119,6 +120,8 @@ class Sandbox:
             elif a.kind == "pause":
                 time.sleep(a.seconds)
             elif a.kind == "hold":
+                # A build held from now on counts, even one that started before.
+                self._mark = len(self.builds())
                 (self.ctl / "release").unlink(missing_ok=True)
                 (self.ctl / "hold").touch()
             elif a.kind == "release":
@@ -126,7 +129,8 @@ class Sandbox:
                 (self.ctl / "release").touch()
             elif a.kind in ("await_held", "await_build"):
                 word = "held" if a.kind == "await_held" else "end"
-                if not self._await(word, a.seconds):
+                mark = self._mark if word == "held" else len(self.builds())
+                if not self._await(word, mark, a.seconds):
                     notes.append(f"no build {'was held' if word == 'held' else 'ended'} "
                                  f"within {a.seconds:g} s")
             else:
@@ -140,9 +144,8 @@ class Sandbox:
             self.history.append((state_label(step, label, p), h))
         self.states.setdefault(h, dict(self.disk))
 
-    def _await(self, word: str, seconds: float) -> bool:
-        """Until builds.log gains a `word` line (after the lines there now)."""
-        mark = len(self.builds())
+    def _await(self, word: str, mark: int, seconds: float) -> bool:
+        """Until builds.log has a `word` line past its first `mark` lines."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if any(line[0] == word for line in self.builds()[mark:]):

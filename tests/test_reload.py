@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from reload_support import FAST, local_mode, quick, reloader, scenario
 
-from pytest_fynecheck.reload import probe
 from pytest_fynecheck.reload.churn import ProbeTree
 from pytest_fynecheck.reload.harness import ReloadCheckFailed, check_reloader
 from pytest_fynecheck.watcher.build import build_go

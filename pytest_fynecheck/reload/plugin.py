@@ -7,7 +7,9 @@ Items are added only when asked: `--fynecheck-reload CMD`, or `--fynecheck` with
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,10 +24,10 @@ from pytest_fynecheck.model import CheckFailed, InputError, Result, Status
 from pytest_fynecheck.plugin import (
     RESULTS_KEY,
     _artifact_dir,
-    _progress_printer,
     add_items,
     cache_dir,
 )
+from pytest_fynecheck.progress import heartbeat
 from pytest_fynecheck.reload.modes import ReloadMode, parse_mode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.tools import resolve
@@ -133,7 +135,20 @@ def _mode(config: pytest.Config, spec: str, argv: Sequence[str]) -> ReloadMode:
 
 
 def _argv(config: pytest.Config, cmd: str) -> list[str]:
-    return resolve(cmd, cache_dir(), _progress_printer(config) or (lambda _line: None))
+    """The command, its tool installed first when it names a pinned one (a cold install
+    compiles for a minute or two: progress lines come while the main thread waits)."""
+    state: Any = config.pluginmanager.get_plugin("fynecheck-state")
+    progress = state.progress
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        done = pool.submit(resolve, cmd, cache_dir(), progress)
+        with heartbeat(progress, lambda: f"reload tool for {cmd!r}: still installing "
+                                         f"({time.monotonic() - start:.0f} s)"):
+            while True:
+                try:
+                    return done.result(timeout=1.0)
+                except concurrent.futures.TimeoutError:
+                    progress.flush()  # only the main thread writes past capture
 
 
 def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:

@@ -22,6 +22,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,16 +49,21 @@ def argv_for(cmd: str) -> list[str]:
     return resolve(cmd, cache_dir(), print)
 
 
+ARTIFACTS = Path(tempfile.gettempdir()) / "fynecheck-reload-bench"
+
+
 def run(argv: list[str], mode: ReloadMode, seed: int) -> tuple[float, int | None, str]:
     hyp = hypothesis_settings(settings(database=None, derandomize=False),
                               max_examples=DEFAULT_MAX_EXAMPLES,
                               stateful_step_count=DEFAULT_STEPS)
     t0 = time.perf_counter()
     try:
-        check_reloader(argv, mode, options=Options(), hyp=hyp, seed_value=seed)
+        check_reloader(argv, mode, options=Options(), hyp=hyp, seed_value=seed,
+                       artifacts=ARTIFACTS / f"seed-{seed}")
     except ReloadCheckFailed as exc:
         f = exc.failure
-        return time.perf_counter() - t0, len(f.steps), f.problems[0][:110]
+        return (time.perf_counter() - t0, len(f.steps),
+                f"seed {seed}: {f.problems[0][:110]} (replay: sh {exc.script})")
     return time.perf_counter() - t0, None, "pass"
 
 

@@ -1,0 +1,125 @@
+"""The kit against a remote Docker engine: a second dockerd in a container (tests/
+dind_support.py) whose file system this machine does not share, reached by DOCKER_HOST
+alone. The matrix, files in and out, and the container watcher mode work there; bind
+modes say clearly why they cannot. Real engines, real images, no mocks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CACHE, run_fynecheck, start_suite
+from dind_support import remote_engine
+from watcher_support import quick, reference
+
+from pytest_fynecheck.containers.context import ContainerContext
+from pytest_fynecheck.containers.engine import engine
+from pytest_fynecheck.model import InputError
+from pytest_fynecheck.plugin import cache_dir
+from pytest_fynecheck.watcher.harness import check_watcher
+from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def remote_host() -> Iterator[str]:
+    with remote_engine() as host:
+        yield host
+
+
+@pytest.fixture
+def remote(remote_host: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DOCKER_HOST", remote_host)
+    return remote_host
+
+
+@pytest.fixture
+def ctx(remote: str, tmp_path: Path) -> Iterator[ContainerContext]:
+    box = start_suite("bookworm", tmp_path)
+    yield box
+    box.close()
+
+
+def test_the_remote_engine_is_another_engine(remote: str) -> None:
+    here = engine(cache_dir())
+    assert here.address == remote
+    monkey_free = {**here.info()}
+    assert monkey_free["ID"] != _local_id()
+
+
+def _local_id() -> str:
+    import docker
+
+    info: dict[str, Any] = docker.DockerClient(base_url="unix:///var/run/docker.sock").info()
+    return str(info["ID"])
+
+
+def test_files_go_in_and_out_without_a_shared_file_system(ctx: ContainerContext) -> None:
+    assert not ctx.shared, "the kit took the remote engine for a local one"
+    mounts = ctx.inspect()["Mounts"]
+    assert {m["Type"] for m in mounts} == {"volume"}, mounts  # no bind mount at all
+    (ctx.scratch / "from-host").write_text("hello")
+    done = ctx.run(["sh", "-c", "cat from-host > from-container; mkdir -p d; echo x > d/y"],
+                   cwd=ctx.scratch)
+    assert done.ok, done.output
+    assert (ctx.scratch / "from-container").read_text() == "hello"
+    assert (ctx.scratch / "d" / "y").read_text() == "x\n"
+    # A change here after the first copy reaches the container too.
+    (ctx.scratch / "from-host").write_text("changed")
+    assert ctx.run(["cat", "from-host"], cwd=ctx.scratch).stdout == "changed"
+    # The Go toolchain is there, read-only, and the container stays offline.
+    go = ctx.run(["go", "env", "GOROOT", "GOPROXY"]).stdout.split()
+    assert go[0] == str(ctx.goroot) and go[1].startswith("file://")
+    assert not ctx.run(["touch", f"{ctx.goroot}/x"]).ok
+    assert ctx.run(["ls", "/sys/class/net"]).stdout.split() == ["lo"]
+
+
+def test_spawn_stop_and_timeout_on_the_remote_engine(ctx: ContainerContext) -> None:
+    proc = ctx.spawn(["sh", "-c", "echo started; sleep 1005"])
+    assert proc.pid > 0 and proc.poll() is None
+    proc.stop(grace=2)
+    assert proc.poll() is not None and "started" in proc.output()
+    ps = ctx.run(["ps", "-eo", "args"]).stdout
+    assert "sleep 1005" not in ps
+
+
+def test_the_matrix_runs_against_the_remote_engine(
+    remote: str, pytester: pytest.Pytester, hello: Path
+) -> None:
+    run = run_fynecheck(pytester, hello, "--fynecheck-os=bookworm",
+                        "-o", "fynecheck_window_title=fynecheck hello")
+    assert run.ret == 0, run
+    checks = {c["id"]: c for c in run.report["checks"] if c["os"] == "bookworm"}
+    window = checks["app.window"]
+    assert window["status"] == "ok", window
+    # The screenshot was taken inside the remote container and came back here.
+    shot = Path(window["artifacts"]["screenshot"])
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    run.result.stdout.fnmatch_lines(["*fynecheck: checks by OS*", "app.window * ✓ * ✓"])
+
+
+def test_container_watcher_mode_works_remotely(remote: str) -> None:
+    watcher = reference()
+    mode = parse_mode("container:bookworm", start=start_suite, mounts=[watcher.parent])
+    assert isinstance(mode, ContainerMode)
+    try:
+        out = check_watcher([str(watcher)], mode, hyp=quick(5, 15))
+        assert out.stats.examples >= 5 and out.stats.declared == []
+    finally:
+        mode.close()
+
+
+@pytest.mark.parametrize("spec", ["bind:bookworm", "bind:bookworm:reverse"])
+def test_bind_modes_say_they_need_a_shared_file_system(remote: str, spec: str) -> None:
+    mode = parse_mode(spec, start=start_suite, mounts=[CACHE / "go"])
+    try:
+        with pytest.raises(InputError) as caught:
+            mode.sandbox()
+        message = str(caught.value)
+        assert f"watcher mode {spec} needs a file system shared" in message
+        assert f"DOCKER_HOST={remote}" in message
+    finally:
+        mode.close()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+import docker.types
 
 from pytest_fynecheck.containers.engine import Engine, engine, owner_labels
 from pytest_fynecheck.containers.images import (
@@ -68,13 +69,21 @@ def remote_engine(progress: Callable[[str], None] = print) -> Iterator[str]:
     image = dind_image(progress)
     with tempfile.TemporaryDirectory(prefix="fynecheck-dind-") as sock_dir:
         host = f"unix://{sock_dir}/docker.sock"
-        box = local.client.containers.run(
-            image, ["sh", "-c", _DOCKERD], detach=True, network_mode="none",
-            cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
-            security_opt=["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"],
-            volumes={sock_dir: {"bind": INNER, "mode": "rw"}, "/var/lib/docker": {}},
+        # Low-level create: MaskedPaths/ReadonlyPaths (the CLI's systempaths=unconfined)
+        # have no keyword in the SDK.
+        config = local.api.create_host_config(
+            network_mode="none", cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
+            security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+            mounts=[docker.types.Mount(INNER, sock_dir, type="bind"),
+                    docker.types.Mount("/var/lib/docker", None, type="volume")],
+        )
+        config.update(MaskedPaths=[], ReadonlyPaths=[])
+        made = local.api.create_container(
+            image, ["sh", "-c", _DOCKERD], host_config=config,
             labels={**owner_labels("dind"), LABEL_DIND: "1"},
         )
+        box = local.client.containers.get(made["Id"])
+        box.start()
         try:
             started = time.monotonic()
             ready = wait_until(lambda: _answers(host), 60, 0.2)

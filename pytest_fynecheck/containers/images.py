@@ -141,7 +141,7 @@ def ensure_image(
                 raise
             progress(
                 f"[{target.name}] the engine at {where()} could not build {tag} "
-                f"({failed.detail.splitlines()[-1][:160]}); building it on the local engine "
+                f"({failed.detail.splitlines()[0][-200:]}); building it on the local engine "
                 "and copying it over with save/load"
             )
             ensure_image(local, target, locks, progress, recipes, prune)

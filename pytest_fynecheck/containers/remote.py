@@ -57,8 +57,12 @@ def go_volumes(
     environ = {"GOMODCACHE": MODCACHE_IN_CONTAINER}
     if gomodcache is not None:
         download = gomodcache / "cache" / "download"
+        files = _wanted(engine, download, project)
+        # One filled-marker per set of files: an unchanged project costs one lookup.
+        listed = "\n".join(f"{p} {p.stat().st_size}" for p in files).encode()
         _fill(engine, image, "fynecheck-goproxy", PROXY_IN_CONTAINER, progress,
-              lambda box: _send_modules(engine, box, download, project), always=True)
+              lambda box: _send_modules(engine, box, download, files),
+              marker=f"{FILLED}-{hashlib.sha256(listed).hexdigest()[:16]}")
         mounts.append(docker.types.Mount(PROXY_IN_CONTAINER, "fynecheck-goproxy",
                                          type="volume", read_only=True))
         # file:// is Go's own offline proxy protocol over a module cache's download dir.
@@ -73,7 +77,7 @@ def _fill(
     at: str,
     progress: Callable[[str], None],
     send: Callable[[str], None],
-    always: bool = False,
+    marker: str = FILLED,
 ) -> None:
     """Run `send(container)` on a created (never started) container with `volume` at `at`,
     unless the volume is already marked filled; one filler per engine and volume."""
@@ -85,12 +89,12 @@ def _fill(
                 mounts=[docker.types.Mount(at, volume, type="volume")],
             )
         try:
-            if always or read_file(engine.api, str(box.id), f"{at}/{FILLED}") is None:
+            if read_file(engine.api, str(box.id), f"{at}/{marker}") is None:
                 progress(f"fynecheck: copying {volume} to the remote engine (once per engine)")
                 send(str(box.id))
-                marker = engine.cache / "locks" / FILLED
-                marker.write_text(volume)
-                upload_marker(engine, str(box.id), marker, f"{at}/{FILLED}")
+                note = engine.cache / "locks" / marker
+                note.write_text(volume)
+                upload_marker(engine, str(box.id), note, f"{at}/{marker}")
         finally:
             with failing(f"removing the filler of {volume}"):
                 box.remove(force=True)
@@ -107,18 +111,17 @@ def upload_marker(engine: Engine, box: str, marker: Path, dest: str) -> None:
         engine.api.put_archive(box, "/", buf.getvalue())
 
 
-def _send_modules(engine: Engine, box: str, download: Path, project: Path) -> None:
-    """Upload the proxy files the project needs that the volume does not have yet."""
+def _send_modules(engine: Engine, box: str, download: Path, files: list[Path]) -> None:
+    """Upload the proxy files the volume does not have yet (its manifest says which)."""
     manifest = f"{PROXY_IN_CONTAINER}/.fynecheck-manifest"
     have = set((read_file(engine.api, box, manifest) or b"").decode().splitlines())
-    wanted = sorted({str(p) for p in _module_files(engine, download, project) if p.is_file()})
-    missing = [w for w in wanted if f"{w} {Path(w).stat().st_size}" not in have]
-    # At the proxy's path, not the host's: rewrite each name under PROXY_IN_CONTAINER.
-    upload_as(engine, box, [(Path(m), PROXY_IN_CONTAINER + m[len(str(download)):])
-                            for m in missing])
-    lines = sorted(have | {f"{w} {Path(w).stat().st_size}" for w in wanted})
+    entries = {f"{p} {p.stat().st_size}": p for p in files}
+    missing = [p for entry, p in entries.items() if entry not in have]
+    # At the proxy's path, not the host's: each name rewritten under PROXY_IN_CONTAINER.
+    upload_as(engine, box, [(p, PROXY_IN_CONTAINER + str(p)[len(str(download)):])
+                            for p in missing])
     listing = engine.cache / "locks" / "goproxy-manifest"
-    listing.write_text("\n".join(lines) + "\n")
+    listing.write_text("\n".join(sorted(have | set(entries))) + "\n")
     upload_marker(engine, box, listing, manifest)
 
 
@@ -133,6 +136,18 @@ def upload_as(engine: Engine, box: str, pairs: list[tuple[Path, str]]) -> None:
         buf.seek(0)
         with failing(f"copying {len(pairs)} module files to the remote engine"):
             engine.api.put_archive(box, "/", buf)
+
+
+_WANTED: dict[tuple[str, str], list[Path]] = {}
+
+
+def _wanted(engine: Engine, download: Path, project: Path) -> list[Path]:
+    """The proxy files for `project`, asked once per process."""
+    key = (str(download), str(project))
+    if key not in _WANTED:
+        found = {p for p in _module_files(engine, download, project) if p.is_file()}
+        _WANTED[key] = sorted(found)
+    return _WANTED[key]
 
 
 def _module_files(engine: Engine, download: Path, project: Path) -> Iterator[Path]:

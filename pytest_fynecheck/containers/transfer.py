@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import subprocess
 import tarfile
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import docker.errors
 
@@ -44,20 +45,37 @@ def _walk(roots: Iterable[Path]) -> Iterator[tuple[Path, os.stat_result]]:
 
 
 def upload(api: Any, container: str, paths: Iterable[Path], what: str) -> int:
-    """put_archive `paths` (files, links, empty dirs; not recursive) at their own paths."""
-    count = 0
-    with tempfile.TemporaryFile() as buf:
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for path in paths:
-                with contextlib.suppress(FileNotFoundError, PermissionError):
-                    tar.add(path, arcname=str(path).lstrip("/"), recursive=False)
-                    count += 1
-        if not count:
-            return 0
-        buf.seek(0)
+    """put_archive `paths` (files, links, empty dirs; not recursive) at their own paths.
+
+    GNU tar writes the archive (streamed, not held in memory): Python's tarfile took a
+    minute for GOROOT's 15,000 files where tar takes a second."""
+    names = [str(p).lstrip("/") for p in paths]
+    if not names:
+        return 0
+    tar = subprocess.Popen(
+        ["tar", "-C", "/", "--no-recursion", "--null", "-T", "-", "-cf", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    assert tar.stdin is not None and tar.stdout is not None
+    out = tar.stdout
+    feeder = threading.Thread(target=_feed, args=(tar.stdin, names), daemon=True)
+    feeder.start()
+    try:
         with failing(f"copying {what} into container {container[:12]}"):
-            api.put_archive(container, "/", buf)
-    return count
+            # Chunked upload: a pipe has no length.
+            api.put_archive(container, "/", iter(lambda: out.read(1 << 20), b""))
+    finally:
+        feeder.join(60)
+        out.close()
+        tar.wait(60)
+    return len(names)
+
+
+def _feed(stdin: IO[bytes], names: list[str]) -> None:
+    with contextlib.suppress(BrokenPipeError):
+        stdin.write(b"".join(n.encode(errors="surrogateescape") + b"\0" for n in names))
+    with contextlib.suppress(BrokenPipeError):
+        stdin.close()
 
 
 def upload_tree(api: Any, container: str, root: Path, what: str) -> None:

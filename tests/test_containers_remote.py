@@ -5,7 +5,6 @@ modes say clearly why they cannot. Real engines, real images, no mocks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,30 +23,30 @@ from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def remote_host() -> Iterator[str]:
+def test_the_kit_against_a_remote_engine(
+    pytester: pytest.Pytester, hello: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One test, one inner engine: under xdist, separate tests would each start (and fill)
+    their own. Each step is a function below."""
     with remote_engine() as host:
-        yield host
+        monkeypatch.setenv("DOCKER_HOST", host)
+        _is_another_engine(host)
+        ctx = start_suite("bookworm", tmp_path / "scratch")
+        try:
+            _files_go_in_and_out(ctx)
+            _spawn_and_stop(ctx)
+        finally:
+            ctx.close()
+        _matrix(pytester, hello)
+        _container_watcher_mode()
+        for spec in ("bind:bookworm", "bind:bookworm:reverse"):
+            _bind_mode_refused(host, spec)
 
 
-@pytest.fixture
-def remote(remote_host: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("DOCKER_HOST", remote_host)
-    return remote_host
-
-
-@pytest.fixture
-def ctx(remote: str, tmp_path: Path) -> Iterator[ContainerContext]:
-    box = start_suite("bookworm", tmp_path)
-    yield box
-    box.close()
-
-
-def test_the_remote_engine_is_another_engine(remote: str) -> None:
+def _is_another_engine(remote: str) -> None:
     here = engine(cache_dir())
     assert here.address == remote
-    monkey_free = {**here.info()}
-    assert monkey_free["ID"] != _local_id()
+    assert here.info()["ID"] != _local_id()
 
 
 def _local_id() -> str:
@@ -57,7 +56,7 @@ def _local_id() -> str:
     return str(info["ID"])
 
 
-def test_files_go_in_and_out_without_a_shared_file_system(ctx: ContainerContext) -> None:
+def _files_go_in_and_out(ctx: ContainerContext) -> None:
     assert not ctx.shared, "the kit took the remote engine for a local one"
     mounts = ctx.inspect()["Mounts"]
     assert {m["Type"] for m in mounts} == {"volume"}, mounts  # no bind mount at all
@@ -77,7 +76,7 @@ def test_files_go_in_and_out_without_a_shared_file_system(ctx: ContainerContext)
     assert ctx.run(["ls", "/sys/class/net"]).stdout.split() == ["lo"]
 
 
-def test_spawn_stop_and_timeout_on_the_remote_engine(ctx: ContainerContext) -> None:
+def _spawn_and_stop(ctx: ContainerContext) -> None:
     proc = ctx.spawn(["sh", "-c", "echo started; sleep 1005"])
     assert proc.pid > 0 and proc.poll() is None
     proc.stop(grace=2)
@@ -86,9 +85,7 @@ def test_spawn_stop_and_timeout_on_the_remote_engine(ctx: ContainerContext) -> N
     assert "sleep 1005" not in ps
 
 
-def test_the_matrix_runs_against_the_remote_engine(
-    remote: str, pytester: pytest.Pytester, hello: Path
-) -> None:
+def _matrix(pytester: pytest.Pytester, hello: Path) -> None:
     run = run_fynecheck(pytester, hello, "--fynecheck-os=bookworm",
                         "-o", "fynecheck_window_title=fynecheck hello")
     assert run.ret == 0, run
@@ -101,7 +98,7 @@ def test_the_matrix_runs_against_the_remote_engine(
     run.result.stdout.fnmatch_lines(["*fynecheck: checks by OS*", "app.window * ✓ * ✓"])
 
 
-def test_container_watcher_mode_works_remotely(remote: str) -> None:
+def _container_watcher_mode() -> None:
     watcher = reference()
     mode = parse_mode("container:bookworm", start=start_suite, mounts=[watcher.parent])
     assert isinstance(mode, ContainerMode)
@@ -112,8 +109,7 @@ def test_container_watcher_mode_works_remotely(remote: str) -> None:
         mode.close()
 
 
-@pytest.mark.parametrize("spec", ["bind:bookworm", "bind:bookworm:reverse"])
-def test_bind_modes_say_they_need_a_shared_file_system(remote: str, spec: str) -> None:
+def _bind_mode_refused(remote: str, spec: str) -> None:
     mode = parse_mode(spec, start=start_suite, mounts=[CACHE / "go"])
     try:
         with pytest.raises(InputError) as caught:

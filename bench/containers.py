@@ -108,10 +108,14 @@ def cold_build(target: Target) -> float:
     return took
 
 
+SELECT: list[str] = []  # --select EXPR: passed to every matrix run as -k EXPR
+
+
 def matrix_run(oses: str, env: dict[str, str] | None = None) -> float:
     argv = [sys.executable, "-m", "pytest", "--fynecheck", f"--fynecheck-project={HELLO}",
             f"--fynecheck-os={oses}", "-p", "no:cacheprovider", "-q",
-            "-o", "fynecheck_window_title=fynecheck hello", "--rootdir", str(HELLO)]
+            "-o", "fynecheck_window_title=fynecheck hello", "--rootdir", str(HELLO),
+            *(["-k", SELECT[0]] if SELECT else [])]
     start = time.monotonic()
     done = subprocess.run(argv, cwd=HELLO, capture_output=True, text=True, timeout=3600,
                           env={**os.environ, **(env or {})})
@@ -151,7 +155,11 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="also time cold image builds")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", choices=("start", "images", "matrix", "remote"))
+    parser.add_argument("--select", metavar="EXPR",
+                        help="only the checks -k EXPR selects, in every matrix run")
     args = parser.parse_args()
+    if args.select:
+        SELECT.append(args.select)
     if args.only in (None, "images"):
         bench_images(args.cold)
     if args.only in (None, "start"):

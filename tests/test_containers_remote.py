@@ -86,16 +86,18 @@ def _spawn_and_stop(ctx: ContainerContext) -> None:
 
 
 def _matrix(pytester: pytest.Pytester, hello: Path) -> None:
-    run = run_fynecheck(pytester, hello, "--fynecheck-os=bookworm",
-                        "-o", "fynecheck_window_title=fynecheck hello")
+    """The readiness matrix on bookworm, remotely. Without app.build/app.window: a fresh
+    inner engine has a cold GOCACHE, and a cold cgo build of Fyne takes minutes (the
+    local suite tests cover those two; files coming back are shown above)."""
+    run = run_fynecheck(pytester, hello, "--fynecheck-os=bookworm", "-k", "not app.")
     assert run.ret == 0, run
     checks = {c["id"]: c for c in run.report["checks"] if c["os"] == "bookworm"}
-    window = checks["app.window"]
-    assert window["status"] == "ok", window
-    # The screenshot was taken inside the remote container and came back here.
-    shot = Path(window["artifacts"]["screenshot"])
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    run.result.stdout.fnmatch_lines(["*fynecheck: checks by OS*", "app.window * ✓ * ✓"])
+    for cid in ("go.env", "cc.works", "pkgconfig.gl", "x11.libs", "display.x11", "gl.context"):
+        assert checks[cid]["status"] == "ok", checks[cid]
+    assert checks["go.env"]["detail"].startswith("GOPROXY=file://"), checks["go.env"]
+    assert "llvmpipe" in checks["gl.context"]["detail"], checks["gl.context"]
+    run.result.stdout.fnmatch_lines(["*fynecheck: checks by OS*", "gl.context * ✓ * ✓",
+                                     "host: ready; bookworm: ready"])
 
 
 def _container_watcher_mode() -> None:

@@ -7,11 +7,16 @@
 2. image build per suite: warm (cache hit) always; cold with --cold (from salted copies
    of the recipes, so no layer is cached; the real images stay)  goals <= 120 s cold, <= 1 s warm
 3. warm `pytest --fynecheck --fynecheck-os` over 3 suites vs one suite  goal <= 2.5x
+4. with --only remote: warm `--fynecheck-os bookworm` against a remote engine (a
+   Docker-in-Docker dockerd whose files this machine does not share) vs the local engine
+
+Everything runs against the engine DOCKER_HOST names (the default socket when unset).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -45,7 +50,7 @@ def bench_start(repeat: int) -> None:
     goroot, modcache = host_go()
 
     def bare() -> None:
-        docker.check(["run", "--rm", "--network", "none", image, "true"])
+        docker.client.containers.run(image, ["true"], remove=True, network_mode="none")
 
     spec = (target, image, goroot, modcache)
     bare()
@@ -98,27 +103,50 @@ def cold_build(target: Target) -> float:
         tag = ensure_image(docker, target, recipes / "locks", recipes=recipes, prune=False)
         took = time.perf_counter() - start
         base, _ = target.tags(recipes)
-        docker.docker(["rmi", "--force", tag, base], timeout=300)
+        for old in (tag, base):
+            docker.client.images.remove(old, force=True)
     return took
 
 
-def bench_matrix() -> None:
-    def run(oses: str) -> float:
-        argv = [sys.executable, "-m", "pytest", "--fynecheck", f"--fynecheck-project={HELLO}",
-                f"--fynecheck-os={oses}", "-p", "no:cacheprovider", "-q",
-                "-o", "fynecheck_window_title=fynecheck hello", "--rootdir", str(HELLO)]
-        start = time.monotonic()
-        done = subprocess.run(argv, cwd=HELLO, capture_output=True, text=True, timeout=3600)
-        took = time.monotonic() - start
-        if done.returncode != 0:
-            print(done.stdout[-3000:], done.stderr[-2000:])
-            raise SystemExit(f"pytest --fynecheck-os={oses} failed ({done.returncode})")
-        return took
+SELECT: list[str] = []  # --select EXPR: passed to every matrix run as -k EXPR
 
-    run(",".join(SUITES))  # warm every suite's image, GOCACHE volume and build cache
-    one = run("bookworm")
+
+def matrix_run(oses: str, env: dict[str, str] | None = None) -> float:
+    argv = [sys.executable, "-m", "pytest", "--fynecheck", f"--fynecheck-project={HELLO}",
+            f"--fynecheck-os={oses}", "-p", "no:cacheprovider", "-q",
+            "-o", "fynecheck_window_title=fynecheck hello", "--rootdir", str(HELLO),
+            *(["-k", SELECT[0]] if SELECT else [])]
+    start = time.monotonic()
+    done = subprocess.run(argv, cwd=HELLO, capture_output=True, text=True, timeout=3600,
+                          env={**os.environ, **(env or {})})
+    took = time.monotonic() - start
+    if done.returncode != 0:
+        print(done.stdout[-3000:], done.stderr[-2000:])
+        raise SystemExit(f"pytest --fynecheck-os={oses} failed ({done.returncode})")
+    return took
+
+
+def bench_remote(repeat: int) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from dind_support import remote_engine
+
+    matrix_run("bookworm")  # warm the local side
+    local = statistics.median(matrix_run("bookworm") for _ in range(repeat))
+    line("warm --fynecheck-os bookworm, local engine (baseline)", local)
+    with remote_engine(lambda text: print(f"  {text}", flush=True)) as host:
+        env = {"DOCKER_HOST": host}
+        first = matrix_run("bookworm", env)
+        line("first --fynecheck-os bookworm, fresh remote engine (image copy, volumes)",
+             first, local)
+        warm = statistics.median(matrix_run("bookworm", env) for _ in range(repeat))
+        line("warm --fynecheck-os bookworm, remote engine", warm, local)
+
+
+def bench_matrix() -> None:
+    matrix_run(",".join(SUITES))  # warm every suite's image, GOCACHE volume and build cache
+    one = matrix_run("bookworm")
     line("warm --fynecheck-os bookworm (baseline; host checks too)", one)
-    line("warm --fynecheck-os bullseye,bookworm,trixie", run(",".join(SUITES)), one,
+    line("warm --fynecheck-os bullseye,bookworm,trixie", matrix_run(",".join(SUITES)), one,
          "goal <= 2.5x")
 
 
@@ -126,14 +154,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", action="store_true", help="also time cold image builds")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", choices=("start", "images", "matrix"))
+    parser.add_argument("--only", choices=("start", "images", "matrix", "remote"))
+    parser.add_argument("--select", metavar="EXPR",
+                        help="only the checks -k EXPR selects, in every matrix run")
     args = parser.parse_args()
+    if args.select:
+        SELECT.append(args.select)
     if args.only in (None, "images"):
         bench_images(args.cold)
     if args.only in (None, "start"):
         bench_start(args.repeat)
     if args.only in (None, "matrix"):
         bench_matrix()
+    if args.only == "remote":
+        bench_remote(args.repeat)
 
 
 if __name__ == "__main__":

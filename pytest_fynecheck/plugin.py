@@ -34,6 +34,7 @@ pytest_plugins: list[str] = [
     "pytest_fynecheck.matrix.plugin",
     "pytest_fynecheck.attachments",
     "pytest_fynecheck.windows.plugin",
+    "pytest_fynecheck.reload.plugin",
 ]
 
 RESULTS_KEY = "fynecheck_result"

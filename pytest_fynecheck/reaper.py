@@ -1,84 +1,25 @@
-"""Leftovers of killed runs: removed at session start, by label and pid, never by name.
+"""Leftovers of killed runs: host display servers, removed by recorded pid, never by name.
 
 A run that is SIGKILLed cannot clean up. What it started carries its pid (and that pid's
 start time, so a recycled pid is not mistaken for it); the next run removes whatever
-belongs to a process that no longer exists.
-
-Two halves: containers (`reap_containers`) and host display servers (`record_process`,
-`reap_processes`, used by the displays feature).
+belongs to a process that no longer exists. Containers are reaped the same way, by their
+labels (`containers.reap`); this module is the shared process-identity half.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import socket
 import tempfile
 import time
 from pathlib import Path
-
-from pytest_fynecheck.model import CheckFailed
 
 
 def owner_alive(pid: int, start_time: str) -> bool:
     """True when `pid` still names the process that started the thing (same start time)."""
     now = process_start_time(pid)
     return bool(now) and (not start_time or now == start_time)
-
-
-# -- containers ----------------------------------------------------------------------------
-
-
-def reap_containers(cache: Path) -> list[str]:
-    """Remove labelled containers whose owning pytest process (on this host) is gone.
-
-    Returns the ids removed. Without a Docker engine there is nothing to reap.
-    """
-    from pytest_fynecheck.containers.engine import (
-        LABEL_HOST,
-        LABEL_PID,
-        LABEL_PID_START,
-        LABEL_SESSION,
-        engine,
-        missing_engine,
-    )
-
-    if missing_engine(cache) is not None:
-        return []
-    docker = engine(cache)
-    try:
-        ids = docker.check(
-            ["ps", "--all", "--quiet", "--no-trunc", "--filter", f"label={LABEL_SESSION}"],
-            timeout=60,
-        ).split()
-    except CheckFailed:
-        return []  # the engine went away: nothing to do
-    if not ids:
-        return []
-    # A parallel run may remove some meanwhile: inspect then fails for those, and still
-    # prints the others.
-    listed = docker.docker(["inspect", *ids], timeout=60).stdout.strip()
-    try:
-        inspected = json.loads(listed or "[]")
-    except json.JSONDecodeError:
-        return []
-    here = socket.gethostname()
-    dead = []
-    for item in inspected:
-        labels = item.get("Config", {}).get("Labels") or {}
-        if labels.get(LABEL_HOST) != here:
-            continue  # another machine's run sharing this engine: its pids mean nothing here
-        try:
-            pid = int(labels.get(LABEL_PID, ""))
-        except ValueError:
-            continue
-        if pid != os.getpid() and not owner_alive(pid, labels.get(LABEL_PID_START, "")):
-            dead.append(str(item["Id"]))
-    if dead:
-        docker.docker(["rm", "--force", *dead], timeout=120)
-    return dead
 
 
 # -- display-server processes --------------------------------------------------------------
@@ -235,8 +176,3 @@ def process_start_time(pid: int) -> str:
     if len(fields) < 20 or fields[0] in ("Z", "X"):
         return ""  # a zombie has finished; only its parent's wait() is missing
     return fields[19]
-
-
-def reap_all(cache: Path) -> list[str]:
-    """Containers and display servers left by killed runs (ids and pids, for the log)."""
-    return [*reap_containers(cache), *map(str, reap_processes())]

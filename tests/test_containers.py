@@ -27,7 +27,6 @@ from pytest_fynecheck.containers.reproducer import failing_command, write_reprod
 from pytest_fynecheck.containers.start import host_go
 from pytest_fynecheck.context import ToolMissing, ToolTimeout, running_check
 from pytest_fynecheck.model import CheckFailed, Result, Status
-from pytest_fynecheck.plugin import cache_dir
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
 
@@ -78,12 +77,12 @@ def test_host_paths_are_shared(bookworm: ContainerContext) -> None:
 
 def test_no_network_no_privilege_no_socket(bookworm: ContainerContext) -> None:
     info = bookworm.inspect()
-    host_config: dict[str, object] = info["HostConfig"]  # type: ignore[assignment]
+    host_config: dict[str, object] = info["HostConfig"]
     assert host_config["NetworkMode"] == "none"
     assert host_config["Privileged"] is False
     assert "docker.sock" not in json.dumps(info["Mounts"])
     assert bookworm.run(["ls", "/sys/class/net"]).stdout.split() == ["lo"]
-    labels: dict[str, str] = info["Config"]["Labels"]  # type: ignore[index]
+    labels: dict[str, str] = info["Config"]["Labels"]
     assert labels[LABEL_SESSION] == SESSION_ID and labels[LABEL_PID] == str(os.getpid())
 
 
@@ -302,8 +301,7 @@ def test_fyne_os_marker_runs_once_per_suite(pytester: pytest.Pytester, xdist: li
 
 def _orphaned_containers() -> list[str]:
     """Labelled containers whose owning process is gone (a live parallel run's are fine)."""
-    from pytest_fynecheck.containers.engine import LABEL_PID_START
-    from pytest_fynecheck.reaper import owner_alive
+    from pytest_fynecheck.containers.reap import owner_gone
 
     ids = docker("ps", "--all", "--quiet", "--filter", f"label={LABEL_SESSION}").split()
     if not ids:
@@ -314,8 +312,7 @@ def _orphaned_containers() -> list[str]:
         ["docker", "inspect", *ids], capture_output=True, text=True, timeout=120
     ).stdout
     for item in json.loads(listed or "[]"):
-        labels = item["Config"]["Labels"]
-        if not owner_alive(int(labels[LABEL_PID]), labels.get(LABEL_PID_START, "")):
+        if owner_gone(item["Config"]["Labels"]):
             orphans.append(item["Id"])
     return orphans
 
@@ -488,34 +485,3 @@ def test_reproducer_replays_the_checks_own_command_not_the_one_its_text_names(
     assert guessed[1] == "demo.third ran no failing command; guessed from its text"
     readme = (write_reproducer(tmp_path, bookworm, other) / "README").read_text()
     assert "(demo.third ran no failing command; guessed from its text)" in readme
-
-
-def test_reaper_removes_only_containers_of_dead_owners(bookworm: ContainerContext) -> None:
-    import socket
-
-    from pytest_fynecheck.containers.engine import LABEL_HOST, LABEL_PID_START
-    from pytest_fynecheck.reaper import process_start_time, reap_containers
-
-    gone = subprocess.Popen(["true"])
-    gone.wait()  # a pid that named a process which is gone now
-
-    def labelled(pid: int, start: str) -> str:
-        return docker(
-            "run", "--detach", "--network", "none", "--label", f"{LABEL_SESSION}=reaper-test",
-            "--label", f"{LABEL_PID}={pid}", "--label", f"{LABEL_PID_START}={start}",
-            "--label", f"{LABEL_HOST}={socket.gethostname()}", bookworm.image, "sleep", "600",
-        ).strip()
-
-    dead = labelled(gone.pid, "1")
-    # A live pid with another start time: the pid was recycled, the owner is gone.
-    recycled = labelled(os.getppid(), "1")
-    alive = labelled(os.getppid(), process_start_time(os.getppid()))
-    try:
-        removed = reap_containers(cache_dir())
-        # Under xdist a pytester run's own reaper may remove the orphans first: what
-        # counts is that they are gone and that live owners' containers stay.
-        assert container_ids("reaper-test") == [alive[:12]], removed
-        assert alive not in removed
-        assert bookworm.container is not None and bookworm.container not in removed
-    finally:
-        docker("rm", "--force", dead, recycled, alive)

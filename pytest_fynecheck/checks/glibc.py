@@ -7,8 +7,11 @@ import json
 import re
 from pathlib import Path
 
+from docker.errors import ContainerError
+
 from pytest_fynecheck.checks import check
-from pytest_fynecheck.containers.engine import engine, missing_engine
+from pytest_fynecheck.containers.context import SESSION_ID
+from pytest_fynecheck.containers.engine import engine, failing, missing_engine, owner_labels
 from pytest_fynecheck.containers.images import Target, ensure_base
 from pytest_fynecheck.context import TOOL_HINTS, Context
 from pytest_fynecheck.model import CheckFailed, CheckWarning, InputError, NotApplicable
@@ -63,20 +66,25 @@ def suite_versions(ctx: Context, suite: str, lib: str) -> list[str] | None:
     if cache.is_file():
         known: list[str] | None = json.loads(cache.read_text())
         return known
-    done = docker.docker(
-        ["run", "--rm", "--network", "none", "--entrypoint", "cat", base, f"{LIB_DIR}/{lib}"],
-        timeout=120,
-    )
     versions: list[str] | None = None
-    if done.ok:
+    with failing(f"reading {LIB_DIR}/{lib} out of {base}"):
+        try:
+            data: bytes = docker.client.containers.run(
+                base, ["cat", f"{LIB_DIR}/{lib}"], network_mode="none", remove=True,
+                labels=owner_labels(SESSION_ID), stdout=True, stderr=False,
+            )
+        except ContainerError:  # cat failed: the suite has no such library
+            data = b""
+    if data:
         copy = cache.with_suffix(".so")
         copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_bytes(done.raw)
+        copy.write_bytes(data)
         read = docker.host.run(["objdump", "-p", str(copy)], timeout=60)
         copy.unlink()
         if not read.ok:
             raise CheckFailed(f"`objdump -p` cannot read {suite}'s {lib}: {read.output[-500:]}")
         versions = defined_versions(read.stdout)
+    cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(versions))
     return versions
 

@@ -1,40 +1,33 @@
 """`ContainerContext`: the readiness checks, run inside a per-suite container.
 
-Commands go through `docker exec`. Host paths (project, scratch, cache, the Go toolchain
-and module cache) are mounted at the same paths, so host-side Python reads and writes
-what the container sees, and the checks need no container-specific code.
+Commands run through the engine's exec API. Host paths (project, scratch, cache, the Go
+toolchain and module cache) appear at the same paths inside: bind-mounted when the
+engine shares this machine's files, else mirrored with put/get_archive around each
+command (`transfer.Mirror`) and the Go toolchain and modules kept in engine volumes
+(`remote`). Either way host-side Python reads and writes what the container sees, and
+the checks need no container-specific code.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from pytest_fynecheck.containers.engine import (
-    LABEL_HOST,
-    LABEL_PID,
-    LABEL_PID_START,
-    LABEL_SESSION,
-    Engine,
-)
+import docker.types
+
+from pytest_fynecheck.containers import remote
+from pytest_fynecheck.containers.engine import Engine, failing, owner_labels, where
+from pytest_fynecheck.containers.execs import Exec, run_quiet
 from pytest_fynecheck.containers.images import Target
-from pytest_fynecheck.context import (
-    CURRENT_CHECK,
-    Completed,
-    Context,
-    HostProcess,
-    Process,
-    ToolTimeout,
-)
+from pytest_fynecheck.containers.reap import reap_once
+from pytest_fynecheck.containers.transfer import Mirror, pull_script, read_file
+from pytest_fynecheck.context import CURRENT_CHECK, Completed, Context, Process, ToolTimeout
 from pytest_fynecheck.model import InputError
-from pytest_fynecheck.reaper import process_start_time
 
 # Per process: every container this pytest process starts carries it.
 SESSION_ID = secrets.token_hex(8)
@@ -42,14 +35,14 @@ _FOUND: dict[tuple[str, str, str], str] = {}
 GOCACHE_IN_CONTAINER = "/var/cache/fynecheck/go-build"
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-# Runs the command in a new session whose id goes to a file on a mounted path, so
-# stop/timeout can kill the whole tree *inside* the container (killing the `docker exec`
-# client alone would leave it running). When the command ends, the wrapper ends what it
-# left in its session, as `Context.run` does on the host.
-_WRAP = (
-    'echo $$ > "$0.tmp" && mv "$0.tmp" "$0"; "$@"; rc=$?; '
-    'trap "" TERM; kill -TERM 0 2>/dev/null; exit $rc'
-)
+# Runs the command in a new session whose id goes to a file under scratch, so stop and
+# timeout can kill the whole tree *inside* the container. When the command ends, the
+# wrapper ends what it left in its session, as `Context.run` does on the host.
+_START = 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0"; '
+_END = '"$@"; rc=$?; trap "" TERM; kill -TERM 0 2>/dev/null; '
+_WRAP = _START + _END + "exit $rc"
+# Remote: the pid file is back-dated as the stamp `pull_script` compares against.
+_BACKDATE = 'touch -d "@$(($(date +%s) - 2))" "$0"; '
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +84,7 @@ class ContainerContext(Context):
         self.goroot = goroot
         self.gomodcache = gomodcache
         self.container: str | None = None
+        self.mirror: Mirror | None = None  # set by start() when the engine is remote
         self.commands: list[Command] = []
         self._commands_lock = threading.Lock()
         self._which: dict[tuple[str, str], str | None] = {}
@@ -122,46 +116,63 @@ class ContainerContext(Context):
 
     # -- lifecycle -------------------------------------------------------------------
 
+    @property
+    def shared(self) -> bool:
+        """Does the engine see this machine's files (bind mounts), or is it remote?"""
+        return self.mirror is None
+
+    def require_shared(self, what: str) -> None:
+        """InputError unless host and container see the same files (bind mounts)."""
+        if not self.shared:
+            raise InputError(
+                f"{what} needs a file system shared by this machine and the Docker engine, "
+                f"and the engine at {where()} does not see this machine's files (a marker "
+                "file written here was not visible through a bind mount there); use "
+                "container:SUITE or local, or an engine on this machine"
+            )
+
+    def _rw(self) -> list[Path]:
+        return _unique([self.project, self.scratch, self.cache, *self.extra_mounts])
+
     def start(self) -> ContainerContext:
-        for path in (self.project, self.scratch, self.cache, *self.extra_mounts,
-                     *self.readonly_mounts):
-            if ":" in str(path):
-                raise InputError(f"{path}: a path with ':' cannot be mounted into a container")
         self._pids.mkdir(parents=True, exist_ok=True)
         self.cache.mkdir(parents=True, exist_ok=True)
-        volume = f"fynecheck-gocache-{self.target.suite}"
-        mounts = [
-            f"{self.project}:{self.project}",
-            f"{self.scratch}:{self.scratch}",
-            f"{self.cache}:{self.cache}",
-            f"{self.goroot}:{self.goroot}:ro",
-            f"{volume}:{GOCACHE_IN_CONTAINER}",
-        ]
-        mounts += [f"{p}:{p}" for p in self.extra_mounts]
-        mounts += [f"{p}:{p}:ro" for p in self.readonly_mounts]
-        if self.gomodcache is not None and self.gomodcache.is_dir():
-            mounts.append(f"{self.gomodcache}:{self.gomodcache}:ro")
-        pid = os.getpid()
-        argv = [
-            "run", "--detach", "--init", "--network", "none",
-            "--label", f"{LABEL_SESSION}={SESSION_ID}",
-            "--label", f"{LABEL_PID}={pid}",
-            "--label", f"{LABEL_PID_START}={process_start_time(pid)}",
-            "--label", f"{LABEL_HOST}={socket.gethostname()}",
-            "--label", f"io.fynecheck.os={self.name}",
-        ]
-        seen: set[str] = set()
-        for mount in mounts:
-            target = mount.split(":")[1]
-            if target not in seen:  # e.g. project == scratch: docker refuses a repeated target
-                seen.add(target)
-                argv += ["--volume", mount]
-        for key, value in self.environ.items():
-            argv += ["--env", f"{key}={value}"]
-        # PID 1 (docker-init) reaps orphans; `sleep infinity` keeps the container up
-        # until close() removes it.
-        argv += ["--workdir", str(self.project), self.image, "sleep", "infinity"]
-        self.container = self.engine.check(argv, timeout=120).strip()
+        removed = reap_once(self.engine)
+        if removed:
+            self.progress(f"fynecheck: removed {len(removed)} container(s) left by killed runs")
+        shared = self.engine.shared_fs(self.image)
+        gocache = f"fynecheck-gocache-{self.target.suite}"
+        mounts = [docker.types.Mount(GOCACHE_IN_CONTAINER, gocache, type="volume")]
+        if shared:
+            for path in (*self._rw(), *self.readonly_mounts):
+                if ":" in str(path):
+                    raise InputError(f"{path}: a path with ':' cannot be mounted into a container")
+            ro = [self.goroot, *self.readonly_mounts]
+            if self.gomodcache is not None and self.gomodcache.is_dir():
+                ro.append(self.gomodcache)
+            binds = {str(p): False for p in self._rw()}
+            binds.update({str(p): True for p in ro if str(p) not in binds})
+            mounts += [docker.types.Mount(p, p, type="bind", read_only=r)
+                       for p, r in binds.items()]
+        else:
+            go = remote.go_volumes(self.engine, self.image, self.goroot, self.gomodcache,
+                                   self.project, self.progress)
+            mounts += go.mounts
+            self.environ.update(go.environ)
+        labels = {**owner_labels(SESSION_ID), "io.fynecheck.os": self.name}
+        with failing(f"starting a {self.image} container"):
+            # docker-init as PID 1 reaps orphans; `sleep infinity` keeps the container up
+            # until close() removes it.
+            box = self.engine.client.containers.run(
+                self.image, ["sleep", "infinity"], detach=True, init=True,
+                network_mode="none", labels=labels, mounts=mounts,
+                environment=self.environ, working_dir=str(self.project),
+            )
+        self.container = str(box.id)
+        if not shared:
+            self.mirror = Mirror(self.engine.api, self.container, self._rw(),
+                                 self.readonly_mounts)
+            self.mirror.seed()
         return self
 
     def close(self) -> None:
@@ -169,7 +180,8 @@ class ContainerContext(Context):
             super().close()
         finally:
             if self.container is not None:
-                self.engine.docker(["rm", "--force", self.container], timeout=60)
+                with failing(f"removing container {self.container[:12]}"):
+                    self.engine.api.remove_container(self.container, force=True)
                 self.container = None
 
     def describe(self) -> str:
@@ -177,16 +189,23 @@ class ContainerContext(Context):
 
     # -- commands ----------------------------------------------------------------------
 
+    def _wrapped(self, argv: Sequence[str], token: str, pull: bool) -> list[str]:
+        script = _WRAP
+        if pull:
+            script = _START + _BACKDATE + _END + pull_script(self._rw()) + "exit $rc"
+        return ["setsid", "--wait", "sh", "-c", script, str(self._pids / token), *argv]
+
     def exec_argv(
         self, argv: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None, token: str
     ) -> list[str]:
-        """`docker exec` arguments that run `argv` in its own session, id noted under `token`."""
+        """`docker exec` CLI arguments that run `argv` in its own session, id noted under
+        `token` (for callers that stream through the CLI, which honours DOCKER_HOST)."""
         assert self.container is not None, "ContainerContext used before start()"
         out = ["exec"]
         for key, value in (env or {}).items():
             out += ["--env", f"{key}={value}"]
         out += ["--workdir", str(cwd or self.project), self.container]
-        return [*out, "setsid", "--wait", "sh", "-c", _WRAP, str(self._pids / token), *argv]
+        return [*out, *self._wrapped(argv, token, pull=False)]
 
     def which(self, tool: str, extra_env: Mapping[str, str] | None = None) -> str | None:
         path = self.env(extra_env).get("PATH", "")
@@ -198,16 +217,29 @@ class ContainerContext(Context):
             return shared
         if key not in self._which:
             assert self.container is not None, "ContainerContext used before start()"
-            done = self.engine.docker(
-                ["exec", "--env", f"PATH={path}", self.container,
-                 "sh", "-c", 'command -v "$1"', "sh", tool],
-                timeout=60,
-            )
-            found = done.stdout.strip()
-            self._which[key] = found if done.ok and found.startswith("/") else None
-            if self._which[key] is not None:
+            ex = Exec(self.engine, self.container, ["sh", "-c", 'command -v "$1"', "sh", tool],
+                      env={"PATH": path})
+            found = b"".join(ex.stdout).decode().strip() if ex.wait(60) else ""
+            ok = ex.returncode() == 0 and found.startswith("/")
+            self._which[key] = found if ok else None
+            if ok:
                 _FOUND[(self.image, tool, path)] = found
         return self._which[key]
+
+    def _exec(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None,
+        cwd: Path | None,
+        token: str,
+        on_line: Callable[[str], None] | None = None,
+    ) -> Exec:
+        assert self.container is not None, "ContainerContext used before start()"
+        if self.mirror is not None:
+            self.mirror.push()
+        wrapped = self._wrapped(argv, token, pull=self.mirror is not None)
+        return Exec(self.engine, self.container, wrapped, env=env,
+                    cwd=str(cwd or self.project), on_line=on_line)
 
     def run(
         self,
@@ -221,16 +253,24 @@ class ContainerContext(Context):
         self.require(argv[0], env)
         limit = self.timeout if timeout is None else timeout
         token = secrets.token_hex(6)
-        try:
-            done = self.engine.docker(
-                self.exec_argv(argv, env, cwd, token), timeout=limit, on_line=on_line
-            )
-        except ToolTimeout as exc:
+        ex = self._exec(argv, env, cwd, token, on_line)
+        if not ex.wait(limit):
             self._kill(token, "KILL", forget=True)
-            self._record(argv, env, cwd, None, exc.detail)
-            raise ToolTimeout(argv, limit, exc.detail) from None
-        (self._pids / token).unlink(missing_ok=True)
-        result = dataclasses.replace(done, argv=tuple(argv))
+            ex.wait(10)
+            output = b"".join(ex.merged).decode(errors="replace")
+            self._record(argv, env, cwd, None, output)
+            raise ToolTimeout(argv, limit, output)
+        code = ex.returncode()
+        if ex.error is not None:
+            with failing(f"reading the output of `{' '.join(argv)}`"):
+                raise ex.error
+        self._forget(token)
+        if self.mirror is not None:
+            self.mirror.pull(token)
+        raw = b"".join(ex.stdout)
+        result = Completed(tuple(argv), code if code is not None else -1,
+                           raw.decode(errors="replace"),
+                           b"".join(ex.stderr).decode(errors="replace"), raw)
         self._record(argv, env, cwd, result.returncode, result.output)
         return result
 
@@ -239,13 +279,7 @@ class ContainerContext(Context):
     ) -> Process:
         self.require(argv[0], env)
         token = secrets.token_hex(6)
-        docker = self.engine.host.require("docker")
-        client = HostProcess(
-            [docker, *self.exec_argv(argv, env, cwd, token)],
-            self.engine.host.environ,
-            self.scratch,
-        )
-        return ContainerProcess(self, client, token)
+        return ContainerProcess(self, self._exec(argv, env, cwd, token), token)
 
     def session_id(self, token: str, wait: float = 0.0) -> int | None:
         """The in-container session (process group) id of the command started with `token`."""
@@ -253,21 +287,28 @@ class ContainerContext(Context):
         deadline = time.monotonic() + wait
         while True:
             try:
-                return int(path.read_text().strip())
+                if self.mirror is None:
+                    return int(path.read_text().strip())
+                assert self.container is not None
+                data = read_file(self.engine.api, self.container, str(path))
+                return int((data or b"").decode().strip())
             except (OSError, ValueError):
                 if time.monotonic() >= deadline:
                     return None
                 time.sleep(0.05)
 
+    def _forget(self, token: str) -> None:
+        if self.mirror is None:
+            (self._pids / token).unlink(missing_ok=True)
+        # Remote: the pid file stays in the container (a few bytes), it is never pulled.
+
     def _kill(self, token: str, signal: str, forget: bool = False) -> None:
         sid = self.session_id(token)
         if sid is not None and self.container is not None:
             # Negative pid: the whole process group that setsid made.
-            self.engine.docker(
-                ["exec", self.container, "kill", f"-{signal}", "--", f"-{sid}"], timeout=30
-            )
+            run_quiet(self.engine, self.container, ["kill", f"-{signal}", "--", f"-{sid}"], 30)
         if forget:
-            (self._pids / token).unlink(missing_ok=True)
+            self._forget(token)
 
     def _record(
         self,
@@ -284,36 +325,43 @@ class ContainerContext(Context):
         with self._commands_lock:
             self.commands.append(command)
 
-    def inspect(self) -> dict[str, object]:
+    def inspect(self) -> dict[str, Any]:
         assert self.container is not None
-        data: list[dict[str, object]] = json.loads(
-            self.engine.check(["inspect", self.container], timeout=30)
-        )
-        return data[0]
+        with failing(f"inspecting container {self.container[:12]}"):
+            data: dict[str, Any] = self.engine.api.inspect_container(self.container)
+        return data
+
+
+def _unique(paths: Sequence[Path]) -> list[Path]:
+    """Without repeats or paths inside another (project == scratch, a cache below it)."""
+    out: list[Path] = []
+    for p in sorted(set(paths), key=lambda p: len(p.parts)):
+        if not any(q == p or q in p.parents for q in out):
+            out.append(p)
+    return out
 
 
 class ContainerProcess:
     """A long-running program inside the container (e.g. Xvfb, the app under test)."""
 
-    def __init__(self, ctx: ContainerContext, client: HostProcess, token: str) -> None:
+    def __init__(self, ctx: ContainerContext, ex: Exec, token: str) -> None:
         self._ctx = ctx
-        self._client = client
+        self._exec = ex
         self._token = token
-        # Its pid inside the container; the docker client's pid until that is known.
+        # Its session id inside the container (what stop() signals); -1 if never known.
         sid = ctx.session_id(token, wait=10.0)
-        self.pid = sid if sid is not None else client.pid
+        self.pid = sid if sid is not None else -1
 
     def poll(self) -> int | None:
-        return self._client.poll()
+        return self._exec.returncode()
 
     def output(self) -> str:
-        return self._client.output()
+        return b"".join(self._exec.merged).decode(errors="replace")
 
     def stop(self, grace: float = 5.0) -> int | None:
-        if self._client.poll() is None:
+        if not self._exec.done.is_set():
             self._ctx._kill(self._token, "TERM")
-            deadline = time.monotonic() + grace
-            while self._client.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
+            self._exec.wait(grace)
         self._ctx._kill(self._token, "KILL", forget=True)
-        return self._client.stop(grace)
+        self._exec.wait(grace)
+        return self._exec.returncode()

@@ -1,24 +1,40 @@
-"""The Docker engine, driven through its CLI (one way, the same a teammate replays with).
+"""The Docker engine, driven through the Docker SDK (the `docker` package).
 
-Every `docker` call goes through a host `Context.run`, so each has a timeout and
-leaves nothing running.
+One `Engine` per process and DOCKER_HOST. It knows whether the engine shares this
+machine's file system (`shared_fs`), which decides bind mounts vs put/get_archive.
+Every SDK failure becomes a `CheckFailed` that names what failed (`failing`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import socket
+import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from pytest_fynecheck.context import Completed, Context
+import docker
+import docker.errors
+import docker.types
+import requests.exceptions
+
+from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.reaper import process_start_time
 
 # Labels every container we start carries; the reaper reads them back.
 LABEL_SESSION = "io.fynecheck.session"
 LABEL_PID = "io.fynecheck.pid"
 LABEL_PID_START = "io.fynecheck.pid-start"
 LABEL_HOST = "io.fynecheck.host"
+LABEL_BOOT = "io.fynecheck.boot-id"
+LABEL_USER = "io.fynecheck.uid"
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 NO_ENGINE_HINT = (
     "start a Docker engine (Debian: apt-get install docker.io; "
@@ -27,72 +43,173 @@ NO_ENGINE_HINT = (
 )
 
 
+def where() -> str:
+    """The engine address as the user set it, for messages."""
+    host = os.environ.get("DOCKER_HOST")
+    return f"DOCKER_HOST={host}" if host else f"the default socket {DEFAULT_SOCKET[7:]} " \
+        "(DOCKER_HOST is not set)"
+
+
+def describe_error(exc: BaseException) -> str:
+    """The engine's own words for an SDK exception, without the SDK's wrapping."""
+    if isinstance(exc, docker.errors.APIError):
+        return str(exc.explanation or exc)
+    if isinstance(exc, docker.errors.BuildError):
+        return str(exc.msg)
+    if isinstance(exc, requests.exceptions.ConnectionError | docker.errors.DockerException):
+        return f"no Docker engine answers at {where()} ({exc})"
+    return str(exc)
+
+
+@contextlib.contextmanager
+def failing(what: str, hint: str = "") -> Iterator[None]:
+    """Turn an SDK failure during `what` into a CheckFailed naming it."""
+    try:
+        yield
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        unreachable = isinstance(exc, requests.exceptions.ConnectionError) or (
+            type(exc) is docker.errors.DockerException
+        )
+        raise CheckFailed(
+            f"{what} failed: {describe_error(exc)}",
+            NO_ENGINE_HINT if unreachable else hint,
+        ) from exc
+
+
+def boot_id() -> str:
+    """This machine boot's id: pids of another boot (or machine) mean nothing here."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
 class Engine:
-    """A host context that runs `docker …`; shared by everything in this process."""
+    """The SDK client for one engine, plus a host context for what runs on this machine
+    (debootstrap, and the `docker` CLI some callers stream through)."""
 
-    def __init__(self, cache: Path, progress: Callable[[str], None] | None = None) -> None:
-        # "/" as the working directory: it always exists, whatever HOME or the cache is.
-        root = Path("/")
-        self.host = Context(root, root, cache, timeout=900.0, progress=progress)
+    def __init__(self, cache: Path, base_url: str | None = None) -> None:
+        root = Path("/")  # always exists, whatever HOME or the cache is
+        self.cache = cache
+        self.host = Context(root, root, cache, timeout=900.0)
+        self.address = base_url or os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+        with failing(f"connecting to the Docker engine at {where()}"):
+            if base_url is not None:
+                self.client = docker.DockerClient(base_url=base_url, timeout=300)
+                streams = docker.DockerClient(base_url=base_url, timeout=None)  # type: ignore[arg-type]
+            else:
+                ssh = self.address.startswith("ssh://")
+                self.client = docker.from_env(timeout=300, use_ssh_client=ssh)
+                streams = docker.from_env(timeout=None, use_ssh_client=ssh)  # type: ignore[arg-type]
+        self.api: Any = self.client.api
+        # Without a read timeout: a quiet long-running exec (Xvfb) is not an error. The
+        # kit's own timeouts bound every wait on it.
+        self.stream_api: Any = streams.api
+        self._shared: bool | None = None
+        self._lock = threading.Lock()
 
-    def docker(
-        self,
-        args: Sequence[str],
-        *,
-        timeout: float = 120.0,
-        on_line: Callable[[str], None] | None = None,
-        cwd: Path | None = None,
-    ) -> Completed:
-        return self.host.run(["docker", *args], timeout=timeout, on_line=on_line, cwd=cwd)
+    def info(self) -> dict[str, Any]:
+        with failing(f"asking the Docker engine at {where()} for its info"):
+            data: dict[str, Any] = self.client.info()
+        return data
 
-    def check(self, args: Sequence[str], *, timeout: float = 120.0) -> str:
-        """Run a docker command that must succeed; return its stdout."""
-        done = self.docker(args, timeout=timeout)
-        if not done.ok:
-            raise CheckFailed(
-                f"`docker {' '.join(args)}` failed ({done.returncode}): {done.output[-1500:]}",
-                NO_ENGINE_HINT,
-            )
-        return done.stdout
+    def shared_fs(self, image: str) -> bool:
+        """Does the engine see this machine's files? Asked once, by looking: a marker
+        file written here is looked for through a bind mount in a container of `image`
+        (created, never started). The address alone proves nothing (a tcp:// engine may
+        be local; a unix socket may lead to a VM)."""
+        with self._lock:
+            if self._shared is None:
+                self._shared = self._probe_shared(image)
+            return self._shared
+
+    def _probe_shared(self, image: str) -> bool:
+        token = secrets.token_hex(8)
+        with tempfile.TemporaryDirectory(prefix="fynecheck-shared-") as tmp:
+            Path(tmp, "marker").write_text(token)
+            mount = docker.types.Mount("/fynecheck-probe", tmp, type="bind", read_only=True)
+            try:
+                box = self.client.containers.create(
+                    image, ["true"], mounts=[mount], network_mode="none",
+                    labels=owner_labels("shared-fs-probe"),
+                )
+            except docker.errors.APIError as exc:
+                # The engine's machine has no such directory: it is not this one.
+                if "bind source path does not exist" in str(exc.explanation):
+                    return False
+                raise CheckFailed(f"probing the engine at {where()}: {describe_error(exc)}",
+                                  NO_ENGINE_HINT) from exc
+            try:
+                chunks, _ = box.get_archive("/fynecheck-probe/marker")
+                data = b"".join(chunks)
+                return token.encode() in data
+            except docker.errors.NotFound:
+                return False
+            finally:
+                with contextlib.suppress(docker.errors.APIError):
+                    box.remove(force=True)
 
 
-_ENGINE: Engine | None = None
-_PROBE: tuple[str, str | None] | None = None
+def owner_labels(session: str) -> dict[str, str]:
+    """Who owns a container: this process (pid and start time), user, machine and boot."""
+    pid = os.getpid()
+    return {
+        LABEL_SESSION: session,
+        LABEL_PID: str(pid),
+        LABEL_PID_START: process_start_time(pid),
+        LABEL_HOST: socket.gethostname(),
+        LABEL_BOOT: boot_id(),
+        LABEL_USER: str(os.getuid()),
+    }
+
+
+_ENGINES: dict[str, Engine] = {}
+_PROBE: dict[str, str | None] = {}
 _LOCK = threading.Lock()
 
 
 def engine(cache: Path) -> Engine:
-    global _ENGINE
+    """The engine DOCKER_HOST names, shared by everything in this process."""
+    key = os.environ.get("DOCKER_HOST", "")
     with _LOCK:
-        if _ENGINE is None:
-            _ENGINE = Engine(cache)
-        return _ENGINE
+        if key not in _ENGINES:
+            _ENGINES[key] = Engine(cache)
+        return _ENGINES[key]
+
+
+def local_engine(cache: Path, remote: Engine) -> Engine | None:
+    """The engine on this machine's default socket, when it answers and is not `remote`
+    (where an image the remote engine cannot build is built instead)."""
+    if not Path(DEFAULT_SOCKET[7:]).is_socket():
+        return None
+    try:
+        local = Engine(cache, DEFAULT_SOCKET)
+        if local.info().get("ID") == remote.info().get("ID"):
+            return None
+    except CheckFailed:
+        return None
+    return local
 
 
 def missing_engine(cache: Path) -> str | None:
     """None when an engine answers; else one sentence saying why not and what to do.
 
-    Asked once per process (and per DOCKER_HOST): every container item shares the answer.
+    Asked once per process and DOCKER_HOST: every container item shares the answer.
     """
-    global _PROBE
     key = os.environ.get("DOCKER_HOST", "")
     with _LOCK:
-        if _PROBE is not None and _PROBE[0] == key:
-            return _PROBE[1]
+        if key in _PROBE:
+            return _PROBE[key]
     try:
-        done = engine(cache).docker(
-            ["version", "--format", "{{.Server.Version}}"], timeout=20.0
-        )
-        reason = (
-            None
-            if done.ok and done.stdout.strip()
-            else f"the Docker engine does not answer: {done.output.strip()[-400:]}"
-        )
-    except CheckFailed as exc:  # no docker CLI, or it hung
+        with failing(f"reaching the Docker engine at {where()}"):
+            version = engine(cache).client.version()
+        reason = None if version.get("Version") else f"the engine at {where()} gave no version"
+    except CheckFailed as exc:
         reason = exc.detail
     message = None if reason is None else f"fynecheck containers need Docker: {reason}; " + (
         NO_ENGINE_HINT
     )
     with _LOCK:
-        _PROBE = (key, message)
+        _PROBE[key] = message
     return message
+

@@ -1,5 +1,5 @@
 """pytest side of containers: `--fynecheck-os`, the `fyne_container` fixture, the
-`fyne_os(...)` marker, the OS matrix in the summary, reproducers, and the reaper.
+`fyne_os(...)` marker, the OS matrix in the summary, and reproducers.
 
 The readiness catalogue runs in a suite because this plugin answers the
 `pytest_fynecheck_make_context` hook with a started `ContainerContext`.
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pytest_fynecheck import reaper, report
+from pytest_fynecheck import report
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import missing_engine
 from pytest_fynecheck.containers.images import SUITES, Target
@@ -115,12 +115,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         reason = missing_engine(cache_dir())
         if reason is not None:
             raise pytest.UsageError(f"--fynecheck-os: {reason}")
-    removed = reaper.reap_containers(cache_dir())
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if removed and reporter is not None:
-        reporter.write_line(
-            f"fynecheck: removed {len(removed)} container(s) left by killed runs"
-        )
+    # No reaping here: leftovers are reaped when this process starts its first container
+    # (ContainerContext.start), so a run that uses none touches none.
 
 
 def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:

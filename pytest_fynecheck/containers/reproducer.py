@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_fynecheck.containers.context import Command, ContainerContext
-from pytest_fynecheck.containers.images import BASE_SCRIPT, VARIANTS, recipe_dir
+from pytest_fynecheck.containers.images import BASE_SCRIPT, VARIANTS, recipe_dir, save_image
 from pytest_fynecheck.model import Result
 
 _BUILD = """#!/bin/sh
@@ -141,5 +141,5 @@ def write_reproducer(
         encoding="utf-8",
     )
     if save:
-        ctx.engine.check(["save", "--output", str(out / "image.tar"), tag], timeout=900)
+        save_image(ctx.engine, tag, out / "image.tar")
     return out

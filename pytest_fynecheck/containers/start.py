@@ -13,6 +13,7 @@ from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import engine, missing_engine
 from pytest_fynecheck.containers.images import Target, ensure_image
 from pytest_fynecheck.context import Context
+from pytest_fynecheck.gotool import go_env
 from pytest_fynecheck.model import CheckFailed
 from pytest_fynecheck.plugin import cache_dir, host_context
 from pytest_fynecheck.windows import WINDOWS_ENV
@@ -25,13 +26,14 @@ def host_go() -> tuple[Path, Path | None]:
     """The host's GOROOT and GOMODCACHE, mounted read-only into every container."""
     with _GO_LOCK:
         if not _GO:
-            done = engine(cache_dir()).host.run(["go", "env", "GOROOT", "GOMODCACHE"], timeout=60)
-            if not done.ok:
-                raise CheckFailed(f"`go env` failed on the host: {done.output}",
-                                  "install Go on the host; containers use its toolchain")
-            root, modcache = ([*done.stdout.splitlines(), "", ""])[:2]
-            _GO["root"] = Path(root)
-            _GO["modcache"] = Path(modcache) if modcache else None
+            host = Context(Path("/"), Path("/"), cache_dir(), timeout=60)
+            try:
+                env = go_env(host)
+            except CheckFailed as exc:
+                raise CheckFailed(f"`go env` failed on the host: {exc.detail}",
+                                  "install Go on the host; containers use its toolchain") from exc
+            _GO["root"] = Path(env["GOROOT"])
+            _GO["modcache"] = Path(env["GOMODCACHE"]) if env.get("GOMODCACHE") else None
     root_path = _GO["root"]
     assert root_path is not None
     return root_path, _GO["modcache"]

@@ -278,6 +278,8 @@ class ContainerMode:
         if self.ctx is None or self._agent is None:
             scratch = self.scratch
             self.ctx = self._start(self.suite, scratch, self._readonly)
+            if self.kind == "bind":  # host and container must see the same files
+                self.ctx.require_shared(f"watcher mode {self.name}")
             self._agent = ChurnAgent(self.ctx, scratch / AGENT_SCRIPT.name)
         return ContainerSandbox(self, self.ctx, self._agent)
 

@@ -1,0 +1,83 @@
+"""Containers left by killed runs: removed only when their owner is provably gone.
+
+Asked only when this process is about to start a container (never at a plain pytest
+session start), once per engine. A labelled container is removed when it is this user's,
+was started on this machine in this boot, and its owning process (pid and start time)
+no longer exists. Anything else (another user's, another machine's or boot's, a live
+session's, or unlabelled) is left alone: a pid means nothing outside its own boot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+from collections.abc import Mapping
+
+import docker.errors
+
+from pytest_fynecheck.containers.engine import (
+    LABEL_BOOT,
+    LABEL_HOST,
+    LABEL_PID,
+    LABEL_PID_START,
+    LABEL_SESSION,
+    LABEL_USER,
+    Engine,
+    boot_id,
+    failing,
+)
+from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.reaper import owner_alive
+
+
+def owner_gone(labels: Mapping[str, str]) -> bool:
+    """True only when the labels prove the owner was ours and no longer runs."""
+    if labels.get(LABEL_USER) != str(os.getuid()):
+        return False
+    if labels.get(LABEL_HOST) != socket.gethostname():
+        return False
+    here = boot_id()
+    if not here or labels.get(LABEL_BOOT) != here:
+        return False  # another boot, or a machine with the same name: its pids mean nothing
+    try:
+        pid = int(labels.get(LABEL_PID, ""))
+    except ValueError:
+        return False
+    start = labels.get(LABEL_PID_START, "")
+    if not start or pid == os.getpid():
+        return False
+    return not owner_alive(pid, start)
+
+
+def reap_containers(docker_engine: Engine) -> list[str]:
+    """Remove labelled containers whose owner is provably gone; return their ids."""
+    with failing("listing labelled containers for the reaper"):
+        found = docker_engine.client.containers.list(
+            all=True, filters={"label": [LABEL_SESSION, f"{LABEL_USER}={os.getuid()}"]}
+        )
+    removed = []
+    for box in found:
+        if owner_gone(box.labels):
+            # A parallel reaper may get there first: gone is fine.
+            with contextlib.suppress(docker.errors.NotFound):
+                box.remove(force=True, v=True)
+            removed.append(str(box.id))
+    return removed
+
+
+_REAPED: set[str] = set()
+_LOCK = threading.Lock()
+
+
+def reap_once(docker_engine: Engine) -> list[str]:
+    """`reap_containers` the first time this process uses `docker_engine`; [] after."""
+    with _LOCK:
+        if docker_engine.address in _REAPED:
+            return []
+        _REAPED.add(docker_engine.address)
+    try:
+        return reap_containers(docker_engine)
+    except CheckFailed:
+        return []  # starting the container will say what is wrong with the engine

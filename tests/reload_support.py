@@ -1,0 +1,68 @@
+"""The fixture reloaders and the real tools the reload tests run (built once, cached)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hypothesis import settings
+from watcher_support import local
+
+from pytest_fynecheck.plugin import cache_dir
+from pytest_fynecheck.reload.harness import replay
+from pytest_fynecheck.reload.machine import ReloadFailed, machine_for
+from pytest_fynecheck.reload.modes import LocalReloadMode, ReloadMode
+from pytest_fynecheck.reload.options import Options
+from pytest_fynecheck.reload.tools import resolve
+from pytest_fynecheck.watcher.build import build_go
+from pytest_fynecheck.watcher.harness import hypothesis_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+RELOADERS = ROOT / "fixtures" / "reloaders"
+CACHE = cache_dir()  # fixed at import: pytester moves HOME
+# The fixture reloader debounces 100 ms and builds in about a second here.
+FAST = Options(quiet=0.8)
+# air debounces 1 s (its default build.delay).
+AIR = Options(quiet=2.0)
+
+
+@functools.cache
+def reloader(name: str) -> list[str]:
+    return [str(build_go(RELOADERS, name, cache=CACHE))]
+
+
+@functools.cache
+def tool(cmd: str) -> list[str]:
+    return resolve(cmd, CACHE)
+
+
+def local_mode() -> LocalReloadMode:
+    return LocalReloadMode(local().base)
+
+
+def quick(max_examples: int = 4, steps: int = 4) -> settings:
+    return hypothesis_settings(settings(database=None), max_examples=max_examples,
+                               stateful_step_count=steps)
+
+
+def scenario(argv: Sequence[str], calls: Sequence[tuple[str, dict[str, Any]]],
+             options: Options = FAST, mode: ReloadMode | None = None) -> ReloadFailed | None:
+    """The given rules, in order, on a fresh tree and tool: the failure, or None."""
+    return replay(machine_for(argv, mode or local_mode(), options), list(calls))
+
+
+AIR_FIXED = "air --build.exclude_dir tmp --build.include_ext go,txt"
+WGO_FIXED = "wgo run -file .txt ."
+Call = tuple[str, dict[str, Any]]
+ASSET: Call = ("asset_edit", {"pick": 0, "atomic": False})
+# Each race the churn makes, once: a change during a build, an atomic save, a new
+# package, a broken build then its fix.
+RACES: list[Call] = [
+    ("edit_during_build", {"first": 0, "second": 0}),
+    ("edit", {"pick": 0, "atomic": True}),
+    ("new_package", {"gap": 0.3}),
+    ("broken_build", {"atomic": True}),
+    ASSET,
+]

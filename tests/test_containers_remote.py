@@ -1,0 +1,123 @@
+"""The kit against a remote Docker engine: a second dockerd in a container (tests/
+dind_support.py) whose file system this machine does not share, reached by DOCKER_HOST
+alone. The matrix, files in and out, and the container watcher mode work there; bind
+modes say clearly why they cannot. Real engines, real images, no mocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CACHE, run_fynecheck, start_suite
+from dind_support import remote_engine
+from watcher_support import quick, reference
+
+from pytest_fynecheck.containers.context import ContainerContext
+from pytest_fynecheck.containers.engine import engine
+from pytest_fynecheck.model import InputError
+from pytest_fynecheck.plugin import cache_dir
+from pytest_fynecheck.watcher.harness import check_watcher
+from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_kit_against_a_remote_engine(
+    pytester: pytest.Pytester, hello: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One test, one inner engine: under xdist, separate tests would each start (and fill)
+    their own. Each step is a function below."""
+    with remote_engine() as host:
+        monkeypatch.setenv("DOCKER_HOST", host)
+        _is_another_engine(host)
+        ctx = start_suite("bookworm", tmp_path / "scratch")
+        try:
+            _files_go_in_and_out(ctx)
+            _spawn_and_stop(ctx)
+        finally:
+            ctx.close()
+        _matrix(pytester, hello)
+        _container_watcher_mode()
+        for spec in ("bind:bookworm", "bind:bookworm:reverse"):
+            _bind_mode_refused(host, spec)
+
+
+def _is_another_engine(remote: str) -> None:
+    here = engine(cache_dir())
+    assert here.address == remote
+    assert here.info()["ID"] != _local_id()
+
+
+def _local_id() -> str:
+    import docker
+
+    info: dict[str, Any] = docker.DockerClient(base_url="unix:///var/run/docker.sock").info()
+    return str(info["ID"])
+
+
+def _files_go_in_and_out(ctx: ContainerContext) -> None:
+    assert not ctx.shared, "the kit took the remote engine for a local one"
+    mounts = ctx.inspect()["Mounts"]
+    assert {m["Type"] for m in mounts} == {"volume"}, mounts  # no bind mount at all
+    (ctx.scratch / "from-host").write_text("hello")
+    done = ctx.run(["sh", "-c", "cat from-host > from-container; mkdir -p d; echo x > d/y"],
+                   cwd=ctx.scratch)
+    assert done.ok, done.output
+    assert (ctx.scratch / "from-container").read_text() == "hello"
+    assert (ctx.scratch / "d" / "y").read_text() == "x\n"
+    # A change here after the first copy reaches the container too.
+    (ctx.scratch / "from-host").write_text("changed")
+    assert ctx.run(["cat", "from-host"], cwd=ctx.scratch).stdout == "changed"
+    # The Go toolchain is there, read-only, and the container stays offline.
+    go = ctx.run(["go", "env", "GOROOT", "GOPROXY"]).stdout.split()
+    assert go[0] == str(ctx.goroot) and go[1].startswith("file://")
+    assert not ctx.run(["touch", f"{ctx.goroot}/x"]).ok
+    assert ctx.run(["ls", "/sys/class/net"]).stdout.split() == ["lo"]
+
+
+def _spawn_and_stop(ctx: ContainerContext) -> None:
+    proc = ctx.spawn(["sh", "-c", "echo started; sleep 1005"])
+    assert proc.pid > 0 and proc.poll() is None
+    proc.stop(grace=2)
+    assert proc.poll() is not None and "started" in proc.output()
+    ps = ctx.run(["ps", "-eo", "args"]).stdout
+    assert "sleep 1005" not in ps
+
+
+def _matrix(pytester: pytest.Pytester, hello: Path) -> None:
+    """The readiness matrix on bookworm, remotely. Without app.build/app.window: a fresh
+    inner engine has a cold GOCACHE, and a cold cgo build of Fyne takes minutes (the
+    local suite tests cover those two; files coming back are shown above)."""
+    run = run_fynecheck(pytester, hello, "--fynecheck-os=bookworm", "-k", "not app.")
+    assert run.ret == 0, run
+    checks = {c["id"]: c for c in run.report["checks"] if c["os"] == "bookworm"}
+    for cid in ("go.env", "cc.works", "pkgconfig.gl", "x11.libs", "display.x11", "gl.context"):
+        assert checks[cid]["status"] == "ok", checks[cid]
+    assert checks["go.env"]["detail"].startswith("GOPROXY=file://"), checks["go.env"]
+    assert "llvmpipe" in checks["gl.context"]["detail"], checks["gl.context"]
+    run.result.stdout.fnmatch_lines(["*fynecheck: checks by OS*", "gl.context * ✓ * ✓",
+                                     "host: ready; bookworm: ready"])
+
+
+def _container_watcher_mode() -> None:
+    watcher = reference()
+    mode = parse_mode("container:bookworm", start=start_suite, mounts=[watcher.parent])
+    assert isinstance(mode, ContainerMode)
+    try:
+        out = check_watcher([str(watcher)], mode, hyp=quick(5, 15))
+        assert out.stats.examples >= 5 and out.stats.declared == []
+    finally:
+        mode.close()
+
+
+def _bind_mode_refused(remote: str, spec: str) -> None:
+    mode = parse_mode(spec, start=start_suite, mounts=[CACHE / "go"])
+    try:
+        with pytest.raises(InputError) as caught:
+            mode.sandbox()
+        message = str(caught.value)
+        assert f"watcher mode {spec} needs a file system shared" in message
+        assert f"DOCKER_HOST={remote}" in message
+    finally:
+        mode.close()

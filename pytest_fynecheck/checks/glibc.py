@@ -3,11 +3,13 @@ its Version References) against those each other suite's libraries define."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import tarfile
 from pathlib import Path
 
-from docker.errors import ContainerError
+from docker.errors import NotFound
 
 from pytest_fynecheck.checks import check
 from pytest_fynecheck.containers.context import SESSION_ID
@@ -67,14 +69,25 @@ def suite_versions(ctx: Context, suite: str, lib: str) -> list[str] | None:
         known: list[str] | None = json.loads(cache.read_text())
         return known
     versions: list[str] | None = None
+    data = b""
+    labels = owner_labels(SESSION_ID)
     with failing(f"reading {LIB_DIR}/{lib} out of {base}"):
+        # The file, not its symlink (bullseye: libc.so.6 -> libc-2.31.so); copied out as a
+        # tar (a container's log would mangle binary output).
+        real: bytes = docker.client.containers.run(
+            base, ["readlink", "-f", f"{LIB_DIR}/{lib}"], network_mode="none", remove=True,
+            labels=labels, stdout=True, stderr=False,
+        )
+        box = docker.client.containers.create(base, ["true"], network_mode="none", labels=labels)
         try:
-            data: bytes = docker.client.containers.run(
-                base, ["cat", f"{LIB_DIR}/{lib}"], network_mode="none", remove=True,
-                labels=owner_labels(SESSION_ID), stdout=True, stderr=False,
-            )
-        except ContainerError:  # cat failed: the suite has no such library
+            chunks, _ = box.get_archive(real.decode().strip())
+            with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+                member = tar.extractfile(tar.getmembers()[0])
+                data = member.read() if member is not None else b""
+        except NotFound:  # the suite has no such library
             data = b""
+        finally:
+            box.remove(force=True)
     if data:
         copy = cache.with_suffix(".so")
         copy.parent.mkdir(parents=True, exist_ok=True)

@@ -93,3 +93,25 @@ def test_real_app_is_ready_from_the_wheel(installed: Path, tmp_path: Path, app: 
     image = read_png(Path(checks["app.window"]["artifacts"]["screenshot"]).read_bytes())
     assert not image.blank and image.colours(64) > 10, checks["app.window"]
     assert _snapshot(root) == before, "the kit wrote into the read-only module cache"
+
+
+def test_real_module_with_several_mains_lists_them(installed: Path, tmp_path: Path) -> None:
+    """fyne.io/x/fyne's root has no Go files and many cmd/NAME: app.build names them all."""
+    root = _download(FYNE_X)
+    out = tmp_path / "readiness.json"
+    done = subprocess.run(
+        [
+            str(installed), "-m", "pytest", "--fynecheck", f"--fynecheck-project={root}",
+            f"--fynecheck-json={out}", "-p", "no:cacheprovider", "-k", "gomod or app.build",
+        ],
+        cwd=tmp_path, env={**os.environ, **CACHE_ENV}, capture_output=True, text=True,
+        timeout=900,
+    )
+    checks = {c["id"]: c for c in json.loads(out.read_text())["checks"]}
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert checks["project.gomod"]["status"] == "ok", checks["project.gomod"]
+    build = checks["app.build"]
+    mains = sorted(p.parent.name for p in (root / "cmd").glob("*/main.go"))
+    assert len(mains) > 2
+    for name in mains:
+        assert f"fynecheck_package = ./cmd/{name}" in build["detail"], build

@@ -172,6 +172,11 @@ class _State:
 _STATE = pytest.StashKey[_State]()
 
 
+def project_dir(config: pytest.Config) -> Path:
+    """The Fyne project under check (--fynecheck-project, ini, or the current directory)."""
+    return config.stash[_STATE].project()
+
+
 def cache_dir() -> Path:
     """Content-keyed builds and probes, shared by every project and run."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")

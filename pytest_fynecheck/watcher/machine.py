@@ -4,7 +4,9 @@ barrier and the oracle's verdict on that step's window of events."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
@@ -16,6 +18,11 @@ from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.oracle import Verdict, judge
 from pytest_fynecheck.watcher.protocol import Event, WatcherProcess
 
+# Replays of the first failing run, to tell a race from a deterministic bug.
+MEASURE_REPLAYS = 5
+# Tries per shrink candidate, at most (each is a fresh sandbox and watcher).
+MAX_TRIES = 10
+
 
 @dataclasses.dataclass
 class Stats:
@@ -23,6 +30,29 @@ class Stats:
     steps: int = 0
     prims: int = 0
     declared: list[str] = dataclasses.field(default_factory=list)
+    # Set by the first failure: how often its steps failed again when replayed, and so
+    # how many tries each later example gets (1: the bug is deterministic).
+    replayed: int = 0
+    refailed: int = 0
+    tries: int = 1
+
+    @property
+    def race(self) -> bool:
+        return self.replayed > 0 and self.refailed < self.replayed
+
+    def failure_rate(self) -> float:
+        """Estimated chance that one replay fails: never 0 (it failed once), never 1 (five
+        replays cannot prove a bug deterministic)."""
+        if not self.replayed:
+            return 1.0
+        return min(max(self.refailed, 0.5), self.replayed - 0.5) / self.replayed
+
+
+def tries_for(rate: float, miss: float, cap: int) -> int:
+    """Tries so that a bug failing with chance `rate` per try is missed with chance <= miss."""
+    if rate >= 1.0:
+        return 1
+    return max(1, min(cap, math.ceil(math.log(miss) / math.log(1.0 - rate))))
 
 
 class StepFailed(AssertionError):
@@ -66,24 +96,19 @@ PICK = st.integers(0, 2**16)
 DATA = st.binary(min_size=1, max_size=64)
 
 
-class ChurnMachine(RuleBasedStateMachine):
-    """Configured by `machine_for`; one instance per example, on a fresh sandbox."""
+class Run:
+    """One fresh sandbox with one watcher: applies steps, each followed by a cookie
+    barrier and the oracle's verdict on that step's window of events."""
 
-    cmd: ClassVar[str | list[str]]
-    mode: ClassVar[Mode]
-    options: ClassVar[Options]
-    stats: ClassVar[Stats]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tree = Tree()
+    def __init__(self, cmd: str | list[str], mode: Mode, options: Options) -> None:
+        self.options = options
         self.steps: list[Step] = []
         self.touched: set[str] = set()
-        self.sandbox: Sandbox = self.mode.sandbox()
+        self.sandbox: Sandbox = mode.sandbox()
         try:
-            self.watcher: WatcherProcess = self.sandbox.start_watcher(self.cmd)
+            self.watcher: WatcherProcess = self.sandbox.start_watcher(cmd)
             try:
-                self.watcher.wait_ready(self.options.timeout)
+                self.watcher.wait_ready(options.timeout)
             except BaseException:
                 self.watcher.stop()
                 raise
@@ -92,17 +117,15 @@ class ChurnMachine(RuleBasedStateMachine):
             raise
         self._mark = 0
         self._err_mark = 0
-        self.stats.examples += 1
 
-    def teardown(self) -> None:
+    def close(self) -> None:
         try:
             self.watcher.stop()
         finally:
             self.sandbox.close()
 
-    # -- the oracle ------------------------------------------------------------------
-
-    def run(self, step: Step) -> None:
+    def step(self, step: Step, stats: Stats | None = None) -> StepFailed | None:
+        """Apply `step`; the failure when the watcher missed what it did."""
         self.steps.append(step)
         self.touched |= step.touched
         self.sandbox.fs.apply(step.prims)
@@ -116,12 +139,14 @@ class ChurnMachine(RuleBasedStateMachine):
         if not seen:
             w.check_alive()
         verdict = judge(step.expects, window, declared, self.touched)
-        self.stats.steps += 1
-        self.stats.prims += len(step.prims)
+        if stats is not None:
+            stats.steps += 1
+            stats.prims += len(step.prims)
         o = self.options
         if verdict.declared and not o.fail_on_declared_loss:
-            self.stats.declared.extend(verdict.declared)
-            return  # the watcher said it lost events; that is allowed by configuration
+            if stats is not None:
+                stats.declared.extend(verdict.declared)
+            return None  # the watcher said it lost events; allowed by configuration
         reason = ""
         if verdict.declared:
             reason = "declared loss (the watcher printed an error)"
@@ -129,8 +154,7 @@ class ChurnMachine(RuleBasedStateMachine):
             reason = "silent loss"
         elif o.strict and verdict.strays:
             reason = "strict: events for paths the churn never touched"
-        if reason:
-            raise StepFailed(reason, list(self.steps), verdict, window, seen)
+        return StepFailed(reason, list(self.steps), verdict, window, seen) if reason else None
 
     def _barrier(self, n: int) -> bool:
         cookie = f"{COOKIE_PREFIX}{n}"
@@ -147,6 +171,104 @@ class ChurnMachine(RuleBasedStateMachine):
         if ok and self.options.grace:
             time.sleep(self.options.grace)
         return ok
+
+
+def replay(
+    cmd: str | list[str], mode: Mode, options: Options, steps: Sequence[Step]
+) -> StepFailed | None:
+    """The steps once more, on a fresh sandbox and watcher: the first failure, if any."""
+    run = Run(cmd, mode, options)
+    try:
+        for step in steps:
+            failed = run.step(step)
+            if failed is not None:
+                return failed
+        return None
+    finally:
+        run.close()
+
+
+def minimize(
+    cmd: str | list[str], mode: Mode, options: Options, failure: StepFailed, tries: int
+) -> StepFailed:
+    """Drop each step Hypothesis kept and could not delete (its rule choices shift when an
+    earlier step goes), when the rest, replayed verbatim up to `tries` times, still fails.
+    A rest that no longer applies (a file it needs is gone) is no candidate."""
+    best = failure
+    i = 0
+    while i < len(best.steps) - 1:
+        rest = best.steps[:i] + best.steps[i + 1 :]
+        found = None
+        for _ in range(tries):
+            try:
+                found = replay(cmd, mode, options, rest)
+            except (OSError, RuntimeError):
+                break  # a step of the rest needed the dropped one
+            if found is not None:
+                break
+        if found is not None and len(found.steps) < len(best.steps):
+            best = found
+        else:
+            i += 1
+    return best
+
+
+class ChurnMachine(RuleBasedStateMachine):
+    """Configured by `machine_for`; one instance per example, on a fresh sandbox.
+
+    Race-aware. A failure is raised at teardown, after every rule has drawn its data:
+    whether a race fired then never changes what Hypothesis draws (a raise mid-example
+    would, and Hypothesis calls that a flaky strategy). The first failure is replayed
+    MEASURE_REPLAYS times; later examples (the shrink candidates) that pass are tried
+    again, up to `stats.tries` times in all, so a candidate that still holds the bug keeps
+    failing and the shrunk steps hold only what the bug needs."""
+
+    cmd: ClassVar[str | list[str]]
+    mode: ClassVar[Mode]
+    options: ClassVar[Options]
+    stats: ClassVar[Stats]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tree = Tree()
+        self.steps: list[Step] = []
+        self.current = Run(self.cmd, self.mode, self.options)
+        self.failure: StepFailed | None = None
+        self.stats.examples += 1
+
+    def teardown(self) -> None:
+        try:
+            self.current.close()
+        finally:
+            self._verdict()
+
+    def _verdict(self) -> None:
+        failure = self.failure
+        stats = self.stats
+        if failure is None and stats.tries > 1 and self.steps:
+            for _ in range(stats.tries - 1):
+                failure = replay(self.cmd, self.mode, self.options, self.steps)
+                if failure is not None:
+                    break
+        if failure is None:
+            return
+        if not stats.replayed:
+            stats.replayed = MEASURE_REPLAYS
+            stats.refailed = sum(
+                replay(self.cmd, self.mode, self.options, failure.steps) is not None
+                for _ in range(MEASURE_REPLAYS)
+            )
+            # At least 2: a race that fails 4 times in 5 still passes all 5 replays a third
+            # of the time, and a shrink that trusts one try then keeps what it cannot drop.
+            stats.tries = max(2, tries_for(stats.failure_rate(), 0.02, MAX_TRIES))
+        raise failure
+
+    # -- the oracle ------------------------------------------------------------------
+
+    def run(self, step: Step) -> None:
+        self.steps.append(step)
+        if self.failure is None:  # after a failure only the model moves on (no IO)
+            self.failure = self.current.step(step, self.stats)
 
     # -- helpers ---------------------------------------------------------------------
 

@@ -107,7 +107,8 @@ def project_fsnotify(project: Path, cache: Path) -> FsnotifyVersion:
     if _module_root(project) is None:
         return FsnotifyVersion(PINNED_FSNOTIFY, "", f"pinned: no go.mod at or above {project}")
     ctx = Context(project, project, cache, timeout=300)
-    done = ctx.run(["go", "list", "-m", "-json", FSNOTIFY], env={"GOFLAGS": "-mod=mod"})
+    # readonly: asking must never rewrite the user's go.mod or go.sum.
+    done = ctx.run(["go", "list", "-m", "-json", FSNOTIFY], env={"GOFLAGS": "-mod=readonly"})
     if not done.ok:
         first = done.output.strip().splitlines()[:1]
         return FsnotifyVersion(

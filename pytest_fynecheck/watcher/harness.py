@@ -43,6 +43,7 @@ class WatcherCheckFailed(AssertionError):
         self.step_failure = step_failure
         self.script = script
         self.reproducer: Path | None = None
+        self.tries = Tries()  # what the replay script needs
 
 
 @dataclasses.dataclass
@@ -203,6 +204,7 @@ def check_watcher(
             found, printed, flaky = shrunk, [], False  # Hypothesis's program is longer
         tries = script_tries(stats)
         failed = _failure(command, mode, options, found, printed, artifacts, flaky, stats, tries)
+        failed.tries = tries
         if reproducers is not None and isinstance(mode, ContainerMode) and mode.ctx is not None:
             where = write_container_reproducer(
                 reproducers, mode, command, found, options, save=save_image, tries=tries

@@ -104,7 +104,8 @@ def throughput(ref: Path | list[str], steps: int, mode: Mode) -> tuple[float, fl
     finally:
         elapsed = time.perf_counter() - start
         prims = [p for s in machine.steps for p in s.prims]
-        machine.current.close()  # not teardown(): a loss is figure 4's, not a failure here
+        if machine.current is not None:  # not teardown(): a loss is figure 4's, not a failure
+            machine.current.close()
     # Baseline: the very same primitives in the same place, no watcher, no barriers.
     box = mode.sandbox()
     try:

@@ -254,7 +254,7 @@ def _failure(
     lines.append("")
     lines.append(f"shrunk steps ({len(exc.steps)}):")
     lines.extend(f"  {i}. {s.label}" for i, s in enumerate(exc.steps, 1))
-    program = _program([*printed, *getattr(exc, "__notes__", [])])
+    program = _program([*printed, *getattr(exc, "__notes__", [])], len(exc.steps))
     if program:
         lines.append("")
         lines.append("Hypothesis's program:")
@@ -290,9 +290,11 @@ def _step_failure(exc: BaseException) -> StepFailed | None:
     return None
 
 
-def _program(notes: list[str]) -> list[str]:
-    """Hypothesis's notes without its 'Explanation' block (lines of kit code, not steps)."""
-    out, skipping = [], False
+def _program(notes: list[str], steps: int) -> list[str]:
+    """Hypothesis's notes without its 'Explanation' block (lines of kit code, not steps),
+    and without the rules after the failing step: a failure is raised at teardown, so
+    Hypothesis lists rules that ran (on the model only) after it."""
+    out, skipping, rules = [], False, 0
     for note in notes:
         if note.startswith("Explanation:"):
             skipping = True
@@ -300,5 +302,9 @@ def _program(notes: list[str]) -> list[str]:
         if skipping and note.startswith("    "):
             continue
         skipping = False
+        if note.startswith("state.") and not note.startswith("state.teardown("):
+            rules += 1
+            if rules > steps:
+                continue
         out.append(note)
     return out

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
+from hypothesis.control import current_build_context
+from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Prim, Step, Tree, names
@@ -21,7 +23,7 @@ from pytest_fynecheck.watcher.protocol import Event, WatcherProcess
 # Replays of the first failing run, to tell a race from a deterministic bug.
 MEASURE_REPLAYS = 5
 # Tries per shrink candidate, at most (each is a fresh sandbox and watcher).
-MAX_TRIES = 10
+MAX_TRIES = 5
 
 
 @dataclasses.dataclass
@@ -35,6 +37,7 @@ class Stats:
     replayed: int = 0
     refailed: int = 0
     tries: int = 1
+    retry_until: float = 0.0  # time.monotonic() when retries end (Options.race_budget)
 
     @property
     def race(self) -> bool:
@@ -188,6 +191,15 @@ def replay(
         run.close()
 
 
+def _is_final() -> bool:
+    """Whether Hypothesis is replaying its shrunk example to report it (False outside a
+    Hypothesis run, e.g. a bench driving the machine by hand)."""
+    try:
+        return bool(current_build_context().is_final)
+    except InvalidArgument:
+        return False
+
+
 def minimize(
     cmd: str | list[str], mode: Mode, options: Options, failure: StepFailed, tries: int
 ) -> StepFailed:
@@ -232,11 +244,20 @@ class ChurnMachine(RuleBasedStateMachine):
         super().__init__()
         self.tree = Tree()
         self.steps: list[Step] = []
-        self.current = Run(self.cmd, self.mode, self.options)
         self.failure: StepFailed | None = None
-        self.stats.examples += 1
+        stats = self.stats
+        self.final = _is_final()
+        # Past the shrink budget a candidate is not run at all (it passes): Hypothesis then
+        # ends its shrink at once with the smallest failure so far, which its final
+        # replay (run for real, with the tries) must show again.
+        over = bool(stats.replayed) and time.monotonic() > stats.retry_until
+        self.current = None if over and not self.final else Run(self.cmd, self.mode, self.options)
+        if self.current is not None:
+            stats.examples += 1
 
     def teardown(self) -> None:
+        if self.current is None:
+            return
         try:
             self.current.close()
         finally:
@@ -245,7 +266,8 @@ class ChurnMachine(RuleBasedStateMachine):
     def _verdict(self) -> None:
         failure = self.failure
         stats = self.stats
-        if failure is None and stats.tries > 1 and self.steps:
+        retrying = stats.tries > 1 and (self.final or time.monotonic() < stats.retry_until)
+        if failure is None and retrying and self.steps:
             for _ in range(stats.tries - 1):
                 failure = replay(self.cmd, self.mode, self.options, self.steps)
                 if failure is not None:
@@ -261,13 +283,15 @@ class ChurnMachine(RuleBasedStateMachine):
             # At least 2: a race that fails 4 times in 5 still passes all 5 replays a third
             # of the time, and a shrink that trusts one try then keeps what it cannot drop.
             stats.tries = max(2, tries_for(stats.failure_rate(), 0.02, MAX_TRIES))
+            stats.retry_until = time.monotonic() + self.options.race_budget
         raise failure
 
     # -- the oracle ------------------------------------------------------------------
 
     def run(self, step: Step) -> None:
         self.steps.append(step)
-        if self.failure is None:  # after a failure only the model moves on (no IO)
+        # After a failure (or past the budget) only the model moves on: no IO.
+        if self.failure is None and self.current is not None:
             self.failure = self.current.step(step, self.stats)
 
     # -- helpers ---------------------------------------------------------------------

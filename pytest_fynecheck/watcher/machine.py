@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import posixpath
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -14,7 +15,7 @@ from hypothesis.control import current_build_context
 from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Prim, Step, Tree, names
+from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Kind, Prim, Step, Tree, names
 from pytest_fynecheck.watcher.modes import Mode, Sandbox
 from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.oracle import Verdict, judge
@@ -201,6 +202,38 @@ def _is_final() -> bool:
         return False
 
 
+def consistent(steps: Sequence[Step]) -> bool:
+    """Whether `steps`, replayed verbatim, still mean what their expectations say: each
+    path a step expects to appear is new then, each it expects changed or gone exists, and
+    every operation finds what it needs. Dropping a step can break that (a later burst then
+    rewrites a file the dropped rename had moved away), and a broken rest fails falsely."""
+    exists = {""}
+    for step in steps:
+        for e in step.expects:
+            if (e.kind is Kind.APPEARED) == (e.path in exists):
+                return False
+        for p in step.prims:
+            parent = posixpath.dirname(p.path)
+            if p.verb in ("write", "append"):
+                if parent not in exists:
+                    return False
+                exists.add(p.path)
+            elif p.verb in ("mkdir", "symlink"):
+                if p.path in exists or parent not in exists:
+                    return False
+                exists.add(p.path)
+            elif p.path not in exists:  # truncate chmod rename remove rmtree
+                return False
+            elif p.verb == "rename":
+                if posixpath.dirname(p.dest) not in exists:
+                    return False
+                exists.discard(p.path)
+                exists.add(p.dest)
+            elif p.verb in ("remove", "rmtree"):
+                exists = {x for x in exists if x != p.path and not x.startswith(p.path + "/")}
+    return True
+
+
 def minimize(
     cmd: str | list[str], mode: Mode, options: Options, failure: StepFailed, tries: int
 ) -> StepFailed:
@@ -211,6 +244,9 @@ def minimize(
     i = 0
     while i < len(best.steps) - 1:
         rest = best.steps[:i] + best.steps[i + 1 :]
+        if not consistent(rest):
+            i += 1
+            continue
         found = None
         for _ in range(tries):
             try:

@@ -2,6 +2,8 @@
 
     python bench/readiness.py            # warm figures and where the time goes (a minute)
     python bench/readiness.py --cold     # also cold: empty GOCACHE for both sides (minutes)
+    python bench/readiness.py --app "$(go env GOMODCACHE)/fyne.io/fyne/v2@v2.7.1/cmd/fyne_demo" \
+        --title "Fyne Demo"              # another app: its main package's directory
 
 Both sides run in this one run, alternately, on the same display, so the ratio is fair on
 a machine that others load too. Python runs with its bytecode cache, as on a user's
@@ -28,9 +30,9 @@ HELLO = ROOT / "fixtures" / "hello"
 TITLE = "fynecheck hello"
 
 
-def sh(*argv: str, env: dict[str, str] | None = None, cwd: Path = HELLO) -> str:
+def sh(*argv: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
     done = subprocess.run(
-        argv, cwd=cwd, env=env, capture_output=True, text=False, timeout=1800, check=True
+        argv, cwd=cwd or HELLO, env=env, capture_output=True, text=False, timeout=1800, check=True
     )
     return done.stdout.decode(errors="replace")
 
@@ -50,7 +52,7 @@ def first_frame(exe: str, env: dict[str, str]) -> None:
                 text=True,
                 timeout=30,
             ).stdout
-            m = re.search(rf'^\s+(0x[0-9a-f]+) "{TITLE}":', tree, re.M)
+            m = re.search(rf'^\s+(0x[0-9a-f]+) "{re.escape(TITLE)}":', tree, re.M)
             win = m.group(1) if m else None
         while time.monotonic() < deadline:
             raw = subprocess.run(
@@ -137,10 +139,14 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def main() -> None:
+    global HELLO, TITLE  # one app per run: sh(), first_frame() and kit() read these
     parser = argparse.ArgumentParser()
     parser.add_argument("--cold", action="store_true", help="also measure cold builds")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--app", type=Path, default=HELLO, help="a main package's directory")
+    parser.add_argument("--title", default=TITLE, help="its window's title")
     args = parser.parse_args()
+    HELLO, TITLE = args.app.resolve(), args.title
     xvfb, display = start_xvfb()
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,9 +1,17 @@
 """Watcher figures, each against a baseline measured in the same run.
 
     python bench/watcher.py [--steps N] [--base DIR] [--skip-catch] [--mode MODE ...]
+                            [--adapter NAME ...]
 
 MODE: local (default), container:SUITE, bind:SUITE, bind:SUITE:reverse; each mode gets
 every figure. Container modes need a Docker engine and build the suite image once.
+--adapter (inotifywait, fswatch, watchman, fsnotify; repeatable) gives the built-in
+watchers' figures instead of the shipped broken ones':
+
+4. per built-in watcher and mode: verified ops/s (same churn as 1, ratio to the reference
+   watcher's in the same run), time to its first catch (no shrinking), and the length of
+   its shrunk reproducer with the tries a replay needs (or "passed" when nothing was
+   caught in the kit's default 30 examples x 25 steps)
 
 1. verified file operations per second with the reference watcher (churn, a cookie
    barrier and the oracle after every step), vs the raw rate of the same operations
@@ -23,12 +31,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from pytest_fynecheck.containers.start import start_suite
 from pytest_fynecheck.plugin import cache_dir
+from pytest_fynecheck.watcher import adapters
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
-from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher, hypothesis_settings
+from pytest_fynecheck.watcher.harness import (
+    WatcherCheckFailed,
+    check_watcher,
+    hypothesis_settings,
+)
 from pytest_fynecheck.watcher.machine import ChurnMachine, Stats, machine_for
 from pytest_fynecheck.watcher.modes import Mode, parse_mode
 from pytest_fynecheck.watcher.options import Options
@@ -42,6 +55,8 @@ NAMES = ["a", "main.go", "my file", "café", "cafe\u0301", "-dash", "x" * 200]
 def churn(m: ChurnMachine, rng: random.Random, steps: int) -> None:
     """The machine's own rules with random arguments: same steps, barrier and oracle."""
     for _ in range(steps):
+        if m.failure is not None:
+            break  # a lossy watcher: its verified rate ends at its first loss
         t = m.tree
         pick, name, data = rng.randrange(1 << 16), rng.choice(NAMES), rng.randbytes(16)
         choices = ["create", "mkdir", "symlink", "burst"]
@@ -79,16 +94,18 @@ def make_mode(spec: str, base: Path | None) -> Mode:
     return parse_mode(spec, base, start=start_suite, mounts=[cache_dir() / "go"])
 
 
-def throughput(ref: Path, steps: int, mode: Mode) -> tuple[float, float, int]:
+def throughput(ref: Path | list[str], steps: int, mode: Mode) -> tuple[float, float, int]:
     stats = Stats()
-    machine = machine_for([str(ref)], mode, Options(), stats)()
+    argv = [str(ref)] if isinstance(ref, Path) else ref
+    machine = machine_for(argv, mode, Options(), stats)()
     start = time.perf_counter()
     try:
         churn(machine, random.Random(0), steps)
     finally:
         elapsed = time.perf_counter() - start
         prims = [p for s in machine.steps for p in s.prims]
-        machine.teardown()
+        if machine.current is not None:  # not teardown(): a loss is figure 4's, not a failure
+            machine.current.close()
     # Baseline: the very same primitives in the same place, no watcher, no barriers.
     box = mode.sandbox()
     try:
@@ -101,20 +118,28 @@ def throughput(ref: Path, steps: int, mode: Mode) -> tuple[float, float, int]:
     return stats.prims / elapsed, len(prims) / raw, stats.steps
 
 
-def catch(name: str, mode: Mode) -> tuple[float, int | None, str]:
-    binary = build_go(BROKEN_DIR, name, cache=cache_dir())
+def catch(
+    name: str, mode: Mode, argv: list[str] | None = None, shrink: bool = True
+) -> tuple[float, int | None, str, int]:
+    """(seconds, shrunk length or None when not caught, what was caught, replay tries)."""
+    argv = argv or [str(build_go(BROKEN_DIR, name, cache=cache_dir()))]
+    phases = tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate)
     hyp = hypothesis_settings(
-        settings(database=None),
+        settings(database=None, phases=phases),
         max_examples=DEFAULT_MAX_EXAMPLES,
         stateful_step_count=DEFAULT_STEPS,
     )
     t0 = time.perf_counter()
     try:
-        check_watcher([str(binary)], mode, hyp=hyp)
+        check_watcher(argv, mode, hyp=hyp)
     except WatcherCheckFailed as exc:
         f = exc.step_failure
-        return time.perf_counter() - t0, (len(f.steps) if f else None), f.reason if f else "?"
-    return time.perf_counter() - t0, None, "NOT CAUGHT"
+        if f is None:
+            return time.perf_counter() - t0, None, str(exc).splitlines()[0], 0
+        missed = f"{f.verdict.missing[0]}" if f.verdict.missing else f.reason
+        return time.perf_counter() - t0, len(f.steps), f"{f.steps[-1].label}: {missed}", \
+            exc.tries.count
+    return time.perf_counter() - t0, None, "NOT CAUGHT", 0
 
 
 def main() -> int:
@@ -123,6 +148,8 @@ def main() -> int:
     ap.add_argument("--base", type=Path, default=None, help="temp dir for roots (default TMPDIR)")
     ap.add_argument("--skip-catch", action="store_true")
     ap.add_argument("--mode", action="append", help="repeatable; default: local")
+    ap.add_argument("--adapter", action="append", choices=adapters.NAMES,
+                    help="figure 4 for these built-in watchers (repeatable)")
     args = ap.parse_args()
     base = args.base
     print(
@@ -132,15 +159,45 @@ def main() -> int:
     ref = reference_watcher(cache_dir())
     for name in BROKEN:
         build_go(BROKEN_DIR, name, cache=cache_dir())  # before a container mounts go/
+    project = Path(__file__).resolve().parent.parent / "fixtures" / "hello"
+    builtins = {a: adapters.resolve(a, project, cache_dir()) for a in args.adapter or []}
     ok = True
     for spec in args.mode or ["local"]:
         mode = make_mode(spec, base)
         try:
             mode.sandbox().close()  # start the container outside the figures
-            ok &= figures(spec, ref, mode, args.steps, args.skip_catch)
+            if builtins:
+                builtin_figures(spec, ref, mode, args.steps, builtins)
+            else:
+                ok &= figures(spec, ref, mode, args.steps, args.skip_catch)
         finally:
             mode.close()
     return 0 if ok else 1
+
+
+def builtin_figures(
+    spec: str, ref: Path, mode: Mode, steps: int, builtins: dict[str, adapters.Resolved]
+) -> None:
+    base, _, _ = throughput(ref, steps, mode)
+    print(f"[{spec}] 4. baseline: the reference watcher verifies {base:.0f} ops/s")
+    for name, found in builtins.items():
+        suite = spec.split(":")[1] if ":" in spec else ""
+        if suite and not spec.endswith(":reverse") and (name, suite) in adapters.UNAVAILABLE:
+            print(f"[{spec}] 4. {name:11s} cannot run here: "
+                  f"{adapters.UNAVAILABLE[(name, suite)]}")
+            continue
+        verified, _, done = throughput(found.argv, steps, mode)
+        first, length, what, _ = catch(name, mode, found.argv, shrink=False)
+        if length is None:
+            print(f"[{spec}] 4. {name:11s} {verified:5.0f} verified ops/s "
+                  f"(x{verified / base:.2f} the reference's) over {done} steps; nothing "
+                  f"caught in {first:.1f} s ({DEFAULT_MAX_EXAMPLES} x {DEFAULT_STEPS}): {what}")
+            continue
+        secs, length, what, tries = catch(name, mode, found.argv)
+        print(f"[{spec}] 4. {name:11s} {verified:5.0f} verified ops/s "
+              f"(x{verified / base:.2f} the reference's) over {done} steps; first catch in "
+              f"{first:.1f} s; shrunk in {secs:.1f} s to {length} step(s), replay needs up "
+              f"to {tries} tries: {what}")
 
 
 def figures(spec: str, ref: Path, mode: Mode, steps: int, skip_catch: bool) -> bool:
@@ -155,7 +212,7 @@ def figures(spec: str, ref: Path, mode: Mode, steps: int, skip_catch: bool) -> b
         return True
     worst_t, worst_len, ok = 0.0, 0, True
     for name in BROKEN:
-        secs, length, reason = catch(name, mode)
+        secs, length, reason, _ = catch(name, mode)
         caught = length is not None
         ok &= caught
         worst_t, worst_len = max(worst_t, secs), max(worst_len, length or 0)

@@ -6,8 +6,10 @@ We ask the real tool instead of parsing go.mod or guessing the environment.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pytest_fynecheck.context import Context
@@ -28,26 +30,172 @@ def go_env(ctx: Context) -> dict[str, str]:
     return result
 
 
+@dataclass(frozen=True)
+class GoProject:
+    """Where Go itself places the project: its module's go.mod and the workspace, if any."""
+
+    dir: Path
+    gomod: Path | None  # None: no module of its own (a go.work directory above modules)
+    gowork: Path | None
+
+    @property
+    def module_root(self) -> Path:
+        return self.gomod.parent if self.gomod else self.dir
+
+
+def go_project(ctx: Context) -> GoProject:
+    """`go env GOMOD GOWORK` in the project directory: Go searches the parents, so a package
+    below the module root (cmd/NAME, or a module in the module cache) is found like Go does."""
+
+    def compute() -> GoProject:
+        done = ctx.run(["go", "env", "-json", "GOMOD", "GOWORK"], timeout=60)
+        if not done.ok:
+            raise CheckFailed(
+                f"`go env -json GOMOD GOWORK` failed in {ctx.project}: {done.output}",
+                "fix the Go installation",
+            )
+        env = json.loads(done.stdout)
+        gomod = env.get("GOMOD", "")
+        gowork = env.get("GOWORK", "")
+        if gowork in ("", "off"):
+            gowork = ""
+        if gomod in ("", os.devnull) and not gowork:
+            why = "GO111MODULE=off" if gomod == "" else "there is no go.mod"
+            raise CheckFailed(
+                f"{ctx.project} is not a Go module: {why} in it or any parent directory "
+                f"(`go env GOMOD` says {gomod or 'nothing'})",
+                "run pytest --fynecheck in your Fyne project (a module, a package in one, or "
+                "a go.work workspace), or set --fynecheck-project",
+            )
+        return GoProject(
+            ctx.project,
+            Path(gomod) if gomod not in ("", os.devnull) else None,
+            Path(gowork) if gowork else None,
+        )
+
+    result: GoProject = ctx.memoize("go project", compute)
+    return result
+
+
 def go_mod(ctx: Context) -> dict[str, Any]:
-    """go.mod as `go mod edit -json` reads it; Go's own file:line message when it cannot."""
+    """The project's go.mod as `go mod edit -json` reads it; Go's own file:line message
+    when it cannot. In a go.work directory without a module: the main package's module."""
 
     def compute() -> dict[str, Any]:
-        gomod = ctx.project / "go.mod"
-        if not gomod.is_file():
-            raise CheckFailed(
-                f"{ctx.project} is not a Go module: there is no go.mod",
-                "run pytest --fynecheck in your Fyne project's directory (where go.mod is), "
-                "or set --fynecheck-project",
-            )
-        done = ctx.run(["go", "mod", "edit", "-json"], timeout=60)
+        gomod = go_project(ctx).gomod
+        if gomod is None:
+            module = main_package(ctx).module
+            if not module.get("GoMod"):
+                raise CheckFailed(
+                    f"the main package {main_package(ctx).pattern} belongs to no module"
+                )
+            gomod = Path(module["GoMod"])
+        done = ctx.run(["go", "mod", "edit", "-json", str(gomod)], cwd=gomod.parent, timeout=60)
         if not done.ok:
             raise CheckFailed(
                 f"go.mod does not parse: {done.output}", f"fix {gomod} at the line Go names"
             )
         mod: dict[str, Any] = json.loads(done.stdout)
+        mod["_GoMod"] = str(gomod)
         return mod
 
     result: dict[str, Any] = ctx.memoize("go mod", compute)
+    return result
+
+
+@dataclass(frozen=True)
+class MainPackage:
+    """The main package app.build builds, as `go list -json` describes it."""
+
+    pattern: str  # what `go build` is given, relative to the project directory
+    import_path: str
+    dir: Path
+    module: dict[str, Any]
+    note: str = ""  # why this one, when the kit chose it
+
+
+def tag_args(ctx: Context) -> list[str]:
+    return ["-tags", ",".join(ctx.tags)] if ctx.tags else []
+
+
+def _relative_pattern(ctx: Context, pkg_dir: str) -> str:
+    rel = os.path.relpath(pkg_dir, ctx.project)
+    return "." if rel == "." else "./" + rel if not rel.startswith("..") else pkg_dir
+
+
+def main_packages(ctx: Context, where: Path) -> list[str]:
+    """Every main package under `where`, as patterns relative to the project directory."""
+    done = ctx.run(
+        ["go", "list", "-e", *tag_args(ctx), "-f",
+         '{{if eq .Name "main"}}{{.Dir}}{{end}}', "./..."],
+        cwd=where,
+        timeout=300,
+    )
+    return sorted(_relative_pattern(ctx, d) for d in done.stdout.split("\n") if d.strip())
+
+
+def _module_roots(ctx: Context) -> list[Path]:
+    """The project's module root; in a go.work directory, every workspace module's."""
+    project = go_project(ctx)
+    if project.gomod is not None:
+        return [project.module_root]
+    done = ctx.run(["go", "list", "-m", "-f", "{{.Dir}}"], timeout=120)
+    return [Path(d) for d in done.stdout.split("\n") if d.strip()]
+
+
+def main_package(ctx: Context) -> MainPackage:
+    """The package to build: ini fynecheck_package (default `.`, the project directory).
+    When the default is no main package, the only main package below it (or in the module)
+    is taken; several, or a chosen package that is not main, fail with the list."""
+
+    def compute() -> MainPackage:
+        explicit = bool(ctx.settings.get("package"))  # ini fynecheck_package is set
+        chosen = str(ctx.settings.get("package") or ".")
+        done = ctx.run(["go", "list", "-e", "-json", *tag_args(ctx), chosen], timeout=300)
+        try:
+            (pkg,) = json_stream(done.stdout)
+        except ValueError:
+            raise CheckFailed(
+                f"`go list {chosen}` in {ctx.project} failed: {done.output[-1500:]}",
+                "set ini fynecheck_package to a package `go build` accepts, e.g. ./cmd/NAME",
+            ) from None
+        err = (pkg.get("Error") or {}).get("Err", "")
+        if pkg.get("Name") == "main" and not err:
+            return MainPackage(chosen, pkg["ImportPath"], Path(pkg["Dir"]), pkg.get("Module") or {})
+        if err and "no Go files" not in err and "no non-test Go files" not in err:
+            raise CheckFailed(
+                f"`go list {chosen}` in {ctx.project}: {err}",
+                "set ini fynecheck_package to a package `go build` accepts, e.g. ./cmd/NAME",
+            )
+        what = f"is package `{pkg['Name']}`, not main" if pkg.get("Name") else "has no Go files"
+        mains = main_packages(ctx, ctx.project)
+        for root in [] if mains else _module_roots(ctx):
+            mains += main_packages(ctx, root)
+        if len(mains) == 1 and not explicit:
+            found = json_stream(
+                ctx.run(["go", "list", "-json", *tag_args(ctx), mains[0]], timeout=300).stdout
+            )[0]
+            return MainPackage(
+                mains[0], found["ImportPath"], Path(found["Dir"]), found.get("Module") or {},
+                f"{ctx.project} {what}; {mains[0]} is the only main package",
+            )
+        listed = "".join(f"\n    fynecheck_package = {m}" for m in mains)
+        if mains:
+            raise CheckFailed(
+                f"{chosen} in {ctx.project} {what}, so `go build` makes no program; "
+                f"the main packages here are:{listed}",
+                "choose one in your ini file ([pytest] section), e.g. "
+                f"`fynecheck_package = {mains[0]}`",
+            )
+        raise CheckFailed(
+            f"{chosen} in {ctx.project} {what}, and "
+            f"{' '.join(map(str, _module_roots(ctx)))} holds no main package: there is no app "
+            "to build",
+            "point --fynecheck-project at your app's main package, or set ini "
+            "fynecheck_package",
+        )
+
+    result: MainPackage = ctx.memoize("main package", compute)
     return result
 
 

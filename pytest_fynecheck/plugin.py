@@ -79,7 +79,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "title of the app's main window (default: any window the app opens)",
         default="",
     )
-    parser.addini("fynecheck_package", "the main package to build", default=".")
+    parser.addini(
+        "fynecheck_package",
+        "the main package to build, as `go build` takes it (e.g. ./cmd/NAME), relative to "
+        "the project directory (default: `.`, or the only main package below it)",
+        default="",
+    )
+    parser.addini("fynecheck_app_args", "arguments app.window starts the app with", type="args")
     parser.addini("fynecheck_window_timeout", "seconds to wait for the app's window", default="60")
     parser.addini("fynecheck_timeout", "seconds any one external command may take", default="900")
     parser.addini(
@@ -173,6 +179,11 @@ class _State:
 _STATE = pytest.StashKey[_State]()
 
 
+def project_dir(config: pytest.Config) -> Path:
+    """The Fyne project under check (--fynecheck-project, ini, or the current directory)."""
+    return config.stash[_STATE].project()
+
+
 def cache_dir() -> Path:
     """Content-keyed builds and probes, shared by every project and run."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -193,6 +204,7 @@ def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context
     ctx.settings.update(
         window_title=config.getini("fynecheck_window_title"),
         package=config.getini("fynecheck_package"),
+        app_args=config.getini("fynecheck_app_args"),
         window_timeout=float(config.getini("fynecheck_window_timeout")),
         artifacts=_artifact_dir(config),
         # For glibc.portability: the suites a Linux build must start on.

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from wheel_support import PIP, ROOT, build_wheel
 
 from pytest_fynecheck.containers.images import recipe_dir
-
-ROOT = Path(__file__).resolve().parent.parent
-# What a build must not see: an in-tree build/ would ship stale files from earlier builds.
-NOT_SOURCE = shutil.ignore_patterns(
-    "build", "dist", "*.egg-info", ".git", "__pycache__", ".*_cache", ".hypothesis"
-)
 
 # Run by the installed copy: where it was imported from and where it finds the recipes.
 WHERE = """
@@ -42,16 +36,9 @@ def test_checkout_reads_the_top_level_recipes() -> None:
 
 @pytest.mark.slow  # pip builds in an isolated environment: seconds, more when cold
 def test_wheel_carries_the_recipes_byte_for_byte(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    shutil.copytree(ROOT, src, ignore=NOT_SOURCE)
-    wheels, target = tmp_path / "wheels", tmp_path / "site"
-    pip = [sys.executable, "-m", "pip", "--quiet"]
+    wheel, target = build_wheel(tmp_path), tmp_path / "site"
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "-w", str(wheels), str(src)], check=True, timeout=600
-    )
-    (wheel,) = wheels.glob("pytest_fynecheck-*.whl")
-    subprocess.run(
-        [*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True, timeout=600
+        [*PIP, "install", "--no-deps", "--target", str(target), str(wheel)], check=True, timeout=600
     )
 
     done = subprocess.run(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CACHE, start_suite
-from watcher_support import BROKEN, broken, quick, reference
+from watcher_support import BROKEN, BUILTIN_FINDINGS, broken, check_builtin, quick, reference
 
 from pytest_fynecheck.model import InputError
 from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher
@@ -55,9 +55,14 @@ def test_each_broken_watcher_is_caught(mode: ContainerMode, name: str, tmp_path:
     message = str(caught.value)
     assert f"in mode {mode.name}" in message
     assert "never came:" in message
-    if "the bug is a race" not in message:
-        # A race that did not fail again on replay cannot be shrunk; the report says so.
-        assert len(failure.steps) <= 6, message
+    # Races too: a candidate that passes is tried again (race-aware shrinking).
+    assert len(failure.steps) <= 6, message
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_FINDINGS))
+def test_builtin_watcher(mode: ContainerMode, name: str, tmp_path: Path) -> None:
+    # Every built-in runs in every container mode (the bookworm image has the tools).
+    print(check_builtin(name, mode, tmp_path))
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def test_broken_watcher_fails_with_the_missing_event_and_a_replay(fast: pytest.P
             "*silent loss at step*rename*",
             "*never came: remove or rename for*",
             "*shrunk steps*",
-            "*replay it on its own: sh *watcher-replay-*.sh",
+            "*replay it on its own*: sh *watcher-replay-*.sh",
         ]
     )
 

@@ -166,3 +166,18 @@ def test_replay_shell_makes_the_same_bytes_and_names(tmp_path: Path) -> None:
     assert (tmp_path / "moved").read_bytes() == data + b"%%"
     assert os.readlink(tmp_path / "d" / "ln") == "-target"
     assert (tmp_path / "moved").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_rest_that_changes_meaning_is_no_shrink_candidate() -> None:
+    # Dropping the rename makes the burst rewrite 'burst0' instead of creating it: such a
+    # rest would fail falsely, so the step-dropping pass must not try it.
+    from pytest_fynecheck.watcher.machine import consistent
+
+    t = Tree()
+    made, moved, burst = t.create("", "burst0", b"1"), t.rename("burst0", "", "x"), t.burst("", 2)
+    assert consistent([made, moved, burst])
+    assert not consistent([made, burst])
+    assert consistent([burst])
+    d = Tree()
+    mk, inside = d.mkdir("", "d"), d.create("d", "f", b"")
+    assert consistent([mk, inside]) and not consistent([inside])

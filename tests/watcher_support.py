@@ -6,12 +6,13 @@ import functools
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 from pytest_fynecheck.plugin import cache_dir
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
 from pytest_fynecheck.watcher.harness import hypothesis_settings
-from pytest_fynecheck.watcher.modes import LocalMode
+from pytest_fynecheck.watcher.modes import LocalMode, Mode
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN_DIR = ROOT / "fixtures" / "watchers"
@@ -50,3 +51,48 @@ def local() -> LocalMode:
     if shm.is_dir() and os.access(shm, os.W_OK):
         return LocalMode(base=shm)
     return LocalMode()
+
+
+# What the harness found in each built-in watcher (README's table): None = it passes;
+# else the loss it is caught on. watchman mostly passes; its findings (a burst of files
+# now and then reported after a file made later; in a container, a new dangling symlink
+# after a new directory, or a rename's new path, not reported: races) are the only
+# catches allowed for it.
+BUILTIN_FINDINGS: dict[str, str | None] = {
+    "fsnotify": None,
+    "watchman": None,
+    "inotifywait": "silent loss",
+    "fswatch": "silent loss",
+}
+
+
+WATCHMAN_FINDINGS = ("burst of", "symlink ", "rename ")
+
+
+def check_builtin(name: str, mode: Mode, tmp_path: Path) -> str:
+    """Run the harness on a built-in watcher in `mode` and assert what README says it
+    finds; returns a line for the log."""
+    from hypothesis import Phase
+
+    from pytest_fynecheck.watcher import adapters
+    from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher
+
+    argv = adapters.resolve(name, ROOT / "fixtures" / "hello", CACHE).argv
+    expected = BUILTIN_FINDINGS[name]
+    if expected is None:
+        try:
+            out = check_watcher(argv, mode, hyp=quick(5, 15))
+        except WatcherCheckFailed as exc:
+            failure = exc.step_failure
+            assert name == "watchman" and failure is not None, str(exc)
+            assert failure.steps[-1].label.startswith(WATCHMAN_FINDINGS), str(exc)
+            return f"{name}: caught at {failure.steps[-1].label} (a known finding)"
+        assert out.stats.steps > 0 and out.stats.declared == []
+        return f"{name}: passed {out.stats.steps} steps"
+    # Caught: no shrinking (its cost is the bench's figure), up to 100 examples.
+    no_shrink = (Phase.explicit, Phase.reuse, Phase.generate)
+    with pytest.raises(WatcherCheckFailed) as caught:
+        check_watcher(argv, mode, hyp=quick(100, 25, phases=no_shrink), artifacts=tmp_path)
+    failure = caught.value.step_failure
+    assert failure is not None and failure.reason == expected, str(caught.value)
+    return f"{name}: caught at {failure.steps[-1].label}"

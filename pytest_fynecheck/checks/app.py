@@ -4,30 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, check
-from pytest_fynecheck.checks.go import local_replace_dirs
-from pytest_fynecheck.context import CURRENT_CHECK, Context, Process, wait_until
+from pytest_fynecheck.context import CURRENT_CHECK, Context, HostProcess, Process, wait_until
 from pytest_fynecheck.displays import (
     WESTON_PANEL_ROWS,
     Display,
+    MappedWindow,
+    XWindowWatch,
     explain_wayland_failure,
-    find_x_window,
     wayland_display,
     x_display,
 )
-from pytest_fynecheck.gotool import go_env
+from pytest_fynecheck.gotool import MainPackage, go_env, json_stream, main_package, tag_args
 from pytest_fynecheck.images import Image, changed_box, read_png, read_xwd, write_png
 from pytest_fynecheck.model import CheckFailed, CheckWarning
 from pytest_fynecheck.progress import GoBuildProgress
 
-# Go ignores these directories when it builds, so they do not belong in the build key.
-_SKIP_DIRS = ("testdata", "node_modules")
 # What in `go env` changes the binary.
 _ENV_KEYS = (
     "GOVERSION",
@@ -36,33 +33,96 @@ _ENV_KEYS = (
     "GOAMD64",
     "CGO_ENABLED",
     "CC",
+    "CXX",
     "CGO_CFLAGS",
+    "CGO_CPPFLAGS",
+    "CGO_CXXFLAGS",
     "CGO_LDFLAGS",
     "GOFLAGS",
     "GOEXPERIMENT",
+    "GOWORK",
+    "PKG_CONFIG",
 )
+# The files of a package that `go build` reads (see `go help list`).
+_SOURCE_FIELDS = (
+    "GoFiles",
+    "CgoFiles",
+    "CFiles",
+    "CXXFiles",
+    "MFiles",
+    "HFiles",
+    "FFiles",
+    "SFiles",
+    "SwigFiles",
+    "SwigCXXFiles",
+    "SysoFiles",
+    "EmbedFiles",
+)
+# Builds kept per project and package: older ones are removed (each is tens of MB).
+KEEP_BUILDS = 3
 
 
-def build_key(ctx: Context) -> str:
-    """A key over everything that goes into the binary: toolchain, flags and source bytes."""
+def build_key(ctx: Context, pkg: MainPackage) -> str:
+    """A key over what Go builds: toolchain and flags, then every package of
+    `go list -deps -json` (module versions from the module cache, which never change;
+    the bytes of the files of every other package), go.mod, go.sum and go.work.
+
+    Files Go does not read (reports, caches, `--fynecheck-json` output) do not count.
+    """
     h = hashlib.sha256()
     env = go_env(ctx)
     for k in _ENV_KEYS:
         h.update(f"{k}={env.get(k, '')}\n".encode())
-    h.update(
-        f"context={ctx.name} tags={','.join(ctx.tags)} "
-        f"package={ctx.settings.get('package', '.')}\n".encode()
-    )
-    for root in [ctx.project, *local_replace_dirs(ctx)]:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(
-                d for d in dirnames if not d.startswith((".", "_")) and d not in _SKIP_DIRS
-            )
-            for name in sorted(filenames):
-                path = Path(dirpath, name)
-                h.update(str(path.relative_to(root)).encode(errors="surrogateescape") + b"\0")
-                h.update(hashlib.sha256(path.read_bytes()).digest())
+    h.update(f"context={ctx.name} tags={','.join(ctx.tags)} package={pkg.import_path}\n".encode())
+    done = ctx.run(["go", "list", "-deps", "-json", *tag_args(ctx), pkg.pattern], timeout=300)
+    if not done.ok:
+        raise CheckFailed(
+            f"`go list -deps {pkg.pattern}` failed: {done.stderr.strip()[-3000:]}",
+            _build_hint(done.stderr),
+        )
+    extra: set[str] = set()
+    for dep in json_stream(done.stdout):
+        if dep.get("Standard"):
+            continue  # GOVERSION covers it
+        mod = dep.get("Module") or {}
+        rep = mod.get("Replace") or {}
+        if mod.get("Version") and not (rep and not rep.get("Version")):
+            # A module cache entry is immutable and go.sum-verified: its version is enough.
+            h.update(f"{dep['ImportPath']} {mod['Path']}@{mod['Version']}".encode())
+            h.update(f" => {rep.get('Path')}@{rep.get('Version')}\n".encode() if rep else b"\n")
+            continue
+        h.update(f"{dep['ImportPath']}\n".encode())
+        pkg_dir = Path(dep["Dir"])
+        for field in _SOURCE_FIELDS:
+            for name in dep.get(field) or []:
+                h.update(f"{field} {name}\0".encode(errors="surrogateescape"))
+                h.update(hashlib.sha256((pkg_dir / name).read_bytes()).digest())
+        gomod = (rep or mod).get("GoMod")
+        if gomod:
+            extra |= {gomod, str(Path(gomod).with_name("go.sum"))}
+    gowork = env.get("GOWORK", "")
+    if gowork and gowork != "off":
+        extra |= {gowork, gowork + ".sum"}
+    for name in sorted(extra):
+        path = Path(name)
+        h.update(name.encode(errors="surrogateescape") + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"-")
     return h.hexdigest()[:20]
+
+
+def _prune(builds: Path, owner: str, keep: int = KEEP_BUILDS) -> list[Path]:
+    """Remove all but the `keep` newest builds made for `owner`; returns what went."""
+    mine: list[tuple[float, Path]] = []
+    for marker in builds.glob("*/owner"):
+        try:
+            if marker.read_text() == owner:
+                mine.append(((marker.parent / "app").stat().st_mtime, marker.parent))
+        except OSError:
+            continue  # half made, or removed by a parallel run
+    gone = [d for _, d in sorted(mine, reverse=True)[keep:]]
+    for d in gone:
+        shutil.rmtree(d, ignore_errors=True)
+    return gone
 
 
 @check(
@@ -80,17 +140,18 @@ def app_build(ctx: Context) -> Found:
 
 def build_app(ctx: Context, name: str) -> tuple[Path, str]:
     """The app built for the context's GOOS (`name` is app, or app.exe), cached by build_key."""
-    key = build_key(ctx)
-    out_dir = ctx.cache / "builds" / key
+    pkg = main_package(ctx)
+    what = f"{pkg.import_path}" + (f" ({pkg.note})" if pkg.note else "")
+    key = build_key(ctx, pkg)
+    builds = ctx.cache / "builds"
+    out_dir = builds / key
     exe = out_dir / name
-    if exe.is_file():
-        return exe, f"cached build {key} (source and toolchain unchanged)"
+    if exe.is_file() and os.access(exe, os.X_OK):
+        os.utime(exe)  # the newest builds are the ones pruning keeps
+        return exe, f"cached build {key} of {what} (what Go builds is unchanged)"
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f"{name}.{os.getpid()}.tmp"
-    argv = ["go", "build", "-v", "-o", str(tmp)]
-    if ctx.tags:
-        argv += ["-tags", ",".join(ctx.tags)]
-    argv.append(ctx.settings.get("package", "."))
+    argv = ["go", "build", "-v", "-o", str(tmp), *tag_args(ctx), pkg.pattern]
     build = GoBuildProgress(ctx.progress, CURRENT_CHECK.get() or "app.build")
     start = time.monotonic()
     with build.running():
@@ -99,9 +160,23 @@ def build_app(ctx: Context, name: str) -> tuple[Path, str]:
         raise CheckFailed(
             f"`{' '.join(argv)}` failed:\n{done.stderr.strip()[-3000:]}", _build_hint(done.stderr)
         )
+    if not os.access(tmp, os.X_OK):
+        # Go writes an archive, not a program, for a package that is not main.
+        tmp.unlink(missing_ok=True)
+        raise CheckFailed(
+            f"`{' '.join(argv)}` wrote no executable: {pkg.import_path} is not a main package",
+            "set ini fynecheck_package to your app's main package, e.g. ./cmd/NAME",
+        )
     tmp.replace(exe)  # atomic: a parallel run never sees half a binary
+    owner = f"{ctx.name} {pkg.dir} {','.join(ctx.tags)}"
+    (out_dir / "owner").write_text(owner)
+    pruned = _prune(builds, owner)
     took = time.monotonic() - start
-    return exe, f"built in {took:.1f} s ({len(build.compiled)} packages compiled); key {key}"
+    note = f"; removed {len(pruned)} older build(s) of it" if pruned else ""
+    return exe, (
+        f"built {what} in {took:.1f} s ({len(build.compiled)} packages compiled); key {key}"
+        f"{note}"
+    )
 
 
 def _build_hint(stderr: str) -> str:
@@ -112,17 +187,6 @@ def _build_hint(stderr: str) -> str:
     if "missing go.sum entry" in stderr:
         return "run `go mod tidy`"
     return "run `go build -v` in the project to see the full error"
-
-
-def _windows(ctx: Context, env: dict[str, str]) -> dict[str, str]:
-    """Top-level windows with names: id -> title."""
-    done = ctx.run(["xwininfo", "-root", "-children"], env=env, timeout=15)
-    return dict(re.findall(r'^\s+(0x[0-9a-f]+) "(.*)":', done.stdout, re.M))
-
-
-def _viewable(ctx: Context, env: dict[str, str], win: str) -> bool:
-    done = ctx.run(["xwininfo", "-id", win], env=env, timeout=15)
-    return "Map State: IsViewable" in done.stdout
 
 
 @check(
@@ -136,8 +200,7 @@ def app_window(ctx: Context) -> Found:
     if "wayland" in ctx.tags:
         return _wayland_window(ctx)
     display = x_display(ctx)
-    exe: Path = ctx.memo["app binary"]
-    return show_x_window(ctx, display, [str(exe)], display.env)
+    return show_x_window(ctx, display, _app_argv(ctx), display.env)
 
 
 def show_x_window(
@@ -147,37 +210,112 @@ def show_x_window(
     screenshot), then stop it."""
     title: str = ctx.settings.get("window_title", "")
     timeout: float = ctx.settings.get("window_timeout", 60.0)
-    before = set(_windows(ctx, display.env))
-    start = time.monotonic()
-    app = ctx.spawn(argv, env=env)
+    watch = XWindowWatch(ctx, display.env)  # listening before the app starts: no race
     try:
-        win = wait_until(lambda: _find_window(ctx, display, app, title, before), timeout, 0.1)
-        if win is None:
-            raise CheckFailed(
-                f"no window {'titled ' + repr(title) if title else ''} became viewable on "
-                f"{display.name} within {timeout:g} s; the app printed:\n{app.output()[-1500:]}",
-                "set ini fynecheck_window_title to the title your app uses"
-                if title
-                else "raise ini fynecheck_window_timeout if the app starts slowly",
-            )
-        mapped = time.monotonic() - start
-        shot = ctx.settings["artifacts"] / f"app-window-{ctx.name}.png"
-        frame = wait_until(lambda: _frame(ctx, display.env, win[0]), 15, 0.1)
-        if frame is None:
-            raise CheckFailed(
-                f"window {win[1]!r} is mapped but stayed blank for 15 s; the app printed:\n"
-                f"{app.output()[-1500:]}",
-                "the GL driver renders nothing: check gl.context's renderer",
-            )
-        write_png(frame, shot)
-        first = time.monotonic() - start
+        start = time.monotonic()
+        app = ctx.spawn(argv, env=env)
+        try:
+            win, frame, mapped, skipped = _first_frame(ctx, display, app, watch, title, timeout)
+            first = time.monotonic() - start
+            shot = write_png(frame, ctx.settings["artifacts"] / f"app-window-{ctx.name}.png")
+        finally:
+            code = app.stop()
     finally:
-        code = app.stop()
+        watch.stop()
+    before = f"; {skipped} earlier window(s) of the app closed first (a splash)" if skipped else ""
     return Found(
-        f"window {win[1]!r} viewable on {display.name} after {mapped:.1f} s, first frame "
-        f"after {first:.1f} s ({frame.colours(256)}+ colours, {frame.width}x{frame.height}); "
-        f"stopped with SIGTERM (exit {code})",
+        f"window {win.title!r} ({win.id}, pid {win.pid}) viewable on {display.name} after "
+        f"{mapped - start:.1f} s, first frame after {first:.1f} s ({frame.colours(256)}+ "
+        f"colours, {frame.width}x{frame.height}){before}; stopped with SIGTERM (exit {code})",
         {"screenshot": str(shot)},
+    )
+
+
+def _app_argv(ctx: Context) -> list[str]:
+    exe: Path = ctx.memo["app binary"]
+    return [str(exe), *ctx.settings.get("app_args", ())]
+
+
+def _first_frame(
+    ctx: Context, display: Display, app: Process, watch: XWindowWatch, title: str, timeout: float
+) -> tuple[MappedWindow, Image, float, int]:
+    """The app's first window that draws a non-blank frame. Without a title, that is the
+    first new window of its own process (_NET_WM_PID); one that closes before it is drawn
+    (a splash) gives way to the next."""
+    deadline = time.monotonic() + timeout
+    gone: set[str] = set()
+    first_seen: dict[str, float] = {}
+    while True:
+        _exited(ctx, app, display)
+        now = time.monotonic()
+        mine = [w for w in watch.windows() if _is_apps(w, app, title) and w.id not in gone]
+        for win in mine[:1]:
+            first_seen.setdefault(win.id, now)
+            done = ctx.run(["xwd", "-id", win.id, "-silent"], env=display.env, timeout=15)
+            if not done.ok:
+                gone.add(win.id)  # closed since it mapped
+                continue
+            image = read_xwd(done.raw)
+            if not image.blank:
+                return win, image, first_seen[win.id], len(gone)
+            if now - first_seen[win.id] > _BLANK_LIMIT:
+                raise CheckFailed(
+                    f"window {win.title!r} is mapped but stayed blank for {_BLANK_LIMIT:g} s; "
+                    f"the app printed:\n{app.output()[-1500:]}",
+                    "the GL driver renders nothing: check gl.context's renderer",
+                )
+        if now >= deadline:
+            detail = _no_window(display, app, watch, title, timeout)
+            raise CheckFailed(detail, _no_window_hint(title))
+        time.sleep(0.1)
+
+
+_BLANK_LIMIT = 15.0
+
+
+def _is_apps(win: MappedWindow, app: Process, title: str) -> bool:
+    if title:
+        return win.title == title
+    if win.pid == -1 or not isinstance(app, HostProcess):
+        return True  # no pid to compare, or another pid namespace (a container)
+    return _descends(win.pid, app.pid)
+
+
+def _descends(pid: int, ancestor: int) -> bool:
+    """Whether `pid` is `ancestor` or one of its descendants (an app started by a script)."""
+    for _ in range(32):
+        if pid == ancestor:
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        if pid <= 1:
+            return False
+    return False
+
+
+def _no_window(
+    display: Display, app: Process, watch: XWindowWatch, title: str, timeout: float
+) -> str:
+    others = [
+        f"{w.id} {w.title!r} (pid {w.pid})" for w in watch.windows() if not _is_apps(w, app, title)
+    ]
+    seen = f"; windows that did map: {', '.join(others)}" if others else ""
+    which = f"titled {title!r}" if title else f"of the app (pid {app.pid})"
+    return (
+        f"no window {which} became viewable on {display.name} within {timeout:g} s{seen}; "
+        f"the app printed:\n{app.output()[-1500:]}"
+    )
+
+
+def _no_window_hint(title: str) -> str:
+    if title:
+        return "set ini fynecheck_window_title to the title your app uses"
+    return (
+        "raise ini fynecheck_window_timeout if the app starts slowly; if it needs arguments "
+        "to open its window, set ini fynecheck_app_args"
     )
 
 
@@ -189,13 +327,12 @@ def _wayland_window(ctx: Context) -> Found:
     """A -tags wayland build on the Wayland display: no X to ask, so the kit's own weston
     is asked for screenshots, and the window is what changed on screen."""
     display = wayland_display(ctx)
-    exe: Path = ctx.memo["app binary"]
     timeout: float = ctx.settings.get("window_timeout", 60.0)
     work = Path(tempfile.mkdtemp(prefix="window-", dir=ctx.scratch))
     own = display.server is not None  # only the kit's weston allows screenshots
     before = display.settled_screen(work / "before.png") if own else None
     start = time.monotonic()
-    app = ctx.spawn([str(exe)], env=display.env)
+    app = ctx.spawn(_app_argv(ctx), env=display.env)
     try:
 
         def drawn() -> Image | None:
@@ -257,21 +394,6 @@ def _exited(ctx: Context, app: Process, display: Display) -> None:
     raise CheckFailed(detail, _window_hint(output))
 
 
-def _find_window(
-    ctx: Context, display: Display, app: Process, title: str, before: set[str]
-) -> tuple[str, str] | None:
-    _exited(ctx, app, display)
-    env = display.env
-    if title:
-        # Searches the whole tree: a window manager may have reparented the window.
-        found = find_x_window(ctx, env, title)
-        return (found.id, title) if found else None
-    for win, name in _windows(ctx, env).items():
-        if win not in before and _viewable(ctx, env, win):
-            return win, name
-    return None
-
-
 def _crash_text(output: str) -> str:
     """A Go crash's cause is at its start and the trace after it: keep the head too."""
     if len(output) <= 3000:
@@ -284,12 +406,7 @@ def _window_hint(output: str) -> str:
         return "Wine did not find a DLL the .exe imports: see windows.dlls"
     if "failed to initialise GLFW" in output or "GLX" in output:
         return "GLFW could not open the display or create a GL context: see display.* and gl.*"
-    return "run the app by hand on this display and read what it prints"
-
-
-def _frame(ctx: Context, env: dict[str, str], win: str) -> Image | None:
-    done = ctx.run(["xwd", "-id", win, "-silent"], env=env, timeout=15)
-    if not done.ok:
-        return None
-    image = read_xwd(done.raw)
-    return None if image.blank else image
+    return (
+        "run the app by hand on this display and read what it prints; if it needs arguments "
+        "to open its window, set ini fynecheck_app_args"
+    )

@@ -13,8 +13,10 @@ from pytest_fynecheck.gotool import (
     dedupe_errors,
     go_env,
     go_mod,
+    go_project,
     json_stream,
     list_module,
+    main_package,
     proxy_refusal,
     version_tuple,
 )
@@ -178,10 +180,14 @@ def cgo_enabled(ctx: Context) -> str:
 def project_gomod(ctx: Context) -> str:
     mod = go_mod(ctx)
     path = mod["Module"]["Path"]
+    gomod = Path(mod["_GoMod"])
+    root = gomod.parent
     fyne = [r for r in mod.get("Require") or [] if r["Path"] == FYNE_MODULE]
+    if path == FYNE_MODULE:
+        fyne = [{"Path": path, "Version": "(this module)"}]  # e.g. fyne's own cmd/fyne_demo
     if not fyne:
         raise CheckFailed(
-            f"{ctx.project / 'go.mod'} (module {path}) does not require {FYNE_MODULE}: "
+            f"{gomod} (module {path}) does not require {FYNE_MODULE}: "
             "not a Fyne project",
             f"run `go get {FYNE_MODULE}@latest` if this is meant to be a Fyne app",
         )
@@ -189,7 +195,7 @@ def project_gomod(ctx: Context) -> str:
         target = rep["New"]["Path"]
         if not target.startswith(("./", "../", "/")):
             continue
-        where = (ctx.project / target).resolve()
+        where = (root / target).resolve()
         if not (where / "go.mod").is_file():
             what = "has no go.mod" if where.is_dir() else "does not exist"
             raise CheckFailed(
@@ -197,18 +203,25 @@ def project_gomod(ctx: Context) -> str:
                 f"fix or remove the replace directive: `go mod edit -dropreplace="
                 f"{rep['Old']['Path']}`",
             )
-    vendored = (ctx.project / "vendor" / "modules.txt").is_file()
+    vendored = (root / "vendor" / "modules.txt").is_file()
     mode = "-mod=vendor" if vendored else "-mod=readonly"
+    # The main package's dependencies when it is known; else the whole module's.
+    try:
+        what, cwd = main_package(ctx).pattern, ctx.project
+    except CheckFailed:  # app.build names the main packages
+        what, cwd = "./...", root
     # A first run downloads the modules here: minutes on a fresh machine.
     listing = GoBuildProgress(ctx.progress, "project.gomod")
     with listing.running():
-        done = ctx.run(["go", "list", mode, "-deps", "./..."], timeout=300, on_line=listing.on_line)
+        done = ctx.run(
+            ["go", "list", mode, "-deps", what], cwd=cwd, timeout=300, on_line=listing.on_line
+        )
     if not done.ok:
         err = dedupe_errors(done.stderr)
         refused = proxy_refusal(err)
         if refused is not None:  # before go.sum: go.sum names the version it could not get
             raise CheckFailed(
-                f"{refused.detail()}\n`go list {mode} -deps ./...` said:\n{err}",
+                f"{refused.detail()}\n`go list {mode} -deps {what}` said:\n{err}",
                 refused.hint(go_env(ctx).get("GOPROXY", "")),
             )
         if "requires go >=" in err:
@@ -219,17 +232,14 @@ def project_gomod(ctx: Context) -> str:
             hint = "run `go mod tidy` (or `go mod download`) so go.sum covers the build"
         else:
             hint = "run `go mod tidy`"
-        raise CheckFailed(f"`go list {mode} -deps ./...` failed: {err}", hint)
+        raise CheckFailed(f"`go list {mode} -deps {what}` failed: {err}", hint)
     fyne_version = fyne[0]["Version"]
     extra = " (vendored, consistent)" if vendored else ""
-    return f"module {path}, requires {FYNE_MODULE} {fyne_version}{extra}; go.sum covers the build"
+    where = f" at {root}" if root != ctx.project else ""
+    work = go_project(ctx).gowork
+    extra += f"; workspace {work}" if work else ""
+    return (
+        f"module {path}{where}, requires {FYNE_MODULE} {fyne_version}{extra}; "
+        "go.sum covers the build"
+    )
 
-
-def local_replace_dirs(ctx: Context) -> list[Path]:
-    """Directories whose content is part of the build besides the project itself."""
-    out = []
-    for rep in go_mod(ctx).get("Replace") or []:
-        target = rep["New"]["Path"]
-        if target.startswith(("./", "../", "/")):
-            out.append((ctx.project / target).resolve())
-    return out

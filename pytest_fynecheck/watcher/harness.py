@@ -16,12 +16,24 @@ from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, LocalFilesystem, Prim
-from pytest_fynecheck.watcher.machine import Stats, StepFailed, machine_for
+from pytest_fynecheck.watcher.machine import (
+    FINAL_TRIES,
+    MEASURE_REPLAYS,
+    Stats,
+    StepFailed,
+    machine_for,
+    minimize,
+    tries_for,
+)
 from pytest_fynecheck.watcher.modes import ContainerMode, Mode
 from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.oracle import is_cookie
 from pytest_fynecheck.watcher.protocol import Event, WatcherFailed, WatcherProcess
-from pytest_fynecheck.watcher.reproducer import write_container_reproducer, write_script
+from pytest_fynecheck.watcher.reproducer import Tries, write_container_reproducer, write_script
+
+# A replay script of a race tries until it would miss the bug once in a hundred runs.
+SCRIPT_MISS = 0.01
+SCRIPT_MAX_TRIES = 50
 
 
 class WatcherCheckFailed(AssertionError):
@@ -32,6 +44,7 @@ class WatcherCheckFailed(AssertionError):
         self.step_failure = step_failure
         self.script = script
         self.reproducer: Path | None = None
+        self.tries = Tries()  # what the replay script needs
 
 
 @dataclasses.dataclass
@@ -185,17 +198,37 @@ def check_watcher(
         found = _step_failure(exc)
         if found is None:
             raise
-        # Anything but a plain StepFailed means the replay went differently: a race.
+        # Anything but a plain StepFailed means Hypothesis's own replay went differently.
         flaky = found is not exc
-        failed = _failure(command, mode, options, found, printed, artifacts, flaky)
+        # At least FINAL_TRIES: a race that looked deterministic in five replays must not
+        # keep a step because one try of the rest happened to pass.
+        shrunk = minimize(command, mode, options, found, max(stats.tries, FINAL_TRIES))
+        if shrunk is not found:
+            found, printed, flaky = shrunk, [], False  # Hypothesis's program is longer
+        tries = script_tries(stats)
+        failed = _failure(command, mode, options, found, printed, artifacts, flaky, stats, tries)
+        failed.tries = tries
         if reproducers is not None and isinstance(mode, ContainerMode) and mode.ctx is not None:
             where = write_container_reproducer(
-                reproducers, mode, command, found, options, save=save_image
+                reproducers, mode, command, found, options, save=save_image, tries=tries
             )
             failed.reproducer = where
             failed.args = (f"{failed}\ncontainer reproducer: sh {where}/run.sh",)
         raise failed from None
     return Outcome(mode.name, time.monotonic() - start, stats)
+
+
+def script_tries(stats: Stats) -> Tries:
+    """How many tries a replay script needs, from how often the harness's replays failed."""
+    if not stats.replayed:
+        return Tries()
+    # Half the harness's rate: a script's try is a fresh shell and python3 per step, and
+    # on a loaded machine its races fire less often than the harness's did.
+    count = tries_for(stats.failure_rate() / 2, SCRIPT_MISS, SCRIPT_MAX_TRIES)
+    how = f"{stats.refailed} of {stats.replayed} replays of the first failing run failed again"
+    if stats.race:
+        return Tries(count, f"A race: {how}.")
+    return Tries(count, f"{how.capitalize()} (five replays cannot prove it is no race).")
 
 
 def _failure(
@@ -206,18 +239,25 @@ def _failure(
     printed: list[str],
     artifacts: Path | None,
     flaky: bool,
+    stats: Stats,
+    tries: Tries,
 ) -> WatcherCheckFailed:
     shown = cmd if isinstance(cmd, str) else shlex.join(cmd)
     lines = [f"watcher {shown!r} failed in mode {mode.name}: {exc.describe()}"]
+    if stats.race:
+        lines.append(
+            f"  a race: {stats.refailed} of {MEASURE_REPLAYS} replays of the first failing run "
+            f"failed again, so each shrink candidate was tried up to {stats.tries} times"
+        )
     if flaky:
         lines.append(
-            "  (it did not fail again on replay: the bug is a race; the steps below are the "
-            "run that failed)"
+            "  (Hypothesis's last replay of these steps did not fail: the race is rare; the "
+            "steps below are the last run that failed)"
         )
     lines.append("")
     lines.append(f"shrunk steps ({len(exc.steps)}):")
     lines.extend(f"  {i}. {s.label}" for i, s in enumerate(exc.steps, 1))
-    program = _program([*printed, *getattr(exc, "__notes__", [])])
+    program = _program([*printed, *getattr(exc, "__notes__", [])], len(exc.steps))
     if program:
         lines.append("")
         lines.append("Hypothesis's program:")
@@ -226,10 +266,12 @@ def _failure(
     if artifacts is not None:
         key = hashlib.sha256(f"{shown}\0{mode.name}".encode()).hexdigest()[:10]
         script = write_script(
-            artifacts / f"watcher-replay-{key}.sh", cmd, exc.steps, exc.verdict.missing, options
+            artifacts / f"watcher-replay-{key}.sh", cmd, exc.steps, exc.verdict.missing, options,
+            tries,
         )
         lines.append("")
-        lines.append(f"replay it on its own: sh {shlex.quote(str(script))}")
+        times = f" (up to {tries.count} tries)" if tries.count > 1 else ""
+        lines.append(f"replay it on its own{times}: sh {shlex.quote(str(script))}")
     return WatcherCheckFailed("\n".join(lines), exc, script)
 
 
@@ -251,9 +293,11 @@ def _step_failure(exc: BaseException) -> StepFailed | None:
     return None
 
 
-def _program(notes: list[str]) -> list[str]:
-    """Hypothesis's notes without its 'Explanation' block (lines of kit code, not steps)."""
-    out, skipping = [], False
+def _program(notes: list[str], steps: int) -> list[str]:
+    """Hypothesis's notes without its 'Explanation' block (lines of kit code, not steps),
+    and without the rules after the failing step: a failure is raised at teardown, so
+    Hypothesis lists rules that ran (on the model only) after it."""
+    out, skipping, rules = [], False, 0
     for note in notes:
         if note.startswith("Explanation:"):
             skipping = True
@@ -261,5 +305,9 @@ def _program(notes: list[str]) -> list[str]:
         if skipping and note.startswith("    "):
             continue
         skipping = False
+        if note.startswith("state.") and not note.startswith("state.teardown("):
+            rules += 1
+            if rules > steps:
+                continue
         out.append(note)
     return out

@@ -4,17 +4,28 @@ barrier and the oracle's verdict on that step's window of events."""
 from __future__ import annotations
 
 import dataclasses
+import math
+import posixpath
 import time
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
+from hypothesis.control import current_build_context
+from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Prim, Step, Tree, names
+from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Kind, Prim, Step, Tree, names
 from pytest_fynecheck.watcher.modes import Mode, Sandbox
 from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.oracle import Verdict, judge
 from pytest_fynecheck.watcher.protocol import Event, WatcherProcess
+
+# Replays of the first failing run, to tell a race from a deterministic bug.
+MEASURE_REPLAYS = 5
+# Tries per shrink candidate, at most (each is a fresh sandbox and watcher).
+MAX_TRIES = 5
+FINAL_TRIES = 3
 
 
 @dataclasses.dataclass
@@ -23,6 +34,30 @@ class Stats:
     steps: int = 0
     prims: int = 0
     declared: list[str] = dataclasses.field(default_factory=list)
+    # Set by the first failure: how often its steps failed again when replayed, and so
+    # how many tries each later example gets (1: the bug is deterministic).
+    replayed: int = 0
+    refailed: int = 0
+    tries: int = 1
+    retry_until: float = 0.0  # time.monotonic() when retries end (Options.race_budget)
+
+    @property
+    def race(self) -> bool:
+        return self.replayed > 0 and self.refailed < self.replayed
+
+    def failure_rate(self) -> float:
+        """Estimated chance that one replay fails: never 0 (it failed once), never 1 (five
+        replays cannot prove a bug deterministic)."""
+        if not self.replayed:
+            return 1.0
+        return min(max(self.refailed, 0.5), self.replayed - 0.5) / self.replayed
+
+
+def tries_for(rate: float, miss: float, cap: int) -> int:
+    """Tries so that a bug failing with chance `rate` per try is missed with chance <= miss."""
+    if rate >= 1.0:
+        return 1
+    return max(1, min(cap, math.ceil(math.log(miss) / math.log(1.0 - rate))))
 
 
 class StepFailed(AssertionError):
@@ -66,24 +101,19 @@ PICK = st.integers(0, 2**16)
 DATA = st.binary(min_size=1, max_size=64)
 
 
-class ChurnMachine(RuleBasedStateMachine):
-    """Configured by `machine_for`; one instance per example, on a fresh sandbox."""
+class Run:
+    """One fresh sandbox with one watcher: applies steps, each followed by a cookie
+    barrier and the oracle's verdict on that step's window of events."""
 
-    cmd: ClassVar[str | list[str]]
-    mode: ClassVar[Mode]
-    options: ClassVar[Options]
-    stats: ClassVar[Stats]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tree = Tree()
+    def __init__(self, cmd: str | list[str], mode: Mode, options: Options) -> None:
+        self.options = options
         self.steps: list[Step] = []
         self.touched: set[str] = set()
-        self.sandbox: Sandbox = self.mode.sandbox()
+        self.sandbox: Sandbox = mode.sandbox()
         try:
-            self.watcher: WatcherProcess = self.sandbox.start_watcher(self.cmd)
+            self.watcher: WatcherProcess = self.sandbox.start_watcher(cmd)
             try:
-                self.watcher.wait_ready(self.options.timeout)
+                self.watcher.wait_ready(options.timeout)
             except BaseException:
                 self.watcher.stop()
                 raise
@@ -92,17 +122,15 @@ class ChurnMachine(RuleBasedStateMachine):
             raise
         self._mark = 0
         self._err_mark = 0
-        self.stats.examples += 1
 
-    def teardown(self) -> None:
+    def close(self) -> None:
         try:
             self.watcher.stop()
         finally:
             self.sandbox.close()
 
-    # -- the oracle ------------------------------------------------------------------
-
-    def run(self, step: Step) -> None:
+    def step(self, step: Step, stats: Stats | None = None) -> StepFailed | None:
+        """Apply `step`; the failure when the watcher missed what it did."""
         self.steps.append(step)
         self.touched |= step.touched
         self.sandbox.fs.apply(step.prims)
@@ -116,12 +144,14 @@ class ChurnMachine(RuleBasedStateMachine):
         if not seen:
             w.check_alive()
         verdict = judge(step.expects, window, declared, self.touched)
-        self.stats.steps += 1
-        self.stats.prims += len(step.prims)
+        if stats is not None:
+            stats.steps += 1
+            stats.prims += len(step.prims)
         o = self.options
         if verdict.declared and not o.fail_on_declared_loss:
-            self.stats.declared.extend(verdict.declared)
-            return  # the watcher said it lost events; that is allowed by configuration
+            if stats is not None:
+                stats.declared.extend(verdict.declared)
+            return None  # the watcher said it lost events; allowed by configuration
         reason = ""
         if verdict.declared:
             reason = "declared loss (the watcher printed an error)"
@@ -129,8 +159,7 @@ class ChurnMachine(RuleBasedStateMachine):
             reason = "silent loss"
         elif o.strict and verdict.strays:
             reason = "strict: events for paths the churn never touched"
-        if reason:
-            raise StepFailed(reason, list(self.steps), verdict, window, seen)
+        return StepFailed(reason, list(self.steps), verdict, window, seen) if reason else None
 
     def _barrier(self, n: int) -> bool:
         cookie = f"{COOKIE_PREFIX}{n}"
@@ -147,6 +176,165 @@ class ChurnMachine(RuleBasedStateMachine):
         if ok and self.options.grace:
             time.sleep(self.options.grace)
         return ok
+
+
+def replay(
+    cmd: str | list[str], mode: Mode, options: Options, steps: Sequence[Step]
+) -> StepFailed | None:
+    """The steps once more, on a fresh sandbox and watcher: the first failure, if any."""
+    run = Run(cmd, mode, options)
+    try:
+        for step in steps:
+            failed = run.step(step)
+            if failed is not None:
+                return failed
+        return None
+    finally:
+        run.close()
+
+
+def _is_final() -> bool:
+    """Whether Hypothesis is replaying its shrunk example to report it (False outside a
+    Hypothesis run, e.g. a bench driving the machine by hand)."""
+    try:
+        return bool(current_build_context().is_final)
+    except InvalidArgument:
+        return False
+
+
+def consistent(steps: Sequence[Step]) -> bool:
+    """Whether `steps`, replayed verbatim, still mean what their expectations say: each
+    path a step expects to appear is new then, each it expects changed or gone exists, and
+    every operation finds what it needs. Dropping a step can break that (a later burst then
+    rewrites a file the dropped rename had moved away), and a broken rest fails falsely."""
+    exists = {""}
+    for step in steps:
+        for e in step.expects:
+            if (e.kind is Kind.APPEARED) == (e.path in exists):
+                return False
+        for p in step.prims:
+            parent = posixpath.dirname(p.path)
+            if p.verb in ("write", "append"):
+                if parent not in exists:
+                    return False
+                exists.add(p.path)
+            elif p.verb in ("mkdir", "symlink"):
+                if p.path in exists or parent not in exists:
+                    return False
+                exists.add(p.path)
+            elif p.path not in exists:  # truncate chmod rename remove rmtree
+                return False
+            elif p.verb == "rename":
+                if posixpath.dirname(p.dest) not in exists:
+                    return False
+                exists.discard(p.path)
+                exists.add(p.dest)
+            elif p.verb in ("remove", "rmtree"):
+                exists = {x for x in exists if x != p.path and not x.startswith(p.path + "/")}
+    return True
+
+
+def minimize(
+    cmd: str | list[str], mode: Mode, options: Options, failure: StepFailed, tries: int
+) -> StepFailed:
+    """Drop each step Hypothesis kept and could not delete (its rule choices shift when an
+    earlier step goes), when the rest, replayed verbatim up to `tries` times, still fails.
+    A rest that no longer applies (a file it needs is gone) is no candidate."""
+    best = failure
+    i = 0
+    while i < len(best.steps) - 1:
+        rest = best.steps[:i] + best.steps[i + 1 :]
+        if not consistent(rest):
+            i += 1
+            continue
+        found = None
+        for _ in range(tries):
+            try:
+                found = replay(cmd, mode, options, rest)
+            except (OSError, RuntimeError):
+                break  # a step of the rest needed the dropped one
+            if found is not None:
+                break
+        if found is not None and len(found.steps) < len(best.steps):
+            best = found
+        else:
+            i += 1
+    return best
+
+
+class ChurnMachine(RuleBasedStateMachine):
+    """Configured by `machine_for`; one instance per example, on a fresh sandbox.
+
+    Race-aware. A failure is raised at teardown, after every rule has drawn its data:
+    whether a race fired then never changes what Hypothesis draws (a raise mid-example
+    would, and Hypothesis calls that a flaky strategy). The first failure is replayed
+    MEASURE_REPLAYS times; later examples (the shrink candidates) that pass are tried
+    again, up to `stats.tries` times in all, so a candidate that still holds the bug keeps
+    failing and the shrunk steps hold only what the bug needs."""
+
+    cmd: ClassVar[str | list[str]]
+    mode: ClassVar[Mode]
+    options: ClassVar[Options]
+    stats: ClassVar[Stats]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tree = Tree()
+        self.steps: list[Step] = []
+        self.failure: StepFailed | None = None
+        stats = self.stats
+        self.final = _is_final()
+        # Past the shrink budget a candidate is not run at all (it passes): Hypothesis then
+        # ends its shrink at once with the smallest failure so far, which its final
+        # replay (run for real, with the tries) must show again.
+        over = bool(stats.replayed) and time.monotonic() > stats.retry_until
+        self.current = None if over and not self.final else Run(self.cmd, self.mode, self.options)
+        if self.current is not None:
+            stats.examples += 1
+
+    def teardown(self) -> None:
+        if self.current is None:
+            return
+        try:
+            self.current.close()
+        finally:
+            self._verdict()
+
+    def _verdict(self) -> None:
+        failure = self.failure
+        stats = self.stats
+        # Hypothesis's final replay must fail again to be reported: it gets the tries even
+        # when the bug looked deterministic (five replays cannot prove that).
+        tries = max(stats.tries, FINAL_TRIES) if self.final and stats.replayed else stats.tries
+        retrying = tries > 1 and (self.final or time.monotonic() < stats.retry_until)
+        if failure is None and retrying and self.steps:
+            for _ in range(tries - 1):
+                failure = replay(self.cmd, self.mode, self.options, self.steps)
+                if failure is not None:
+                    break
+        if failure is None:
+            return
+        if not stats.replayed:
+            stats.replayed = MEASURE_REPLAYS
+            stats.refailed = sum(
+                replay(self.cmd, self.mode, self.options, failure.steps) is not None
+                for _ in range(MEASURE_REPLAYS)
+            )
+            # Failed every time: one try per candidate (a deterministic shrink costs what
+            # it did). A race: enough tries that a candidate holding it fails 98 times in 100.
+            stats.tries = (
+                1 if not stats.race else max(2, tries_for(stats.failure_rate(), 0.02, MAX_TRIES))
+            )
+            stats.retry_until = time.monotonic() + self.options.race_budget
+        raise failure
+
+    # -- the oracle ------------------------------------------------------------------
+
+    def run(self, step: Step) -> None:
+        self.steps.append(step)
+        # After a failure (or past the budget) only the model moves on: no IO.
+        if self.failure is None and self.current is not None:
+            self.failure = self.current.step(step, self.stats)
 
     # -- helpers ---------------------------------------------------------------------
 

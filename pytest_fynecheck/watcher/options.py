@@ -13,6 +13,9 @@ class Options:
     strict: bool = False
     fail_on_declared_loss: bool = True
     max_burst: int = 200
+    # Seconds, from the first failure of a race, during which shrink candidates that pass
+    # are tried again; after it each gets one try (each try starts a watcher: costly).
+    race_budget: float = 60.0
 
 
 __all__ = ["Options"]

@@ -20,9 +20,10 @@ from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import missing_engine
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.start import start_container
-from pytest_fynecheck.model import InputError, Result, Status
-from pytest_fynecheck.plugin import add_items, cache_dir
-from pytest_fynecheck.watcher.modes import ContainerStarter, parse_mode
+from pytest_fynecheck.model import CheckFailed, InputError, Result, Status
+from pytest_fynecheck.plugin import add_items, cache_dir, project_dir
+from pytest_fynecheck.watcher import adapters
+from pytest_fynecheck.watcher.modes import ContainerMode, ContainerStarter, parse_mode
 from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.protocol import WatcherFailed, command_argv, resolve_executable
 
@@ -46,7 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fynecheck-watcher",
         metavar="CMD",
         help="check this file-watcher command (watcher protocol v1); {root} is replaced by "
-        "the watched directory, or it is appended (default: ini fynecheck_watcher)",
+        "the watched directory, or it is appended; or a built-in: inotifywait, fswatch, "
+        "watchman, fsnotify (the project's own fsnotify version) (default: ini fynecheck_watcher)",
     )
     group.addoption(
         "--fynecheck-watcher-mode",
@@ -189,8 +191,14 @@ def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:
         argv = command_argv(cmd, "{root}")
     except ValueError as exc:  # shlex: unbalanced quotes
         raise InputError(f"watcher command {cmd!r} does not parse: {exc}") from None
-    parsed = [parse_mode(m, start=_starter(config), cmd=cmd) for m in modes]
-    if any(m.name == "local" for m in parsed):
+    builtin = adapters.builtin_name(cmd)
+    # A built-in's program exists only once it is built (at run time): no mounts here.
+    mounts: list[Path] | None = [] if builtin else None
+    parsed = [parse_mode(m, start=_starter(config), cmd=cmd, mounts=mounts) for m in modes]
+    on_host = any(not isinstance(m, ContainerMode) or not m.watch_inside for m in parsed)
+    if builtin:
+        adapters.check_tool(builtin, os.environ.get("PATH", ""))  # go for fsnotify: at build
+    elif on_host:
         resolve_executable(argv, dict(os.environ))
     if any(m.name != "local" for m in parsed):
         reason = missing_engine(cache_dir())
@@ -215,16 +223,31 @@ def _check_errors() -> tuple[type[Exception], ...]:
     """What a failed watcher check raises; reported as a failure, without a traceback."""
     from pytest_fynecheck.watcher.harness import WatcherCheckFailed
 
-    return (WatcherCheckFailed, WatcherFailed, InputError)
+    return (WatcherCheckFailed, WatcherFailed, InputError, CheckFailed)
+
+
+_RESOLVED = pytest.StashKey[dict[str, adapters.Resolved]]()
+
+
+def resolved(config: pytest.Config, cmd: str | list[str]) -> adapters.Resolved:
+    """The command a built-in name stands for (built once per session), or `cmd` itself."""
+    memo = config.stash.setdefault(_RESOLVED, {})
+    key = cmd if isinstance(cmd, str) else "\0".join(cmd)
+    if key not in memo:
+        memo[key] = adapters.resolve(cmd, project_dir(config), cache_dir())
+    return memo[key]
 
 
 def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Outcome:
     from pytest_fynecheck.watcher.harness import check_watcher
 
-    mode = parse_mode(mode_spec, start=_starter(config), cmd=cmd)
+    found = resolved(config, cmd)
+    mode = parse_mode(mode_spec, start=_starter(config), cmd=found.argv)
     try:
+        if found.builtin and isinstance(mode, ContainerMode) and mode.watch_inside:
+            adapters.check_suite(found.builtin, mode.suite)
         return check_watcher(
-            cmd,
+            found.argv,
             mode,
             options=options(config),
             hyp=settings_for(config),
@@ -249,12 +272,18 @@ class WatcherItem(pytest.Item):
             outcome = run_check(self.config, self.cmd, self.mode)
         except _check_errors() as exc:
             self._record(Status.FAIL, str(exc).splitlines()[0])
+            found = self.config.stash.get(_RESOLVED, {}).get(self.cmd)
+            if found is not None and found.note:
+                exc.args = (f"built-in watcher {self.cmd}: {found.note}\n{exc}",)
             raise
         s = outcome.stats
         detail = (
             f"{s.steps} steps ({s.prims} file operations) in {s.examples} examples, "
             f"{outcome.seconds:.1f} s: every change reported"
         )
+        note = resolved(self.config, self.cmd).note
+        if note:
+            detail = f"{note}: {detail}"
         if s.declared:
             detail += f"; the watcher declared {len(s.declared)} loss(es): {s.declared[0]}"
             self._record(Status.WARN, detail)
@@ -330,7 +359,7 @@ class WatcherKit:
         from pytest_fynecheck.watcher.harness import LiveWatcher
 
         o = options(self._config)
-        argv = command_argv(self.cmd, str(root))
+        argv = command_argv(resolved(self._config, self.cmd).argv, str(root))
         return LiveWatcher(argv, Path(root), timeout=o.timeout, grace=o.grace)
 
 

@@ -3,6 +3,8 @@ watcher command, with the same cookie barriers, and prints the event that never 
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -15,8 +17,12 @@ from typing import TYPE_CHECKING
 from pytest_fynecheck.containers.context import Command
 from pytest_fynecheck.containers.reproducer import FILES_IN_CONTAINER, write_reproducer
 from pytest_fynecheck.model import Result, Status
+from pytest_fynecheck.watcher import agent
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Prim, Step
 from pytest_fynecheck.watcher.protocol import PLACEHOLDER, command_argv
+
+# The harness's own churn code, embedded in each script (standard library only).
+AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8")
 
 if TYPE_CHECKING:
     from pytest_fynecheck.watcher.machine import StepFailed
@@ -26,27 +32,29 @@ if TYPE_CHECKING:
 _HEADER = r"""#!/bin/sh
 # Replays a watcher failure found by pytest-fynecheck (watcher protocol v1).
 # Exit status: 1 = the failure reproduced, 0 = it did not, 2 = the watcher did not start.
-# Needs a POSIX shell, coreutils and python3 (to read the watcher's JSON lines).
+# Needs a POSIX shell (dash or bash), coreutils and python3 (to apply a step's file
+# operations back to back, as the harness did, and to read the watcher's JSON lines).
 set -u
 TIMEOUT=__TIMEOUT__
 GRACE=__GRACE__
-ROOT=$(mktemp -d "${TMPDIR:-/tmp}/fynecheck-replay.XXXXXX")
-ROOT=$(cd "$ROOT" && pwd -P)
-OUT=$(mktemp "${TMPDIR:-/tmp}/fynecheck-replay-out.XXXXXX")
-ERR=$OUT.err
-PID=
-cleanup() {
-    if [ -n "$PID" ]; then
-        kill -TERM -- "-$PID" 2>/dev/null || kill -TERM "$PID" 2>/dev/null
-        sleep 0.2
-        kill -KILL -- "-$PID" 2>/dev/null || kill -KILL "$PID" 2>/dev/null
-    fi
-    chmod -R u+rwx "$ROOT" 2>/dev/null
-    rm -rf "$ROOT" "$OUT" "$ERR"
-}
-trap cleanup EXIT INT TERM
+TRIES=__TRIES__
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/fynecheck-replay.XXXXXX")
+WORK=$(cd "$WORK" && pwd -P)
+trap 'rm -rf "$WORK"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+cat > "$WORK/agent.py" <<'FYNECHECK_AGENT'
+__AGENT__
+FYNECHECK_AGENT
 
-# wait_line PATTERN: until the watcher's stdout holds PATTERN (fixed string)
+# prims JSON: apply one step's file operations in one python3 process, back to back
+# (separate commands, a fork each, give a watcher time the harness did not give it).
+prims() {
+    printf '{"root": "%s", "prims": %s}\n' "$ROOT" "$1" | python3 "$WORK/agent.py" \
+        | grep -q '"ok"' || { echo "applying $1 failed"; exit 3; }
+}
+
+# wait_line PATTERN [POKE]: until the watcher's stdout holds PATTERN (fixed string)
 wait_line() {
     i=0
     until grep -qF -- "$1" "$OUT"; do
@@ -66,17 +74,61 @@ barrier() {
     sleep "$GRACE"
 }
 
-if command -v setsid >/dev/null 2>&1; then
-    setsid __COMMAND__ >"$OUT" 2>"$ERR" &
-else
-    __COMMAND__ >"$OUT" 2>"$ERR" &
-fi
-PID=$!
-if ! wait_line '"ready"'; then
-    echo "the watcher did not print {\"ready\": true} within $TIMEOUT s; it printed:"
-    cat "$OUT" "$ERR"
-    exit 2
-fi
+running() {  # a zombie is not running; without ps, nothing is
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    case $state in Z*) return 1 ;; esac
+}
+
+# The watcher runs in its own session; stopping it signals that whole process group
+# (`kill -SIG -PGID`: dash's kill takes no `--`), so nothing it started outlives a try.
+stop_watcher() {
+    [ -n "$PID" ] || return 0
+    i=0
+    while [ ! -s "$OUT.pgid" ] && [ "$i" -lt 20 ] && running "$PID"; do
+        sleep 0.05; i=$((i + 1))
+    done
+    PGID=$(cat "$OUT.pgid" 2>/dev/null)
+    if [ -n "$PGID" ]; then kill -TERM -"$PGID" 2>/dev/null; else kill -TERM "$PID" 2>/dev/null; fi
+    i=0
+    while running "$PID" && [ "$i" -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+    sleep 0.1  # what the watcher started gets the same grace
+    if [ -n "$PGID" ]; then kill -KILL -"$PGID" 2>/dev/null; fi
+    kill -KILL "$PID" 2>/dev/null
+    wait "$PID" 2>/dev/null
+    PID=
+}
+
+cleanup() {
+    stop_watcher
+    chmod -R u+rwx "$ROOT" 2>/dev/null
+    rm -rf "$ROOT" "$OUT" "$OUT.err" "$OUT.pgid"
+}
+
+start_watcher() {
+    if command -v setsid >/dev/null 2>&1; then
+        # $$ of the new session's first process is the group to signal.
+        setsid sh -c 'echo $$ > "$0"; exec "$@"' "$OUT.pgid" __COMMAND__ >"$OUT" 2>"$OUT.err" &
+    else
+        __COMMAND__ >"$OUT" 2>"$OUT.err" &
+    fi
+    PID=$!
+    if ! wait_line '"ready"'; then
+        echo "the watcher did not print {\"ready\": true} within $TIMEOUT s; it printed:"
+        cat "$OUT" "$OUT.err"
+        exit 2
+    fi
+}
+
+# One try: a fresh root and a fresh watcher, in a subshell with its own cleanup.
+attempt() {
+    ROOT=$WORK/root.$1
+    OUT=$WORK/out.$1
+    PID=
+    mkdir "$ROOT"
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    start_watcher
 """
 
 _CHECK = r"""
@@ -112,9 +164,18 @@ for line in lines:
     print("   ", line)
 sys.exit(1 if missing or errors else 0)
 FYNECHECK_PY
-status=$?
-if [ "$status" -eq 0 ]; then echo "not reproduced: every expected event came"; fi
-exit "$status"
+}
+
+n=1
+while [ "$n" -le "$TRIES" ]; do
+    if [ "$TRIES" -gt 1 ]; then echo "try $n of $TRIES"; fi
+    (attempt "$n")
+    status=$?
+    if [ "$status" -ne 0 ]; then exit "$status"; fi
+    n=$((n + 1))
+done
+echo "not reproduced: every expected event came, in $TRIES tries"
+exit 0
 """
 
 
@@ -171,24 +232,61 @@ def _command(cmd: str | Sequence[str]) -> str:
     )
 
 
+def _wire(prims: Sequence[Prim]) -> str:
+    """A step's primitives as the agent's JSON (see agent.py), for `prims '...'`."""
+    wire = [
+        {"verb": p.verb, "path": p.path, "data": base64.b64encode(p.data).decode(),
+         "dest": p.dest, "mode": p.mode}
+        for p in prims
+    ]
+    return json.dumps(wire, ensure_ascii=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Tries:
+    """How many tries the script makes, and why (a race found by the harness)."""
+
+    count: int = 1
+    why: str = ""
+
+
 def render(
-    cmd: str | Sequence[str], steps: Sequence[Step], missing: Sequence[Expect], options: Options
+    cmd: str | Sequence[str],
+    steps: Sequence[Step],
+    missing: Sequence[Expect],
+    options: Options,
+    tries: Tries | None = None,
 ) -> str:
+    tries = tries or Tries()
     shown = cmd if isinstance(cmd, str) else shlex.join(cmd)
+    about = f"# Watcher command: {shown}\n"
+    if tries.why:
+        about += f"# {tries.why}\n"
+    about += (
+        f"# It tries up to {tries.count} time(s), each with a fresh root and watcher, and "
+        "stops at the first that reproduces.\n"
+    )
     out = (
-        _HEADER.replace("# Exit status", f"# Watcher command: {shown}\n# Exit status")
+        _HEADER.replace("# Exit status", f"{about}# Exit status", 1)
         .replace("__TIMEOUT__", str(max(1, round(options.timeout))))
         .replace("__GRACE__", f"{max(options.grace, 0.05):g}")
+        .replace("__TRIES__", str(tries.count))
         .replace("__COMMAND__", _command(cmd))
+        .replace("__AGENT__", AGENT_SOURCE.rstrip("\n"))
     )
     body: list[str] = []
     for n, step in enumerate(steps, 1):
         last = n == len(steps)
-        body.append(f"\n# step {n}: {step.label}")
+        body.append(f"\n    # step {n}: {step.label}")
         if last:
-            body.append('START=$(wc -l < "$OUT")')
-        body.extend(shell(p) for p in step.prims)
-        body.append(f"barrier {shlex.quote(COOKIE_PREFIX + 'replay-' + str(n))}")
+            body.append('    START=$(wc -l < "$OUT")')
+        if len(step.prims) == 1:
+            body.append("    " + shell(step.prims[0]))
+        else:
+            # Back to back, as the harness made them: that is what races the watcher.
+            body.extend(f"    #   {shell(p)}" for p in step.prims)
+            body.append(f"    prims {shlex.quote(_wire(step.prims))}")
+        body.append(f"    barrier {shlex.quote(COOKIE_PREFIX + 'replay-' + str(n))}")
     expects = [
         {"path": e.path, "kind": e.kind.value, "ops": sorted(e.kind.covered_by)}
         for e in (missing or steps[-1].expects)
@@ -203,9 +301,10 @@ def write_script(
     steps: Sequence[Step],
     missing: Sequence[Expect],
     options: Options,
+    tries: Tries | None = None,
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(cmd, steps, missing, options), encoding="utf-8")
+    path.write_text(render(cmd, steps, missing, options, tries), encoding="utf-8")
     os.chmod(path, 0o755)
     return path
 
@@ -218,6 +317,7 @@ def write_container_reproducer(
     options: Options,
     *,
     save: bool = False,
+    tries: Tries | None = None,
 ) -> Path:
     """A container reproducer (see containers.reproducer) whose failing command is the
     replay script, run with the watcher inside the suite's image. The watcher's program,
@@ -231,7 +331,7 @@ def write_container_reproducer(
         argv[0] = f"{FILES_IN_CONTAINER}/{program.name}"
     with tempfile.TemporaryDirectory() as tmp:
         files.append(write_script(Path(tmp, "replay.sh"), argv, failure.steps,
-                                  failure.verdict.missing, options))
+                                  failure.verdict.missing, options, tries))
         # bind modes failed on a bind mount: root the replay on one too (files/ is).
         env = {"TMPDIR": FILES_IN_CONTAINER} if mode.kind == "bind" else {}
         missing = failure.verdict.missing

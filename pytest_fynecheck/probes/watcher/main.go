@@ -5,6 +5,9 @@
 // fsnotify is not recursive, so every new directory is watched first and scanned
 // second: files created in it before the watch existed are reported as creates
 // (possibly twice, which the protocol allows).
+//
+// It is also the kit's built-in `fsnotify` adapter, built against the fsnotify version a
+// project requires; so it keeps to the API every fsnotify since v1.4 has (Op&, not Has).
 package main
 
 import (
@@ -46,7 +49,7 @@ var ops = []struct {
 // finds as creates, because those entries appeared before their directory was watched.
 func watchTree(w *fsnotify.Watcher, dir string, announce bool) {
 	if err := w.Add(dir); err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsnotify.ErrClosed) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return // already gone: its removal is reported by the parent's watch
 		}
 		emit(line{Error: fmt.Sprintf("cannot watch %s: %v", dir, err)})
@@ -101,11 +104,11 @@ func main() {
 				return
 			}
 			for _, o := range ops {
-				if ev.Has(o.op) {
+				if ev.Op&o.op != 0 {
 					emit(line{Op: o.name, Path: ev.Name})
 				}
 			}
-			if ev.Has(fsnotify.Create) {
+			if ev.Op&fsnotify.Create != 0 {
 				if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
 					watchTree(w, ev.Name, true)
 				}

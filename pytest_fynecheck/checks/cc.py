@@ -153,7 +153,9 @@ def compile_probe(ctx: Context, name: str, modules: Sequence[str], source: str) 
     flags = ctx.run(["pkg-config", "--cflags", "--libs", *modules], timeout=30)
     if not flags.ok:
         raise CheckFailed(f"pkg-config --cflags --libs {' '.join(modules)}: {flags.output}")
-    argv = [*c_compiler(ctx), *shlex.split(flags.stdout)]
+    # Probes run here, on Linux: a cross compiler (GOOS=windows's mingw) cannot build them.
+    cc = ["gcc"] if ctx.environ.get("GOOS", "linux") != "linux" else c_compiler(ctx)
+    argv = [*cc, *shlex.split(flags.stdout)]
     cached = _probe_cache(ctx, name, argv, source)
     if cached is not None and _inputs_unchanged(cached / "inputs.json"):
         return cached / name

@@ -17,6 +17,7 @@ from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import engine
 from pytest_fynecheck.model import InputError
 from pytest_fynecheck.plugin import cache_dir
+from pytest_fynecheck.reload.modes import parse_mode as parse_reload_mode
 from pytest_fynecheck.watcher.harness import check_watcher
 from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
 
@@ -41,6 +42,7 @@ def test_the_kit_against_a_remote_engine(
         _container_watcher_mode()
         for spec in ("bind:bookworm", "bind:bookworm:reverse"):
             _bind_mode_refused(host, spec)
+        _reload_bind_mode_refused(host)
 
 
 def _is_another_engine(remote: str) -> None:
@@ -119,5 +121,20 @@ def _bind_mode_refused(remote: str, spec: str) -> None:
         message = str(caught.value)
         assert f"watcher mode {spec} needs a file system shared" in message
         assert f"DOCKER_HOST={remote}" in message
+    finally:
+        mode.close()
+
+
+def _reload_bind_mode_refused(remote: str) -> None:
+    """The reload oracle's bind mode churns on the host for a tool in the container: the
+    same shared file system the watcher's bind modes need."""
+    mode = parse_reload_mode("bind:bookworm", start=start_suite, mounts=[])
+    try:
+        with pytest.raises(InputError) as caught:
+            mode.sandbox()
+        message = str(caught.value)
+        assert "reload mode bind:bookworm needs a file system shared" in message
+        assert f"DOCKER_HOST={remote}" in message
+        assert "use local," in message
     finally:
         mode.close()

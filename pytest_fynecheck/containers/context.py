@@ -121,14 +121,14 @@ class ContainerContext(Context):
         """Does the engine see this machine's files (bind mounts), or is it remote?"""
         return self.mirror is None
 
-    def require_shared(self, what: str) -> None:
+    def require_shared(self, what: str, instead: str = "container:SUITE or local") -> None:
         """InputError unless host and container see the same files (bind mounts)."""
         if not self.shared:
             raise InputError(
                 f"{what} needs a file system shared by this machine and the Docker engine, "
                 f"and the engine at {where()} does not see this machine's files (a marker "
                 "file written here was not visible through a bind mount there); use "
-                "container:SUITE or local, or an engine on this machine"
+                f"{instead}, or an engine on this machine"
             )
 
     def _rw(self) -> list[Path]:

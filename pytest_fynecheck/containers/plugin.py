@@ -90,7 +90,10 @@ def _parse_targets(text: str, what: str) -> list[Target]:
     try:
         return [Target.parse(n, what) for n in names]
     except InputError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        # The host's Windows target is not a suite, but the option takes it too.
+        also = f"; or {HOST_CONTEXT} (this machine's mingw-w64 and Wine)" \
+            if what == "--fynecheck-os" else ""
+        raise pytest.UsageError(f"{exc}{also}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -82,6 +82,8 @@ class BindReloadMode:
                 tempfile.mkdtemp(prefix="fynecheck-reload-", dir=self._base)))
         if self.ctx is None:
             self.ctx = self._start(self.suite, self._scratch, self._readonly)
+            # The tool in the container must see the host's churn: a shared file system.
+            self.ctx.require_shared(f"reload mode {self.name}", instead="local")
         return Sandbox(self._scratch)
 
     def spawn(self, argv: Sequence[str], box: Sandbox) -> Process:

@@ -26,7 +26,7 @@ from pytest_fynecheck.reload.modes import ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.reproducer import write_script
 from pytest_fynecheck.reload.tools import TOOLS
-from pytest_fynecheck.watcher.harness import hypothesis_settings
+from pytest_fynecheck.watcher.harness import failure_behind, hypothesis_settings
 
 
 class ReloadCheckFailed(AssertionError):
@@ -84,7 +84,7 @@ def check_reloader(
         with with_reporter(lambda value: printed.append(str(value))):
             run_state_machine_as_test(machine, settings=generate)
     except Exception as exc:
-        found = _step_failure_of(exc)
+        found = failure_behind(exc, ReloadFailed)
         if found is None:
             raise
         flaky = found is not exc
@@ -133,24 +133,6 @@ def shrink(machine: type[ReloadMachine], failure: ReloadFailed, *, tries: int = 
             if changed:
                 break
     return best, used
-
-
-def _step_failure_of(exc: BaseException) -> ReloadFailed | None:
-    """The ReloadFailed behind Hypothesis's Flaky* wrappers (exception groups, or chained
-    on replay)."""
-    todo, seen = [exc], set()
-    while todo:
-        e = todo.pop(0)
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, ReloadFailed):
-            return e
-        group = getattr(e, "exceptions", None)
-        if isinstance(group, (list, tuple)):
-            todo.extend(x for x in group if isinstance(x, BaseException))
-        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
-    return None
 
 
 def _report(argv: Sequence[str], mode: ReloadMode, options: Options, exc: ReloadFailed,

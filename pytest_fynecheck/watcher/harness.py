@@ -10,6 +10,7 @@ import shlex
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from hypothesis import HealthCheck, seed, settings
 from hypothesis.reporting import with_reporter
@@ -30,6 +31,8 @@ from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.oracle import is_cookie
 from pytest_fynecheck.watcher.protocol import Event, WatcherFailed, WatcherProcess
 from pytest_fynecheck.watcher.reproducer import Tries, write_container_reproducer, write_script
+
+F = TypeVar("F", bound=BaseException)
 
 # A replay script of a race tries until it would miss the bug once in a hundred runs.
 SCRIPT_MISS = 0.01
@@ -195,7 +198,7 @@ def check_watcher(
         with with_reporter(lambda value: printed.append(str(value))):
             run_state_machine_as_test(machine, settings=hyp)
     except Exception as exc:
-        found = _step_failure(exc)
+        found = failure_behind(exc, StepFailed)
         if found is None:
             raise
         # Anything but a plain StepFailed means Hypothesis's own replay went differently.
@@ -275,15 +278,15 @@ def _failure(
     return WatcherCheckFailed("\n".join(lines), exc, script)
 
 
-def _step_failure(exc: BaseException) -> StepFailed | None:
-    """The StepFailed behind Hypothesis's Flaky* errors (groups, or chained on replay)."""
+def failure_behind(exc: BaseException, kind: type[F]) -> F | None:
+    """The `kind` failure behind Hypothesis's Flaky* errors (groups, or chained on replay)."""
     todo, seen = [exc], set()
     while todo:
         e = todo.pop(0)
         if id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, StepFailed):
+        if isinstance(e, kind):
             return e
         # Exception groups (a builtin only from 3.11) carry the replay's errors.
         group = getattr(e, "exceptions", None)

@@ -44,6 +44,10 @@ class Progress:
             self._write(line)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def line_writer(config: Any) -> Callable[[str], None]:
     """Plain lines past capture: the terminal reporter, or stderr on an xdist worker.
 
@@ -128,13 +132,13 @@ class GoBuildProgress:
         took = time.monotonic() - self._start
         if self._latest == "download":
             return (
-                f"{self._step}: downloading {self.downloaded[-1]} ({len(self.downloaded)} "
-                f"modules so far, {took:.0f} s)"
+                f"{self._step}: downloading {self.downloaded[-1]} "
+                f"({_count(len(self.downloaded), 'module')} so far, {took:.0f} s)"
             )
         if self._latest == "compile":
             return (
-                f"{self._step}: compiling {self.compiled[-1]} ({len(self.compiled)} packages "
-                f"so far, {took:.0f} s)"
+                f"{self._step}: compiling {self.compiled[-1]} "
+                f"({_count(len(self.compiled), 'package')} so far, {took:.0f} s)"
             )
         return f"{self._step}: go is loading packages ({took:.0f} s)"
 

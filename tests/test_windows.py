@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import CACHE, ROOT, run_fynecheck
 
+from pytest_fynecheck import images
 from pytest_fynecheck.checks import for_context
 from pytest_fynecheck.checks.windows import windows_dlls
 from pytest_fynecheck.context import Context
@@ -87,6 +88,25 @@ def _wine(ctx: Context, exe: Path) -> str:
     """What the .exe printed under Wine, in the kit's prefix (made once, then reused)."""
     with session(ctx, wine_prefix(ctx)) as env:
         return ctx.run(["wine", str(exe)], env=env, timeout=300).output
+
+
+@pytest.mark.slow
+def test_hello_shows_its_window_under_wine_in_a_suite_container(
+    pytester: pytest.Pytester, hello: Path
+) -> None:
+    """The sample app, cross-built in a network-none trixie container, maps its window
+    under that suite's Wine on a private Xvfb there, with a non-blank screenshot."""
+    run = run_fynecheck(pytester, hello, "--fynecheck-os=trixie-windows", "-k", "windows",
+                        "-o", "fynecheck_window_title=fynecheck hello")
+    checks = {c["id"]: c for c in run.report["checks"] if c["os"] == "trixie-windows"}
+    assert set(checks) >= {"windows.cc", "windows.build", "windows.dlls", "windows.window"}, run
+    for check_id in ("windows.cc", "windows.build", "windows.dlls", "windows.window"):
+        assert checks[check_id]["status"] == "ok", checks[check_id]
+    window = checks["windows.window"]
+    assert "'fynecheck hello'" in window["detail"] and "Wine" in window["detail"], window
+    shot = images.read_png(Path(window["artifacts"]["screenshot"]).read_bytes())
+    assert shot.colours(64) >= 8 and min(shot.width, shot.height) >= 32, window
+    assert run.ret == 0, run
 
 
 @pytest.mark.slow

@@ -5,8 +5,8 @@ process as the baseline.
 
 CMD: a reload command as --fynecheck-reload takes it (air, wgo run ., ...), or one of the
 fixture reloaders good, stale, nokill. Default: the fixtures, then air and wgo with their
-default configuration and with the fix for embedded assets. gow is listed but does not
-build with this Go (see tests/test_reload_tools.py).
+default configuration and with the fix for embedded assets, then gow likewise (built with
+its pinned go1.25 toolchain: it does not build with Go >= 1.26).
 
 Per tool, with the kit's default settings (6 examples x 4 steps), seeds 0..N-1, each
 derandomised:
@@ -40,7 +40,8 @@ from pytest_fynecheck.watcher.harness import hypothesis_settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reloaders"
 DEFAULT_TOOLS = ["good", "stale", "nokill", "air", "air --build.exclude_dir tmp "
-                 "--build.include_ext go,txt", "wgo run .", "wgo run -file .txt ."]
+                 "--build.include_ext go,txt", "wgo run .", "wgo run -file .txt .", "gow run .",
+                 "gow -e go,mod,txt run ."]
 
 
 def argv_for(cmd: str) -> list[str]:

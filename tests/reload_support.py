@@ -55,6 +55,7 @@ def scenario(argv: Sequence[str], calls: Sequence[tuple[str, dict[str, Any]]],
 
 AIR_FIXED = "air --build.exclude_dir tmp --build.include_ext go,txt"
 WGO_FIXED = "wgo run -file .txt ."
+GOW_FIXED = "gow -e go,mod,txt run ."
 Call = tuple[str, dict[str, Any]]
 ASSET: Call = ("asset_edit", {"pick": 0, "atomic": False})
 # Each race the churn makes, once: a change during a build, an atomic save, a new

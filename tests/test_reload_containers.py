@@ -1,6 +1,6 @@
 """The reload oracle with the tool in a suite container and the tree on a bind mount
-(churned from the host, as an editor there would): the pinned air, a static binary,
-mounted read-only. Real container, real engine; nothing skips without Docker."""
+(churned from the host, as an editor there would): the pinned air, wgo and gow, static
+binaries, mounted read-only. Real container, real engine; nothing skips without Docker."""
 
 from __future__ import annotations
 
@@ -8,17 +8,37 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import CACHE, start_suite
-from reload_support import AIR, AIR_FIXED, ASSET, RACES, reloader, scenario, tool
+from reload_support import (
+    AIR,
+    AIR_FIXED,
+    ASSET,
+    FAST,
+    GOW_FIXED,
+    RACES,
+    WGO_FIXED,
+    reloader,
+    scenario,
+    tool,
+)
 
 from pytest_fynecheck.reload.modes import BindReloadMode, parse_mode
+from pytest_fynecheck.reload.options import Options
 
 pytestmark = pytest.mark.slow  # the first run builds the suite image
 SUITE = "bookworm"
+# Per tool: (default command, command that watches the embedded assets, settings).
+TOOLS: dict[str, tuple[str, str, Options]] = {
+    "air": ("air", AIR_FIXED, AIR),
+    "wgo": ("wgo run .", WGO_FIXED, FAST),
+    "gow": ("gow run .", GOW_FIXED, FAST),
+}
 
 
 @pytest.fixture(scope="module")
 def bind() -> Iterator[BindReloadMode]:
-    tool("air"), tool(AIR_FIXED), reloader("stale")  # built before the mounts are fixed
+    for default, fixed, _options in TOOLS.values():  # built before the mounts are fixed
+        tool(default), tool(fixed)
+    reloader("stale")
     mode = parse_mode(f"bind:{SUITE}", start=start_suite,
                       mounts=[CACHE / "tools", CACHE / "go"])
     assert isinstance(mode, BindReloadMode)
@@ -26,16 +46,23 @@ def bind() -> Iterator[BindReloadMode]:
     mode.close()
 
 
-def test_air_in_a_container_misses_embedded_assets_too(bind: BindReloadMode) -> None:
-    failed = scenario(tool("air"), [ASSET], AIR, bind)
+@pytest.mark.parametrize("name", sorted(TOOLS))
+def test_default_config_in_a_container_misses_embedded_assets_too(
+    bind: BindReloadMode, name: str
+) -> None:
+    default, _fixed, options = TOOLS[name]
+    failed = scenario(tool(default), [ASSET], options, bind)
     assert failed is not None
     assert "only //go:embed files differ" in failed.describe()
 
 
-def test_air_with_assets_watched_passes_races_on_a_bind_mount(bind: BindReloadMode) -> None:
-    # The two that involve builds (each race runs locally in test_reload_tools).
-    for call in RACES[:1] + RACES[3:4]:
-        failed = scenario(tool(AIR_FIXED), [call], AIR, bind)
+@pytest.mark.parametrize("name", sorted(TOOLS))
+def test_with_assets_watched_races_pass_on_a_bind_mount(bind: BindReloadMode, name: str) -> None:
+    _default, fixed, options = TOOLS[name]
+    # The two that involve builds (each race runs locally in test_reload_tools), and the
+    # embedded asset edit.
+    for call in [*RACES[:1], *RACES[3:4], ASSET]:
+        failed = scenario(tool(fixed), [call], options, bind)
         assert failed is None, failed.describe() if failed else ""
 
 

@@ -29,6 +29,9 @@ class Tool:
     version: str
     # What to add to watch the probe's embedded assets/ (the defaults do not).
     assets_hint: str
+    # The Go toolchain that builds it (GOTOOLCHAIN, fetched through the module proxy)
+    # when the local one cannot; "" = the local go.
+    go: str = ""
 
 
 TOOLS = {
@@ -39,10 +42,11 @@ TOOLS = {
              "air --build.exclude_dir tmp --build.include_ext go,txt"),
         Tool("wgo", "github.com/bokwoon95/wgo", "v0.7.1",
              "wgo run watches only .go files by default: add -file .txt"),
-        # The newest commit; gow has no tags. See tests/test_reload_tools.py: it does not
-        # build with Go >= 1.26.
+        # The newest commit; gow has no tags. It does not build with Go >= 1.26 (its
+        # mitranim/gg defines gid() only up to go1.25; tests/test_reload_tools.py).
         Tool("gow", "github.com/mitranim/gow", "v0.0.0-20250926091427-aad163e590a8",
-             "gow watches go,mod by default (its -e flag): run gow -e go,mod,txt run ."),
+             "gow watches go,mod by default (its -e flag): run gow -e go,mod,txt run .",
+             go="go1.25.0"),
     )
 }
 _NAME = re.compile(r"^([a-z]+)(?:@(v[0-9A-Za-z.+-]+))?$")
@@ -58,9 +62,12 @@ def known(program: str) -> tuple[Tool, str] | None:
 
 
 def install(tool: Tool, version: str, cache: Path, *, timeout: float = 900.0,
-            progress: Callable[[str], None] = lambda _line: None) -> Path:
-    """The tool's binary, built on first use; verified with `go version -m`."""
-    home = cache / "tools" / f"{tool.name}-{version}"
+            progress: Callable[[str], None] = lambda _line: None, go: str | None = None,
+            ) -> Path:
+    """The tool's binary, built on first use with toolchain `go` (default: the tool's
+    own pin); verified with `go version -m`."""
+    go = tool.go if go is None else go
+    home = cache / "tools" / (f"{tool.name}-{version}" + (f"-{go}" if go else ""))
     binary = home / tool.name
     if binary.is_file():
         return binary
@@ -68,16 +75,20 @@ def install(tool: Tool, version: str, cache: Path, *, timeout: float = 900.0,
     with (home / ".lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers build it once
         if not binary.is_file():
-            progress(f"installing {tool.module}@{version} into {home} (once per version)")
-            _build(tool, version, home, timeout)
+            with_go = f" with {go}" if go else ""
+            progress(f"installing {tool.module}@{version}{with_go} into {home} (once per "
+                     "version)")
+            _build(tool, version, home, timeout, go)
     return binary
 
 
-def _build(tool: Tool, version: str, home: Path, timeout: float) -> None:
+def _build(tool: Tool, version: str, home: Path, timeout: float, go: str) -> None:
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=home))
     try:
         ctx = Context(work, work, home, timeout=timeout)
         env = {"CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOBIN": str(work)}
+        if go:
+            env["GOTOOLCHAIN"] = go
         done = ctx.run(["go", "install", f"{tool.module}@{version}"], env=env)
         if not done.ok and "@v/list" in done.output:
             # `go install m@v` also asks the proxy for m's version list (deprecation

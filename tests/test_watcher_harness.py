@@ -3,8 +3,10 @@ caught, failures shrink and replay on their own, and bad watchers fail plainly."
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -174,12 +176,15 @@ def test_live_watcher_barriers_window_the_events(tmp_path: Path) -> None:
 
 
 def test_watchers_do_not_outlive_the_check() -> None:
-    # A watcher that starts a child: stopping the group must end both.
-    cmd = ["sh", "-c", 'sleep 300 & exec "$0" "$1"', str(reference())]
+    # A watcher that starts a child: stopping the group must end both. The child's
+    # duration is this run's own (GNU sleep takes fractions), so other sessions' sleeps
+    # do not count.
+    child = f"sleep 300.{os.getpid()}{time.monotonic_ns() % 10**6}"
+    cmd = ["sh", "-c", f'{child} & exec "$0" "$1"', str(reference())]
     check_watcher(cmd, local(), hyp=quick(2, 3))
 
     def gone() -> bool:
-        left = subprocess.run(["pgrep", "-f", "^sleep 300$"], capture_output=True, timeout=30)
+        left = subprocess.run(["pgrep", "-f", f"^{child}$"], capture_output=True, timeout=30)
         return left.returncode == 1
 
     # SIGKILL went to the whole group; a loaded machine may take a moment to end it.

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = _State(config)
     # The state is itself a plugin so it sees reports coming back from xdist workers.
     config.pluginmanager.register(config.stash[_STATE], "fynecheck-state")
+    _sigterm_interrupts(config)
+
+
+_SIGTERM_BEFORE = pytest.StashKey[Any]()
+
+
+def _sigterm_interrupts(config: pytest.Config) -> None:
+    """SIGTERM (a CI job's cancel, `timeout`) becomes KeyboardInterrupt, once: teardown and
+    the kit's cleanup then stop its displays, tools and containers. Python's default dies
+    at once and leaves them running. A second SIGTERM kills as usual; a handler someone
+    else set is left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise KeyboardInterrupt(f"fynecheck: signal {signum} (SIGTERM): cleaning up")
+
+    config.stash[_SIGTERM_BEFORE] = signal.signal(signal.SIGTERM, interrupt)
 
 
 class _State:
@@ -378,3 +401,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _STATE in config.stash:
         config.stash[_STATE].close()
+    if _SIGTERM_BEFORE in config.stash:
+        signal.signal(signal.SIGTERM, config.stash[_SIGTERM_BEFORE])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -109,3 +110,70 @@ def test_json_shape(pytester: pytest.Pytester, hello: Path) -> None:
         assert set(c) >= {"id", "title", "status", "detail", "hint", "os"}
         assert c["status"] in {"ok", "fail", "warn", "n/a"}
     json.dumps(run.report)  # round-trips
+
+
+SIGTERM_TESTS = """
+import os, time
+from pathlib import Path
+
+def test_holds_a_display(fyne_display):
+    # The server's pid, then wait to be terminated.
+    Path(os.environ["FYNECHECK_PID_FILE"]).write_text(str(fyne_display.server.pid))
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("plugin", ["kit", "without the kit's handler"])
+def test_sigterm_stops_what_the_session_started(
+    pytester: pytest.Pytester, tmp_path: Path, plugin: str
+) -> None:
+    """A CI cancel SIGTERMs pytest: the kit turns it into KeyboardInterrupt, so the private
+    Xvfb a test holds is stopped. Python's default (a handler set before the plugin, here
+    SIG_DFL re-set by a conftest after it) dies at once and leaves Xvfb running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from pytest_fynecheck.context import wait_until
+
+    pytester.makepyfile(test_user=SIGTERM_TESTS)
+    if plugin != "kit":
+        pytester.makeconftest(
+            "import signal\nimport pytest\n\n@pytest.hookimpl(trylast=True)\n"
+            "def pytest_configure(config):\n"
+            "    signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
+        )
+    pid_file = tmp_path / "xvfb.pid"
+    env = {**os.environ, "FYNECHECK_PID_FILE": str(pid_file)}
+    env.pop("DISPLAY", None)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q"],
+        cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        assert wait_until(pid_file.exists, 120, 0.1), "the test never got its display"
+        server = int(pid_file.read_text())
+        assert Path(f"/proc/{server}").exists()
+        run.send_signal(signal.SIGTERM)
+        out = run.communicate(timeout=120)[0].decode(errors="replace")
+
+        def gone() -> bool:
+            try:
+                return Path(f"/proc/{server}/stat").read_text().split(") ")[1][0] in "ZX"
+            except OSError:
+                return True
+
+        if plugin == "kit":
+            assert run.returncode == 2, out  # pytest's "interrupted"
+            assert "KeyboardInterrupt" in out and "SIGTERM" in out, out
+            assert wait_until(gone, 30, 0.1), f"Xvfb {server} outlived the SIGTERM'd run\n{out}"
+        else:
+            assert run.returncode == -signal.SIGTERM, out
+            assert not gone(), "without the handler Xvfb should be left behind"
+    finally:
+        run.kill()
+        run.wait(30)
+        if pid_file.exists():  # the leak the second case shows, cleaned up here
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)

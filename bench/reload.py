@@ -89,7 +89,10 @@ def main() -> int:
         for tool in tools:
             # The baseline needs no 20 seeds: its median over a few is the yardstick.
             seeds = min(args.seeds, 3) if tool == "good" else args.seeds
-            rows = [run(argvs[tool], mode, s) for s in range(seeds)]
+            rows = []
+            for s in range(seeds):  # a line per seed: a long run shows where it is
+                rows.append(run(argvs[tool], mode, s))
+                print(f"    {tool}: seed {s}: {rows[-1][2]} ({rows[-1][0]:.1f} s)", flush=True)
             secs = statistics.median(r[0] for r in rows)
             baseline = baseline or secs
             lengths = [r[1] for r in rows if r[1] is not None]

@@ -20,7 +20,8 @@ from pathlib import Path
 from stopwatch import median
 
 from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import KINDS, start_display, wayland_globals
+from pytest_fynecheck.displays import KINDS, start_display
+from pytest_fynecheck.wayland import wayland_globals
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,9 +1,10 @@
-"""Display servers: probing an existing X display, and starting private Xvfb or weston.
+"""Displays: private Xvfb and weston servers, and the display a context's checks use.
 
 Servers are started through `Context.spawn`, so the same code runs on the host
 and in a container. Servers tell us where they listen (Xvfb through `-displayfd`,
 weston's XWayland in its log); we never guess numbers. A server is ready only after
-a real client round trip. Host servers are recorded for the reaper (reaper.py).
+a real client round trip (x11.py and wayland.py ask). Host servers are recorded for the
+reaper (reaper.py).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pytest_fynecheck import images, reaper
-from pytest_fynecheck.checks.cc import compile_probe, pkg_config, shipped_probe
 from pytest_fynecheck.context import TOOL_HINTS, Context, HostProcess, Process, wait_until
 from pytest_fynecheck.model import CheckFailed, InputError
+from pytest_fynecheck.wayland import wayland_globals, wayland_probe
+from pytest_fynecheck.x11 import probe_x
 
 XVFB_SCREEN = "1024x768x24"
 SCREEN_SIZE = (1024, 768)
@@ -314,191 +316,6 @@ def _wait_weston(ctx: Context, display: Display, xwayland: bool, timeout: float)
     # The first X client makes weston launch Xwayland: this is the real round trip.
     info = probe_x(ctx, {"DISPLAY": f":{number}"}, timeout=timeout)
     display.description += f", XWayland :{number}: {info}"
-
-
-@dataclasses.dataclass(frozen=True)
-class XWindow:
-    id: str
-    x: int  # absolute, on the root window
-    y: int
-    width: int
-    height: int
-
-
-def find_x_window(ctx: Context, env: Mapping[str, str], title: str) -> XWindow | None:
-    """The viewable window with this exact title, at any depth of the window tree.
-
-    Window managers (weston's XWayland WM, desktop WMs) reparent a client's window
-    into an unnamed frame, so it is not a child of the root; `xwininfo -name` searches
-    the whole tree.
-    """
-    done = ctx.run(["xwininfo", "-name", title], env=env, timeout=15)
-    if not done.ok or "Map State: IsViewable" not in done.stdout:
-        return None
-    win = re.search(r"Window id: (0x[0-9a-f]+)", done.stdout)
-    fields = dict(
-        re.findall(r"^\s+(Absolute upper-left [XY]|Width|Height):\s+(-?\d+)", done.stdout, re.M)
-    )
-    if win is None or len(fields) != 4:
-        return None
-    return XWindow(
-        win.group(1),
-        int(fields["Absolute upper-left X"]),
-        int(fields["Absolute upper-left Y"]),
-        int(fields["Width"]),
-        int(fields["Height"]),
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class MappedWindow:
-    """A client window that became viewable, as probes/xwindows_probe.c reports it."""
-
-    id: str
-    pid: int  # its _NET_WM_PID, -1 when it sets none
-    width: int
-    height: int
-    title: str
-
-
-_MAPPED = re.compile(r"^map (0x[0-9a-f]+) (-?\d+) (\d+)x(\d+) ?(.*)$", re.M)
-
-
-class XWindowWatch:
-    """New viewable windows on an X display, from one long-lived probe that listens to the
-    root window's events: no process forked per poll (xwininfo every 0.1 s was)."""
-
-    def __init__(self, ctx: Context, env: Mapping[str, str], timeout: float = 15.0) -> None:
-        self._probe = ctx.spawn([str(xwindows_probe(ctx))], env=env)
-
-        def ready() -> bool:
-            if self._probe.poll() is not None:
-                raise CheckFailed(
-                    f"the X window probe exited with {self._probe.poll()} on "
-                    f"DISPLAY={env.get('DISPLAY', '')}: {self._probe.output()[-800:]}",
-                    "see display.x11: the display must answer",
-                )
-            return self._probe.output().startswith("ready")
-
-        try:
-            if not wait_until(ready, timeout, 0.02):
-                raise CheckFailed(f"the X window probe was not ready within {timeout:g} s")
-        except BaseException:
-            self._probe.stop()
-            raise
-
-    def windows(self) -> list[MappedWindow]:
-        """Every window reported so far, first mapped first, each once (its latest title)."""
-        seen: dict[str, MappedWindow] = {}
-        for m in _MAPPED.finditer(self._probe.output()):
-            win = MappedWindow(m[1], int(m[2]), int(m[3]), int(m[4]), m[5])
-            seen[win.id] = win  # dicts keep the first insertion's place
-        return list(seen.values())
-
-    def stop(self) -> None:
-        self._probe.stop(grace=1.0)
-
-
-def xwindows_probe(ctx: Context) -> Path:
-    """probes/xwindows_probe.c, compiled once per context (x11.libs proves it can be)."""
-
-    def build() -> Path:
-        return compile_probe(ctx, "xwindows", ["x11"], shipped_probe("xwindows_probe.c"))
-
-    exe: Path = ctx.memoize("xwindows probe", build)
-    return exe
-
-
-def wayland_probe(ctx: Context) -> Path:
-    """probes/wayland_probe.c, compiled once per context.
-
-    A -tags wayland build needs libwayland-dev and a C compiler anyway, so the probe
-    runs wherever a Wayland check matters, without an extra package such as wayland-utils.
-    """
-
-    def build() -> Path:
-        pkg_config(ctx, ["wayland-client"])  # the true install hint when it is missing
-        source = shipped_probe("wayland_probe.c")
-        return compile_probe(ctx, "wayland-globals", ["wayland-client"], source)
-
-    exe: Path = ctx.memoize("wayland probe", build)
-    return exe
-
-
-def wayland_globals(ctx: Context, env: Mapping[str, str], timeout: float = 15.0) -> dict[str, int]:
-    """A real registry round trip: the compositor's globals and their versions."""
-    done = ctx.run([str(wayland_probe(ctx))], env=env, timeout=timeout)
-    if not done.ok:
-        raise CheckFailed(
-            f"nothing answers on WAYLAND_DISPLAY={env.get('WAYLAND_DISPLAY', '')} "
-            f"(XDG_RUNTIME_DIR={env.get('XDG_RUNTIME_DIR', '')}): {done.output[-500:]}",
-            "start a compositor, or point WAYLAND_DISPLAY and XDG_RUNTIME_DIR at its socket",
-        )
-    pairs = re.findall(r"^global=(\S+) (\d+)$", done.stdout, re.M)
-    return {name: int(version) for name, version in pairs}
-
-
-def wayland_seat(ctx: Context, display: Display) -> bool:
-    """Whether the compositor offers an input seat (headless weston 9, 10 and 14 offer none)."""
-    return "wl_seat" in wayland_globals(ctx, display.env)
-
-
-# What a Fyne `-tags wayland` build prints when go-gl's bundled GLFW 3.3.10 calls
-# wl_seat_get_version(NULL) in glfwInit (wl_init.c:597) on a compositor with no seat.
-# Seen under headless weston 10.0.1: exit status 2, addr=0x40.
-GLFW_SEATLESS_CRASH = (
-    re.compile(r"^SIGSEGV: segmentation violation", re.M),
-    re.compile(r"^signal arrived during cgo execution", re.M),
-    re.compile(r"glfw\._Cfunc_glfwInit\("),
-)
-
-SEATLESS_HINT = (
-    "the compositor offers no wl_seat (input seat), and the GLFW 3.3.10 that go-gl bundles "
-    "dereferences the missing seat in glfwInit (glfw#2517); headless weston has no seat "
-    "(seen with weston 9, 10 and 14 in Debian, 13 in glfw#2517). Run -tags wayland builds on a "
-    "compositor with an input seat: a desktop session, or headless, weston's X11 backend "
-    "on Xvfb (`weston --backend=x11-backend.so` with DISPLAY set; fyne_display kind "
-    "'weston-x11'); or test the X11 build (no -tags wayland) under weston --xwayland or Xvfb"
-)
-
-
-def is_glfw_seatless_crash(output: str) -> bool:
-    return all(p.search(output) for p in GLFW_SEATLESS_CRASH)
-
-
-def explain_wayland_failure(
-    ctx: Context, display: Display, returncode: int | None, output: str
-) -> CheckFailed | None:
-    """The true cause when a -tags wayland app died on `display`, if we know it."""
-    if not is_glfw_seatless_crash(output):
-        return None
-    try:
-        seat = wayland_seat(ctx, display)
-    except CheckFailed:
-        return None  # the compositor is gone; nothing to say about its seat
-    if seat:
-        return None
-    return CheckFailed(
-        f"the app crashed in glfwInit (SIGSEGV, exit {returncode}) on {display.name}, "
-        "a compositor without wl_seat",
-        SEATLESS_HINT,
-    )
-
-
-def probe_x(ctx: Context, env: dict[str, str], timeout: float = 15.0) -> str:
-    """A real round trip to the X server; returns what it says about itself."""
-    done = ctx.run(["xdpyinfo"], env=env, timeout=timeout)
-    if not done.ok:
-        raise CheckFailed(
-            f"nothing answers on DISPLAY={env.get('DISPLAY', '')!s}: {done.output[-500:]}",
-            "start an X server there (e.g. `Xvfb :N`), point DISPLAY at a live one, or run "
-            "with --fynecheck-display=xvfb; an X11 build of Fyne needs an X server "
-            "(Xvfb, Xorg or XWayland) even on a Wayland desktop",
-        )
-    fields = dict(
-        re.findall(r"^(name of display|vendor string|dimensions):\s+(.*)$", done.stdout, re.M)
-    )
-    return ", ".join(f"{k} {v}" for k, v in fields.items())
 
 
 def x_display(ctx: Context) -> Display:

@@ -18,16 +18,10 @@ from proc_support import live_processes
 
 from pytest_fynecheck import images, reaper
 from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import (
-    KINDS,
-    Display,
-    probe_x,
-    start_display,
-    start_weston,
-    wayland_globals,
-    wayland_seat,
-)
+from pytest_fynecheck.displays import KINDS, Display, start_display, start_weston
 from pytest_fynecheck.model import CheckFailed, InputError
+from pytest_fynecheck.wayland import wayland_globals, wayland_seat
+from pytest_fynecheck.x11 import probe_x
 
 # An inner test that reports what its display was, for the outer test to check.
 REPORTING_TEST = """

@@ -20,15 +20,14 @@ from display_support import (
 )
 
 from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import (
+from pytest_fynecheck.displays import Display, start_display
+from pytest_fynecheck.plugin import cache_dir
+from pytest_fynecheck.wayland import (
     SEATLESS_HINT,
-    Display,
     explain_wayland_failure,
     is_glfw_seatless_crash,
-    start_display,
     wayland_seat,
 )
-from pytest_fynecheck.plugin import cache_dir
 
 HELLO = Path(__file__).resolve().parent.parent / "fixtures" / "hello"
 

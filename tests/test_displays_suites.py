@@ -27,15 +27,14 @@ from display_support import (
 from pytest_fynecheck.checks.cc import WAYLAND_CLIENT_MIN, pkg_config
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.images import SUITES
-from pytest_fynecheck.displays import (
+from pytest_fynecheck.displays import Display, start_display
+from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.wayland import (
     SEATLESS_HINT,
-    Display,
     explain_wayland_failure,
     is_glfw_seatless_crash,
-    start_display,
     wayland_seat,
 )
-from pytest_fynecheck.model import CheckFailed
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("suite", SUITES)]
 

@@ -17,8 +17,9 @@ import pytest
 from conftest import path_without, pc_dir_without, run_fynecheck
 
 from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import SEATLESS_HINT, start_display
+from pytest_fynecheck.displays import start_display
 from pytest_fynecheck.images import read_png
+from pytest_fynecheck.wayland import SEATLESS_HINT
 
 REQUIRED = [
     "go.version",

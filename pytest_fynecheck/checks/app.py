@@ -11,19 +11,13 @@ from pathlib import Path
 
 from pytest_fynecheck.checks import Found, check
 from pytest_fynecheck.context import CURRENT_CHECK, Context, HostProcess, Process, wait_until
-from pytest_fynecheck.displays import (
-    WESTON_PANEL_ROWS,
-    Display,
-    MappedWindow,
-    XWindowWatch,
-    explain_wayland_failure,
-    wayland_display,
-    x_display,
-)
+from pytest_fynecheck.displays import WESTON_PANEL_ROWS, Display, wayland_display, x_display
 from pytest_fynecheck.gotool import MainPackage, go_env, json_stream, main_package, tag_args
 from pytest_fynecheck.images import Image, changed_box, read_png, read_xwd, write_png
 from pytest_fynecheck.model import CheckFailed, CheckWarning
 from pytest_fynecheck.progress import GoBuildProgress
+from pytest_fynecheck.wayland import explain_wayland_failure
+from pytest_fynecheck.x11 import MappedWindow, XWindowWatch
 
 # What in `go env` changes the binary.
 _ENV_KEYS = (

@@ -7,8 +7,9 @@ import re
 from pytest_fynecheck.checks import TARGETS, check
 from pytest_fynecheck.checks.cc import compile_probe, shipped_probe
 from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import SEATLESS_HINT, wayland_display, wayland_globals, x_display
+from pytest_fynecheck.displays import wayland_display, x_display
 from pytest_fynecheck.model import CheckFailed, CheckWarning, NotApplicable
+from pytest_fynecheck.wayland import SEATLESS_HINT, wayland_globals
 
 # go-gl/gl v2.1 is what Fyne binds: the context must offer at least this.
 FYNE_MIN_GL = (2, 1)

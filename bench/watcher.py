@@ -42,10 +42,11 @@ from pytest_fynecheck.watcher.harness import (
     check_watcher,
     hypothesis_settings,
 )
-from pytest_fynecheck.watcher.machine import ChurnMachine, Stats, machine_for
+from pytest_fynecheck.watcher.machine import ChurnMachine, machine_for
 from pytest_fynecheck.watcher.modes import Mode, parse_mode
 from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.plugin import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS
+from pytest_fynecheck.watcher.run import Stats
 
 BROKEN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "watchers"
 BROKEN = ("norecurse", "newdirrace", "droprename", "statdrop", "chan1", "overflow", "debounce")

@@ -171,7 +171,7 @@ def test_replay_shell_makes_the_same_bytes_and_names(tmp_path: Path) -> None:
 def test_a_rest_that_changes_meaning_is_no_shrink_candidate() -> None:
     # Dropping the rename makes the burst rewrite 'burst0' instead of creating it: such a
     # rest would fail falsely, so the step-dropping pass must not try it.
-    from pytest_fynecheck.watcher.machine import consistent
+    from pytest_fynecheck.watcher.run import consistent
 
     t = Tree()
     made, moved, burst = t.create("", "burst0", b"1"), t.rename("burst0", "", "x"), t.burst("", 2)

@@ -17,20 +17,13 @@ from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, LocalFilesystem, Prim
-from pytest_fynecheck.watcher.machine import (
-    FINAL_TRIES,
-    MEASURE_REPLAYS,
-    Stats,
-    StepFailed,
-    machine_for,
-    minimize,
-    tries_for,
-)
+from pytest_fynecheck.watcher.machine import FINAL_TRIES, MEASURE_REPLAYS, machine_for
 from pytest_fynecheck.watcher.modes import ContainerMode, Mode
 from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.oracle import is_cookie
 from pytest_fynecheck.watcher.protocol import Event, WatcherFailed, WatcherProcess
 from pytest_fynecheck.watcher.reproducer import Tries, write_container_reproducer, write_script
+from pytest_fynecheck.watcher.run import Stats, StepFailed, minimize, tries_for
 
 F = TypeVar("F", bound=BaseException)
 

@@ -25,9 +25,9 @@ from pytest_fynecheck.watcher.protocol import PLACEHOLDER, command_argv
 AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8")
 
 if TYPE_CHECKING:
-    from pytest_fynecheck.watcher.machine import StepFailed
     from pytest_fynecheck.watcher.modes import ContainerMode
     from pytest_fynecheck.watcher.options import Options
+    from pytest_fynecheck.watcher.run import StepFailed
 
 _HEADER = r"""#!/bin/sh
 # Replays a watcher failure found by pytest-fynecheck (watcher protocol v1).

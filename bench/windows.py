@@ -25,7 +25,7 @@ from pathlib import Path
 
 from stopwatch import timed
 
-from pytest_fynecheck.checks.app import show_x_window
+from pytest_fynecheck.checks.app_window import show_x_window
 from pytest_fynecheck.containers.start import start_suite
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.displays import x_display

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pytest_fynecheck import images
 from pytest_fynecheck.checks import Found
-from pytest_fynecheck.checks.app import app_build
+from pytest_fynecheck.checks.app_build import app_build
 from pytest_fynecheck.context import Context, wait_until
 from pytest_fynecheck.displays import WESTON_PANEL_ROWS, Display
 from pytest_fynecheck.x11 import XWindow, find_x_window

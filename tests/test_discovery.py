@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_fynecheck
 
-from pytest_fynecheck.checks.app import KEEP_BUILDS, _prune
+from pytest_fynecheck.checks.app_build import KEEP_BUILDS, _prune
 from pytest_fynecheck.images import read_png
 
 SPLASH = ROOT / "fixtures" / "splash"

@@ -58,7 +58,9 @@ def for_context(name: str) -> dict[str, Check]:
 CATALOGUE: dict[str, Check] = {}
 
 # Modules that define checks, in report order.
-_MODULES = ("go", "cc", "debian", "fyne_cli", "display", "app", "glibc", "windows")
+_MODULES = (
+    "go", "cc", "debian", "fyne_cli", "display", "app_build", "app_window", "glibc", "windows"
+)
 
 
 def check(

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, check
-from pytest_fynecheck.checks.app import build_app, show_x_window
+from pytest_fynecheck.checks.app_build import build_app
+from pytest_fynecheck.checks.app_window import show_x_window
 from pytest_fynecheck.checks.cc import CGO_PROBE, c_compiler, write_if_changed
 from pytest_fynecheck.context import TOOL_HINTS, Context
 from pytest_fynecheck.displays import x_display

@@ -1,186 +1,21 @@
-"""The project itself: it builds, starts, and shows a window with a real first frame."""
+"""app.window: the built app starts and shows a window with a real, non-blank first frame
+(on X: its own window, found by the mapped-window watch; on Wayland: what changed on screen).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, check
-from pytest_fynecheck.context import CURRENT_CHECK, Context, HostProcess, Process, wait_until
+from pytest_fynecheck.context import Context, HostProcess, Process, wait_until
 from pytest_fynecheck.displays import WESTON_PANEL_ROWS, Display, wayland_display, x_display
-from pytest_fynecheck.gotool import MainPackage, go_env, json_stream, main_package, tag_args
 from pytest_fynecheck.images import Image, changed_box, read_png, read_xwd, write_png
 from pytest_fynecheck.model import CheckFailed, CheckWarning
-from pytest_fynecheck.progress import GoBuildProgress
 from pytest_fynecheck.wayland import explain_wayland_failure
 from pytest_fynecheck.x11 import MappedWindow, XWindowWatch
-
-# What in `go env` changes the binary.
-_ENV_KEYS = (
-    "GOVERSION",
-    "GOOS",
-    "GOARCH",
-    "GOAMD64",
-    "CGO_ENABLED",
-    "CC",
-    "CXX",
-    "CGO_CFLAGS",
-    "CGO_CPPFLAGS",
-    "CGO_CXXFLAGS",
-    "CGO_LDFLAGS",
-    "GOFLAGS",
-    "GOEXPERIMENT",
-    "GOWORK",
-    "PKG_CONFIG",
-)
-# The files of a package that `go build` reads (see `go help list`).
-_SOURCE_FIELDS = (
-    "GoFiles",
-    "CgoFiles",
-    "CFiles",
-    "CXXFiles",
-    "MFiles",
-    "HFiles",
-    "FFiles",
-    "SFiles",
-    "SwigFiles",
-    "SwigCXXFiles",
-    "SysoFiles",
-    "EmbedFiles",
-)
-# Builds kept per project and package: older ones are removed (each is tens of MB).
-KEEP_BUILDS = 3
-
-
-def build_key(ctx: Context, pkg: MainPackage) -> str:
-    """A key over what Go builds: toolchain and flags, then every package of
-    `go list -deps -json` (module versions from the module cache, which never change;
-    the bytes of the files of every other package), go.mod, go.sum and go.work.
-
-    Files Go does not read (reports, caches, `--fynecheck-json` output) do not count.
-    """
-    h = hashlib.sha256()
-    env = go_env(ctx)
-    for k in _ENV_KEYS:
-        h.update(f"{k}={env.get(k, '')}\n".encode())
-    h.update(f"context={ctx.name} tags={','.join(ctx.tags)} package={pkg.import_path}\n".encode())
-    done = ctx.run(["go", "list", "-deps", "-json", *tag_args(ctx), pkg.pattern], timeout=300)
-    if not done.ok:
-        raise CheckFailed(
-            f"`go list -deps {pkg.pattern}` failed: {done.stderr.strip()[-3000:]}",
-            _build_hint(done.stderr),
-        )
-    extra: set[str] = set()
-    for dep in json_stream(done.stdout):
-        if dep.get("Standard"):
-            continue  # GOVERSION covers it
-        mod = dep.get("Module") or {}
-        rep = mod.get("Replace") or {}
-        if mod.get("Version") and not (rep and not rep.get("Version")):
-            # A module cache entry is immutable and go.sum-verified: its version is enough.
-            h.update(f"{dep['ImportPath']} {mod['Path']}@{mod['Version']}".encode())
-            h.update(f" => {rep.get('Path')}@{rep.get('Version')}\n".encode() if rep else b"\n")
-            continue
-        h.update(f"{dep['ImportPath']}\n".encode())
-        pkg_dir = Path(dep["Dir"])
-        for field in _SOURCE_FIELDS:
-            for name in dep.get(field) or []:
-                h.update(f"{field} {name}\0".encode(errors="surrogateescape"))
-                h.update(hashlib.sha256((pkg_dir / name).read_bytes()).digest())
-        gomod = (rep or mod).get("GoMod")
-        if gomod:
-            extra |= {gomod, str(Path(gomod).with_name("go.sum"))}
-    gowork = env.get("GOWORK", "")
-    if gowork and gowork != "off":
-        extra |= {gowork, gowork + ".sum"}
-    for name in sorted(extra):
-        path = Path(name)
-        h.update(name.encode(errors="surrogateescape") + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"-")
-    return h.hexdigest()[:20]
-
-
-def _prune(builds: Path, owner: str, keep: int = KEEP_BUILDS) -> list[Path]:
-    """Remove all but the `keep` newest builds made for `owner`; returns what went."""
-    mine: list[tuple[float, Path]] = []
-    for marker in builds.glob("*/owner"):
-        try:
-            if marker.read_text() == owner:
-                mine.append(((marker.parent / "app").stat().st_mtime, marker.parent))
-        except OSError:
-            continue  # half made, or removed by a parallel run
-    gone = [d for _, d in sorted(mine, reverse=True)[keep:]]
-    for d in gone:
-        shutil.rmtree(d, ignore_errors=True)
-    return gone
-
-
-@check(
-    "app.build",
-    "The app builds",
-    hint="run `go build` in the project to see the full error",
-    requires=("project.gomod", "cc.works", "pkgconfig.gl", "x11.libs", "wayland.libs"),
-    waits=True,  # a doomed cold build would burn minutes
-)
-def app_build(ctx: Context) -> Found:
-    exe, detail = build_app(ctx, "app")
-    ctx.memo["app binary"] = exe
-    return Found(detail, {"binary": str(exe)})
-
-
-def build_app(ctx: Context, name: str) -> tuple[Path, str]:
-    """The app built for the context's GOOS (`name` is app, or app.exe), cached by build_key."""
-    pkg = main_package(ctx)
-    what = f"{pkg.import_path}" + (f" ({pkg.note})" if pkg.note else "")
-    key = build_key(ctx, pkg)
-    builds = ctx.cache / "builds"
-    out_dir = builds / key
-    exe = out_dir / name
-    if exe.is_file() and os.access(exe, os.X_OK):
-        os.utime(exe)  # the newest builds are the ones pruning keeps
-        return exe, f"cached build {key} of {what} (what Go builds is unchanged)"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f"{name}.{os.getpid()}.tmp"
-    argv = ["go", "build", "-v", "-o", str(tmp), *tag_args(ctx), pkg.pattern]
-    build = GoBuildProgress(ctx.progress, CURRENT_CHECK.get() or "app.build")
-    start = time.monotonic()
-    with build.running():
-        done = ctx.run(argv, on_line=build.on_line)
-    if not done.ok:
-        raise CheckFailed(
-            f"`{' '.join(argv)}` failed:\n{done.stderr.strip()[-3000:]}", _build_hint(done.stderr)
-        )
-    if not os.access(tmp, os.X_OK):
-        # Go writes an archive, not a program, for a package that is not main.
-        tmp.unlink(missing_ok=True)
-        raise CheckFailed(
-            f"`{' '.join(argv)}` wrote no executable: {pkg.import_path} is not a main package",
-            "set ini fynecheck_package to your app's main package, e.g. ./cmd/NAME",
-        )
-    tmp.replace(exe)  # atomic: a parallel run never sees half a binary
-    owner = f"{ctx.name} {pkg.dir} {','.join(ctx.tags)}"
-    (out_dir / "owner").write_text(owner)
-    pruned = _prune(builds, owner)
-    took = time.monotonic() - start
-    note = f"; removed {len(pruned)} older build(s) of it" if pruned else ""
-    return exe, (
-        f"built {what} in {took:.1f} s ({len(build.compiled)} packages compiled); key {key}"
-        f"{note}"
-    )
-
-
-def _build_hint(stderr: str) -> str:
-    if "build constraints exclude all Go files" in stderr and "go-gl" in stderr:
-        return "cgo is off for this build: set CGO_ENABLED=1 and install gcc"
-    if "pkg-config" in stderr:
-        return "a C library's .pc file is missing: see the pkgconfig.* checks"
-    if "missing go.sum entry" in stderr:
-        return "run `go mod tidy`"
-    return "run `go build -v` in the project to see the full error"
 
 
 @check(

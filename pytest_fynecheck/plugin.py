@@ -229,7 +229,7 @@ def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context
         package=config.getini("fynecheck_package"),
         app_args=config.getini("fynecheck_app_args"),
         window_timeout=float(config.getini("fynecheck_window_timeout")),
-        artifacts=_artifact_dir(config),
+        artifacts=artifact_dir(config),
         # For glibc.portability: the suites a Linux build must start on.
         glibc_suites=config.getini("fynecheck_glibc_suites"),
         os_names=os_names(config),
@@ -237,7 +237,7 @@ def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context
     return ctx
 
 
-def _artifact_dir(config: pytest.Config) -> Path:
+def artifact_dir(config: pytest.Config) -> Path:
     cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
     if cache is not None:
         path: Path = cache.mkdir("fynecheck")

@@ -1,32 +1,26 @@
 """pytest hooks for the reload oracle: `--fynecheck-reload`, its ini settings, the
-`fyne_reload` marker and fixture, and one `reload[MODE]` item per mode.
-
-Items are added only when asked: `--fynecheck-reload CMD`, or `--fynecheck` with the ini
-`fynecheck_reload` set.
+`fyne_reload` marker and fixture, and one `reload[MODE]` item per mode (the shared
+parts: command_check.py).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_fynecheck.containers.context import ContainerContext
-from pytest_fynecheck.containers.engine import missing_engine
-from pytest_fynecheck.containers.images import Target
-from pytest_fynecheck.containers.start import start_container
-from pytest_fynecheck.model import CheckFailed, InputError, Result, Status
-from pytest_fynecheck.plugin import (
-    RESULTS_KEY,
-    _artifact_dir,
-    add_items,
-    cache_dir,
+from pytest_fynecheck.command_check import (
+    CommandCheck,
+    Kit,
+    ModeItem,
+    container_starter,
+    require_engine,
 )
+from pytest_fynecheck.model import CheckFailed, InputError, Status
+from pytest_fynecheck.plugin import artifact_dir, cache_dir
 from pytest_fynecheck.progress import heartbeat
 from pytest_fynecheck.reload.modes import ReloadMode, parse_mode
 from pytest_fynecheck.reload.options import Options
@@ -43,26 +37,19 @@ if TYPE_CHECKING:
 DEFAULT_MAX_EXAMPLES = 6
 DEFAULT_STEPS = 4
 
+RELOAD = CommandCheck("reload")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("fynecheck")
-    group.addoption(
-        "--fynecheck-reload",
-        metavar="CMD",
-        help="check this hot-reload command, run in the project it reloads ({root} is that "
+    RELOAD.add_options(
+        parser,
+        command="check this hot-reload command, run in the project it reloads ({root} is that "
         "directory); air, wgo and gow mean the kit's pinned installs, NAME@VERSION another "
         "version (default: ini fynecheck_reload)",
-    )
-    group.addoption(
-        "--fynecheck-reload-mode",
-        action="append",
-        metavar="MODE",
-        help="where the tool runs: local, or bind:SUITE (in a suite container, the tree on "
+        modes="where the tool runs: local, or bind:SUITE (in a suite container, the tree on "
         "a bind mount) (repeatable; default: ini fynecheck_reload_modes)",
+        ini="hot-reload command to check",
     )
-    parser.addini("fynecheck_reload", "hot-reload command to check", default="")
-    parser.addini("fynecheck_reload_modes", "modes for reload items", type="args",
-                  default=["local"])
     parser.addini("fynecheck_reload_max_examples",
                   f"Hypothesis max_examples for the reload check (default {DEFAULT_MAX_EXAMPLES})",
                   default=str(DEFAULT_MAX_EXAMPLES))
@@ -85,20 +72,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _command(config: pytest.Config) -> str:
-    given: str = config.getoption("--fynecheck-reload") or ""
-    if given:
-        return given
-    if config.getoption("--fynecheck", False):
-        return str(config.getini("fynecheck_reload"))
-    return ""
-
-
-def _modes(config: pytest.Config) -> list[str]:
-    given: list[str] | None = config.getoption("--fynecheck-reload-mode")
-    return given or list(config.getini("fynecheck_reload_modes")) or ["local"]
-
-
 def options(config: pytest.Config) -> Options:
     try:
         return Options(quiet=float(config.getini("fynecheck_reload_quiet")),
@@ -111,14 +84,8 @@ def settings_for(config: pytest.Config) -> hyp_settings:
     """The loaded Hypothesis profile (so `ci` applies under CI=true) with the ini counts."""
     from pytest_fynecheck.watcher.harness import hypothesis_settings
 
-    counts = []
-    for name in ("max_examples", "stateful_step_count"):
-        raw = str(config.getini(f"fynecheck_reload_{name}")).strip()
-        try:
-            counts.append(int(raw))
-        except ValueError:
-            raise pytest.UsageError(
-                f"ini fynecheck_reload_{name} must be an integer, not {raw!r}") from None
+    counts = [RELOAD.ini_int(config, name, required=True)
+              for name in ("max_examples", "stateful_step_count")]
     # No example database: replaying saved examples would cost seconds each on every run;
     # a failure is rerun with its replay script.
     from hypothesis import settings as hyp_settings
@@ -128,10 +95,7 @@ def settings_for(config: pytest.Config) -> hyp_settings:
 
 
 def _mode(config: pytest.Config, spec: str, argv: Sequence[str]) -> ReloadMode:
-    def start(suite: str, scratch: Path, readonly: Sequence[Path]) -> ContainerContext:
-        return start_container(config, Target(suite), scratch, readonly=readonly)
-
-    return parse_mode(spec, start=start, argv=argv)
+    return parse_mode(spec, start=container_starter(config), argv=argv)
 
 
 def _argv(config: pytest.Config, cmd: str) -> list[str]:
@@ -155,22 +119,11 @@ def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:
     """Bad input (unparsable or missing command, unknown mode, no Docker engine for a
     container mode) is one clear error before anything runs."""
     argv = _argv(config, cmd)
-    parsed = [_mode(config, m, argv) for m in modes]
-    remote = [m.name for m in parsed if m.name != "local"]
-    if remote:
-        reason = missing_engine(cache_dir())
-        if reason is not None:
-            raise InputError(f"modes {', '.join(remote)}: {reason}")
+    require_engine([_mode(config, m, argv).name for m in modes])
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    cmd = _command(session.config)
-    if not cmd or hasattr(session.config, "workerinput"):
-        return
-    try:
-        _validate(session.config, cmd, _modes(session.config))
-    except (InputError, CheckFailed) as exc:
-        raise pytest.UsageError(f"fynecheck reload: {exc}") from None
+    RELOAD.validate_at_start(session, _validate, (InputError, CheckFailed))
 
 
 def _check_errors() -> tuple[type[Exception], ...]:
@@ -188,107 +141,51 @@ def run_check(config: pytest.Config, cmd: str | Sequence[str], mode_spec: str) -
     mode = _mode(config, mode_spec, argv)
     try:
         return check_reloader(argv, mode, options=options(config), hyp=settings_for(config),
-                              artifacts=_artifact_dir(config))
+                              artifacts=artifact_dir(config))
     finally:
         mode.close()
 
 
-class ReloadItem(pytest.Item):
+class ReloadItem(ModeItem):
     """The reload property for one tool command in one mode."""
 
-    def __init__(self, *, cmd: str, mode: str, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.cmd = cmd
-        self.mode = mode
+    check = RELOAD
+    title = "Hot reload"
+    errors = staticmethod(_check_errors)
 
     def runtest(self) -> None:
         try:
             outcome = run_check(self.config, self.cmd, self.mode)
         except _check_errors() as exc:
-            self._record(Status.FAIL, str(exc).splitlines()[0])
+            self.record(Status.FAIL, str(exc).splitlines()[0])
             raise
         s = outcome.stats
-        self._record(Status.OK, f"{s.steps} steps in {s.examples} examples ({s.builds} "
-                                f"builds), {outcome.seconds:.1f} s: always one app, up to date")
-
-    def _record(self, status: Status, detail: str) -> None:
-        result = Result("reload", f"Hot reload: {self.cmd}", status, detail, os=self.mode)
-        self.user_properties.append((RESULTS_KEY, json.dumps(result.to_json())))
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, _check_errors()):
-            return str(excinfo.value)
-        return str(super().repr_failure(excinfo, style))
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"fynecheck reload [{self.mode}]: {self.cmd}"
+        self.record(Status.OK, f"{s.steps} steps in {s.examples} examples ({s.builds} "
+                               f"builds), {outcome.seconds:.1f} s: always one app, up to date")
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    cmd = _command(config)
-    if not cmd:
-        return
-
-    def make(parent: pytest.Collector) -> list[pytest.Item]:
-        return [ReloadItem.from_parent(parent, name=f"reload[{m}]", cmd=cmd, mode=m)
-                for m in _modes(config)]
-
-    add_items(session, items, make)
+    RELOAD.add_items(session, items, ReloadItem)
 
 
-class ReloadKit:
+class ReloadKit(Kit["Outcome"]):
     """What the `fyne_reload` fixture gives: the check on demand."""
 
-    def __init__(self, config: pytest.Config, cmd: str | None, modes: list[str]) -> None:
-        self._config = config
-        self._cmd = cmd
-        self.modes = modes
 
-    @property
-    def cmd(self) -> str:
-        if not self._cmd:
-            raise pytest.UsageError("fyne_reload: no reload command; use the marker's cmd=, "
-                                    "--fynecheck-reload or ini fynecheck_reload")
-        return self._cmd
-
-    def check(self, mode: str | None = None) -> list[Outcome]:
-        """Run the property in `mode` (default: every mode); raises on a failure."""
-        return [run_check(self._config, self.cmd, m) for m in ([mode] if mode else self.modes)]
-
-
-def _kit(item: pytest.Item) -> ReloadKit | None:
-    marker = item.get_closest_marker("fyne_reload")
-    config = item.config
-    cmd = modes = None
-    if marker is not None:
-        cmd = marker.kwargs.get("cmd") or (marker.args[0] if marker.args else None)
-        modes = marker.kwargs.get("modes")
-        modes = [modes] if isinstance(modes, str) else modes
-    chosen = cmd or config.getoption("--fynecheck-reload") or config.getini("fynecheck_reload")
-    return ReloadKit(config, chosen or None, list(modes or _modes(config)))
+def _kit(item: pytest.Item) -> ReloadKit:
+    return ReloadKit(RELOAD, run_check, item.config, *RELOAD.chosen(item))
 
 
 @pytest.fixture
 def fyne_reload(request: pytest.FixtureRequest) -> Iterator[ReloadKit]:
-    kit = _kit(request.node)
-    assert kit is not None
-    yield kit
+    yield _kit(request.node)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("fyne_reload") is None:
-        return
-    if "fyne_reload" in getattr(item, "fixturenames", ()):
-        return  # the test runs the check itself through the fixture
-    kit = _kit(item)
-    assert kit is not None
-    try:
-        kit.check()
-    except _check_errors() as exc:
-        pytest.fail(f"fyne_reload: {exc}", pytrace=False)
+    RELOAD.setup_marked(item, _kit, _check_errors())
 
 
 __all__ = ["ReloadItem", "ReloadKit", "fyne_reload"]

@@ -1,29 +1,28 @@
 """pytest hooks for the watcher check: `--fynecheck-watcher`, its ini settings, the
-`fyne_watcher` marker and fixture, and one `watcher[MODE]` item per mode.
-
-Items are added only when asked: `--fynecheck-watcher CMD`, or `--fynecheck` with the
-ini `fynecheck_watcher` set.
+`fyne_watcher` marker and fixture, and one `watcher[MODE]` item per mode (the shared
+parts: command_check.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_fynecheck.containers.context import ContainerContext
-from pytest_fynecheck.containers.engine import missing_engine
-from pytest_fynecheck.containers.images import Target
-from pytest_fynecheck.containers.start import start_container
-from pytest_fynecheck.model import CheckFailed, InputError, Result, Status
-from pytest_fynecheck.plugin import add_items, cache_dir, project_dir
+from pytest_fynecheck.command_check import (
+    CommandCheck,
+    Kit,
+    ModeItem,
+    container_starter,
+    require_engine,
+)
+from pytest_fynecheck.model import CheckFailed, InputError, Status
+from pytest_fynecheck.plugin import artifact_dir, cache_dir, project_dir
 from pytest_fynecheck.watcher import adapters
-from pytest_fynecheck.watcher.modes import ContainerMode, ContainerStarter, parse_mode
+from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
 from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.protocol import WatcherFailed, command_argv, resolve_executable
 
@@ -40,27 +39,19 @@ DEFAULT_MAX_EXAMPLES = 30
 DEFAULT_STEPS = 25
 _HYPOTHESIS_DEFAULTS = {"max_examples": 100, "stateful_step_count": 50}
 
+WATCHER = CommandCheck("watcher")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("fynecheck")
-    group.addoption(
-        "--fynecheck-watcher",
-        metavar="CMD",
-        help="check this file-watcher command (watcher protocol v1); {root} is replaced by "
+    WATCHER.add_options(
+        parser,
+        command="check this file-watcher command (watcher protocol v1); {root} is replaced by "
         "the watched directory, or it is appended; or a built-in: inotifywait, fswatch, "
         "watchman, fsnotify (the project's own fsnotify version) (default: ini fynecheck_watcher)",
-    )
-    group.addoption(
-        "--fynecheck-watcher-mode",
-        action="append",
-        metavar="MODE",
-        help="where to check the watcher: local, container:SUITE, bind:SUITE (churn on the host, "
+        modes="where to check the watcher: local, container:SUITE, bind:SUITE (churn on the host, "
         "watcher in the container) or bind:SUITE:reverse (repeatable; default: ini "
         "fynecheck_watcher_modes)",
-    )
-    parser.addini("fynecheck_watcher", "file-watcher command to check", default="")
-    parser.addini(
-        "fynecheck_watcher_modes", "modes for watcher items", type="args", default=["local"]
+        ini="file-watcher command to check",
     )
     parser.addini(
         "fynecheck_watcher_max_examples",
@@ -108,20 +99,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _command(config: pytest.Config) -> str:
-    given: str = config.getoption("--fynecheck-watcher") or ""
-    if given:
-        return given
-    if config.getoption("--fynecheck", False):
-        return str(config.getini("fynecheck_watcher"))
-    return ""
-
-
-def _modes(config: pytest.Config) -> list[str]:
-    given: list[str] | None = config.getoption("--fynecheck-watcher-mode")
-    return given or list(config.getini("fynecheck_watcher_modes")) or ["local"]
-
-
 def options(config: pytest.Config) -> Options:
     try:
         return Options(
@@ -148,14 +125,9 @@ def settings_for(config: pytest.Config) -> hyp_settings:
         ("max_examples", DEFAULT_MAX_EXAMPLES),
         ("stateful_step_count", DEFAULT_STEPS),
     ):
-        raw = str(config.getini(f"fynecheck_watcher_{name}")).strip()
-        if raw:
-            try:
-                counts[name] = int(raw)
-            except ValueError:
-                raise pytest.UsageError(
-                    f"ini fynecheck_watcher_{name} must be an integer, not {raw!r}"
-                ) from None
+        given = WATCHER.ini_int(config, name)
+        if given is not None:
+            counts[name] = given
         elif getattr(parent, name) == _HYPOTHESIS_DEFAULTS[name]:
             counts[name] = kit
     return hypothesis_settings(
@@ -163,20 +135,6 @@ def settings_for(config: pytest.Config) -> hyp_settings:
         max_examples=counts.get("max_examples"),
         stateful_step_count=counts.get("stateful_step_count"),
     )
-
-
-def _artifacts(config: pytest.Config) -> Path:
-    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
-    if cache is not None:
-        return Path(cache.mkdir("fynecheck"))
-    return Path(tempfile.mkdtemp(prefix="fynecheck-artifacts-"))
-
-
-def _starter(config: pytest.Config) -> ContainerStarter:
-    def start(suite: str, scratch: Path, readonly: Sequence[Path]) -> ContainerContext:
-        return start_container(config, Target(suite), scratch, readonly=readonly)
-
-    return start
 
 
 def _reproducers(config: pytest.Config) -> Path | None:
@@ -194,29 +152,19 @@ def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:
     builtin = adapters.builtin_name(cmd)
     # A built-in's program exists only once it is built (at run time): no mounts here.
     mounts: list[Path] | None = [] if builtin else None
-    parsed = [parse_mode(m, start=_starter(config), cmd=cmd, mounts=mounts) for m in modes]
+    parsed = [parse_mode(m, start=container_starter(config), cmd=cmd, mounts=mounts) for m in modes]
     on_host = any(not isinstance(m, ContainerMode) or not m.watch_inside for m in parsed)
     if builtin:
         adapters.check_tool(builtin, os.environ.get("PATH", ""))  # go for fsnotify: at build
     elif on_host:
         resolve_executable(argv, dict(os.environ))
-    if any(m.name != "local" for m in parsed):
-        reason = missing_engine(cache_dir())
-        if reason is not None:
-            raise InputError(f"modes {', '.join(m.name for m in parsed if m.name != 'local')}: "
-                             f"{reason}")
+    require_engine([m.name for m in parsed])
     for m in parsed:
         m.close()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    cmd = _command(session.config)
-    if not cmd or hasattr(session.config, "workerinput"):
-        return
-    try:
-        _validate(session.config, cmd, _modes(session.config))
-    except InputError as exc:
-        raise pytest.UsageError(f"fynecheck watcher: {exc}") from None
+    WATCHER.validate_at_start(session, _validate)
 
 
 def _check_errors() -> tuple[type[Exception], ...]:
@@ -242,7 +190,7 @@ def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Ou
     from pytest_fynecheck.watcher.harness import check_watcher
 
     found = resolved(config, cmd)
-    mode = parse_mode(mode_spec, start=_starter(config), cmd=found.argv)
+    mode = parse_mode(mode_spec, start=container_starter(config), cmd=found.argv)
     try:
         if found.builtin and isinstance(mode, ContainerMode) and mode.watch_inside:
             adapters.check_suite(found.builtin, mode.suite)
@@ -251,7 +199,7 @@ def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Ou
             mode,
             options=options(config),
             hyp=settings_for(config),
-            artifacts=_artifacts(config),
+            artifacts=artifact_dir(config),
             reproducers=_reproducers(config),
             save_image=bool(config.getoption("--fynecheck-reproducer-save", False)),
         )
@@ -259,19 +207,18 @@ def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Ou
         mode.close()
 
 
-class WatcherItem(pytest.Item):
+class WatcherItem(ModeItem):
     """The churn property for one watcher command in one mode."""
 
-    def __init__(self, *, cmd: str, mode: str, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.cmd = cmd
-        self.mode = mode
+    check = WATCHER
+    title = "File watcher"
+    errors = staticmethod(_check_errors)
 
     def runtest(self) -> None:
         try:
             outcome = run_check(self.config, self.cmd, self.mode)
         except _check_errors() as exc:
-            self._record(Status.FAIL, str(exc).splitlines()[0])
+            self.record(Status.FAIL, str(exc).splitlines()[0])
             found = self.config.stash.get(_RESOLVED, {}).get(self.cmd)
             if found is not None and found.note:
                 exc.args = (f"built-in watcher {self.cmd}: {found.note}\n{exc}",)
@@ -286,72 +233,22 @@ class WatcherItem(pytest.Item):
             detail = f"{note}: {detail}"
         if s.declared:
             detail += f"; the watcher declared {len(s.declared)} loss(es): {s.declared[0]}"
-            self._record(Status.WARN, detail)
+            self.record(Status.WARN, detail)
             self.warn(pytest.PytestWarning(f"watcher[{self.mode}]: {detail}"))
             return
-        self._record(Status.OK, detail)
-
-    def _record(self, status: Status, detail: str) -> None:
-        # Into the doctor table (plugin.py collects these, with or without xdist).
-        from pytest_fynecheck.plugin import RESULTS_KEY
-
-        result = Result(
-            "watcher",
-            f"File watcher: {self.cmd}",
-            status,
-            detail,
-            os=self.mode,
-            required=True,
-        )
-        self.user_properties.append((RESULTS_KEY, json.dumps(result.to_json())))
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, _check_errors()):
-            return str(excinfo.value)
-        return str(super().repr_failure(excinfo, style))
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"fynecheck watcher [{self.mode}]: {self.cmd}"
+        self.record(Status.OK, detail)
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    cmd = _command(config)
-    if not cmd:
-        return
-
-    def make(parent: pytest.Collector) -> list[pytest.Item]:
-        return [
-            WatcherItem.from_parent(parent, name=f"watcher[{mode}]", cmd=cmd, mode=mode)
-            for mode in _modes(config)
-        ]
-
-    add_items(session, items, make)
+    WATCHER.add_items(session, items, WatcherItem)
 
 
-class WatcherKit:
+class WatcherKit(Kit["Outcome"]):
     """What the `fyne_watcher` fixture gives: the check on demand, and a live watcher
     with barriers for your own assertions."""
-
-    def __init__(self, config: pytest.Config, cmd: str | list[str] | None, modes: list[str]):
-        self._config = config
-        self._cmd = cmd
-        self.modes = modes
-
-    @property
-    def cmd(self) -> str | list[str]:
-        if not self._cmd:
-            raise pytest.UsageError(
-                "fyne_watcher: no watcher command; use the marker's cmd=, "
-                "--fynecheck-watcher or ini fynecheck_watcher"
-            )
-        return self._cmd
-
-    def check(self, mode: str | None = None) -> list[Outcome]:
-        """Run the churn property in `mode` (default: every mode); raises on a failure."""
-        return [run_check(self._config, self.cmd, m) for m in ([mode] if mode else self.modes)]
 
     def watch(self, root: str | Path) -> LiveWatcher:
         """Start the watcher on `root` (a context manager); `barrier()` returns the events
@@ -363,24 +260,8 @@ class WatcherKit:
         return LiveWatcher(argv, Path(root), timeout=o.timeout, grace=o.grace)
 
 
-def _marker(item: pytest.Item) -> tuple[str | list[str] | None, list[str] | None] | None:
-    marker = item.get_closest_marker("fyne_watcher")
-    if marker is None:
-        return None
-    cmd = marker.kwargs.get("cmd") or (marker.args[0] if marker.args else None)
-    modes = marker.kwargs.get("modes")
-    if isinstance(modes, str):
-        modes = [modes]
-    return cmd, modes
-
-
 def _kit(item: pytest.Item) -> WatcherKit:
-    cmd, modes = _marker(item) or (None, None)
-    config = item.config
-    chosen_cmd = (
-        cmd or config.getoption("--fynecheck-watcher") or config.getini("fynecheck_watcher")
-    )
-    return WatcherKit(config, chosen_cmd or None, list(modes or _modes(config)))
+    return WatcherKit(WATCHER, run_check, item.config, *WATCHER.chosen(item))
 
 
 @pytest.fixture
@@ -389,13 +270,7 @@ def fyne_watcher(request: pytest.FixtureRequest) -> Iterator[WatcherKit]:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if _marker(item) is None or "fyne_watcher" in getattr(item, "fixturenames", ()):
-        return  # no marker, or the test runs the check itself through the fixture
-    kit = _kit(item)
-    try:
-        kit.check()
-    except _check_errors() as exc:
-        pytest.fail(f"fyne_watcher: {exc}", pytrace=False)
+    WATCHER.setup_marked(item, _kit, _check_errors())
 
 
 __all__ = ["WatcherItem", "WatcherKit", "fyne_watcher"]

@@ -1,0 +1,227 @@
+"""The pytest side of checking a user's command in modes, one way for the watcher check and
+the reload oracle: `--fynecheck-NAME CMD` and `--fynecheck-NAME-mode`, their ini settings,
+the `fyne_NAME` marker, one `NAME[MODE]` item per mode, the fixture's kit, and bad input
+as one usage error before anything runs.
+
+Items are added only when asked: `--fynecheck-NAME CMD`, or `--fynecheck` with the ini
+`fynecheck_NAME` set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+import pytest
+
+from pytest_fynecheck.containers.context import ContainerContext
+from pytest_fynecheck.containers.engine import missing_engine
+from pytest_fynecheck.containers.images import Target
+from pytest_fynecheck.containers.start import start_container
+from pytest_fynecheck.model import InputError, Result, Status
+from pytest_fynecheck.plugin import RESULTS_KEY, add_items, cache_dir
+from pytest_fynecheck.watcher.modes import ContainerStarter
+
+R = TypeVar("R")  # what one run of the check returns
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandCheck:
+    """The names one check goes by: `name` gives its option, ini, marker and items."""
+
+    name: str  # "watcher", "reload"
+
+    @property
+    def option(self) -> str:
+        return f"--fynecheck-{self.name}"
+
+    @property
+    def ini(self) -> str:
+        return f"fynecheck_{self.name}"
+
+    @property
+    def marker(self) -> str:
+        return f"fyne_{self.name}"
+
+    def add_options(
+        self, parser: pytest.Parser, *, command: str, modes: str, ini: str
+    ) -> pytest.OptionGroup:
+        """The command and mode options and their ini; returns the group for the rest."""
+        group = parser.getgroup("fynecheck")
+        group.addoption(self.option, metavar="CMD", help=command)
+        group.addoption(f"{self.option}-mode", action="append", metavar="MODE", help=modes)
+        parser.addini(self.ini, ini, default="")
+        parser.addini(
+            f"{self.ini}_modes", f"modes for {self.name} items", type="args", default=["local"]
+        )
+        return group
+
+    def command(self, config: pytest.Config) -> str:
+        """The command this run checks as items: the option, or the ini with --fynecheck."""
+        given: str = config.getoption(self.option) or ""
+        if given:
+            return given
+        if config.getoption("--fynecheck", False):
+            return str(config.getini(self.ini))
+        return ""
+
+    def modes(self, config: pytest.Config) -> list[str]:
+        given: list[str] | None = config.getoption(f"{self.option}-mode")
+        return given or list(config.getini(f"{self.ini}_modes")) or ["local"]
+
+    def marked(self, item: pytest.Item) -> tuple[Any, list[str] | None] | None:
+        """The marker's command and modes, None without the marker."""
+        marker = item.get_closest_marker(self.marker)
+        if marker is None:
+            return None
+        cmd = marker.kwargs.get("cmd") or (marker.args[0] if marker.args else None)
+        modes = marker.kwargs.get("modes")
+        return cmd, [modes] if isinstance(modes, str) else modes
+
+    def chosen(self, item: pytest.Item) -> tuple[Any, list[str]]:
+        """What a test's fixture or marker checks: the marker's, else the option or ini."""
+        cmd, modes = self.marked(item) or (None, None)
+        config = item.config
+        cmd = cmd or config.getoption(self.option) or config.getini(self.ini)
+        return cmd or None, list(modes or self.modes(config))
+
+    def ini_int(self, config: pytest.Config, setting: str, *, required: bool = False) -> int | None:
+        """An integer ini setting `fynecheck_NAME_<setting>`; None when blank, unless
+        `required`."""
+        key = f"{self.ini}_{setting}"
+        raw = str(config.getini(key)).strip()
+        if not raw and not required:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise pytest.UsageError(f"ini {key} must be an integer, not {raw!r}") from None
+
+    def validate_at_start(
+        self,
+        session: pytest.Session,
+        validate: Callable[[pytest.Config, str, list[str]], None],
+        errors: tuple[type[Exception], ...] = (InputError,),
+    ) -> None:
+        """Run `validate` on the session's command and modes in the controller; its
+        `errors` become one usage error."""
+        config = session.config
+        cmd = self.command(config)
+        if not cmd or hasattr(config, "workerinput"):
+            return
+        try:
+            validate(config, cmd, self.modes(config))
+        except errors as exc:
+            raise pytest.UsageError(f"fynecheck {self.name}: {exc}") from None
+
+    def add_items(
+        self, session: pytest.Session, items: list[pytest.Item], kind: type[ModeItem]
+    ) -> None:
+        """One `kind` item per mode for the session's command (from a tryfirst
+        pytest_collection_modifyitems)."""
+        config = session.config
+        cmd = self.command(config)
+        if not cmd:
+            return
+
+        def make(parent: pytest.Collector) -> list[pytest.Item]:
+            return [
+                kind.from_parent(parent, name=f"{self.name}[{m}]", cmd=cmd, mode=m)
+                for m in self.modes(config)
+            ]
+
+        add_items(session, items, make)
+
+    def setup_marked(
+        self, item: pytest.Item, kit: Callable[[pytest.Item], Kit[Any]],
+        errors: tuple[type[Exception], ...],
+    ) -> None:
+        """The marker's check, before a test that does not run it through the fixture."""
+        if self.marked(item) is None or self.marker in getattr(item, "fixturenames", ()):
+            return
+        try:
+            kit(item).check()
+        except errors as exc:
+            pytest.fail(f"{self.marker}: {exc}", pytrace=False)
+
+
+def container_starter(config: pytest.Config) -> ContainerStarter:
+    """How modes start a suite's container in this run."""
+
+    def start(suite: str, scratch: Path, readonly: Sequence[Path]) -> ContainerContext:
+        return start_container(config, Target(suite), scratch, readonly=readonly)
+
+    return start
+
+
+def require_engine(modes: Sequence[str]) -> None:
+    """Modes other than local need a Docker engine: one clear error naming them."""
+    remote = [m for m in modes if m != "local"]
+    if remote:
+        reason = missing_engine(cache_dir())
+        if reason is not None:
+            raise InputError(f"modes {', '.join(remote)}: {reason}")
+
+
+class ModeItem(pytest.Item):
+    """One check of one command in one mode; failures are its message, no traceback."""
+
+    check: ClassVar[CommandCheck]
+    title: ClassVar[str]  # the doctor table's title, before the command
+
+    def __init__(self, *, cmd: str, mode: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.cmd = cmd
+        self.mode = mode
+
+    @staticmethod
+    def errors() -> tuple[type[Exception], ...]:
+        """What a failed check raises (a function: the harnesses import slowly)."""
+        raise NotImplementedError
+
+    def record(self, status: Status, detail: str) -> None:
+        """Into the doctor table (plugin.py collects these, with or without xdist)."""
+        result = Result(self.check.name, f"{self.title}: {self.cmd}", status, detail, os=self.mode)
+        self.user_properties.append((RESULTS_KEY, json.dumps(result.to_json())))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, self.errors()):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"fynecheck {self.check.name} [{self.mode}]: {self.cmd}"
+
+
+class Kit(Generic[R]):
+    """What a `fyne_NAME` fixture gives: the check on demand, in one mode or every one."""
+
+    def __init__(
+        self,
+        check: CommandCheck,
+        run: Callable[[pytest.Config, Any, str], R],
+        config: pytest.Config,
+        cmd: Any,
+        modes: list[str],
+    ) -> None:
+        self._check = check
+        self._run = run
+        self._config = config
+        self._cmd = cmd
+        self.modes = modes
+
+    @property
+    def cmd(self) -> Any:
+        if not self._cmd:
+            c = self._check
+            raise pytest.UsageError(
+                f"{c.marker}: no {c.name} command; use the marker's cmd=, {c.option} or ini {c.ini}"
+            )
+        return self._cmd
+
+    def check(self, mode: str | None = None) -> list[R]:
+        """Run the property in `mode` (default: every mode); raises on a failure."""
+        return [self._run(self._config, self.cmd, m) for m in ([mode] if mode else self.modes)]

@@ -14,7 +14,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from _pytest.runner import collect_one_node
@@ -103,20 +103,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "fyne_ready(checks=None): run these readiness checks (default: every required one) "
         "before the test; the test errors with the report when one fails",
     )
-    config.stash[_STATE] = _State(config)
-    # The state is itself a plugin so it sees reports coming back from xdist workers.
-    config.pluginmanager.register(config.stash[_STATE], "fynecheck-state")
+    # First: cleanups run last-first, so SIGTERM still interrupts the state's close.
     _sigterm_interrupts(config)
-
-
-_SIGTERM_BEFORE = pytest.StashKey[Any]()
+    install_state(config, _STATE, State(config), plugin="fynecheck-state")
 
 
 def _sigterm_interrupts(config: pytest.Config) -> None:
     """SIGTERM (a CI job's cancel, `timeout`) becomes KeyboardInterrupt, once: teardown and
     the kit's cleanup then stop its displays, tools and containers. Python's default dies
     at once and leaves them running. A second SIGTERM kills as usual; a handler someone
-    else set is left alone."""
+    else set is left alone. The one before is back when the config goes."""
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
@@ -126,10 +122,35 @@ def _sigterm_interrupts(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         raise KeyboardInterrupt(f"fynecheck: signal {signum} (SIGTERM): cleaning up")
 
-    config.stash[_SIGTERM_BEFORE] = signal.signal(signal.SIGTERM, interrupt)
+    before = signal.signal(signal.SIGTERM, interrupt)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, before)
+
+    config.add_cleanup(restore)
 
 
-class _State:
+class Closing(Protocol):
+    def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Closing)
+
+
+def install_state(
+    config: pytest.Config, key: pytest.StashKey[S], state: S, *, plugin: str | None = None
+) -> S:
+    """A feature's per-run state, one way: stashed under `key`, closed when the config
+    goes, and with a `plugin` name a plugin itself, so its hooks see the reports that come
+    back from xdist workers."""
+    config.stash[key] = state
+    if plugin is not None:
+        config.pluginmanager.register(state, plugin)
+    config.add_cleanup(state.close)
+    return state
+
+
+class State:
     """Per-session state: the runner, created on first use."""
 
     def __init__(self, config: pytest.Config) -> None:
@@ -142,9 +163,13 @@ class _State:
         # Plugins' additions to the --fynecheck-json file (the matrix plugin's cells).
         self.json_extra: dict[str, Any] = {}
 
-    def project(self) -> Path:
-        opt = self.config.getoption("--fynecheck-project") or self.config.getini(
-            "fynecheck_project"
+    def project(self, given: str | Path | None = None) -> Path:
+        """`given` (relative to the invocation directory), else --fynecheck-project, the
+        ini, or the invocation directory."""
+        opt = (
+            given
+            or self.config.getoption("--fynecheck-project", None)
+            or self.config.getini("fynecheck_project")
         )
         base = self.config.invocation_params.dir
         return (base / opt).resolve() if opt else base
@@ -199,7 +224,12 @@ class _State:
             self._scratch.cleanup()
 
 
-_STATE = pytest.StashKey[_State]()
+_STATE = pytest.StashKey[State]()
+
+
+def core_state(config: pytest.Config) -> State:
+    """The core's per-run state (runner, results, progress), for the feature plugins."""
+    return config.stash[_STATE]
 
 
 def project_dir(config: pytest.Config) -> Path:
@@ -396,10 +426,3 @@ def _report_order(result: Result) -> tuple[int, str]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     session.config.stash[_STATE].close()
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _STATE in config.stash:
-        config.stash[_STATE].close()
-    if _SIGTERM_BEFORE in config.stash:
-        signal.signal(signal.SIGTERM, config.stash[_SIGTERM_BEFORE])

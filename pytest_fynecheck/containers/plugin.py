@@ -22,7 +22,7 @@ from pytest_fynecheck.containers.images import SUITES, Target
 from pytest_fynecheck.containers.reproducer import write_reproducer
 from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.model import InputError, Result, Status
-from pytest_fynecheck.plugin import RESULTS_KEY, CheckItem, cache_dir
+from pytest_fynecheck.plugin import RESULTS_KEY, CheckItem, cache_dir, core_state, install_state
 from pytest_fynecheck.windows import HOST_CONTEXT, os_names
 
 
@@ -70,9 +70,11 @@ class ContainerState:
 
     def context(self, target: Target, temp: pytest.TempPathFactory) -> ContainerContext:
         if target.name not in self.pool:
-            lead: Any = self.config.pluginmanager.get_plugin("fynecheck-state")
             self.pool[target.name] = start_container(
-                self.config, target, temp.mktemp(f"container-{target.name}"), lead.project()
+                self.config,
+                target,
+                temp.mktemp(f"container-{target.name}"),
+                core_state(self.config).project(),
             )
         return self.pool[target.name]
 
@@ -102,7 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "fyne_os(*suites): run the test once per Debian suite "
         f"({', '.join(SUITES)}); the fyne_container fixture gives each its container",
     )
-    config.stash[_STATE] = ContainerState(config)
+    install_state(config, _STATE, ContainerState(config))
 
 
 def _in_ci() -> bool:
@@ -190,8 +192,7 @@ def pytest_runtest_makereport(
     out = item.config.getoption("--fynecheck-reproducer")
     if not out or call.when != "call" or not rep.failed or not isinstance(item, CheckItem):
         return
-    state_plugin: Any = item.config.pluginmanager.get_plugin("fynecheck-state")
-    ctx = state_plugin.runner().contexts.get(item.context)
+    ctx = core_state(item.config).runner().contexts.get(item.context)
     if not isinstance(ctx, ContainerContext):
         return
     for key, value in item.user_properties:
@@ -210,11 +211,11 @@ def pytest_runtest_makereport(
 
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    state_plugin: Any = config.pluginmanager.get_plugin("fynecheck-state")
-    results: list[Result] = list(getattr(state_plugin, "results", []))
+    lead = core_state(config)
+    results = lead.results
     if any(r.os != "host" for r in results):
         terminalreporter.write_sep("=", "fynecheck: checks by OS")
-        columns = state_plugin.context_names()
+        columns = lead.context_names()
         for line in report.matrix(results, columns).splitlines():
             terminalreporter.write_line(line)
     out = config.getoption("--fynecheck-reproducer")
@@ -226,8 +227,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     session.config.stash[_STATE].close()
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _STATE in config.stash:
-        config.stash[_STATE].close()

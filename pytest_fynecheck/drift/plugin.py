@@ -18,7 +18,7 @@ from pytest_fynecheck.context import Context
 from pytest_fynecheck.drift.check import check
 from pytest_fynecheck.drift.report import Aspect, DriftReport, Verdict, describe
 from pytest_fynecheck.model import CheckFailed, InputError
-from pytest_fynecheck.plugin import add_items
+from pytest_fynecheck.plugin import add_items, cache_dir, core_state, install_state
 
 # Fixed, so every xdist worker collects the same items without reading the binary.
 ASPECTS = ("deps", "vcs.revision", "vcs.modified", "embed", "bundle")
@@ -51,8 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     mode = config.getini("fynecheck_drift_unknown")
     if mode not in ("skip", "fail"):
         raise pytest.UsageError(f"ini fynecheck_drift_unknown must be skip or fail, not {mode!r}")
-    config.stash[_STATE] = _State(config)
-    config.pluginmanager.register(config.stash[_STATE], "fynecheck-drift-state")
+    install_state(config, _STATE, _State(config), plugin="fynecheck-drift-state")
 
 
 class _State:
@@ -67,12 +66,7 @@ class _State:
         return self.config.invocation_params.dir
 
     def project(self, given: str | Path | None = None) -> Path:
-        opt = (
-            given
-            or self.config.getoption("--fynecheck-project", None)
-            or self.config.getini("fynecheck_project")
-        )
-        return (self._base() / opt).resolve() if opt else self._base()
+        return core_state(self.config).project(given)
 
     def binary(self, given: str | Path | None = None) -> Path | None:
         opt = (
@@ -84,8 +78,6 @@ class _State:
 
     def context(self, project: Path) -> Context:
         if project not in self._contexts:
-            from pytest_fynecheck.plugin import cache_dir  # the kit's shared cache
-
             if self._scratch is None:
                 self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-drift-")
             self._contexts[project] = Context(
@@ -273,8 +265,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         for s in sorted((s for s in seen if s["header"] == header), key=lambda s: s["id"]):
             aspect = Aspect(s["id"], Verdict(s["verdict"]), s["summary"])
             terminalreporter.write_line(describe(aspect))
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _STATE in config.stash:
-        config.stash[_STATE].close()

@@ -22,7 +22,7 @@ from pytest_fynecheck.matrix import cells as matrix_cells
 from pytest_fynecheck.matrix import merge, summary, toolchains
 from pytest_fynecheck.matrix.cells import LOCAL, Cell
 from pytest_fynecheck.model import InputError
-from pytest_fynecheck.plugin import host_context
+from pytest_fynecheck.plugin import core_state, host_context, install_state
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -115,12 +115,8 @@ class MatrixState:
 _STATE = pytest.StashKey[MatrixState]()
 
 
-def _lead(config: pytest.Config) -> Any:
-    return config.pluginmanager.get_plugin("fynecheck-state")
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_STATE] = MatrixState(config)
+    install_state(config, _STATE, MatrixState(config))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -129,7 +125,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         return None
     config._do_configure()  # as --markers does: the plugins' contexts need a configured run
     try:
-        every = config.stash[_STATE].plan(_lead(config).base_contexts())
+        every = config.stash[_STATE].plan(core_state(config).base_contexts())
         # One line: `echo "matrix=$(pytest ...)" >> $GITHUB_OUTPUT` takes exactly this.
         sys.stdout.write(json.dumps(matrix_cells.github_matrix(every)) + "\n")
         sys.stdout.flush()
@@ -145,7 +141,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if config.getoption("--fynecheck") and not hasattr(config, "workerinput"):
         # Bad versions or shards stop the run here, before collection, as usage errors.
-        config.stash[_STATE].mine(_lead(config).base_contexts())
+        config.stash[_STATE].mine(core_state(config).base_contexts())
 
 
 def pytest_fynecheck_cells(config: pytest.Config, contexts: list[str]) -> list[str]:
@@ -183,7 +179,7 @@ def pytest_fynecheck_make_context(
 
 @pytest.hookimpl(tryfirst=True)  # before the core writes --fynecheck-json
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    lead = _lead(config)
+    lead = core_state(config)
     if not lead.results:
         return
     state = config.stash[_STATE]
@@ -203,9 +199,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     for where, append in targets:
         summary.write(where, results, ran, thumbs, append=append)
         terminalreporter.write_line(f"fynecheck: summary written to {where}")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _STATE in config.stash:
-        config.stash[_STATE].close()
-

@@ -8,7 +8,7 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,7 +20,7 @@ from pytest_fynecheck.command_check import (
     require_engine,
 )
 from pytest_fynecheck.model import CheckFailed, InputError, Status
-from pytest_fynecheck.plugin import artifact_dir, cache_dir
+from pytest_fynecheck.plugin import artifact_dir, cache_dir, core_state
 from pytest_fynecheck.progress import heartbeat
 from pytest_fynecheck.reload.modes import ReloadMode, parse_mode
 from pytest_fynecheck.reload.options import Options
@@ -101,8 +101,7 @@ def _mode(config: pytest.Config, spec: str, argv: Sequence[str]) -> ReloadMode:
 def _argv(config: pytest.Config, cmd: str) -> list[str]:
     """The command, its tool installed first when it names a pinned one (a cold install
     compiles for a minute or two: progress lines come while the main thread waits)."""
-    state: Any = config.pluginmanager.get_plugin("fynecheck-state")
-    progress = state.progress
+    progress = core_state(config).progress
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         done = pool.submit(resolve, cmd, cache_dir(), progress)

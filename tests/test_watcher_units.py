@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_fynecheck.model import InputError
+from pytest_fynecheck.replay_script import shell
 from pytest_fynecheck.watcher.churn import Kind, LocalFilesystem, Prim, Tree, names
 from pytest_fynecheck.watcher.oracle import judge
 from pytest_fynecheck.watcher.protocol import Event, WatcherProcess, command_argv
-from pytest_fynecheck.watcher.reproducer import shell
 
 
 def test_root_is_substituted_or_appended() -> None:

@@ -7,8 +7,8 @@ dash and bash alike.
 
 from __future__ import annotations
 
+import inspect
 import json
-import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,22 +16,10 @@ from pathlib import Path
 from pytest_fynecheck.reload import probe
 from pytest_fynecheck.reload.churn import Action, ProbeTree, Step, history
 from pytest_fynecheck.reload.options import Options
-from pytest_fynecheck.reload.sandbox import initial_prims
-from pytest_fynecheck.watcher.protocol import PLACEHOLDER
-from pytest_fynecheck.watcher.reproducer import shell
+from pytest_fynecheck.reload.sandbox import initial_prims, locked
+from pytest_fynecheck.replay_script import header, shell, shell_command, write_executable
 
-_HEADER = r"""#!/bin/sh
-# Replays a hot-reload failure found by pytest-fynecheck's reload oracle.
-# Tool command: __SHOWN__
-# Exit status: 1 = the failure reproduced, 0 = it did not, 2 = the tool never started the app.
-# Needs a POSIX shell, coreutils, flock (util-linux), go and python3.
-set -u
-START_TIMEOUT=__START__
-QUIET=__QUIET__
-SETTLE=__SETTLE__
-BASE=$(mktemp -d "${TMPDIR:-/tmp}/fynecheck-reload-replay.XXXXXX")
-BASE=$(cd "$BASE" && pwd -P)
-ROOT=$BASE/tree
+_AFTER_HEADER = r"""ROOT=$BASE/tree
 CTL=$BASE/ctl
 PID=
 cleanup() {
@@ -94,25 +82,17 @@ done
 echo "the app is up; replaying the steps"
 """
 
+# The sandbox's own lock test, embedded (standard library only): one way to tell a live app.
+_LOCKED = inspect.getsource(locked)
+
 _CHECK = r"""
 python3 - "$CTL" "$QUIET" "$SETTLE" <<'FYNECHECK_PY'
 import fcntl, glob, json, os, sys, time
+from pathlib import Path
 ctl, quiet, settle = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 history = json.loads(__HISTORY__)
 final = history[-1][1]
-def locked(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-def activity():
+__LOCKED__def activity():
     return os.path.getsize(ctl + "/builds.log"), len(os.listdir(ctl + "/probes"))
 def starting(path):
     return locked(path) and not any(os.path.exists(path + x) for x in (".bound", ".err"))
@@ -182,33 +162,36 @@ def _action(a: Action) -> str:
 def render(argv: Sequence[str], steps: Sequence[Step], options: Options) -> str:
     shown = shlex.join(argv)
     tree = ProbeTree()
-    out = (
-        _HEADER.replace("__SHOWN__", shown.replace("\n", " "))
-        .replace("__START__", str(max(1, round(options.start_timeout))))
-        .replace("__QUIET__", f"{options.quiet:g}")
-        .replace("__SETTLE__", f"{options.settle_timeout:g}")
-        .replace("__WRAPPER__", probe.GO_WRAPPER)
+    about = [
+        "Replays a hot-reload failure found by pytest-fynecheck's reload oracle.",
+        f"Tool command: {shown.replace(chr(10), ' ')}",
+        "Exit status: 1 = the failure reproduced, 0 = it did not, 2 = the tool never started "
+        "the app.",
+        "Needs a POSIX shell, coreutils, flock (util-linux), go and python3.",
+    ]
+    settings = {
+        "START_TIMEOUT": str(max(1, round(options.start_timeout))),
+        "QUIET": f"{options.quiet:g}",
+        "SETTLE": f"{options.settle_timeout:g}",
+    }
+    out = header(about, settings, "BASE", "fynecheck-reload-replay") + _AFTER_HEADER.replace(
+        "__WRAPPER__", probe.GO_WRAPPER
     )
     body = ["\n# the probe app's initial tree"]
     body += [shell(p) for p in initial_prims(tree.files)]
-    body.append(_START.replace("__COMMAND__", _command(argv)).replace("__INITIAL__", tree.hash()))
+    command = shell_command(argv, append_root=False)
+    body.append(_START.replace("__COMMAND__", command).replace("__INITIAL__", tree.hash()))
     for n, step in enumerate(steps, 1):
         body.append(f"# step {n}: {step.label}")
         body += [_action(a) for a in step.actions]
-    check = _CHECK.replace("__HISTORY__", repr(json.dumps(history(list(steps)))))
+    check = _CHECK.replace("__HISTORY__", repr(json.dumps(history(list(steps))))).replace(
+        "__LOCKED__", _LOCKED
+    )
     return out + "\n".join(body) + "\n" + check
 
 
-def _command(argv: Sequence[str]) -> str:
-    # Quote each argument, then let "$ROOT" expand where the placeholder was.
-    return " ".join(shlex.quote(a).replace(PLACEHOLDER, "'\"$ROOT\"'") for a in argv)
-
-
 def write_script(path: Path, argv: Sequence[str], steps: Sequence[Step], options: Options) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(argv, steps, options), encoding="utf-8")
-    os.chmod(path, 0o755)
-    return path
+    return write_executable(path, render(argv, steps, options))
 
 
 __all__ = ["render", "write_script"]

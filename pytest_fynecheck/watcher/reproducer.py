@@ -7,7 +7,6 @@ import base64
 import dataclasses
 import hashlib
 import json
-import os
 import shlex
 import tempfile
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from pytest_fynecheck.containers.context import Command
 from pytest_fynecheck.containers.reproducer import FILES_IN_CONTAINER, write_reproducer
 from pytest_fynecheck.model import Result, Status
+from pytest_fynecheck.replay_script import header, shell, shell_command, write_executable
 from pytest_fynecheck.watcher import agent
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Prim, Step
 from pytest_fynecheck.watcher.protocol import PLACEHOLDER, command_argv
@@ -29,18 +29,7 @@ if TYPE_CHECKING:
     from pytest_fynecheck.watcher.options import Options
     from pytest_fynecheck.watcher.run import StepFailed
 
-_HEADER = r"""#!/bin/sh
-# Replays a watcher failure found by pytest-fynecheck (watcher protocol v1).
-# Exit status: 1 = the failure reproduced, 0 = it did not, 2 = the watcher did not start.
-# Needs a POSIX shell (dash or bash), coreutils and python3 (to apply a step's file
-# operations back to back, as the harness did, and to read the watcher's JSON lines).
-set -u
-TIMEOUT=__TIMEOUT__
-GRACE=__GRACE__
-TRIES=__TRIES__
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/fynecheck-replay.XXXXXX")
-WORK=$(cd "$WORK" && pwd -P)
-trap 'rm -rf "$WORK"' EXIT
+_AFTER_HEADER = r"""trap 'rm -rf "$WORK"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 cat > "$WORK/agent.py" <<'FYNECHECK_AGENT'
@@ -179,59 +168,6 @@ exit 0
 """
 
 
-def _q(path: str) -> str:
-    return '"$ROOT"/' + shlex.quote(path)
-
-
-def _printf(data: bytes) -> str:
-    if not data:
-        return ":"
-    # Octal escapes: exact bytes, whatever the locale or the shell's echo.
-    body = "".join(chr(b) if chr(b).isalnum() and b < 128 else f"\\{b:03o}" for b in data)
-    return f"printf '{body}'"
-
-
-# Each primitive as one shell line: {path} and {dest} lie under "$ROOT", {target} is a
-# link's text as written, {data} prints the exact bytes.
-_SHELL = {
-    "write": "{data} > {path}",
-    "append": "{data} >> {path}",
-    "truncate": "truncate -s 0 {path}",
-    "rename": "mv -f {path} {dest}",
-    "remove": "rm -f {path}",
-    "mkdir": "mkdir {path}",
-    "rmtree": "rm -rf {path}",
-    "chmod": "chmod {mode:o} {path}",
-    "symlink": "ln -s -- {target} {path}",
-}
-
-
-def shell(p: Prim) -> str:
-    template = _SHELL.get(p.verb)
-    if template is None:
-        raise ValueError(f"unknown primitive {p.verb!r}")
-    return template.format(
-        path=_q(p.path),
-        dest=_q(p.dest),
-        target=shlex.quote(p.dest),
-        data=_printf(p.data),
-        mode=p.mode,
-    )
-
-
-def _command(cmd: str | Sequence[str]) -> str:
-    argv = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
-    marker = "\0ROOT\0"
-    if any(PLACEHOLDER in a for a in argv):
-        argv = [a.replace(PLACEHOLDER, marker) for a in argv]
-    else:
-        argv.append(marker)
-    # Quote each argument, then let "$ROOT" expand where the placeholder was.
-    return " ".join(
-        '"$ROOT"' if a == marker else shlex.quote(a).replace(marker, "'\"$ROOT\"'") for a in argv
-    )
-
-
 def _wire(prims: Sequence[Prim]) -> str:
     """A step's primitives as the agent's JSON (see agent.py), for `prims '...'`."""
     wire = [
@@ -259,19 +195,24 @@ def render(
 ) -> str:
     tries = tries or Tries()
     shown = cmd if isinstance(cmd, str) else shlex.join(cmd)
-    about = f"# Watcher command: {shown}\n"
-    if tries.why:
-        about += f"# {tries.why}\n"
-    about += (
-        f"# It tries up to {tries.count} time(s), each with a fresh root and watcher, and "
-        "stops at the first that reproduces.\n"
-    )
-    out = (
-        _HEADER.replace("# Exit status", f"{about}# Exit status", 1)
-        .replace("__TIMEOUT__", str(max(1, round(options.timeout))))
-        .replace("__GRACE__", f"{max(options.grace, 0.05):g}")
-        .replace("__TRIES__", str(tries.count))
-        .replace("__COMMAND__", _command(cmd))
+    about = [
+        "Replays a watcher failure found by pytest-fynecheck (watcher protocol v1).",
+        f"Watcher command: {shown}",
+        *([tries.why] if tries.why else []),
+        f"It tries up to {tries.count} time(s), each with a fresh root and watcher, and "
+        "stops at the first that reproduces.",
+        "Exit status: 1 = the failure reproduced, 0 = it did not, 2 = the watcher did not "
+        "start.",
+        "Needs a POSIX shell (dash or bash), coreutils and python3 (to apply a step's file",
+        "operations back to back, as the harness did, and to read the watcher's JSON lines).",
+    ]
+    settings = {
+        "TIMEOUT": str(max(1, round(options.timeout))),
+        "GRACE": f"{max(options.grace, 0.05):g}",
+        "TRIES": str(tries.count),
+    }
+    out = header(about, settings, "WORK", "fynecheck-replay") + (
+        _AFTER_HEADER.replace("__COMMAND__", shell_command(cmd, append_root=True))
         .replace("__AGENT__", AGENT_SOURCE.rstrip("\n"))
     )
     body: list[str] = []
@@ -303,10 +244,7 @@ def write_script(
     options: Options,
     tries: Tries | None = None,
 ) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(cmd, steps, missing, options, tries), encoding="utf-8")
-    os.chmod(path, 0o755)
-    return path
+    return write_executable(path, render(cmd, steps, missing, options, tries))
 
 
 def write_container_reproducer(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pytest_fynecheck import PROBES_DIR
 from pytest_fynecheck.checks import check
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.context import Completed, Context
 from pytest_fynecheck.gotool import go_env
 from pytest_fynecheck.model import CheckFailed, NotApplicable
 
@@ -56,6 +56,26 @@ def c_compiler(ctx: Context) -> list[str]:
     return shlex.split(go_env(ctx).get("CC") or "gcc")
 
 
+def compiler_identity(ctx: Context) -> str:
+    """CC and the first line of its --version, for a check's detail."""
+    cc = c_compiler(ctx)
+    version = ctx.run([*cc, "--version"], timeout=30).stdout.splitlines()
+    return f"{' '.join(cc)}: {version[0] if version else '?'}"
+
+
+def build_cgo_probe(ctx: Context, where: str, exe_name: str) -> tuple[Path, Completed]:
+    """CGO_PROBE built for the context's GOOS: the program, and what the build said."""
+    # A lasting directory: Go then skips the link when nothing changed, but still asks
+    # the compiler for its identity, so a vanished gcc is noticed.
+    src = ctx.cache / "probes" / ctx.name / where
+    write_if_changed(src / "go.mod", "module fynecheck.probe/cgo\n\ngo 1.19\n")
+    write_if_changed(src / "main.go", CGO_PROBE)
+    exe = src / exe_name
+    # The probe is its own module: the user's GOFLAGS (e.g. -mod=vendor) do not apply to it.
+    env = {"GOFLAGS": "-mod=mod", "GOWORK": "off"}
+    return exe, ctx.run(["go", "build", "-o", str(exe), "."], cwd=src, env=env, timeout=300)
+
+
 @check(
     "cc.works",
     "C compiler builds and links cgo",
@@ -63,28 +83,19 @@ def c_compiler(ctx: Context) -> list[str]:
     requires=("cgo.enabled",),
 )
 def cc_works(ctx: Context) -> str:
-    # A lasting directory: Go then skips the link when nothing changed, but still asks
-    # the compiler for its identity, so a vanished gcc is noticed.
-    src = ctx.cache / "probes" / ctx.name / "cgo"
-    write_if_changed(src / "go.mod", "module fynecheck.probe/cgo\n\ngo 1.19\n")
-    write_if_changed(src / "main.go", CGO_PROBE)
-    exe = src / "probe"
-    # The probe is its own module: the user's GOFLAGS (e.g. -mod=vendor) do not apply to it.
-    env = {"GOFLAGS": "-mod=mod", "GOWORK": "off"}
-    built = ctx.run(["go", "build", "-o", str(exe), "."], cwd=src, env=env, timeout=300)
+    exe, built = build_cgo_probe(ctx, "cgo", "probe")
     if not built.ok:
         raise CheckFailed(
             f"a tiny cgo program does not build: {built.output[-1500:]}",
             _cc_hint(built.output, c_compiler(ctx)),
         )
-    ran = ctx.run([str(exe)], cwd=src, timeout=30)
+    ran = ctx.run([str(exe)], cwd=exe.parent, timeout=30)
     if ran.stdout.strip() != "cgo 42":
         raise CheckFailed(
             f"the cgo probe built but printed {ran.output!r} (exit {ran.returncode})",
             "the C toolchain produces broken binaries; reinstall gcc and libc6-dev",
         )
-    version = ctx.run([*c_compiler(ctx), "--version"], timeout=30).stdout.splitlines()
-    return f"{' '.join(c_compiler(ctx))}: {version[0] if version else '?'}; cgo probe ran"
+    return f"{compiler_identity(ctx)}; cgo probe ran"
 
 
 def write_if_changed(path: Path, text: str) -> None:

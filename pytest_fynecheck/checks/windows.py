@@ -9,7 +9,7 @@ from pathlib import Path
 from pytest_fynecheck.checks import Found, check
 from pytest_fynecheck.checks.app_build import build_app
 from pytest_fynecheck.checks.app_window import show_x_window
-from pytest_fynecheck.checks.cc import CGO_PROBE, c_compiler, write_if_changed
+from pytest_fynecheck.checks.cc import build_cgo_probe, compiler_identity
 from pytest_fynecheck.context import TOOL_HINTS, Context
 from pytest_fynecheck.displays import x_display
 from pytest_fynecheck.model import CheckFailed
@@ -34,21 +34,11 @@ _WINE32_NOTE = re.compile(
     targets=WINDOWS,
 )
 def windows_cc(ctx: Context) -> str:
-    src = ctx.cache / "probes" / ctx.name / "cgo-windows"
-    write_if_changed(src / "go.mod", "module fynecheck.probe/cgo\n\ngo 1.19\n")
-    write_if_changed(src / "main.go", CGO_PROBE)
-    exe = src / "probe.exe"
-    env = {"GOFLAGS": "-mod=mod", "GOWORK": "off"}
-    built = ctx.run(["go", "build", "-o", str(exe), "."], cwd=src, env=env, timeout=300)
+    exe, built = build_cgo_probe(ctx, "cgo-windows", "probe.exe")
     if not built.ok:
         raise CheckFailed(f"a tiny cgo program does not cross-build: {built.output[-1500:]}")
     dlls = imported_dlls(ctx, exe)  # also proves it is a PE32+ file
-    cc = c_compiler(ctx)
-    version = ctx.run([*cc, "--version"], timeout=30).stdout.splitlines()
-    return (
-        f"{' '.join(cc)}: {version[0] if version else '?'}; cgo probe cross-built "
-        f"(PE32+, imports {', '.join(dlls)})"
-    )
+    return f"{compiler_identity(ctx)}; cgo probe cross-built (PE32+, imports {', '.join(dlls)})"
 
 
 @check(

@@ -9,8 +9,6 @@ from here, as an editor on the host would):
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -20,10 +18,10 @@ from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.context import Context, Process
 from pytest_fynecheck.model import InputError
 from pytest_fynecheck.reload.sandbox import Sandbox
-from pytest_fynecheck.watcher.modes import ContainerStarter
+from pytest_fynecheck.watcher.modes import ContainerStarter, SuiteContainer
 
 if TYPE_CHECKING:
-    from pytest_fynecheck.containers.context import ContainerContext
+    pass
 
 MODE_KINDS = ("local", "bind:SUITE")
 
@@ -61,30 +59,24 @@ class LocalReloadMode:
         pass
 
 
-class BindReloadMode:
+class BindReloadMode(SuiteContainer):
     """One suite container for every example; trees under its mounted scratch."""
 
     local_pids = False
+    scratch_prefix = "fynecheck-reload-"
 
     def __init__(self, suite: str, start: ContainerStarter, readonly: Sequence[Path] = (),
                  base: Path | None = None) -> None:
+        super().__init__(suite, start, readonly, base)
         self.name = f"bind:{suite}"
-        self.suite = suite
-        self._start = start
-        self._readonly = list(readonly)
-        self._base = base
-        self._scratch: Path | None = None
-        self.ctx: ContainerContext | None = None
 
     def sandbox(self) -> Sandbox:
-        if self._scratch is None:
-            self._scratch = Path(os.path.realpath(
-                tempfile.mkdtemp(prefix="fynecheck-reload-", dir=self._base)))
+        scratch = self.scratch
         if self.ctx is None:
-            self.ctx = self._start(self.suite, self._scratch, self._readonly)
+            self.ctx = self._start(self.suite, scratch, self._readonly)
             # The tool in the container must see the host's churn: a shared file system.
             self.ctx.require_shared(f"reload mode {self.name}", instead="local")
-        return Sandbox(self._scratch)
+        return Sandbox(scratch)
 
     def spawn(self, argv: Sequence[str], box: Sandbox) -> Process:
         assert self.ctx is not None, "sandbox() starts the container"
@@ -92,14 +84,6 @@ class BindReloadMode:
         env = box.env(str(goroot / "bin" / "go"), f"{goroot / 'bin'}:{BASE_PATH}")
         env["GOFLAGS"] = "-mod=mod"
         return self.ctx.spawn(box.argv(argv), env=env, cwd=box.tree)
-
-    def close(self) -> None:
-        if self.ctx is not None:
-            self.ctx.close()
-            self.ctx = None
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
 
 
 def tool_mounts(argv: Sequence[str]) -> list[Path]:

@@ -29,7 +29,7 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.context import _signal_group
@@ -241,8 +241,47 @@ class ContainerSandbox:
             self.agent.send(self.watcher_root, [Prim("rmtree", "")])
 
 
-class ContainerMode:
+class SuiteContainer:
+    """A mode's suite container and the private scratch directory mounted in it (its
+    symlinks resolved: paths must be the same on both sides), each made on first use;
+    close() removes both. Subclasses say how the container starts (`sandbox`)."""
+
+    scratch_prefix: ClassVar[str]
+
+    def __init__(
+        self, suite: str, start: ContainerStarter, readonly: Sequence[Path], base: Path | None
+    ) -> None:
+        self.suite = suite
+        self._start = start
+        self._readonly = list(readonly)
+        self._base = base
+        self._scratch: Path | None = None
+        self.ctx: ContainerContext | None = None
+
+    @property
+    def scratch(self) -> Path:
+        if self._scratch is None:
+            made = tempfile.mkdtemp(prefix=self.scratch_prefix, dir=self._base)
+            self._scratch = Path(os.path.realpath(made))
+            self._prepare(self._scratch)
+        return self._scratch
+
+    def _prepare(self, scratch: Path) -> None:
+        """Fill a new scratch directory before any container mounts it."""
+
+    def close(self) -> None:
+        if self.ctx is not None:
+            self.ctx.close()
+            self.ctx = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+
+class ContainerMode(SuiteContainer):
     """A mode on one suite's container, started on first use and removed by close()."""
+
+    scratch_prefix = "fynecheck-watch-"
 
     def __init__(
         self,
@@ -254,25 +293,16 @@ class ContainerMode:
         readonly: Sequence[Path] = (),
         base: Path | None = None,
     ) -> None:
-        self.kind, self.suite = kind, suite
+        super().__init__(suite, start, readonly, base)
+        self.kind = kind
         self.name = f"{kind}:{suite}" + (":reverse" if reverse else "")
         self.churn_inside = kind == "container" or reverse
         self.watch_inside = kind == "container" or not reverse
-        self._start = start
-        self._readonly = list(readonly)
-        self._base = base
-        self._scratch: Path | None = None
-        self.ctx: ContainerContext | None = None
         self._agent: ChurnAgent | None = None
 
-    @property
-    def scratch(self) -> Path:
-        if self._scratch is None:
-            made = tempfile.mkdtemp(prefix="fynecheck-watch-", dir=self._base)
-            self._scratch = Path(os.path.realpath(made))
-            (self._scratch / "roots").mkdir()
-            shutil.copy2(AGENT_SCRIPT, self._scratch / AGENT_SCRIPT.name)
-        return self._scratch
+    def _prepare(self, scratch: Path) -> None:
+        (scratch / "roots").mkdir()
+        shutil.copy2(AGENT_SCRIPT, scratch / AGENT_SCRIPT.name)
 
     def sandbox(self) -> Sandbox:
         if self.ctx is None or self._agent is None:
@@ -289,12 +319,7 @@ class ContainerMode:
                 self._agent.close()
         finally:
             self._agent = None
-            if self.ctx is not None:
-                self.ctx.close()
-                self.ctx = None
-            if self._scratch is not None:
-                shutil.rmtree(self._scratch, ignore_errors=True)
-                self._scratch = None
+            super().close()
 
 
 MODE_KINDS = ("local", "container:SUITE", "bind:SUITE", "bind:SUITE:reverse")

@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hypothesis import Phase, seed, settings
-from hypothesis.reporting import with_reporter
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis import Phase, settings
 
 from pytest_fynecheck.reload.machine import (
     ReloadFailed,
@@ -26,7 +24,7 @@ from pytest_fynecheck.reload.modes import ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.reproducer import write_script
 from pytest_fynecheck.reload.tools import TOOLS
-from pytest_fynecheck.watcher.harness import failure_behind, hypothesis_settings
+from pytest_fynecheck.watcher.harness import hypothesis_settings, run_machine
 
 
 class ReloadCheckFailed(AssertionError):
@@ -73,21 +71,13 @@ def check_reloader(
     preflight(argv, mode, options)
     stats = Stats()
     machine = machine_for(argv, mode, options, stats)
-    if seed_value is not None:
-        machine = seed(seed_value)(machine)
     # Hypothesis finds; the kit shrinks (below): every example costs a tool start and a
     # quiescence, seconds each, and Hypothesis's shrinker would spend hundreds of them.
     generate = settings(hyp, phases=[p for p in hyp.phases if p not in (Phase.shrink,
                                                                          Phase.explain)])
-    printed: list[str] = []
-    try:
-        with with_reporter(lambda value: printed.append(str(value))):
-            run_state_machine_as_test(machine, settings=generate)
-    except Exception as exc:
-        found = failure_behind(exc, ReloadFailed)
-        if found is None:
-            raise
-        flaky = found is not exc
+    failing = run_machine(machine, generate, ReloadFailed, seed_value)
+    if failing is not None:
+        found, flaky, _ = failing
         shrunk, replays = shrink(machine, found, tries=2 if flaky else 1)
         raise _report(argv, mode, options, shrunk, flaky and shrunk is found, artifacts,
                       replays) from None

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from hypothesis import HealthCheck, seed, settings
 from hypothesis.reporting import with_reporter
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, LocalFilesystem, Prim
 from pytest_fynecheck.watcher.machine import FINAL_TRIES, MEASURE_REPLAYS, machine_for
@@ -184,18 +184,9 @@ def check_watcher(
     preflight(command, mode, options)
     stats = Stats()
     machine = machine_for(command, mode, options, stats)
-    if seed_value is not None:
-        machine = seed(seed_value)(machine)
-    printed: list[str] = []
-    try:
-        with with_reporter(lambda value: printed.append(str(value))):
-            run_state_machine_as_test(machine, settings=hyp)
-    except Exception as exc:
-        found = failure_behind(exc, StepFailed)
-        if found is None:
-            raise
-        # Anything but a plain StepFailed means Hypothesis's own replay went differently.
-        flaky = found is not exc
+    failing = run_machine(machine, hyp, StepFailed, seed_value)
+    if failing is not None:
+        found, flaky, printed = failing
         # At least FINAL_TRIES: a race that looked deterministic in five replays must not
         # keep a step because one try of the rest happened to pass.
         shrunk = minimize(command, mode, options, found, max(stats.tries, FINAL_TRIES))
@@ -286,6 +277,27 @@ def failure_behind(exc: BaseException, kind: type[F]) -> F | None:
         if isinstance(group, (list, tuple)):
             todo.extend(x for x in group if isinstance(x, BaseException))
         todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
+    return None
+
+
+def run_machine(
+    machine: type[RuleBasedStateMachine], hyp: settings, kind: type[F], seed_value: int | None
+) -> tuple[F, bool, list[str]] | None:
+    """Run `machine` under `hyp` (seeded when given), keeping what Hypothesis prints (its
+    program of the failing example) out of the output. On a failure: the `kind` failure
+    behind what it raised, whether Hypothesis wrapped it (its own replay went otherwise:
+    flaky), and the print; None when every example passed. Anything else is raised."""
+    if seed_value is not None:
+        machine = seed(seed_value)(machine)
+    printed: list[str] = []
+    try:
+        with with_reporter(lambda value: printed.append(str(value))):
+            run_state_machine_as_test(machine, settings=hyp)
+    except Exception as exc:
+        found = failure_behind(exc, kind)
+        if found is None:
+            raise
+        return found, found is not exc, printed
     return None
 
 

@@ -12,16 +12,16 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
-from _pytest.runner import collect_one_node
 
 from pytest_fynecheck import report as doctor
 from pytest_fynecheck.checks import catalogue, for_context
 from pytest_fynecheck.context import Context
+from pytest_fynecheck.items import add_items
 from pytest_fynecheck.model import Result, Status
 from pytest_fynecheck.progress import Progress, line_writer
 from pytest_fynecheck.runner import Runner
@@ -305,29 +305,6 @@ class CheckFailure(Exception):
     def __init__(self, result: Result) -> None:
         super().__init__(result.detail)
         self.result = result
-
-
-class ItemsCollector(pytest.Collector):
-    """The kit's own items (checks, watcher modes, drift aspects), made by a real collector
-    so pytest counts, lists (--co) and deselects (-k) them like any others."""
-
-    def __init__(self, *, make: Callable[[pytest.Collector], list[pytest.Item]], **kw: Any):
-        super().__init__(**kw)
-        self._make = make
-
-    def collect(self) -> list[pytest.Item]:
-        return self._make(self)
-
-
-def add_items(
-    session: pytest.Session, items: list[pytest.Item],
-    make: Callable[[pytest.Collector], list[pytest.Item]],
-) -> None:
-    """Collect `make`'s items under "fynecheck"; call from a tryfirst
-    pytest_collection_modifyitems, so -k and -m see them."""
-    report = collect_one_node(ItemsCollector.from_parent(session, name="fynecheck", make=make))
-    session.config.hook.pytest_collectreport(report=report)
-    items.extend(i for i in report.result if isinstance(i, pytest.Item))
 
 
 def _check_items(parent: pytest.Collector) -> list[pytest.Item]:

@@ -17,8 +17,9 @@ import pytest
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.drift.check import check
 from pytest_fynecheck.drift.report import Aspect, DriftReport, Verdict, describe
+from pytest_fynecheck.items import add_items
 from pytest_fynecheck.model import CheckFailed, InputError
-from pytest_fynecheck.plugin import add_items, cache_dir, core_state, install_state
+from pytest_fynecheck.plugin import cache_dir, core_state, install_state
 
 # Fixed, so every xdist worker collects the same items without reading the binary.
 ASPECTS = ("deps", "vcs.revision", "vcs.modified", "embed", "bundle")

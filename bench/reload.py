@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -76,6 +77,8 @@ def main() -> int:
     ap.add_argument("--mode", default="local")
     ap.add_argument("--base", type=Path, default=None)
     args = ap.parse_args()
+    # A SIGTERM'd bench must still stop the tool it runs (gow outlives its deleted tree).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"reload bench: mode={args.mode}, seeds={args.seeds}, cpus={os.cpu_count()}, "
           f"load={os.getloadavg()[0]:.1f}")
     tools = ["good", *[t for t in (args.tool or DEFAULT_TOOLS) if t != "good"]]

@@ -25,6 +25,7 @@ from pytest_fynecheck.items import add_items
 from pytest_fynecheck.model import InputError, Result, Status
 from pytest_fynecheck.plugin import RESULTS_KEY, cache_dir
 from pytest_fynecheck.watcher.modes import ContainerStarter
+from pytest_fynecheck.workers import is_worker
 
 R = TypeVar("R")  # what one run of the check returns
 
@@ -111,7 +112,7 @@ class CommandCheck:
         `errors` become one usage error."""
         config = session.config
         cmd = self.command(config)
-        if not cmd or hasattr(config, "workerinput"):
+        if not cmd or is_worker(config):
             return
         try:
             validate(config, cmd, self.modes(config))

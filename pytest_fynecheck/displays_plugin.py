@@ -16,6 +16,7 @@ from pytest_fynecheck.context import Context
 from pytest_fynecheck.displays import KINDS, Display, start_display
 from pytest_fynecheck.model import CheckFailed
 from pytest_fynecheck.plugin import host_context
+from pytest_fynecheck.workers import is_worker
 
 DEFAULT_KIND = "xvfb"
 START_TIMEOUT = 60.0  # a loaded CI machine with xdist; a ready server takes well under 1 s
@@ -30,7 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if hasattr(session.config, "workerinput"):
+    if is_worker(session.config):
         return  # the xdist controller reaps once for all workers
     ended = reaper.reap_processes()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -26,6 +26,7 @@ from pytest_fynecheck.model import Result, Status
 from pytest_fynecheck.progress import Progress, line_writer
 from pytest_fynecheck.runner import Runner
 from pytest_fynecheck.windows import os_names
+from pytest_fynecheck.workers import is_worker
 
 # Feature plugins: each owns its options, markers, fixtures and items.
 pytest_plugins: list[str] = [
@@ -330,7 +331,7 @@ def pytest_collection_modifyitems(
 
 def pytest_runtestloop(session: pytest.Session) -> None:
     """Without xdist, start every check at once so independent probes overlap."""
-    if session.config.getoption("--fynecheck") and not hasattr(session.config, "workerinput"):
+    if session.config.getoption("--fynecheck") and not is_worker(session.config):
         if session.config.pluginmanager.has_plugin("dsession"):
             return  # xdist controller: the workers run the checks
         runner = session.config.stash[_STATE].runner()

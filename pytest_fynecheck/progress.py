@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pytest_fynecheck.workers import worker_id
+
 # A long step says what it is doing at least this often (a CI log shows it is alive).
 HEARTBEAT_SECONDS = 5.0
 
@@ -53,7 +55,7 @@ def line_writer(config: Any) -> Callable[[str], None]:
 
     A worker has no terminal and its stdout is xdist's channel, but execnet hands the
     worker the controller's stderr: its lines reach the same terminal or CI log."""
-    worker = getattr(config, "workerinput", None)
+    worker = worker_id(config)
 
     def write(line: str) -> None:
         # Looked up when used: the terminal reporter registers after this plugin configures.
@@ -67,7 +69,7 @@ def line_writer(config: Any) -> Callable[[str], None]:
                 reporter.flush()
             elif worker is not None:
                 # The controller's line of dots is usually open: start a line of our own.
-                sys.stderr.write(f"\n  fynecheck [{worker['workerid']}]: {line}\n")
+                sys.stderr.write(f"\n  fynecheck [{worker}]: {line}\n")
                 sys.stderr.flush()
             else:  # -p no:terminal
                 sys.stderr.write(f"  fynecheck: {line}\n")

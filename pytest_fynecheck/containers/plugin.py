@@ -24,6 +24,7 @@ from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.model import InputError, Result, Status
 from pytest_fynecheck.plugin import RESULTS_KEY, CheckItem, cache_dir, core_state, install_state
 from pytest_fynecheck.windows import HOST_CONTEXT, os_names
+from pytest_fynecheck.workers import is_worker
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -113,7 +114,7 @@ def _in_ci() -> bool:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
-    if hasattr(config, "workerinput"):
+    if is_worker(config):
         return  # the xdist controller checks and reaps once for all workers
     state = config.stash[_STATE]
     if state.targets:
@@ -156,7 +157,7 @@ def pytest_collection_modifyitems(
     # Asked for containers by marker: no engine is an error for the whole run, said once.
     # (An xdist worker cannot stop the run cleanly: there the fixture errors each test.)
     marked = [i for i in items if i.get_closest_marker("fyne_os") is not None]
-    if marked and not hasattr(config, "workerinput"):
+    if marked and not is_worker(config):
         reason = missing_engine(cache_dir())
         if reason is not None:
             raise pytest.UsageError(f"fyne_os marker ({marked[0].nodeid}): {reason}")

@@ -20,6 +20,7 @@ from pytest_fynecheck.drift.report import Aspect, DriftReport, Verdict, describe
 from pytest_fynecheck.items import add_items
 from pytest_fynecheck.model import CheckFailed, InputError
 from pytest_fynecheck.plugin import cache_dir, core_state, install_state
+from pytest_fynecheck.workers import is_worker
 
 # Fixed, so every xdist worker collects the same items without reading the binary.
 ASPECTS = ("deps", "vcs.revision", "vcs.modified", "embed", "bundle")
@@ -129,7 +130,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Bad input is one usage error naming it, before any item runs."""
     config = session.config
     binary = _wanted(config)
-    if binary is None or hasattr(config, "workerinput"):
+    if binary is None or is_worker(config):
         return
     state = config.stash[_STATE]
     try:

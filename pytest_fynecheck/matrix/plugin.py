@@ -23,6 +23,7 @@ from pytest_fynecheck.matrix import merge, summary, toolchains
 from pytest_fynecheck.matrix.cells import LOCAL, Cell
 from pytest_fynecheck.model import InputError
 from pytest_fynecheck.plugin import core_state, host_context, install_state
+from pytest_fynecheck.workers import is_worker
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -139,7 +140,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
-    if config.getoption("--fynecheck") and not hasattr(config, "workerinput"):
+    if config.getoption("--fynecheck") and not is_worker(config):
         # Bad versions or shards stop the run here, before collection, as usage errors.
         config.stash[_STATE].mine(core_state(config).base_contexts())
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import HELLO, run_fynecheck
+
+from pytest_fynecheck.context import wait_until
 
 USER_TESTS = """
 import pytest
@@ -130,13 +136,6 @@ def test_sigterm_stops_what_the_session_started(
     """A CI cancel SIGTERMs pytest: the kit turns it into KeyboardInterrupt, so the private
     Xvfb a test holds is stopped. Python's default (a handler set before the plugin, here
     SIG_DFL re-set by a conftest after it) dies at once and leaves Xvfb running."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    from pytest_fynecheck.context import wait_until
-
     pytester.makepyfile(test_user=SIGTERM_TESTS)
     if plugin != "kit":
         pytester.makeconftest(

@@ -34,7 +34,7 @@ from pathlib import Path
 from hypothesis import Phase, settings
 
 from pytest_fynecheck.containers.start import start_suite
-from pytest_fynecheck.plugin import cache_dir
+from pytest_fynecheck.session import cache_dir
 from pytest_fynecheck.watcher import adapters
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
 from pytest_fynecheck.watcher.harness import (
@@ -44,8 +44,7 @@ from pytest_fynecheck.watcher.harness import (
 )
 from pytest_fynecheck.watcher.machine import ChurnMachine, machine_for
 from pytest_fynecheck.watcher.modes import Mode, parse_mode
-from pytest_fynecheck.watcher.options import Options
-from pytest_fynecheck.watcher.plugin import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS
+from pytest_fynecheck.watcher.options import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS, Options
 from pytest_fynecheck.watcher.run import Stats
 
 BROKEN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "watchers"

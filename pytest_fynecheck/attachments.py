@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from pytest_fynecheck.items import CheckItem
 from pytest_fynecheck.model import Result
-from pytest_fynecheck.plugin import RESULTS_KEY, CheckItem
+from pytest_fynecheck.session import RESULTS_KEY
 
 PREFIX = "fynecheck."
 

@@ -1,7 +1,7 @@
 """The pytest side of checking a user's command in modes, one way for the watcher check and
-the reload oracle: `--fynecheck-NAME CMD` and `--fynecheck-NAME-mode`, their ini settings,
-the `fyne_NAME` marker, one `NAME[MODE]` item per mode, the fixture's kit, and bad input
-as one usage error before anything runs.
+the reload oracle: `--fynecheck-NAME CMD` and `--fynecheck-NAME-mode` (options.py
+registers them, settings.Command holds them), the `fyne_NAME` marker, one `NAME[MODE]`
+item per mode, the fixture's kit, and bad input as one usage error before anything runs.
 
 Items are added only when asked: `--fynecheck-NAME CMD`, or `--fynecheck` with the ini
 `fynecheck_NAME` set.
@@ -23,7 +23,8 @@ from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.items import add_items
 from pytest_fynecheck.model import InputError, Result, Status
-from pytest_fynecheck.plugin import RESULTS_KEY, cache_dir
+from pytest_fynecheck.session import RESULTS_KEY, cache_dir
+from pytest_fynecheck.settings import Command, settings
 from pytest_fynecheck.watcher.modes import ContainerStarter
 from pytest_fynecheck.workers import is_worker
 
@@ -48,31 +49,16 @@ class CommandCheck:
     def marker(self) -> str:
         return f"fyne_{self.name}"
 
-    def add_options(
-        self, parser: pytest.Parser, *, command: str, modes: str, ini: str
-    ) -> pytest.OptionGroup:
-        """The command and mode options and their ini; returns the group for the rest."""
-        group = parser.getgroup("fynecheck")
-        group.addoption(self.option, metavar="CMD", help=command)
-        group.addoption(f"{self.option}-mode", action="append", metavar="MODE", help=modes)
-        parser.addini(self.ini, ini, default="")
-        parser.addini(
-            f"{self.ini}_modes", f"modes for {self.name} items", type="args", default=["local"]
-        )
-        return group
+    def given(self, config: pytest.Config) -> Command:
+        """This run's command and modes for this check."""
+        return settings(config).command(self.name)
 
     def command(self, config: pytest.Config) -> str:
         """The command this run checks as items: the option, or the ini with --fynecheck."""
-        given: str = config.getoption(self.option) or ""
-        if given:
-            return given
-        if config.getoption("--fynecheck", False):
-            return str(config.getini(self.ini))
-        return ""
+        return self.given(config).items_command(settings(config).core.fynecheck)
 
     def modes(self, config: pytest.Config) -> list[str]:
-        given: list[str] | None = config.getoption(f"{self.option}-mode")
-        return given or list(config.getini(f"{self.ini}_modes")) or ["local"]
+        return list(self.given(config).modes)
 
     def marked(self, item: pytest.Item) -> tuple[Any, list[str] | None] | None:
         """The marker's command and modes, None without the marker."""
@@ -87,20 +73,8 @@ class CommandCheck:
         """What a test's fixture or marker checks: the marker's, else the option or ini."""
         cmd, modes = self.marked(item) or (None, None)
         config = item.config
-        cmd = cmd or config.getoption(self.option) or config.getini(self.ini)
+        cmd = cmd or self.given(config).default
         return cmd or None, list(modes or self.modes(config))
-
-    def ini_int(self, config: pytest.Config, setting: str, *, required: bool = False) -> int | None:
-        """An integer ini setting `fynecheck_NAME_<setting>`; None when blank, unless
-        `required`."""
-        key = f"{self.ini}_{setting}"
-        raw = str(config.getini(key)).strip()
-        if not raw and not required:
-            return None
-        try:
-            return int(raw)
-        except ValueError:
-            raise pytest.UsageError(f"ini {key} must be an integer, not {raw!r}") from None
 
     def validate_at_start(
         self,

@@ -1,8 +1,8 @@
-"""The `fyne_display` fixture, the `fyne_display(...)` marker, and the display reaper.
+"""The `fyne_display` fixture and the `fyne_display(...)` marker.
 
 A test asks for `fyne_display` and gets a private, ready display (see displays.py);
-`@pytest.mark.fyne_display("xvfb", "weston")` runs it once per kind. At session start
-the controller ends display servers that killed runs left behind (reaper.py).
+`@pytest.mark.fyne_display("xvfb", "weston")` runs it once per kind. (Display servers
+killed runs left behind are ended by the session: Session.reap.)
 """
 
 from __future__ import annotations
@@ -11,35 +11,13 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from pytest_fynecheck import reaper
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.displays import KINDS, Display, start_display
 from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.plugin import host_context
-from pytest_fynecheck.workers import is_worker
+from pytest_fynecheck.session import host_context
 
 DEFAULT_KIND = "xvfb"
 START_TIMEOUT = 60.0  # a loaded CI machine with xdist; a ready server takes well under 1 s
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"fyne_display(*kinds): run the test once per display kind ({', '.join(KINDS)}); "
-        "the fyne_display fixture gives each test its display",
-    )
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if is_worker(session.config):
-        return  # the xdist controller reaps once for all workers
-    ended = reaper.reap_processes()
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if ended and reporter is not None:
-        reporter.write_line(
-            f"fynecheck: ended {len(ended)} display server(s) left by killed runs "
-            f"(pids {', '.join(map(str, ended))})"
-        )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

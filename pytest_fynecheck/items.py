@@ -1,14 +1,21 @@
 """The kit's own items (readiness checks, watcher and reload modes, drift aspects),
 collected by a real collector so pytest counts, lists (--co) and deselects (-k, -m) them
-like any others."""
+like any others; and the readiness check's item."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from _pytest.runner import collect_one_node
+
+from pytest_fynecheck import report as doctor
+from pytest_fynecheck.checks import for_context
+from pytest_fynecheck.model import Result, Status
+from pytest_fynecheck.session import RESULTS_KEY, core
 
 
 class ItemsCollector(pytest.Collector):
@@ -31,3 +38,49 @@ def add_items(
     report = collect_one_node(ItemsCollector.from_parent(session, name="fynecheck", make=make))
     session.config.hook.pytest_collectreport(report=report)
     items.extend(i for i in report.result if isinstance(i, pytest.Item))
+
+
+class CheckItem(pytest.Item):
+    """One readiness check in one context."""
+
+    def __init__(self, *, check_id: str, context: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.check_id = check_id
+        self.context = context
+
+    def runtest(self) -> None:
+        runner = core(self.config).runner()
+        result = runner.result(self.context, self.check_id)
+        self.user_properties.append((RESULTS_KEY, json.dumps(result.to_json())))
+        if result.status is Status.NA:
+            pytest.skip(f"n/a: {result.detail}")
+        if result.blocking:
+            raise CheckFailure(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CheckFailure):
+            return doctor.describe(excinfo.value.result)
+        return str(super().repr_failure(excinfo, style))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"fynecheck: {self.check_id} [{self.context}]"
+
+
+class CheckFailure(Exception):
+    def __init__(self, result: Result) -> None:
+        super().__init__(result.detail)
+        self.result = result
+
+
+def check_items(parent: pytest.Collector) -> list[pytest.Item]:
+    """One CheckItem per check and context (or matrix cell) of this run."""
+    items: list[pytest.Item] = []
+    for context in core(parent.config).context_names():
+        suffix = "" if context == "host" else f"@{context}"
+        for check_id in for_context(context):
+            items.append(
+                CheckItem.from_parent(
+                    parent, name=f"{check_id}{suffix}", check_id=check_id, context=context
+                )
+            )
+    return items

@@ -26,8 +26,8 @@ from pytest_fynecheck.containers.engine import (
 )
 from pytest_fynecheck.containers.reap import reap_containers
 from pytest_fynecheck.context import wait_until
-from pytest_fynecheck.plugin import cache_dir
 from pytest_fynecheck.reaper import process_start_time
+from pytest_fynecheck.session import cache_dir
 
 
 @pytest.fixture(scope="module")

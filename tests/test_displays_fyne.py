@@ -21,7 +21,7 @@ from display_support import (
 
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.displays import Display, start_display
-from pytest_fynecheck.plugin import cache_dir
+from pytest_fynecheck.session import cache_dir
 from pytest_fynecheck.wayland import (
     SEATLESS_HINT,
     explain_wayland_failure,

@@ -17,6 +17,7 @@ from pytest_fynecheck.containers.engine import engine, failing, missing_engine, 
 from pytest_fynecheck.containers.images import Target, ensure_base
 from pytest_fynecheck.context import TOOL_HINTS, Context
 from pytest_fynecheck.model import CheckFailed, CheckWarning, InputError, NotApplicable
+from pytest_fynecheck.session import cache_dir
 
 TOOL_HINTS.setdefault("objdump", "install binutils (Debian: apt-get install binutils)")
 # Where a Debian amd64 suite keeps libc and friends (/lib is /usr/lib from bookworm on).
@@ -56,9 +57,7 @@ def suite_versions(ctx: Context, suite: str, lib: str) -> list[str] | None:
     """The GLIBC_ versions `lib` defines in `suite` (None: the suite has no such library),
     asked of the suite's own file: read out of its base image, then `objdump -p` here.
     Cached by the image tag, which is a hash of what went into the image."""
-    from pytest_fynecheck.plugin import cache_dir  # the kit's cache, whatever ctx's is
-
-    root = cache_dir()
+    root = cache_dir()  # the kit's cache, whatever ctx's is
     reason = missing_engine(root)
     if reason is not None:
         raise CheckFailed(f"cannot read {suite}'s glibc: {reason}")

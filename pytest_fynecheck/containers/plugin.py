@@ -18,54 +18,21 @@ import pytest
 from pytest_fynecheck import report
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import missing_engine
-from pytest_fynecheck.containers.images import SUITES, Target
+from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reproducer import write_reproducer
 from pytest_fynecheck.containers.start import start_container
+from pytest_fynecheck.items import CheckItem
 from pytest_fynecheck.model import InputError, Result, Status
-from pytest_fynecheck.plugin import RESULTS_KEY, CheckItem, cache_dir, core_state, install_state
-from pytest_fynecheck.windows import HOST_CONTEXT, os_names
+from pytest_fynecheck.session import RESULTS_KEY, cache_dir, core, install_state
+from pytest_fynecheck.settings import settings, split_names
 from pytest_fynecheck.workers import is_worker
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("fynecheck")
-    group.addoption(
-        "--fynecheck-os",
-        metavar="SUITES",
-        help=f"also run the readiness checks inside containers of these Debian suites "
-        f"(comma-separated: {', '.join(SUITES)}; SUITE-no-gl-dev for the variant without GL "
-        "headers; SUITE-windows cross-builds for Windows and runs the .exe under Wine in "
-        "the container); needs a Docker engine. `windows` alone: the same on this host",
-    )
-    group.addoption(
-        "--fynecheck-reproducer",
-        metavar="DIR",
-        help="for each check that fails in a container, write a directory under DIR that "
-        "rebuilds the image and replays the failing command",
-    )
-    group.addoption(
-        "--fynecheck-reproducer-save",
-        action="store_true",
-        help="also put a `docker save` archive of the image in each reproducer",
-    )
-    parser.addini(
-        "fynecheck_os",
-        "suite the fyne_container fixture uses when no fyne_os marker names one",
-        default="bookworm",
-    )
-
-
 class ContainerState:
-    """Per process: the suites asked for, and the containers fixtures share."""
+    """Per process: the containers fixtures share."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        # "windows" alone is the host's Windows target (pytest_fynecheck.windows.plugin).
-        names = [n for n in os_names(config) if n != HOST_CONTEXT]
-        self.targets = _parse_targets(",".join(names), "--fynecheck-os")
-        self.default = _parse_targets(config.getini("fynecheck_os"), "ini fynecheck_os")
-        if len(self.default) != 1:
-            raise pytest.UsageError("ini fynecheck_os: name exactly one suite")
         self.pool: dict[str, ContainerContext] = {}
         self.reproducers: list[Path] = []
 
@@ -75,7 +42,7 @@ class ContainerState:
                 self.config,
                 target,
                 temp.mktemp(f"container-{target.name}"),
-                core_state(self.config).project(),
+                core(self.config).project(),
             )
         return self.pool[target.name]
 
@@ -88,23 +55,7 @@ class ContainerState:
 _STATE = pytest.StashKey[ContainerState]()
 
 
-def _parse_targets(text: str, what: str) -> list[Target]:
-    names = [n for n in text.replace(" ", ",").split(",") if n.strip()]
-    try:
-        return [Target.parse(n, what) for n in names]
-    except InputError as exc:
-        # The host's Windows target is not a suite, but the option takes it too.
-        also = f"; or {HOST_CONTEXT} (this machine's mingw-w64 and Wine)" \
-            if what == "--fynecheck-os" else ""
-        raise pytest.UsageError(f"{exc}{also}") from None
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "fyne_os(*suites): run the test once per Debian suite "
-        f"({', '.join(SUITES)}); the fyne_container fixture gives each its container",
-    )
     install_state(config, _STATE, ContainerState(config))
 
 
@@ -116,8 +67,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if is_worker(config):
         return  # the xdist controller checks and reaps once for all workers
-    state = config.stash[_STATE]
-    if state.targets:
+    if settings(config).containers.targets:
         reason = missing_engine(cache_dir())
         if reason is not None:
             raise pytest.UsageError(f"--fynecheck-os: {reason}")
@@ -126,7 +76,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:
-    return [t.name for t in config.stash[_STATE].targets]
+    return [t.name for t in settings(config).containers.targets]
 
 
 def pytest_fynecheck_make_context(
@@ -146,8 +96,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     where = f"{metafunc.definition.nodeid}: fyne_os marker"
     if "fyne_container" not in metafunc.fixturenames:
         raise pytest.UsageError(f"{where} needs the test to take the fyne_container fixture")
-    targets = _parse_targets(",".join(marker.args) or "bookworm", where)
-    names = [t.name for t in targets]
+    try:
+        names = [Target.parse(n, where).name
+                 for n in split_names(",".join(marker.args) or "bookworm")]
+    except InputError as exc:
+        raise pytest.UsageError(str(exc)) from None
     metafunc.parametrize("fyne_container", names, indirect=True, ids=names)
 
 
@@ -173,7 +126,7 @@ def fyne_container(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     """
     state = request.config.stash[_STATE]
     param = getattr(request, "param", None)
-    target = Target.parse(param) if param else state.default[0]
+    target = Target.parse(param) if param else settings(request.config).containers.default
     reason = missing_engine(cache_dir())
     if reason is not None:
         if param is not None:
@@ -190,10 +143,11 @@ def pytest_runtest_makereport(
 ) -> Generator[None, Any, None]:
     outcome = yield
     rep: pytest.TestReport = outcome.get_result()
-    out = item.config.getoption("--fynecheck-reproducer")
+    given = settings(item.config).containers
+    out = given.reproducer
     if not out or call.when != "call" or not rep.failed or not isinstance(item, CheckItem):
         return
-    ctx = core_state(item.config).runner().contexts.get(item.context)
+    ctx = core(item.config).runner().contexts.get(item.context)
     if not isinstance(ctx, ContainerContext):
         return
     for key, value in item.user_properties:
@@ -205,21 +159,21 @@ def pytest_runtest_makereport(
                     Path(out),
                     ctx,
                     result,
-                    save=bool(item.config.getoption("--fynecheck-reproducer-save")),
+                    save=given.reproducer_save,
                 )
                 rep.sections.append(("fynecheck reproducer", f"replay with: sh {where}/run.sh"))
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    lead = core_state(config)
+    lead = core(config)
     results = lead.results
     if any(r.os != "host" for r in results):
         terminalreporter.write_sep("=", "fynecheck: checks by OS")
         columns = lead.context_names()
         for line in report.matrix(results, columns).splitlines():
             terminalreporter.write_line(line)
-    out = config.getoption("--fynecheck-reproducer")
+    out = settings(config).containers.reproducer
     if out and Path(out).is_dir():
         made = sorted(p for p in Path(out).iterdir() if (p / "run.sh").is_file())
         for path in made:

@@ -15,7 +15,7 @@ from pytest_fynecheck.containers.images import Target, ensure_image
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.gotool import go_env
 from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.plugin import cache_dir, host_context
+from pytest_fynecheck.session import cache_dir, host_context
 from pytest_fynecheck.windows import WINDOWS_ENV
 
 _GO: dict[str, Path | None] = {}

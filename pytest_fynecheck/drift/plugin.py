@@ -1,4 +1,5 @@
-"""pytest hooks for drift: `--fynecheck-binary`, the `fyne_drift` marker and fixture, items.
+"""pytest hooks for drift: the `fyne_drift` marker and fixture, items (`--fynecheck-binary`
+and its ini: options.py and settings.py).
 
 Items are added only when asked (`--fynecheck` with a binary); one item per aspect,
 so an edit flips exactly the aspects it touches.
@@ -19,7 +20,8 @@ from pytest_fynecheck.drift.check import check
 from pytest_fynecheck.drift.report import Aspect, DriftReport, Verdict, describe
 from pytest_fynecheck.items import add_items
 from pytest_fynecheck.model import CheckFailed, InputError
-from pytest_fynecheck.plugin import cache_dir, core_state, install_state
+from pytest_fynecheck.session import cache_dir, core, install_state
+from pytest_fynecheck.settings import settings
 from pytest_fynecheck.workers import is_worker
 
 # Fixed, so every xdist worker collects the same items without reading the binary.
@@ -27,32 +29,7 @@ ASPECTS = ("deps", "vcs.revision", "vcs.modified", "embed", "bundle")
 DRIFT_KEY = "fynecheck_drift"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("fynecheck")
-    group.addoption(
-        "--fynecheck-binary",
-        metavar="PATH",
-        help="with --fynecheck: check this built binary for drift against the project "
-        "(default: ini fynecheck_binary)",
-    )
-    parser.addini("fynecheck_binary", "built binary to check for drift", default="")
-    parser.addini(
-        "fynecheck_drift_unknown",
-        "what an aspect that cannot be compared (e.g. no vcs info) does: skip or fail",
-        default="skip",
-    )
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "fyne_drift(binary=None, project=None): before the test, check BINARY against "
-        "PROJECT (default: --fynecheck-binary and the fynecheck project); the test errors "
-        "with the drift report when they differ",
-    )
-    mode = config.getini("fynecheck_drift_unknown")
-    if mode not in ("skip", "fail"):
-        raise pytest.UsageError(f"ini fynecheck_drift_unknown must be skip or fail, not {mode!r}")
     install_state(config, _STATE, _State(config), plugin="fynecheck-drift-state")
 
 
@@ -68,14 +45,10 @@ class _State:
         return self.config.invocation_params.dir
 
     def project(self, given: str | Path | None = None) -> Path:
-        return core_state(self.config).project(given)
+        return core(self.config).project(given)
 
     def binary(self, given: str | Path | None = None) -> Path | None:
-        opt = (
-            given
-            or self.config.getoption("--fynecheck-binary")
-            or self.config.getini("fynecheck_binary")
-        )
+        opt = given or settings(self.config).drift.binary
         return (self._base() / opt).absolute() if opt else None
 
     def context(self, project: Path) -> Context:
@@ -86,7 +59,7 @@ class _State:
                 project,
                 Path(self._scratch.name),
                 cache_dir(),
-                timeout=float(self.config.getini("fynecheck_timeout")),
+                timeout=settings(self.config).core.timeout,
             )
         return self._contexts[project]
 
@@ -121,7 +94,7 @@ _STATE = pytest.StashKey[_State]()
 
 
 def _wanted(config: pytest.Config) -> Path | None:
-    if not config.getoption("--fynecheck", False):
+    if not settings(config).core.fynecheck:
         return None
     return config.stash[_STATE].binary()
 
@@ -163,7 +136,7 @@ class DriftItem(pytest.Item):
         if aspect.verdict is Verdict.DRIFT:
             raise DriftFailure(report.header() + "\n" + describe(aspect))
         if aspect.verdict is Verdict.UNKNOWN:
-            if self.config.getini("fynecheck_drift_unknown") == "fail":
+            if settings(self.config).drift.unknown == "fail":
                 raise DriftFailure(report.header() + "\n" + describe(aspect))
             pytest.skip(f"unknown: {aspect.summary}")
 

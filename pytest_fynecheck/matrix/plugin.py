@@ -1,5 +1,6 @@
 """pytest side of the matrix: `--fynecheck-go` (a Go toolchain axis), `--fynecheck-shard`
-and `--fynecheck-matrix-json` (CI's job matrix runs the cells), and `--fynecheck-summary`.
+and `--fynecheck-matrix-json` (CI's job matrix runs the cells), and `--fynecheck-summary`
+(registered in options.py, checked in settings.py).
 
 A cell is a context crossed with a toolchain; this plugin names the cells (the
 `pytest_fynecheck_cells` hook) and makes the `+goX.Y.Z` ones: the base context, made as
@@ -22,39 +23,9 @@ from pytest_fynecheck.matrix import cells as matrix_cells
 from pytest_fynecheck.matrix import merge, summary, toolchains
 from pytest_fynecheck.matrix.cells import LOCAL, Cell
 from pytest_fynecheck.model import InputError
-from pytest_fynecheck.plugin import core_state, host_context, install_state
+from pytest_fynecheck.session import core, host_context, install_state
+from pytest_fynecheck.settings import settings
 from pytest_fynecheck.workers import is_worker
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("fynecheck")
-    group.addoption(
-        "--fynecheck-go",
-        metavar="VERSIONS",
-        help="run the checks with each of these Go toolchains (comma-separated: 1.22 = its "
-        "latest patch, 1.24.3, stable = the newest release, local = no toolchain pinned), fetched "
-        "as golang.org/toolchain modules through the module proxy (default: ini fynecheck_go, "
-        "else local only)",
-    )
-    group.addoption(
-        "--fynecheck-shard",
-        metavar="I/N",
-        help="run only shard I of N of the matrix's cells (one cell each when N is the number "
-        "of cells, as --fynecheck-matrix-json gives them)",
-    )
-    group.addoption(
-        "--fynecheck-matrix-json",
-        action="store_true",
-        help="print the matrix (suite x Go x target) as one line of JSON for GitHub Actions' "
-        "strategy.matrix (fromJSON) and exit",
-    )
-    group.addoption(
-        "--fynecheck-summary",
-        metavar="PATH",
-        help="write a one-page summary (Markdown; HTML for .html) with screenshot thumbnails; "
-        "it is also appended to $GITHUB_STEP_SUMMARY when that is set",
-    )
-    parser.addini("fynecheck_go", "Go toolchains to run the checks with", default="")
 
 
 class MatrixState:
@@ -62,13 +33,9 @@ class MatrixState:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        text = config.getoption("--fynecheck-go") or config.getini("fynecheck_go")
-        shard = config.getoption("--fynecheck-shard")
-        try:
-            self.specs = toolchains.parse_specs(text or "")
-            self.shard = matrix_cells.parse_shard(shard) if shard else None
-        except InputError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        given = settings(config).matrix
+        self.specs = list(given.go)
+        self.shard = given.shard
         self._toolchains: list[str] | None = None
         self._plan: list[Cell] | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -122,11 +89,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    if not config.getoption("--fynecheck-matrix-json"):
+    if not settings(config).matrix.matrix_json:
         return None
     config._do_configure()  # as --markers does: the plugins' contexts need a configured run
     try:
-        every = config.stash[_STATE].plan(core_state(config).base_contexts())
+        every = config.stash[_STATE].plan(core(config).base_contexts())
         # One line: `echo "matrix=$(pytest ...)" >> $GITHUB_OUTPUT` takes exactly this.
         sys.stdout.write(json.dumps(matrix_cells.github_matrix(every)) + "\n")
         sys.stdout.flush()
@@ -140,9 +107,9 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
-    if config.getoption("--fynecheck") and not is_worker(config):
+    if settings(config).core.fynecheck and not is_worker(config):
         # Bad versions or shards stop the run here, before collection, as usage errors.
-        config.stash[_STATE].mine(core_state(config).base_contexts())
+        config.stash[_STATE].mine(core(config).base_contexts())
 
 
 def pytest_fynecheck_cells(config: pytest.Config, contexts: list[str]) -> list[str]:
@@ -180,7 +147,7 @@ def pytest_fynecheck_make_context(
 
 @pytest.hookimpl(tryfirst=True)  # before the core writes --fynecheck-json
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    lead = core_state(config)
+    lead = core(config)
     if not lead.results:
         return
     state = config.stash[_STATE]
@@ -192,7 +159,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     thumbs = summary.thumbnails(results)
     lead.json_extra["matrix"] = merge.meta(every, shard, ran, thumbs)
     targets = []
-    path = config.getoption("--fynecheck-summary")
+    path = settings(config).matrix.summary
     if path:
         targets.append((Path(path), False))
     if os.environ.get("GITHUB_STEP_SUMMARY"):

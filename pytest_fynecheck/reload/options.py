@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
+# Each example starts the tool and waits out a quiescence (seconds), so the counts are
+# small; raise them in the ini for a deeper run.
+DEFAULT_MAX_EXAMPLES = 6
+DEFAULT_STEPS = 4
 
 @dataclasses.dataclass
 class Options:
@@ -14,4 +18,4 @@ class Options:
     build_timeout: float = 15.0  # a step waiting for the tool to build
 
 
-__all__ = ["Options"]
+__all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_STEPS", "Options"]

@@ -1,6 +1,6 @@
-"""pytest hooks for the reload oracle: `--fynecheck-reload`, its ini settings, the
-`fyne_reload` marker and fixture, and one `reload[MODE]` item per mode (the shared
-parts: command_check.py).
+"""pytest hooks for the reload oracle: the `fyne_reload` marker and fixture, and one
+`reload[MODE]` item per mode (the shared parts: command_check.py; `--fynecheck-reload`
+and its ini settings: options.py and settings.py).
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from pytest_fynecheck.command_check import (
     require_engine,
 )
 from pytest_fynecheck.model import CheckFailed, InputError, Status
-from pytest_fynecheck.plugin import artifact_dir, cache_dir, core_state
 from pytest_fynecheck.progress import heartbeat
 from pytest_fynecheck.reload.modes import ReloadMode, parse_mode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.tools import resolve
+from pytest_fynecheck.session import artifact_dir, cache_dir, core
+from pytest_fynecheck.settings import settings
 
 # The harness loads Hypothesis, slow to import: only where a reload check runs.
 if TYPE_CHECKING:
@@ -32,66 +33,25 @@ if TYPE_CHECKING:
 
     from pytest_fynecheck.reload.harness import Outcome
 
-# Each example starts the tool and waits out a quiescence (seconds), so the counts are
-# small; raise them in the ini for a deeper run.
-DEFAULT_MAX_EXAMPLES = 6
-DEFAULT_STEPS = 4
-
 RELOAD = CommandCheck("reload")
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    RELOAD.add_options(
-        parser,
-        command="check this hot-reload command, run in the project it reloads ({root} is that "
-        "directory); air, wgo and gow mean the kit's pinned installs, NAME@VERSION another "
-        "version (default: ini fynecheck_reload)",
-        modes="where the tool runs: local, or bind:SUITE (in a suite container, the tree on "
-        "a bind mount) (repeatable; default: ini fynecheck_reload_modes)",
-        ini="hot-reload command to check",
-    )
-    parser.addini("fynecheck_reload_max_examples",
-                  f"Hypothesis max_examples for the reload check (default {DEFAULT_MAX_EXAMPLES})",
-                  default=str(DEFAULT_MAX_EXAMPLES))
-    parser.addini("fynecheck_reload_stateful_step_count",
-                  f"most churn steps per example (default {DEFAULT_STEPS})",
-                  default=str(DEFAULT_STEPS))
-    parser.addini("fynecheck_reload_quiet",
-                  "seconds with no build and no restart that count as quiescence (longer "
-                  "than the tool's debounce: air waits 1 s)", default=str(Options.quiet))
-    parser.addini("fynecheck_reload_timeout", "seconds for the tool's first start of the app",
-                  default=str(Options.start_timeout))
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "fyne_reload(cmd=None, modes=None): before the test, check the hot-reload command "
-        "(default: --fynecheck-reload) in these modes (default: local) with property-based "
-        "churn of a probe app; with the fyne_reload fixture, the test runs the check itself",
-    )
-
-
 def options(config: pytest.Config) -> Options:
-    try:
-        return Options(quiet=float(config.getini("fynecheck_reload_quiet")),
-                       start_timeout=float(config.getini("fynecheck_reload_timeout")))
-    except ValueError as exc:
-        raise pytest.UsageError(f"fynecheck reload ini: {exc}") from None
+    s = settings(config).reload
+    return Options(quiet=s.quiet, start_timeout=s.timeout)
 
 
 def settings_for(config: pytest.Config) -> hyp_settings:
     """The loaded Hypothesis profile (so `ci` applies under CI=true) with the ini counts."""
     from pytest_fynecheck.watcher.harness import hypothesis_settings
 
-    counts = [RELOAD.ini_int(config, name, required=True)
-              for name in ("max_examples", "stateful_step_count")]
+    s = settings(config).reload
     # No example database: replaying saved examples would cost seconds each on every run;
     # a failure is rerun with its replay script.
     from hypothesis import settings as hyp_settings
 
-    return hypothesis_settings(hyp_settings(database=None), max_examples=counts[0],
-                               stateful_step_count=counts[1])
+    return hypothesis_settings(hyp_settings(database=None), max_examples=s.max_examples,
+                               stateful_step_count=s.stateful_step_count)
 
 
 def _mode(config: pytest.Config, spec: str, argv: Sequence[str]) -> ReloadMode:
@@ -101,7 +61,7 @@ def _mode(config: pytest.Config, spec: str, argv: Sequence[str]) -> ReloadMode:
 def _argv(config: pytest.Config, cmd: str) -> list[str]:
     """The command, its tool installed first when it names a pinned one (a cold install
     compiles for a minute or two: progress lines come while the main thread waits)."""
-    progress = core_state(config).progress
+    progress = core(config).progress
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         done = pool.submit(resolve, cmd, cache_dir(), progress)

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
+# Used when neither the ini nor a custom Hypothesis profile says otherwise: a run
+# of the reference watcher then takes seconds, and every shipped bug is caught.
+DEFAULT_MAX_EXAMPLES = 30
+DEFAULT_STEPS = 25
 
 @dataclasses.dataclass
 class Options:
@@ -18,4 +22,4 @@ class Options:
     race_budget: float = 60.0
 
 
-__all__ = ["Options"]
+__all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_STEPS", "Options"]

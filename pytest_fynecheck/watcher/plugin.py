@@ -1,7 +1,6 @@
-"""pytest hooks for the watcher check: `--fynecheck-watcher`, its ini settings, the
-`fyne_watcher` marker and fixture, and one `watcher[MODE]` item per mode (the shared
-parts: command_check.py).
-"""
+"""pytest hooks for the watcher check: the `fyne_watcher` marker and fixture, and one
+`watcher[MODE]` item per mode (the shared parts: command_check.py; `--fynecheck-watcher`
+and its ini settings: options.py and settings.py)."""
 
 from __future__ import annotations
 
@@ -20,10 +19,11 @@ from pytest_fynecheck.command_check import (
     require_engine,
 )
 from pytest_fynecheck.model import CheckFailed, InputError, Status
-from pytest_fynecheck.plugin import artifact_dir, cache_dir, project_dir
+from pytest_fynecheck.session import artifact_dir, cache_dir, core
+from pytest_fynecheck.settings import settings
 from pytest_fynecheck.watcher import adapters
 from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
-from pytest_fynecheck.watcher.options import Options
+from pytest_fynecheck.watcher.options import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS, Options
 from pytest_fynecheck.watcher.protocol import WatcherFailed, command_argv, resolve_executable
 
 # The harness loads Hypothesis, which is slow to import: it is imported where a watcher
@@ -33,82 +33,15 @@ if TYPE_CHECKING:
 
     from pytest_fynecheck.watcher.harness import LiveWatcher, Outcome
 
-# Used when neither the ini nor a custom Hypothesis profile says otherwise: a run
-# of the reference watcher then takes seconds, and every shipped bug is caught.
-DEFAULT_MAX_EXAMPLES = 30
-DEFAULT_STEPS = 25
 _HYPOTHESIS_DEFAULTS = {"max_examples": 100, "stateful_step_count": 50}
 
 WATCHER = CommandCheck("watcher")
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    WATCHER.add_options(
-        parser,
-        command="check this file-watcher command (watcher protocol v1); {root} is replaced by "
-        "the watched directory, or it is appended; or a built-in: inotifywait, fswatch, "
-        "watchman, fsnotify (the project's own fsnotify version) (default: ini fynecheck_watcher)",
-        modes="where to check the watcher: local, container:SUITE, bind:SUITE (churn on the host, "
-        "watcher in the container) or bind:SUITE:reverse (repeatable; default: ini "
-        "fynecheck_watcher_modes)",
-        ini="file-watcher command to check",
-    )
-    parser.addini(
-        "fynecheck_watcher_max_examples",
-        "Hypothesis max_examples for the watcher check (default: the loaded profile's "
-        f"when it sets one, else {DEFAULT_MAX_EXAMPLES})",
-        default="",
-    )
-    parser.addini(
-        "fynecheck_watcher_stateful_step_count",
-        "Hypothesis stateful_step_count for the watcher check (default: the loaded "
-        f"profile's when it sets one, else {DEFAULT_STEPS})",
-        default="",
-    )
-    parser.addini(
-        "fynecheck_watcher_strict",
-        "also fail on events for paths the churn never touched",
-        type="bool",
-        default=False,
-    )
-    parser.addini(
-        "fynecheck_watcher_fail_on_declared_loss",
-        'fail when the watcher prints {"error": ...} (a declared loss); when false it is '
-        "reported as a warning",
-        type="bool",
-        default=True,
-    )
-    parser.addini(
-        "fynecheck_watcher_timeout",
-        "seconds to wait for ready and for each barrier cookie",
-        default="10",
-    )
-    parser.addini(
-        "fynecheck_watcher_grace",
-        "seconds to keep listening after each barrier cookie",
-        default=str(Options.grace),
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "fyne_watcher(cmd=None, modes=None): before the test, check the watcher command "
-        "(default: --fynecheck-watcher) in these modes (default: local) with property-based "
-        "file churn; with the fyne_watcher fixture, the test runs the check itself",
-    )
-
-
 def options(config: pytest.Config) -> Options:
-    try:
-        return Options(
-            timeout=float(config.getini("fynecheck_watcher_timeout")),
-            grace=float(config.getini("fynecheck_watcher_grace")),
-            strict=bool(config.getini("fynecheck_watcher_strict")),
-            fail_on_declared_loss=bool(config.getini("fynecheck_watcher_fail_on_declared_loss")),
-        )
-    except ValueError as exc:
-        raise pytest.UsageError(f"fynecheck watcher ini: {exc}") from None
+    s = settings(config).watcher
+    return Options(timeout=s.timeout, grace=s.grace, strict=s.strict,
+                   fail_on_declared_loss=s.fail_on_declared_loss)
 
 
 def settings_for(config: pytest.Config) -> hyp_settings:
@@ -120,12 +53,12 @@ def settings_for(config: pytest.Config) -> hyp_settings:
 
     parent = hyp_settings.default
     assert parent is not None
+    s = settings(config).watcher
     counts: dict[str, int] = {}
-    for name, kit in (
-        ("max_examples", DEFAULT_MAX_EXAMPLES),
-        ("stateful_step_count", DEFAULT_STEPS),
+    for name, kit, given in (
+        ("max_examples", DEFAULT_MAX_EXAMPLES, s.max_examples),
+        ("stateful_step_count", DEFAULT_STEPS, s.stateful_step_count),
     ):
-        given = WATCHER.ini_int(config, name)
         if given is not None:
             counts[name] = given
         elif getattr(parent, name) == _HYPOTHESIS_DEFAULTS[name]:
@@ -138,7 +71,7 @@ def settings_for(config: pytest.Config) -> hyp_settings:
 
 
 def _reproducers(config: pytest.Config) -> Path | None:
-    given = config.getoption("--fynecheck-reproducer", None)
+    given = settings(config).containers.reproducer
     return Path(given) if given else None
 
 
@@ -182,7 +115,7 @@ def resolved(config: pytest.Config, cmd: str | list[str]) -> adapters.Resolved:
     memo = config.stash.setdefault(_RESOLVED, {})
     key = cmd if isinstance(cmd, str) else "\0".join(cmd)
     if key not in memo:
-        memo[key] = adapters.resolve(cmd, project_dir(config), cache_dir())
+        memo[key] = adapters.resolve(cmd, core(config).project(), cache_dir())
     return memo[key]
 
 
@@ -201,7 +134,7 @@ def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Ou
             hyp=settings_for(config),
             artifacts=artifact_dir(config),
             reproducers=_reproducers(config),
-            save_image=bool(config.getoption("--fynecheck-reproducer-save", False)),
+            save_image=settings(config).containers.reproducer_save,
         )
     finally:
         mode.close()

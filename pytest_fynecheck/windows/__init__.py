@@ -8,11 +8,6 @@ DLL it imports and draws, not that a Windows GPU driver works.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pytest
-
 # What `go build` needs to cross-build a cgo (Fyne) app for 64-bit Windows.
 MINGW_CC = "x86_64-w64-mingw32-gcc"
 WINDOWS_ENV = {
@@ -26,9 +21,3 @@ WINDOWS_ENV = {
 # `--fynecheck-os windows`: the host's mingw-w64 and Wine. (`SUITE-windows` is a suite
 # container with both: an image variant, see containers/Dockerfile.windows.)
 HOST_CONTEXT = "windows"
-
-
-def os_names(config: pytest.Config) -> list[str]:
-    """The names in --fynecheck-os: suites, their variants, and `windows`."""
-    text: str = config.getoption("--fynecheck-os") or ""
-    return [n.strip() for n in text.replace(" ", ",").split(",") if n.strip()]

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from pytest_fynecheck.context import Context
-from pytest_fynecheck.plugin import host_context
-from pytest_fynecheck.windows import HOST_CONTEXT, WINDOWS_ENV, os_names
+from pytest_fynecheck.session import host_context
+from pytest_fynecheck.settings import settings
+from pytest_fynecheck.windows import HOST_CONTEXT, WINDOWS_ENV
 
 
 def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:
-    return [HOST_CONTEXT] if HOST_CONTEXT in os_names(config) else []
+    return [HOST_CONTEXT] if HOST_CONTEXT in settings(config).containers.os_names else []
 
 
 def pytest_fynecheck_make_context(

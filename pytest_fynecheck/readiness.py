@@ -1,0 +1,56 @@
+"""The `fyne_ready` marker and the `fyne_readiness` fixture: readiness checks from inside
+a user's own tests, each run once per session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_fynecheck import report as doctor
+from pytest_fynecheck.checks import for_context
+from pytest_fynecheck.model import Result
+from pytest_fynecheck.runner import Runner
+from pytest_fynecheck.session import core
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("fyne_ready")
+    if marker is None:
+        return
+    ids = marker.kwargs.get("checks") or (marker.args[0] if marker.args else None)
+    results = readiness_results(core(item.config).runner(), "host", ids)
+    failed = [r for r in results if r.blocking]
+    if failed:
+        pytest.fail("Fyne readiness failed:\n" + doctor.table(results), pytrace=False)
+
+
+def readiness_results(runner: Runner, context: str, ids: list[str] | None) -> list[Result]:
+    known = for_context(context)  # e.g. the windows.* checks only in Windows contexts
+    unknown = [i for i in ids or [] if i not in known]
+    if unknown:
+        raise pytest.UsageError(
+            f"fyne_ready: unknown check id(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    chosen = ids or [i for i, c in known.items() if c.required]
+    return runner.results(context, chosen)
+
+
+class Readiness:
+    """What the `fyne_readiness` fixture gives: check results on demand, each run once."""
+
+    def __init__(self, runner: Runner, context: str = "host") -> None:
+        self._runner = runner
+        self.context = context
+
+    def __getitem__(self, check_id: str) -> Result:
+        return readiness_results(self._runner, self.context, [check_id])[0]
+
+    def results(self, ids: list[str] | None = None) -> list[Result]:
+        """The named checks, or every required one."""
+        return readiness_results(self._runner, self.context, ids)
+
+
+@pytest.fixture(scope="session")
+def fyne_readiness(pytestconfig: pytest.Config) -> Iterator[Readiness]:
+    yield Readiness(core(pytestconfig).runner())

@@ -1,0 +1,177 @@
+"""The one per-run object of the kit: the runner and its contexts, progress lines, the
+results that come back (with or without xdist), the reapers, and the scratch directory.
+Library and feature code reach it with `core(config)`; it never imports the entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import pytest
+
+from pytest_fynecheck import reaper
+from pytest_fynecheck.context import Context
+from pytest_fynecheck.model import Result
+from pytest_fynecheck.progress import Progress, line_writer
+from pytest_fynecheck.runner import Runner
+from pytest_fynecheck.settings import settings
+
+# The user property a kit item's Result travels in, from a worker to the controller.
+RESULTS_KEY = "fynecheck_result"
+
+
+class Closing(Protocol):
+    def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Closing)
+
+
+def install_state(
+    config: pytest.Config, key: pytest.StashKey[S], state: S, *, plugin: str | None = None
+) -> S:
+    """A feature's per-run state, one way: stashed under `key`, closed when the config
+    goes, and with a `plugin` name a plugin itself, so its hooks see the reports that come
+    back from xdist workers."""
+    config.stash[key] = state
+    if plugin is not None:
+        config.pluginmanager.register(state, plugin)
+    config.add_cleanup(state.close)
+    return state
+
+
+class Session:
+    """Per-run state: the runner (created on first use), results, progress."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._runner: Runner | None = None
+        self.results: list[Result] = []
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        # Every context of this process reports through it: one stream of lines.
+        self.progress = Progress(line_writer(config))
+        # Plugins' additions to the --fynecheck-json file (the matrix plugin's cells).
+        self.json_extra: dict[str, Any] = {}
+
+    def project(self, given: str | Path | None = None) -> Path:
+        """`given` (relative to the invocation directory), else --fynecheck-project, the
+        ini, or the invocation directory."""
+        opt = given or settings(self.config).core.project
+        base = self.config.invocation_params.dir
+        return (base / opt).resolve() if opt else base
+
+    def reap(self) -> None:
+        """Once per run, on the controller: end the display servers killed runs left.
+        (Containers are reaped by labels when a process starts its first one, so a run
+        that uses none touches no engine: ContainerContext.start.)"""
+        ended = reaper.reap_processes()
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if ended and reporter is not None:
+            reporter.write_line(
+                f"fynecheck: ended {len(ended)} display server(s) left by killed runs "
+                f"(pids {', '.join(map(str, ended))})"
+            )
+
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-")
+            self._runner = Runner(self.make_context, idle=self.progress.flush)
+        return self._runner
+
+    def make_context(self, name: str) -> Context:
+        assert self._scratch is not None
+        scratch = Path(self._scratch.name) / name
+        scratch.mkdir(exist_ok=True)
+        if name == "host":
+            return host_context(self.config, self.project(), scratch)
+        made = self.config.hook.pytest_fynecheck_make_context(
+            config=self.config, name=name, project=self.project(), scratch=scratch, environ={}
+        )
+        if made is None:
+            raise pytest.UsageError(f"fynecheck: no plugin knows the context {name!r}")
+        context: Context = made
+        return context
+
+    def base_contexts(self) -> list[str]:
+        extra = [
+            n
+            for names in self.config.hook.pytest_fynecheck_contexts(config=self.config)
+            for n in names
+        ]
+        return ["host", *extra]
+
+    def context_names(self) -> list[str]:
+        """Where this run's checks run: the contexts, as the matrix plugin's cells."""
+        base = self.base_contexts()
+        cells = self.config.hook.pytest_fynecheck_cells(config=self.config, contexts=base)
+        return base if cells is None else list(cells)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Results reach the controller through user_properties, with or without xdist.
+        self.progress.flush()
+        if report.when != "call":
+            return
+        for key, value in report.user_properties:
+            if key == RESULTS_KEY:
+                self.results.append(Result.from_json(json.loads(str(value))))
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+
+_SESSION = pytest.StashKey[Session]()
+
+
+def start_session(config: pytest.Config) -> Session:
+    """Made once, by the entry point's pytest_configure; a plugin so it sees the reports."""
+    return install_state(config, _SESSION, Session(config), plugin="fynecheck-state")
+
+
+def core(config: pytest.Config) -> Session:
+    """This run's Session, for the core and the feature plugins."""
+    return config.stash[_SESSION]
+
+
+def cache_dir() -> Path:
+    """Content-keyed builds and probes, shared by every project and run."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pytest-fynecheck"
+
+
+def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context:
+    """A context on this machine, set up from the run's settings."""
+    s = settings(config).core
+    ctx = Context(
+        project,
+        scratch,
+        cache_dir(),
+        timeout=s.timeout,
+        progress=core(config).progress,
+        display_mode=s.display,
+        tags=list(s.tags),
+    )
+    ctx.settings.update(
+        window_title=s.window_title,
+        package=s.package,
+        app_args=list(s.app_args),
+        window_timeout=s.window_timeout,
+        artifacts=artifact_dir(config),
+        # For glibc.portability: the suites a Linux build must start on.
+        glibc_suites=list(s.glibc_suites),
+        os_names=list(settings(config).containers.os_names),
+    )
+    return ctx
+
+
+def artifact_dir(config: pytest.Config) -> Path:
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    if cache is not None:
+        path: Path = cache.mkdir("fynecheck")
+        return path
+    return Path(tempfile.mkdtemp(prefix="fynecheck-artifacts-"))

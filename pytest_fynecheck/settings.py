@@ -1,0 +1,307 @@
+"""What the options and ini settings of options.py say, read once at configure time,
+checked, and frozen: feature code reads `settings(config)`, never `getoption`/`getini`.
+A bad value is one usage error naming the option or ini and the value."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import pytest
+
+from pytest_fynecheck.containers.images import Target
+from pytest_fynecheck.matrix.cells import parse_shard
+from pytest_fynecheck.matrix.toolchains import parse_specs
+from pytest_fynecheck.model import InputError
+from pytest_fynecheck.windows import HOST_CONTEXT as WINDOWS_HOST
+
+DISPLAY_MODES = ("auto", "host", "xvfb")
+DRIFT_UNKNOWN = ("skip", "fail")
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Core:
+    """Readiness checks, the project, the host display."""
+
+    fynecheck: bool
+    json: str | None
+    display: str  # one of DISPLAY_MODES: the option, else the ini
+    project: str  # the option, else the ini; "" is the invocation directory
+    tags: tuple[str, ...]
+    window_title: str
+    package: str
+    app_args: tuple[str, ...]
+    window_timeout: float
+    timeout: float  # any one external command
+    glibc_suites: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Containers:
+    os_names: tuple[str, ...]  # --fynecheck-os as given: suites, variants, `windows`
+    targets: tuple[Target, ...]  # the suite containers among them
+    default: Target  # ini fynecheck_os: the fyne_container fixture's suite
+    reproducer: str | None
+    reproducer_save: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Matrix:
+    go: tuple[str, ...]  # toolchain specs, checked, not yet resolved
+    shard: tuple[int, int] | None
+    matrix_json: bool
+    summary: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Drift:
+    binary: str  # the option, else the ini; "" is none
+    unknown: str  # one of DRIFT_UNKNOWN
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """A user's command checked in modes (watcher, reload): `--fynecheck-NAME` and its ini."""
+
+    option: str  # --fynecheck-NAME
+    ini: str  # fynecheck_NAME
+    modes: tuple[str, ...]  # the option's, else the ini's, else local
+
+    def items_command(self, fynecheck: bool) -> str:
+        """What runs as items: the option, or the ini with --fynecheck."""
+        return self.option or (self.ini if fynecheck else "")
+
+    @property
+    def default(self) -> str:
+        """What a fixture or marker without its own command checks."""
+        return self.option or self.ini
+
+
+@dataclasses.dataclass(frozen=True)
+class Watcher:
+    command: Command
+    max_examples: int | None  # None: the Hypothesis profile's, else the kit's
+    stateful_step_count: int | None
+    timeout: float
+    grace: float
+    strict: bool
+    fail_on_declared_loss: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Reload:
+    command: Command
+    max_examples: int
+    stateful_step_count: int
+    quiet: float
+    timeout: float  # the tool's first start of the app
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    core: Core
+    containers: Containers
+    matrix: Matrix
+    drift: Drift
+    watcher: Watcher
+    reload: Reload
+
+    def command(self, name: str) -> Command:
+        """The command check `name`'s (command_check.CommandCheck)."""
+        return {"watcher": self.watcher.command, "reload": self.reload.command}[name]
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        """Every option and ini the kit reads, checked; all bad values in one usage error."""
+        read = _Reader(config)
+        made = cls(
+            core=_core(read),
+            containers=_containers(read),
+            matrix=_matrix(read),
+            drift=Drift(
+                binary=read.opt("--fynecheck-binary") or read.ini("fynecheck_binary"),
+                unknown=read.choice("fynecheck_drift_unknown", DRIFT_UNKNOWN),
+            ),
+            watcher=Watcher(
+                command=_command(read, "watcher"),
+                max_examples=read.count("fynecheck_watcher_max_examples", required=False),
+                stateful_step_count=read.count(
+                    "fynecheck_watcher_stateful_step_count", required=False
+                ),
+                timeout=read.seconds("fynecheck_watcher_timeout"),
+                grace=read.seconds("fynecheck_watcher_grace", zero=True),
+                strict=bool(config.getini("fynecheck_watcher_strict")),
+                fail_on_declared_loss=bool(config.getini("fynecheck_watcher_fail_on_declared_loss")),
+            ),
+            reload=Reload(
+                command=_command(read, "reload"),
+                max_examples=read.count("fynecheck_reload_max_examples") or 0,
+                stateful_step_count=read.count("fynecheck_reload_stateful_step_count") or 0,
+                quiet=read.seconds("fynecheck_reload_quiet"),
+                timeout=read.seconds("fynecheck_reload_timeout"),
+            ),
+        )
+        if len(read.errors) == 1:
+            raise pytest.UsageError(read.errors[0])
+        if read.errors:
+            raise pytest.UsageError(
+                f"fynecheck: {len(read.errors)} bad settings:\n  " + "\n  ".join(read.errors)
+            )
+        return made
+
+
+class _Reader:
+    """Reads raw values, collecting what is wrong (a bad value reads as a harmless one, so
+    every error is found in one pass)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.errors: list[str] = []
+
+    def opt(self, name: str) -> Any:
+        return self.config.getoption(name)
+
+    def ini(self, name: str) -> Any:
+        return self.config.getini(name)
+
+    def args(self, name: str) -> tuple[str, ...]:
+        return tuple(self.config.getini(name) or ())
+
+    def parsed(self, parse: Callable[[], T]) -> T | None:
+        """`parse`'s value; its InputError (which names the input) is one of the errors."""
+        try:
+            return parse()
+        except InputError as exc:
+            self.errors.append(str(exc))
+            return None
+
+    def choice(self, name: str, known: Sequence[str], given: str | None = None) -> str:
+        value = str(self.ini(name) if given is None else given).strip()
+        if value not in known:
+            self.errors.append(f"ini {name} must be {_either(known)}, not {value!r}")
+            return known[0]
+        return value
+
+    def seconds(self, name: str, *, zero: bool = False) -> float:
+        raw = str(self.ini(name)).strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            self.errors.append(f"ini {name} must be a number of seconds, not {raw!r}")
+            return 1.0
+        if value < 0 or (value == 0 and not zero) or value != value:  # NaN too
+            least = "0 or more" if zero else "more than 0"
+            self.errors.append(f"ini {name} must be {least} seconds, not {raw!r}")
+            return 1.0
+        return value
+
+    def count(self, name: str, *, required: bool = True) -> int | None:
+        """A positive integer ini; blank is None unless `required`."""
+        raw = str(self.ini(name)).strip()
+        if not raw and not required:
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            self.errors.append(f"ini {name} must be an integer, not {raw!r}")
+            return 1
+        if value < 1:
+            self.errors.append(f"ini {name} must be 1 or more, not {raw!r}")
+            return 1
+        return value
+
+
+def _either(known: Sequence[str]) -> str:
+    return ", ".join(known[:-1]) + f" or {known[-1]}"
+
+
+def _core(read: _Reader) -> Core:
+    given = read.opt("--fynecheck-display")  # argparse checked its choices
+    return Core(
+        fynecheck=bool(read.opt("--fynecheck")),
+        json=read.opt("--fynecheck-json"),
+        display=given or read.choice("fynecheck_display", DISPLAY_MODES),
+        project=read.opt("--fynecheck-project") or read.ini("fynecheck_project"),
+        tags=read.args("fynecheck_tags"),
+        window_title=read.ini("fynecheck_window_title"),
+        package=read.ini("fynecheck_package"),
+        app_args=read.args("fynecheck_app_args"),
+        window_timeout=read.seconds("fynecheck_window_timeout"),
+        timeout=read.seconds("fynecheck_timeout"),
+        glibc_suites=_suites(read, "fynecheck_glibc_suites"),
+    )
+
+
+def _suites(read: _Reader, name: str) -> tuple[str, ...]:
+    """An ini list of suites, as given once every name is known."""
+    names = read.args(name)
+    read.parsed(lambda: _targets(names, f"ini {name}"))
+    return names
+
+
+def split_names(text: str) -> list[str]:
+    """`a, b c` -> [a, b, c]: how --fynecheck-os and the fyne_os marker list suites."""
+    return [n.strip() for n in text.replace(" ", ",").split(",") if n.strip()]
+
+
+def _targets(names: Sequence[str], what: str) -> tuple[Target, ...]:
+    try:
+        return tuple(Target.parse(n, what) for n in names)
+    except InputError as exc:
+        # The host's Windows target is not a suite, but the option takes it too.
+        also = f"; or {WINDOWS_HOST} (this machine's mingw-w64 and Wine)" \
+            if what == "--fynecheck-os" else ""
+        raise InputError(f"{exc}{also}") from None
+
+
+def _containers(read: _Reader) -> Containers:
+    names = tuple(split_names(read.opt("--fynecheck-os") or ""))
+    suites = [n for n in names if n != WINDOWS_HOST]
+    fixture = split_names(read.ini("fynecheck_os"))
+    default = read.parsed(lambda: _targets(fixture, "ini fynecheck_os"))
+    if default is not None and len(default) != 1:
+        read.errors.append("ini fynecheck_os: name exactly one suite")
+    if default is None or len(default) != 1:
+        default = (Target("bookworm"),)  # read on, to report every bad value
+    return Containers(
+        os_names=names,
+        targets=read.parsed(lambda: _targets(suites, "--fynecheck-os")) or (),
+        default=default[0],
+        reproducer=read.opt("--fynecheck-reproducer"),
+        reproducer_save=bool(read.opt("--fynecheck-reproducer-save")),
+    )
+
+
+def _matrix(read: _Reader) -> Matrix:
+    text = read.opt("--fynecheck-go") or read.ini("fynecheck_go")
+    shard = read.opt("--fynecheck-shard")
+    return Matrix(
+        go=tuple(read.parsed(lambda: parse_specs(text or "")) or ()),
+        shard=read.parsed(lambda: parse_shard(shard)) if shard else None,
+        matrix_json=bool(read.opt("--fynecheck-matrix-json")),
+        summary=read.opt("--fynecheck-summary"),
+    )
+
+
+def _command(read: _Reader, name: str) -> Command:
+    modes = read.opt(f"--fynecheck-{name}-mode") or read.args(f"fynecheck_{name}_modes")
+    return Command(
+        option=read.opt(f"--fynecheck-{name}") or "",
+        ini=str(read.ini(f"fynecheck_{name}")),
+        modes=tuple(modes) or ("local",),
+    )
+
+
+_KEY = pytest.StashKey[Settings]()
+
+
+def settings(config: pytest.Config) -> Settings:
+    """This run's settings: made (and checked) at the core's pytest_configure, or on first
+    use before it (pytest_cmdline_main)."""
+    found = config.stash.get(_KEY, None)
+    if found is None:
+        found = config.stash[_KEY] = Settings.from_config(config)
+    return found

@@ -22,7 +22,7 @@ from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.items import CheckItem, add_items, check_items
 from pytest_fynecheck.model import Result
 from pytest_fynecheck.session import core, start_session
-from pytest_fynecheck.settings import settings
+from pytest_fynecheck.settings import configure, settings
 from pytest_fynecheck.workers import is_worker
 
 # Feature plugins: each owns its fixtures, items and hooks; options are options.py's.
@@ -52,7 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)  # the settings and session exist before any feature's configure
 def pytest_configure(config: pytest.Config) -> None:
     options.add_markers(config)
-    settings(config)  # bad values stop the run here, as one usage error
+    configure(config)  # bad values stop the run here, as one usage error
     # First: cleanups run last-first, so SIGTERM still interrupts the session's close.
     _sigterm_interrupts(config)
     start_session(config)

@@ -298,10 +298,18 @@ def _command(read: _Reader, name: str) -> Command:
 _KEY = pytest.StashKey[Settings]()
 
 
+def configure(config: pytest.Config) -> Settings:
+    """Read and check every setting: once, from the core's pytest_configure."""
+    made = config.stash[_KEY] = Settings.from_config(config)
+    return made
+
+
 def settings(config: pytest.Config) -> Settings:
-    """This run's settings: made (and checked) at the core's pytest_configure, or on first
-    use before it (pytest_cmdline_main)."""
-    found = config.stash.get(_KEY, None)
-    if found is None:
-        found = config.stash[_KEY] = Settings.from_config(config)
-    return found
+    """This run's settings (from pytest_configure on)."""
+    return config.stash[_KEY]
+
+
+def matrix_json_only(config: pytest.Config) -> bool:
+    """--fynecheck-matrix-json, the one setting read before configure: it decides, in
+    pytest_cmdline_main, that the run only prints the matrix."""
+    return bool(config.getoption("--fynecheck-matrix-json"))

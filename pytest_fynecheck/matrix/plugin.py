@@ -24,7 +24,7 @@ from pytest_fynecheck.matrix import merge, summary, toolchains
 from pytest_fynecheck.matrix.cells import LOCAL, Cell
 from pytest_fynecheck.model import InputError
 from pytest_fynecheck.session import core, host_context, install_state
-from pytest_fynecheck.settings import settings
+from pytest_fynecheck.settings import matrix_json_only, settings
 from pytest_fynecheck.workers import is_worker
 
 
@@ -89,7 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    if not settings(config).matrix.matrix_json:
+    if not matrix_json_only(config):
         return None
     config._do_configure()  # as --markers does: the plugins' contexts need a configured run
     try:

@@ -66,7 +66,7 @@ def _in_ci() -> bool:
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if is_worker(config):
-        return  # the xdist controller checks and reaps once for all workers
+        return  # the xdist controller checks once for all workers
     if settings(config).containers.targets:
         reason = missing_engine(cache_dir())
         if reason is not None:

@@ -11,15 +11,15 @@ import contextvars
 import dataclasses
 import os
 import shutil
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
+from pytest_fynecheck import process
 from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.process import HostProcess as HostProcess  # callers import it from here
 
 # The check whose run function is running in this thread, set by the runner: a context
 # that records its commands (containers, for reproducers) tags each with it.
@@ -97,54 +97,6 @@ class Process(Protocol):
     def output(self) -> str: ...
 
 
-class HostProcess:
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
-        self._proc = subprocess.Popen(
-            list(argv),
-            env=dict(env),
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            # Own process group: stop() ends children too.
-            start_new_session=True,
-        )
-        self.pid = self._proc.pid
-        self._chunks: list[bytes] = []
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-
-    def _drain(self) -> None:
-        assert self._proc.stdout is not None
-        for line in iter(self._proc.stdout.readline, b""):
-            self._chunks.append(line)
-
-    def poll(self) -> int | None:
-        return self._proc.poll()
-
-    def output(self) -> str:
-        return b"".join(self._chunks).decode(errors="replace")
-
-    def stop(self, grace: float = 5.0) -> int | None:
-        if self._proc.poll() is None:
-            _signal_group(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                _signal_group(self._proc.pid, signal.SIGKILL)
-                self._proc.wait(grace)
-        else:
-            # The leader exited; children in its group may still run.
-            _signal_group(self._proc.pid, signal.SIGKILL)
-        self._reader.join(grace)
-        return self._proc.returncode
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
-
-
 class Context:
     """The host. Subclasses run the same commands elsewhere."""
 
@@ -200,51 +152,24 @@ class Context:
         """Run to completion; stderr lines go to `on_line` as they come (for progress)."""
         exe = self.require(argv[0], env)
         limit = self.timeout if timeout is None else timeout
-        proc = subprocess.Popen(
-            [exe, *argv[1:]],
-            env=self.env(env),
-            cwd=cwd or self.project,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        out: list[bytes] = []
-        err: list[bytes] = []
-        assert proc.stdout is not None and proc.stderr is not None
-        readers = [
-            threading.Thread(target=_collect, args=(proc.stdout, out, None), daemon=True),
-            threading.Thread(target=_collect, args=(proc.stderr, err, on_line), daemon=True),
-        ]
-        for r in readers:
-            r.start()
         try:
-            proc.wait(limit)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc.pid, signal.SIGKILL)
-            proc.wait()
-            for r in readers:
-                r.join(1)
-            raise ToolTimeout(argv, limit, b"".join(out + err).decode(errors="replace")) from None
-        finally:
-            # Nothing it started outlives the call.
-            _signal_group(proc.pid, signal.SIGKILL)
-        for r in readers:
-            r.join(5)
-        raw = b"".join(out)
+            done = process.run([exe, *argv[1:]], timeout=limit, env=self.env(env),
+                               cwd=cwd or self.project, on_line=on_line)
+        except process.TimedOut as exc:
+            raise ToolTimeout(argv, limit, exc.output.decode(errors="replace")) from None
         return Completed(
             tuple(argv),
-            proc.returncode,
-            raw.decode(errors="replace"),
-            b"".join(err).decode(errors="replace"),
-            raw,
+            done.returncode,
+            done.stdout.decode(errors="replace"),
+            done.stderr.decode(errors="replace"),
+            done.stdout,
         )
 
     def spawn(
         self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
     ) -> Process:
         exe = self.require(argv[0], env)
-        return HostProcess([exe, *argv[1:]], self.env(env), cwd or self.project)
+        return HostProcess([exe, *argv[1:]], env=self.env(env), cwd=cwd or self.project)
 
     def on_close(self, fn: Callable[[], None]) -> None:
         self._closers.append(fn)
@@ -268,13 +193,6 @@ class Context:
         if not ok:
             raise value
         return value
-
-
-def _collect(stream: IO[bytes], into: list[bytes], on_line: Callable[[str], None] | None) -> None:
-    for line in iter(stream.readline, b""):
-        into.append(line)
-        if on_line is not None:
-            on_line(line.decode(errors="replace").rstrip("\n"))
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:

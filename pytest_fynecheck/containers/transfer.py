@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import subprocess
 import tarfile
 import tempfile
 import threading
@@ -23,6 +22,7 @@ from typing import IO, Any
 import docker.errors
 
 from pytest_fynecheck.containers.engine import failing
+from pytest_fynecheck.process import DEVNULL, PIPE, Child
 
 SYNC_DIR = "/tmp/.fynecheck-sync"  # inside the container, outside every mirrored path
 Stamp = tuple[int, int]  # (mtime in whole seconds, size): what a tar round trip keeps
@@ -52,13 +52,11 @@ def upload(api: Any, container: str, paths: Iterable[Path], what: str) -> int:
     names = [str(p).lstrip("/") for p in paths]
     if not names:
         return 0
-    tar = subprocess.Popen(
-        ["tar", "-C", "/", "--no-recursion", "--null", "-T", "-", "-cf", "-"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
-    assert tar.stdin is not None and tar.stdout is not None
-    out = tar.stdout
-    feeder = threading.Thread(target=_feed, args=(tar.stdin, names), daemon=True)
+    tar = Child(["tar", "-C", "/", "--no-recursion", "--null", "-T", "-", "-cf", "-"],
+                stdin=PIPE, stderr=DEVNULL)
+    stdin, out = tar.popen.stdin, tar.popen.stdout
+    assert stdin is not None and out is not None
+    feeder = threading.Thread(target=_feed, args=(stdin, names), daemon=True)
     feeder.start()
     try:
         with failing(f"copying {what} into container {container[:12]}"):
@@ -67,7 +65,8 @@ def upload(api: Any, container: str, paths: Iterable[Path], what: str) -> int:
     finally:
         feeder.join(60)
         out.close()
-        tar.wait(60)
+        if tar.wait(60) is None:  # a failed upload must not leave tar behind
+            tar.kill()
     return len(names)
 
 

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_fynecheck import process
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import CheckFailed, InputError
 from pytest_fynecheck.watcher import bridge
@@ -80,17 +81,20 @@ def check_suite(name: str, suite: str) -> None:
 def install_bridge(cache: Path) -> Path:
     """The bridge script as an executable in the cache (content-keyed), so that a container
     mounts its directory like any kit-built watcher's."""
-    src = Path(bridge.__file__)
-    body = src.read_bytes()
-    out = cache / "go" / f"bridge-{hashlib.sha256(body).hexdigest()[:16]}" / "fynecheck-bridge"
+    body = Path(bridge.__file__).read_bytes()
+    layer = Path(process.__file__).read_bytes()  # the bridge imports it from its directory
+    key = hashlib.sha256(body + b"\0" + layer).hexdigest()[:16]
+    out = cache / "go" / f"bridge-{key}" / "fynecheck-bridge"
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".bridge-", dir=out.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(body)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, out)  # parallel workers never run half a script
+    # The layer first: a bridge that is there finds its import there too.
+    for name, data in (("fynecheck_process.py", layer), (out.name, body)):
+        fd, tmp = tempfile.mkstemp(prefix=".bridge-", dir=out.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, out.parent / name)  # parallel workers never run half a script
     return out
 
 

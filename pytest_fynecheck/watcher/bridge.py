@@ -17,13 +17,17 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from typing import IO
+from typing import IO, TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING or __package__:
+    from pytest_fynecheck import process
+else:  # a script in the kit's cache (in containers too): the layer is copied next to it
+    import fynecheck_process as process
 
 COOKIE = ".fynecheck-cookie-ready-"
 READY_TIMEOUT = 30.0
@@ -156,18 +160,19 @@ class Bridge:
     def __init__(self, tool: str, root: str) -> None:
         self.tool, self.root = tool, os.path.abspath(root)
         self.state = tempfile.mkdtemp(prefix="fynecheck-bridge-")
-        self.children: list[subprocess.Popen[bytes]] = []
+        self.children: list[process.Child] = []
         self.seen = threading.Condition()
         self.cookie_seen = False
         self.cookie = ""
         self.announced = False
         self.stderr_lines: list[str] = []
 
-    def spawn(self, argv: list[str], stdin: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
-        p = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def spawn(self, argv: list[str], stdin: int = process.DEVNULL) -> process.Child:
+        # In the bridge's group: when the kit kills that group, the tools die with it.
+        p = process.Child(argv, stdin=stdin, own_group=False)
         self.children.append(p)
-        assert p.stderr is not None
-        threading.Thread(target=self._stderr, args=(p.stderr,), daemon=True).start()
+        assert p.popen.stderr is not None
+        threading.Thread(target=self._stderr, args=(p.popen.stderr,), daemon=True).start()
         return p
 
     def _stderr(self, stream: IO[bytes]) -> None:
@@ -207,29 +212,33 @@ class Bridge:
                 buf = buf[end:]
                 self.forward(watchman_objects(obj, self.root, self.announced))
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self) -> process.Child:
         if self.tool == "watchman":
             self.spawn(watchman_server(self.state))
             sock = os.path.join(self.state, "sock")
             if not wait(lambda: os.path.exists(sock), 20):
                 fail("watchman's server did not create its socket within 20 s")
-            watch = subprocess.run(
-                [*watchman_argv(self.state)[:3], "watch", self.root],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=READY_TIMEOUT,
-            )
+            try:
+                watch = process.run([*watchman_argv(self.state)[:3], "watch", self.root],
+                                    timeout=READY_TIMEOUT)
+            except process.TimedOut:
+                fail(f"watchman watch did not finish within {READY_TIMEOUT:g} s")
             if watch.returncode != 0:
-                fail("watchman watch failed: " + watch.stdout.decode("utf-8", "replace"))
-            client = self.spawn([*watchman_argv(self.state), "-j"], stdin=subprocess.PIPE)
-            assert client.stdin is not None and client.stdout is not None
-            client.stdin.write(watchman_request(self.root))
-            client.stdin.close()  # -j reads one command up to the end of its input
-            threading.Thread(target=self.read_json, args=(client.stdout,), daemon=True).start()
+                said = watch.stdout + watch.stderr
+                fail("watchman watch failed: " + said.decode("utf-8", "replace"))
+            client = self.spawn([*watchman_argv(self.state), "-j"], stdin=process.PIPE)
+            stdin, stdout = client.popen.stdin, client.popen.stdout
+            assert stdin is not None and stdout is not None
+            stdin.write(watchman_request(self.root))
+            stdin.close()  # -j reads one command up to the end of its input
+            threading.Thread(target=self.read_json, args=(stdout,), daemon=True).start()
             return client
         argv, parse = {"inotifywait": (inotifywait_argv, inotifywait_line),
                        "fswatch": (fswatch_argv, fswatch_line)}[self.tool]
         proc = self.spawn(argv(self.root, self.state))
-        assert proc.stdout is not None
-        threading.Thread(target=self.read_lines, args=(proc.stdout, parse), daemon=True).start()
+        assert proc.popen.stdout is not None
+        threading.Thread(target=self.read_lines, args=(proc.popen.stdout, parse),
+                         daemon=True).start()
         if self.tool == "inotifywait":
             # Its own signal first: before it, a cookie could land before the watch exists.
             with self.seen:
@@ -241,7 +250,7 @@ class Bridge:
                     fail("inotifywait did not print 'Watches established.' within 30 s")
         return proc
 
-    def ready(self, main: subprocess.Popen[bytes]) -> None:
+    def ready(self, main: process.Child) -> None:
         """Make a cookie in ROOT and say ready once the tool reported it."""
         self.cookie = COOKIE + str(os.getpid())
         path = os.path.join(self.root, self.cookie)
@@ -263,15 +272,11 @@ class Bridge:
         emit({"ready": True})
 
     def stop(self) -> None:
-        for p in self.children:
+        for p in self.children:  # all at once: each may take its grace time
             if p.poll() is None:
-                p.terminate()
+                p.signal(signal.SIGTERM)
         for p in self.children:
-            try:
-                p.wait(3)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            p.stop(3)
         shutil.rmtree(self.state, ignore_errors=True)
 
 
@@ -284,7 +289,7 @@ def wait(pred: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     sys.stderr.write("fynecheck bridge: " + message + "\n")
     sys.stderr.flush()
     raise SystemExit(1)
@@ -314,7 +319,8 @@ def main(argv: list[str]) -> int:
     try:
         main_proc = bridge.start()
         bridge.ready(main_proc)
-        code: int | None = main_proc.wait()
+        # No timeout: the bridge lives as long as its tool (the kit stops both).
+        code: int | None = main_proc.popen.wait()
         # The tool ended on its own: say how (stderr was forwarded as it came).
         sys.stderr.write(f"fynecheck bridge: {tool} exited with status {code}\n")
         return 1

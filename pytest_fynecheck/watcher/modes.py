@@ -23,8 +23,6 @@ import queue
 import secrets
 import shlex
 import shutil
-import signal
-import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
@@ -32,8 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pytest_fynecheck.containers.images import SUITES
-from pytest_fynecheck.context import _signal_group
 from pytest_fynecheck.model import InputError
+from pytest_fynecheck.process import PIPE, Child
 from pytest_fynecheck.watcher import agent
 from pytest_fynecheck.watcher.churn import Filesystem, LocalFilesystem, Prim
 from pytest_fynecheck.watcher.protocol import WatcherProcess, command_argv
@@ -117,24 +115,20 @@ class ChurnAgent:
         assert ctx.container is not None
         self.where = f"the {ctx.name} container"
         docker = ctx.engine.host.require("docker")
-        self._proc = subprocess.Popen(
-            [docker, "exec", "-i", ctx.container, "python3", str(script)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        self._proc = Child([docker, "exec", "-i", ctx.container, "python3", str(script)],
+                           stdin=PIPE)
         self._lines: queue.Queue[bytes] = queue.Queue()
         self._stderr: list[bytes] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        assert self._proc.stdout is not None and self._proc.stderr is not None
-        for line in iter(self._proc.stdout.readline, b""):
+        stdout, stderr = self._proc.popen.stdout, self._proc.popen.stderr
+        assert stdout is not None and stderr is not None
+        for line in iter(stdout.readline, b""):
             self._lines.put(line)
         self._lines.put(b"")  # end of output: the agent is gone
-        self._stderr.append(self._proc.stderr.read())
+        self._stderr.append(stderr.read())
 
     def send(self, root: str, prims: Sequence[Prim]) -> None:
         wire = [
@@ -149,10 +143,11 @@ class ChurnAgent:
 
     def _ask(self, request: dict[str, object], what: str) -> None:
         with self._lock:
-            assert self._proc.stdin is not None
+            stdin = self._proc.popen.stdin
+            assert stdin is not None
             try:
-                self._proc.stdin.write((json.dumps(request) + "\n").encode())
-                self._proc.stdin.flush()
+                stdin.write((json.dumps(request) + "\n").encode())
+                stdin.flush()
                 line = self._lines.get(timeout=AGENT_TIMEOUT)
             except (OSError, queue.Empty):
                 line = b""
@@ -168,14 +163,11 @@ class ChurnAgent:
         return f"its agent (python3 {AGENT_SCRIPT.name}) {state}: {err or '(no output)'}"
 
     def close(self) -> None:
-        if self._proc.stdin is not None:
+        if self._proc.popen.stdin is not None:
             with contextlib.suppress(OSError):
-                self._proc.stdin.close()  # the agent ends at end of input
-        try:
-            self._proc.wait(10)
-        except subprocess.TimeoutExpired:
-            _signal_group(self._proc.pid, signal.SIGKILL)
-            self._proc.wait()
+                self._proc.popen.stdin.close()  # the agent ends at end of input
+        if self._proc.wait(10) is None:
+            self._proc.kill()
 
 
 class AgentFilesystem:

@@ -7,21 +7,18 @@ error; stderr is free for the watcher's own logging and is only shown in message
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
 import shlex
 import shutil
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO
 
-from pytest_fynecheck.context import _signal_group
 from pytest_fynecheck.model import InputError
+from pytest_fynecheck.process import Child
 
 OPS = frozenset({"create", "write", "remove", "rename", "chmod"})
 PLACEHOLDER = "{root}"
@@ -70,7 +67,6 @@ class WatcherProcess:
         *,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
-        popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen,
         via: Sequence[str] = (),
         signal_fn: Callable[[int], None] | None = None,
     ) -> None:
@@ -90,22 +86,15 @@ class WatcherProcess:
         launch = list(via) or self.argv
         exe = resolve_executable(launch, environ)
         try:
-            self._proc = popen(
-                [exe, *launch[1:]],
-                env=environ,
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                # Own process group: stop() reaches whatever the watcher started.
-                start_new_session=True,
-            )
+            # Own process group: stop() reaches whatever the watcher started.
+            self._proc = Child([exe, *launch[1:]], env=environ, cwd=cwd)
         except OSError as exc:
             raise InputError(f"cannot start watcher {shlex.join(self.argv)!r}: {exc}") from exc
-        assert self._proc.stdout is not None and self._proc.stderr is not None
+        stdout, stderr = self._proc.popen.stdout, self._proc.popen.stderr
+        assert stdout is not None and stderr is not None
         self._readers = [
-            threading.Thread(target=self._read_stdout, args=(self._proc.stdout,), daemon=True),
-            threading.Thread(target=self._read_stderr, args=(self._proc.stderr,), daemon=True),
+            threading.Thread(target=self._read_stdout, args=(stdout,), daemon=True),
+            threading.Thread(target=self._read_stderr, args=(stderr,), daemon=True),
         ]
         for r in self._readers:
             r.start()
@@ -230,26 +219,13 @@ class WatcherProcess:
     def stop(self, grace: float = 3.0) -> int | None:
         """SIGTERM the watcher's group, SIGKILL after `grace`; nothing outlives this."""
         try:
-            if self._proc.poll() is None:
-                self._signal(signal.SIGTERM)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self._proc.wait(grace)
+            return self._proc.stop(grace, self._signal_fn)
         finally:
-            self._signal(signal.SIGKILL)
-            _signal_group(self._proc.pid, signal.SIGKILL)
-            self._proc.wait()
             for r in self._readers:
                 r.join(grace)
-            for stream in (self._proc.stdout, self._proc.stderr):
+            for stream in (self._proc.popen.stdout, self._proc.popen.stderr):
                 if stream is not None:
                     stream.close()
-        return self._proc.returncode
-
-    def _signal(self, sig: int) -> None:
-        if self._signal_fn is not None:
-            self._signal_fn(sig)
-        else:
-            _signal_group(self._proc.pid, sig)
 
     def __enter__(self) -> WatcherProcess:
         return self

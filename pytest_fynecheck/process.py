@@ -1,0 +1,189 @@
+"""The one way the kit starts and stops a program on this machine.
+
+A child runs in its own process group (a new session), so stopping it reaches whatever
+it started: SIGTERM to the group, a bounded wait, then SIGKILL to the group. Every wait
+has a timeout.
+
+Standard library only, Python >= 3.9: the watcher bridge, which runs with a suite's own
+python3 inside containers, is shipped with a copy of this file (watcher/adapters.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO
+
+PIPE = subprocess.PIPE
+DEVNULL = subprocess.DEVNULL
+STDOUT = subprocess.STDOUT
+# After SIGKILL to its group a process ends at once; this only bounds a stuck kernel.
+KILL_WAIT = 30.0
+
+
+class TimedOut(Exception):
+    """`run` stopped a program at its deadline; `output` is what it printed until then."""
+
+    def __init__(self, seconds: float, output: bytes) -> None:
+        super().__init__(f"did not finish within {seconds:g} s")
+        self.seconds = seconds
+        self.output = output
+
+
+class Child:
+    """One started program. `own_group=False` keeps it in the caller's group (the
+    bridge's tools: they must die with the bridge, whose group the kit kills)."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        stdin: int | IO[bytes] | None = DEVNULL,
+        stdout: int | IO[bytes] | None = PIPE,
+        stderr: int | IO[bytes] | None = PIPE,
+        own_group: bool = True,
+    ) -> None:
+        self.popen: subprocess.Popen[bytes] = subprocess.Popen(
+            list(argv),
+            env=None if env is None else dict(env),
+            cwd=cwd,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=own_group,
+        )
+        self.pid = self.popen.pid
+        self.own_group = own_group
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.returncode
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def signal(self, sig: int) -> None:
+        """To the whole group (or the program alone when it has none); gone is fine."""
+        with contextlib.suppress(ProcessLookupError):
+            if self.own_group:
+                os.killpg(self.pid, sig)
+            else:
+                self.popen.send_signal(sig)
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit status, or None if it still runs after `timeout` seconds."""
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> int:
+        """SIGKILL to the group, also when the leader already exited (its children
+        may still run), and reap the leader."""
+        self.signal(signal.SIGKILL)
+        code = self.wait(KILL_WAIT)
+        if code is None:
+            raise RuntimeError(f"pid {self.pid} did not end within {KILL_WAIT:g} s of SIGKILL")
+        return code
+
+    def stop(self, grace: float, deliver: Callable[[int], None] | None = None) -> int:
+        """SIGTERM, up to `grace` seconds to exit, then SIGKILL; nothing outlives this.
+        `deliver` sends the signals where the program really runs (e.g. inside a
+        container, when this child is only `docker exec`); the group here is killed too."""
+        send = deliver or self.signal
+        try:
+            if self.poll() is None:
+                send(signal.SIGTERM)
+                self.wait(grace)
+        finally:
+            try:
+                if deliver is not None:
+                    deliver(signal.SIGKILL)
+            finally:
+                code = self.kill()
+        return code
+
+
+def drain(
+    stream: IO[bytes], into: list[bytes], on_line: Callable[[str], None] | None = None
+) -> threading.Thread:
+    """A thread that reads `stream` line by line into `into` (a pipe never fills up)."""
+
+    def read() -> None:
+        for line in iter(stream.readline, b""):
+            into.append(line)
+            if on_line is not None:
+                on_line(line.decode(errors="replace").rstrip("\n"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader
+
+
+@dataclasses.dataclass(frozen=True)
+class Finished:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> Finished:
+    """Run to completion; stderr lines go to `on_line` as they come (for progress).
+    At the deadline the whole group is killed and TimedOut raised."""
+    child = Child(argv, env=env, cwd=cwd)
+    out: list[bytes] = []
+    err: list[bytes] = []
+    assert child.popen.stdout is not None and child.popen.stderr is not None
+    readers = [drain(child.popen.stdout, out), drain(child.popen.stderr, err, on_line)]
+    try:
+        code = child.wait(timeout)
+    finally:
+        # Nothing it started outlives the call (also when the wait was interrupted).
+        child.kill()
+    if code is None:
+        for r in readers:
+            r.join(1)
+        raise TimedOut(timeout, b"".join(out + err))
+    for r in readers:
+        r.join(5)
+    return Finished(code, b"".join(out), b"".join(err))
+
+
+class HostProcess(Child):
+    """A long-running program (e.g. the app under test) whose stdout and stderr are kept,
+    in order, for messages."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(argv, env=env, cwd=cwd, stderr=STDOUT)
+        self.chunks: list[bytes] = []
+        assert self.popen.stdout is not None
+        self.reader = drain(self.popen.stdout, self.chunks)
+
+    def output(self) -> str:
+        return b"".join(self.chunks).decode(errors="replace")
+
+    def stop(self, grace: float = 5.0, deliver: Callable[[int], None] | None = None) -> int:
+        try:
+            return super().stop(grace, deliver)
+        finally:
+            self.reader.join(grace)

@@ -1,0 +1,100 @@
+"""The process layer with real programs: a timed-out run ends its whole group, a grand-
+child too; stop escalates to SIGKILL for a program that ignores SIGTERM; nothing it
+started is left. Processes are counted in /proc (proc_support), never assumed."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from proc_support import live_processes
+
+from pytest_fynecheck import process
+from pytest_fynecheck.context import Context, HostProcess, ToolTimeout, wait_until
+
+
+def _group(pgid: int) -> list[int]:
+    return [pid for pid, _, fields in live_processes() if int(fields[2]) == pgid]
+
+
+def _gone(pgid: int) -> bool:
+    # SIGKILL is asynchronous: the kernel may take a moment to end each member.
+    return bool(wait_until(lambda: not _group(pgid), 10))
+
+
+def _alive(pid: int) -> bool:
+    return pid in {p for p, _, _ in live_processes()}
+
+
+def _pid(path: Path) -> int:
+    found = wait_until(lambda: path.is_file() and path.read_text().strip(), 10)
+    assert found, f"{path} was never written"
+    return int(found)
+
+
+# A shell that starts a grandchild ignoring SIGTERM, says where it is, and waits.
+GRANDCHILD = 'sh -c \'trap "" TERM; while :; do sleep 1; done\' & echo $! > "$0"; '
+
+
+def test_a_run_past_its_deadline_ends_the_whole_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild"
+    with pytest.raises(process.TimedOut) as caught:
+        process.run(["sh", "-c", GRANDCHILD + "echo started; wait", str(pidfile)], timeout=1)
+    assert caught.value.seconds == 1
+    assert b"started" in caught.value.output
+    grandchild = _pid(pidfile)
+    assert wait_until(lambda: not _alive(grandchild), 10), (
+        "the grandchild outlived the timed-out run"
+    )
+
+
+def test_context_run_keeps_its_timeout_message(tmp_path: Path) -> None:
+    ctx = Context(tmp_path, tmp_path, tmp_path, timeout=1)
+    with pytest.raises(ToolTimeout, match=r"`sh -c echo half; sleep 100` did not finish "
+                                          r"within 1 s; it printed:\nhalf") as caught:
+        ctx.run(["sh", "-c", "echo half; sleep 100"])
+    assert caught.value.hint == "raise fynecheck_timeout in your ini file if this machine is slow"
+
+
+def test_a_finished_run_leaves_nothing_behind(tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild"
+    lines: list[str] = []
+    done = process.run(["sh", "-c", GRANDCHILD + "echo out; echo err >&2", str(pidfile)],
+                       timeout=60, on_line=lines.append)
+    assert (done.returncode, done.stdout, done.stderr, lines) == (0, b"out\n", b"err\n", ["err"])
+    grandchild = _pid(pidfile)
+    assert wait_until(lambda: not _alive(grandchild), 10), (
+        "a run that finished left its grandchild running"
+    )
+
+
+def test_stop_escalates_to_sigkill_for_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    child = process.Child(
+        ["sh", "-c", 'trap "" TERM; touch "$0"; while :; do sleep 1; done', str(ready)]
+    )
+    assert wait_until(ready.exists, 10)
+    assert os.getpgid(child.pid) == child.pid  # its own group
+    assert child.stop(grace=0.5) == -signal.SIGKILL
+    assert _gone(child.pid), "the group outlived stop()"
+
+
+def test_stop_ends_what_a_cooperative_leader_left(tmp_path: Path) -> None:
+    """The leader exits on SIGTERM; its grandchild ignores it: the group kill gets both."""
+    pidfile = tmp_path / "grandchild"
+    app = Context(tmp_path, tmp_path, tmp_path).spawn(
+        ["sh", "-c", GRANDCHILD + "echo up; wait", str(pidfile)]
+    )
+    assert isinstance(app, HostProcess)
+    _pid(pidfile)
+    assert app.stop(grace=5) == -signal.SIGTERM
+    assert "up" in app.output()
+    assert _gone(app.pid), "the grandchild outlived stop()"
+
+
+def test_a_child_without_its_own_group_is_signalled_alone(tmp_path: Path) -> None:
+    child = process.Child(["sleep", "100"], own_group=False)
+    assert os.getpgid(child.pid) == os.getpgid(0)
+    assert child.stop(grace=5) == -signal.SIGTERM  # this test's group got no signal

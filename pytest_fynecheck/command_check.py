@@ -21,11 +21,11 @@ from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import missing_engine
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.start import start_container
+from pytest_fynecheck.containers.starter import ContainerStarter
 from pytest_fynecheck.items import add_items
 from pytest_fynecheck.model import InputError, Result, Status
 from pytest_fynecheck.session import RESULTS_KEY, cache_dir
 from pytest_fynecheck.settings import Command, settings
-from pytest_fynecheck.watcher.modes import ContainerStarter
 from pytest_fynecheck.workers import is_worker
 
 R = TypeVar("R")  # what one run of the check returns

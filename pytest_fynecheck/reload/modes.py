@@ -11,17 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from pytest_fynecheck.containers.context import BASE_PATH
 from pytest_fynecheck.containers.images import SUITES
+from pytest_fynecheck.containers.starter import ContainerStarter, SuiteContainer
 from pytest_fynecheck.context import Context, Process
 from pytest_fynecheck.model import InputError
 from pytest_fynecheck.reload.sandbox import Sandbox
-from pytest_fynecheck.watcher.modes import ContainerStarter, SuiteContainer
-
-if TYPE_CHECKING:
-    pass
 
 MODE_KINDS = ("local", "bind:SUITE")
 

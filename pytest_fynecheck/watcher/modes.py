@@ -27,9 +27,10 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pytest_fynecheck.containers.images import SUITES
+from pytest_fynecheck.containers.starter import ContainerStarter, SuiteContainer
 from pytest_fynecheck.model import InputError
 from pytest_fynecheck.process import PIPE, Child
 from pytest_fynecheck.watcher import agent
@@ -94,14 +95,6 @@ class LocalMode:
 
     def close(self) -> None:
         pass
-
-
-class ContainerStarter(Protocol):
-    """Starts a suite's container with `scratch` and `readonly` mounted at their own paths."""
-
-    def __call__(
-        self, suite: str, scratch: Path, readonly: Sequence[Path]
-    ) -> ContainerContext: ...
 
 
 AGENT_SCRIPT = Path(agent.__file__)
@@ -231,43 +224,6 @@ class ContainerSandbox:
         # From inside: the container's root may remove whatever the churn left, chmods too.
         with contextlib.suppress(RuntimeError):
             self.agent.send(self.watcher_root, [Prim("rmtree", "")])
-
-
-class SuiteContainer:
-    """A mode's suite container and the private scratch directory mounted in it (its
-    symlinks resolved: paths must be the same on both sides), each made on first use;
-    close() removes both. Subclasses say how the container starts (`sandbox`)."""
-
-    scratch_prefix: ClassVar[str]
-
-    def __init__(
-        self, suite: str, start: ContainerStarter, readonly: Sequence[Path], base: Path | None
-    ) -> None:
-        self.suite = suite
-        self._start = start
-        self._readonly = list(readonly)
-        self._base = base
-        self._scratch: Path | None = None
-        self.ctx: ContainerContext | None = None
-
-    @property
-    def scratch(self) -> Path:
-        if self._scratch is None:
-            made = tempfile.mkdtemp(prefix=self.scratch_prefix, dir=self._base)
-            self._scratch = Path(os.path.realpath(made))
-            self._prepare(self._scratch)
-        return self._scratch
-
-    def _prepare(self, scratch: Path) -> None:
-        """Fill a new scratch directory before any container mounts it."""
-
-    def close(self) -> None:
-        if self.ctx is not None:
-            self.ctx.close()
-            self.ctx = None
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
 
 
 class ContainerMode(SuiteContainer):

@@ -13,9 +13,10 @@ from conftest import CACHE, run_fynecheck, start_suite
 from dind_support import remote_engine
 from watcher_support import quick, reference
 
-from pytest_fynecheck.containers.context import ContainerContext
-from pytest_fynecheck.containers.engine import engine
+from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
+from pytest_fynecheck.containers.engine import LABEL_SESSION, engine
 from pytest_fynecheck.model import InputError
+from pytest_fynecheck.reload.modes import BindReloadMode
 from pytest_fynecheck.reload.modes import parse_mode as parse_reload_mode
 from pytest_fynecheck.session import cache_dir
 from pytest_fynecheck.watcher.harness import check_watcher
@@ -115,20 +116,35 @@ def _container_watcher_mode() -> None:
 
 def _bind_mode_refused(remote: str, spec: str) -> None:
     mode = parse_mode(spec, start=start_suite, mounts=[CACHE / "go"])
+    assert isinstance(mode, ContainerMode)
     try:
         with pytest.raises(InputError) as caught:
             mode.sandbox()
         message = str(caught.value)
         assert f"watcher mode {spec} needs a file system shared" in message
         assert f"DOCKER_HOST={remote}" in message
+        _refused_clean(mode)
     finally:
         mode.close()
+
+
+def _refused_clean(mode: ContainerMode | BindReloadMode) -> None:
+    """A refused mode removed the container it started, and refuses again: asked once
+    more (the next example), it starts no second container over a lost first one."""
+    assert mode.ctx is None, "the refused mode kept its container"
+    with pytest.raises(InputError, match="needs a file system shared"):
+        mode.sandbox()
+    assert mode.ctx is None
+    left = engine(cache_dir()).client.containers.list(
+        all=True, filters={"label": f"{LABEL_SESSION}={SESSION_ID}"})
+    assert left == [], f"containers left by a refused mode: {left}"
 
 
 def _reload_bind_mode_refused(remote: str) -> None:
     """The reload oracle's bind mode churns on the host for a tool in the container: the
     same shared file system the watcher's bind modes need."""
     mode = parse_reload_mode("bind:bookworm", start=start_suite, mounts=[])
+    assert isinstance(mode, BindReloadMode)
     try:
         with pytest.raises(InputError) as caught:
             mode.sandbox()
@@ -136,5 +152,6 @@ def _reload_bind_mode_refused(remote: str) -> None:
         assert "reload mode bind:bookworm needs a file system shared" in message
         assert f"DOCKER_HOST={remote}" in message
         assert "use local," in message
+        _refused_clean(mode)
     finally:
         mode.close()

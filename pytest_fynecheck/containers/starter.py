@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -49,6 +49,23 @@ class SuiteContainer:
 
     def _prepare(self, scratch: Path) -> None:
         """Fill a new scratch directory before any container mounts it."""
+
+    def container(
+        self, check: Callable[[ContainerContext], None] | None = None
+    ) -> ContainerContext:
+        """The container, started on first use. `check` (e.g. require_shared) failing
+        removes it again: the mode stays unstarted, and a later call cannot start a
+        second container over a first nobody would remove."""
+        if self.ctx is None:
+            ctx = self._start(self.suite, self.scratch, self._readonly)
+            try:
+                if check is not None:
+                    check(ctx)
+            except BaseException:
+                ctx.close()
+                raise
+            self.ctx = ctx
+        return self.ctx
 
     def close(self) -> None:
         if self.ctx is not None:

@@ -68,12 +68,9 @@ class BindReloadMode(SuiteContainer):
         self.name = f"bind:{suite}"
 
     def sandbox(self) -> Sandbox:
-        scratch = self.scratch
-        if self.ctx is None:
-            self.ctx = self._start(self.suite, scratch, self._readonly)
-            # The tool in the container must see the host's churn: a shared file system.
-            self.ctx.require_shared(f"reload mode {self.name}", instead="local")
-        return Sandbox(scratch)
+        # The tool in the container must see the host's churn: a shared file system.
+        self.container(lambda ctx: ctx.require_shared(f"reload mode {self.name}", instead="local"))
+        return Sandbox(self.scratch)
 
     def spawn(self, argv: Sequence[str], box: Sandbox) -> Process:
         assert self.ctx is not None, "sandbox() starts the container"

@@ -253,13 +253,14 @@ class ContainerMode(SuiteContainer):
         shutil.copy2(AGENT_SCRIPT, scratch / AGENT_SCRIPT.name)
 
     def sandbox(self) -> Sandbox:
-        if self.ctx is None or self._agent is None:
-            scratch = self.scratch
-            self.ctx = self._start(self.suite, scratch, self._readonly)
-            if self.kind == "bind":  # host and container must see the same files
-                self.ctx.require_shared(f"watcher mode {self.name}")
-            self._agent = ChurnAgent(self.ctx, scratch / AGENT_SCRIPT.name)
-        return ContainerSandbox(self, self.ctx, self._agent)
+        ctx = self.container(self._require_shared if self.kind == "bind" else None)
+        if self._agent is None:  # a failed start is retried in the same container
+            self._agent = ChurnAgent(ctx, self.scratch / AGENT_SCRIPT.name)
+        return ContainerSandbox(self, ctx, self._agent)
+
+    def _require_shared(self, ctx: ContainerContext) -> None:
+        # Host and container must see the same files.
+        ctx.require_shared(f"watcher mode {self.name}")
 
     def close(self) -> None:
         try:

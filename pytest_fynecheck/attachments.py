@@ -5,7 +5,6 @@ Attachments plugin and GitLab read from a test case's system-out)."""
 from __future__ import annotations
 
 import base64
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Generator
 from pathlib import Path
@@ -15,16 +14,9 @@ import pytest
 
 from pytest_fynecheck.items import CheckItem
 from pytest_fynecheck.model import Result
-from pytest_fynecheck.session import RESULTS_KEY
+from pytest_fynecheck.results import recorded
 
 PREFIX = "fynecheck."
-
-
-def _result(props: list[tuple[str, object]]) -> Result | None:
-    for key, value in props:
-        if key == RESULTS_KEY:
-            return Result.from_json(json.loads(str(value)))
-    return None
 
 
 def _attachment_lines(props: list[tuple[str, object]]) -> str:
@@ -37,10 +29,11 @@ def _attachment_lines(props: list[tuple[str, object]]) -> str:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, None]:
-    result = _result(item.user_properties) if call.when == "call" else None
+    found = recorded(item.user_properties) if call.when == "call" else []
+    result: Result | None = found[0] if found else None
     shots: dict[str, str] = {}
     if isinstance(item, CheckItem) and result is not None:
-        item.user_properties += [(PREFIX + "cell", result.os),
+        item.user_properties += [(PREFIX + "cell", result.where),
                                  (PREFIX + "status", result.status.value)]
         for role, path in sorted(result.artifacts.items()):
             if Path(path).is_file():
@@ -58,7 +51,7 @@ def pytest_runtest_makereport(
 
     rep = outcome.get_result()
     rep.extras = [*getattr(rep, "extras", [])] + [
-        extras.png(base64.b64encode(Path(p).read_bytes()).decode(), name=f"{role} ({result.os})")
+        extras.png(base64.b64encode(Path(p).read_bytes()).decode(), name=f"{role} ({result.where})")
         for role, p in shots.items()
         if result is not None
     ]

@@ -10,7 +10,6 @@ Items are added only when asked: `--fynecheck-NAME CMD`, or `--fynecheck` with t
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
@@ -24,7 +23,8 @@ from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.containers.starter import ContainerStarter
 from pytest_fynecheck.items import add_items
 from pytest_fynecheck.model import InputError, Result, Status
-from pytest_fynecheck.session import RESULTS_KEY, cache_dir
+from pytest_fynecheck.results import record
+from pytest_fynecheck.session import cache_dir
 from pytest_fynecheck.settings import Command, settings
 from pytest_fynecheck.workers import is_worker
 
@@ -159,9 +159,10 @@ class ModeItem(pytest.Item):
         raise NotImplementedError
 
     def record(self, status: Status, detail: str) -> None:
-        """Into the doctor table (plugin.py collects these, with or without xdist)."""
-        result = Result(self.check.name, f"{self.title}: {self.cmd}", status, detail, os=self.mode)
-        self.user_properties.append((RESULTS_KEY, json.dumps(result.to_json())))
+        """Into the doctor table: a result of this check's kind, where = the mode."""
+        title = f"{self.title}: {self.cmd}"
+        record(self, Result(self.check.name, title, status, detail, where=self.mode,
+                            kind=self.check.name))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, self.errors()):

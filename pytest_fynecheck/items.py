@@ -4,7 +4,6 @@ like any others; and the readiness check's item."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ from _pytest.runner import collect_one_node
 from pytest_fynecheck import report as doctor
 from pytest_fynecheck.checks import for_context
 from pytest_fynecheck.model import Result, Status
-from pytest_fynecheck.session import RESULTS_KEY, core
+from pytest_fynecheck.results import record
+from pytest_fynecheck.session import core
 
 
 class ItemsCollector(pytest.Collector):
@@ -51,7 +51,7 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         runner = core(self.config).runner()
         result = runner.result(self.context, self.check_id)
-        self.user_properties.append((RESULTS_KEY, json.dumps(result.to_json())))
+        record(self, result)
         if result.status is Status.NA:
             pytest.skip(f"n/a: {result.detail}")
         if result.blocking:

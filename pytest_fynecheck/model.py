@@ -1,9 +1,11 @@
-"""The data every part of the kit passes around: check results and their status."""
+"""The data every part of the kit passes around: results (of checks, watcher and reload
+modes, drift aspects) and their status."""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -18,20 +20,26 @@ class Status(str, enum.Enum):
         return {"ok": "✓", "fail": "✗", "warn": "!", "n/a": "-"}[self.value]
 
 
+# What a result is about: a readiness check, a watcher or reload mode, a drift aspect.
+KINDS = ("check", "watcher", "reload", "drift")
+
+
 @dataclasses.dataclass(frozen=True)
 class Result:
-    """What one check found in one context."""
+    """What one check, mode or drift aspect found, where it ran."""
 
     id: str
     title: str
     status: Status
     detail: str = ""
     hint: str = ""
-    os: str = "host"
+    # A check's context or matrix cell, a watcher's or reload tool's mode, a drift binary.
+    where: str = "host"
     required: bool = True
     seconds: float = 0.0
-    # Paths a person may want to open (screenshots, logs), by role.
+    # Paths a person may want to open (screenshots, logs, a built binary), by role.
     artifacts: dict[str, str] = dataclasses.field(default_factory=dict)
+    kind: str = "check"
 
     @property
     def blocking(self) -> bool:
@@ -41,11 +49,19 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["status"] = self.status.value
+        # "os": the key --fynecheck-json files and the matrix merge have always read.
+        data["os"] = data.pop("where")
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Result:
-        return cls(**{**data, "status": Status(data["status"])})
+    def from_json(cls, data: Mapping[str, Any]) -> Result:
+        fields = {k: v for k, v in data.items() if k != "os"}
+        # Files written before results had a kind hold checks only.
+        return cls(**{**fields, "where": data.get("os", "host"), "status": Status(data["status"])})
+
+
+# What a check receives from the checks it requires: their results, by check id.
+Needs = Mapping[str, Result]
 
 
 class CheckFailed(Exception):

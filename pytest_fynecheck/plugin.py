@@ -106,9 +106,10 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = core(config)
-    if not state.results:
+    # Drift aspects have their own section, headed by the binary they compare.
+    results = sorted((r for r in state.results if r.kind != "drift"), key=_report_order)
+    if not results:
         return
-    results = sorted(state.results, key=_report_order)
     terminalreporter.write_sep("=", "fynecheck")
     for line in doctor.table(results).splitlines():
         terminalreporter.write_line(line)
@@ -120,7 +121,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 def _report_order(result: Result) -> tuple[int, str]:
     ids = list(catalogue())
-    return (ids.index(result.id) if result.id in ids else len(ids), result.os)
+    return (ids.index(result.id) if result.id in ids else len(ids), result.where)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

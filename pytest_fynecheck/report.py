@@ -1,4 +1,5 @@
-"""The doctor-style report and its JSON form."""
+"""The one renderer: the doctor-style report of every kind of result, the checks-by-OS
+matrix, and the JSON form."""
 
 from __future__ import annotations
 
@@ -8,15 +9,24 @@ from typing import Any
 
 from pytest_fynecheck.model import Result, Status
 
+# Drift's own words for a status: what a person comparing a binary with its tree reads.
+DRIFT_WORDS = {Status.OK: "match", Status.FAIL: "drift", Status.NA: "unknown", Status.WARN: "warn"}
+
 
 def describe(result: Result) -> str:
-    """One check: its mark line, then what was found and the fix, indented."""
-    optional = "" if result.required else " (optional)"
-    where = "" if result.os == "host" else f" [{result.os}]"
-    lines = [f"[{result.status.mark}] {result.id}{where}: {result.title}{optional}"]
+    """One result: its mark line, then what was found and the fix, indented."""
+    if result.kind == "drift":
+        word = DRIFT_WORDS[result.status]
+        lines = [f"[{result.status.mark}] drift {result.id}: {word}: {result.title}"]
+    else:
+        optional = "" if result.required else " (optional)"
+        where = "" if result.where == "host" else f" [{result.where}]"
+        lines = [f"[{result.status.mark}] {result.id}{where}: {result.title}{optional}"]
     for text in result.detail.splitlines():
         lines.append(f"    {text}")
-    if result.hint and result.status in (Status.FAIL, Status.WARN):
+    # An aspect that cannot be compared has a fix (build with vcs info); a n/a check none.
+    fixable = (Status.FAIL, Status.WARN, *((Status.NA,) if result.kind == "drift" else ()))
+    if result.hint and result.status in fixable:
         lines.append(f"    fix: {result.hint}")
     for role, path in sorted(result.artifacts.items()):
         lines.append(f"    {role}: {path}")
@@ -56,16 +66,17 @@ def to_json(results: Sequence[Result], extra: Mapping[str, Any] | None = None) -
 def matrix(results: Sequence[Result], columns: Sequence[str] | None = None) -> str:
     """One row per check, one column per OS or matrix cell (`columns`' order, else host
     first, then in order of appearance); each cell is the status mark. Failures' details
-    stay in `table`, above it."""
+    stay in `table`, above it. Only checks: a watcher's mode is not an OS."""
+    results = checks_only(results)
     oses: list[str] = []
     checks: list[str] = []
     cell: dict[tuple[str, str], Result] = {}
     for r in results:
-        if r.os not in oses:
-            oses.append(r.os)
+        if r.where not in oses:
+            oses.append(r.where)
         if r.id not in checks:
             checks.append(r.id)
-        cell[(r.id, r.os)] = r
+        cell[(r.id, r.where)] = r
     if columns is not None:
         oses = [c for c in columns if c in oses] + [o for o in oses if o not in columns]
     else:
@@ -84,3 +95,7 @@ def matrix(results: Sequence[Result], columns: Sequence[str] | None = None) -> s
     blocked = {os for (_, os), r in cell.items() if r.blocking}
     per_os = "; ".join(f"{o}: {'NOT READY' if o in blocked else 'ready'}" for o in oses)
     return "\n".join([*lines, f"({legend})", per_os])
+
+
+def checks_only(results: Sequence[Result]) -> list[Result]:
+    return [r for r in results if r.kind == "check"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from pytest_fynecheck.checks import Check, Found, catalogue
@@ -37,7 +37,7 @@ class Runner:
         with self._lock:
             key = (context, check_id)
             if key not in self._futures:
-                deps = [self.submit(context, d) for d in check.requires]
+                deps = {d: self.submit(context, d) for d in check.requires}
                 self._futures[key] = self._pool.submit(self._run, context, check, deps)
             return self._futures[key]
 
@@ -60,24 +60,26 @@ class Runner:
                 self.contexts[name] = self._make_context(name)
             return self.contexts[name]
 
-    def _run(self, context: str, check: Check, deps: list[Future[Result]]) -> Result:
+    def _run(self, context: str, check: Check, deps: dict[str, Future[Result]]) -> Result:
         start = time.monotonic()
 
-        def result(status: Status, detail: str, hint: str = "", **kw: dict[str, str]) -> Result:
+        def result(
+            status: Status, detail: str, hint: str = "", artifacts: dict[str, str] | None = None
+        ) -> Result:
             return Result(
                 check.id,
                 check.title,
                 status,
                 detail,
                 hint,
-                os=context,
+                where=context,
                 required=check.required,
                 seconds=round(time.monotonic() - start, 3),
-                **kw,
+                artifacts=artifacts or {},
             )
 
         def blocked() -> Result | None:
-            failed = [r.id for r in (d.result() for d in deps) if r.status is Status.FAIL]
+            failed = [r.id for r in (d.result() for d in deps.values()) if r.status is Status.FAIL]
             if not failed:
                 return None
             names = ", ".join(failed)
@@ -88,7 +90,7 @@ class Runner:
         try:
             # Set here, in the pool's thread: submit() runs in another one.
             with running_check(check.id):
-                found = check.run(self.context(context))
+                found = check.run(self.context(context), _Needs(deps))
         except CheckFailed as exc:
             return blocked() or result(exc.status, exc.detail, exc.hint or check.hint)
         except Exception as exc:  # a bug in the kit, not in the machine: say so plainly
@@ -107,3 +109,20 @@ class Runner:
         self._pool.shutdown(wait=True, cancel_futures=True)
         for ctx in self.contexts.values():
             ctx.close()
+
+
+class _Needs(Mapping[str, Result]):
+    """A check's requirements' results; reading one waits for it (a check that does
+    should wait, see Check.waits)."""
+
+    def __init__(self, deps: dict[str, Future[Result]]) -> None:
+        self._deps = deps
+
+    def __getitem__(self, check_id: str) -> Result:
+        return self._deps[check_id].result()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._deps)
+
+    def __len__(self) -> int:
+        return len(self._deps)

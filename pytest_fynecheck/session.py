@@ -4,7 +4,6 @@ Library and feature code reach it with `core(config)`; it never imports the entr
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -16,11 +15,9 @@ from pytest_fynecheck import reaper
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import Result
 from pytest_fynecheck.progress import Progress, line_writer
+from pytest_fynecheck.results import recorded
 from pytest_fynecheck.runner import Runner
 from pytest_fynecheck.settings import settings
-
-# The user property a kit item's Result travels in, from a worker to the controller.
-RESULTS_KEY = "fynecheck_result"
 
 
 class Closing(Protocol):
@@ -110,13 +107,10 @@ class Session:
         return base if cells is None else list(cells)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # Results reach the controller through user_properties, with or without xdist.
+        # Every kind of result reaches the controller this one way, with or without xdist.
         self.progress.flush()
-        if report.when != "call":
-            return
-        for key, value in report.user_properties:
-            if key == RESULTS_KEY:
-                self.results.append(Result.from_json(json.loads(str(value))))
+        if report.when == "call":
+            self.results += recorded(report.user_properties)
 
     def close(self) -> None:
         if self._runner is not None:

@@ -22,7 +22,7 @@ WINDOW_AREA = 320 * 160  # fixtures/hello's window, in pixels
 
 def build(ctx: Context) -> str:
     """The app binary, built (or taken from the cache) by the catalogue's app.build."""
-    found = app_build(ctx)
+    found = app_build(ctx, {})
     assert isinstance(found, Found)
     return found.artifacts["binary"]
 

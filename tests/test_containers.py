@@ -159,7 +159,7 @@ def test_gl_hint_is_true(tmp_path: Path) -> None:
     check = catalogue()["pkgconfig.gl"]
     try:
         with pytest.raises(CheckFailed) as failed:
-            check.run(ctx)
+            check.run(ctx, {})
         hint = failed.value.hint or check.hint
         assert "apt-get install" in hint, hint
         named = re.search(r"apt-get install ([a-z0-9.+ -]+)", hint)
@@ -169,7 +169,7 @@ def test_gl_hint_is_true(tmp_path: Path) -> None:
         done = ctx.run(["apt-get", "install", "-y", "--no-download", *packages], timeout=300)
         assert done.ok, done.output
         ctx.memo.clear()
-        assert "gl " in str(check.run(ctx))
+        assert "gl " in str(check.run(ctx, {}))
     finally:
         ctx.close()
 
@@ -184,10 +184,10 @@ def test_wayland_libs_needs_the_libwayland_go_gl_is_generated_for(
     check = catalogue()["wayland.libs"]
     try:
         if ok:
-            assert "headers compile and link" in str(check.run(ctx))
+            assert "headers compile and link" in str(check.run(ctx, {}))
             return
         with pytest.raises(CheckFailed) as failed:
-            check.run(ctx)
+            check.run(ctx, {})
         assert "wayland-client 1.18" in failed.value.detail, failed.value.detail
         assert "WL_MARSHAL_FLAG_DESTROY" in failed.value.detail
         assert "without -tags wayland" in failed.value.hint

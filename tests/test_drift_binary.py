@@ -13,6 +13,7 @@ from drift_support import HELLO, MODES, build, copy_repo, host, make_other, make
 
 from pytest_fynecheck.drift import check, probe
 from pytest_fynecheck.model import InputError
+from pytest_fynecheck.report import DRIFT_WORDS
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +105,9 @@ def test_no_vcs_is_unknown_with_the_reason(other_repo: Path) -> None:
     binary = build(other_repo, ("-buildvcs=false",), {"CGO_ENABLED": "0"}, name="other")
     report = check(host(other_repo), binary)
     for aspect in ("vcs.revision", "vcs.modified"):
-        assert report[aspect].verdict.value == "unknown"
-        assert "-buildvcs=false" in report[aspect].summary
-    assert report["embed"].verdict.value == "match"
+        assert DRIFT_WORDS[report[aspect].status] == "unknown"
+        assert "-buildvcs=false" in report[aspect].title
+    assert DRIFT_WORDS[report["embed"].status] == "match"
 
 
 def test_project_not_a_git_repository(other_repo: Path, tmp_path: Path) -> None:
@@ -115,10 +116,10 @@ def test_project_not_a_git_repository(other_repo: Path, tmp_path: Path) -> None:
     shutil.copytree(other_repo, plain, ignore=shutil.ignore_patterns(".git"))
     report = check(host(plain), binary)
     for aspect in ("vcs.revision", "vcs.modified"):
-        assert report[aspect].verdict.value == "unknown"
-        assert f"project {plain} is not a git repository" in report[aspect].summary
-    assert report["embed"].verdict.value == "match"
-    assert report["deps"].verdict.value == "match"
+        assert DRIFT_WORDS[report[aspect].status] == "unknown"
+        assert f"project {plain} is not a git repository" in report[aspect].title
+    assert DRIFT_WORDS[report["embed"].status] == "match"
+    assert DRIFT_WORDS[report["deps"].status] == "match"
 
 
 def test_bad_inputs_each_name_the_input(hello_repo: Path, other_repo: Path, tmp_path: Path) -> None:
@@ -194,22 +195,22 @@ def test_bundle_old_style_goes_stale_new_style_is_the_source(
     (repo / "bundled.go").write_text(OLD_BUNDLE)
     (repo / "logo.txt").write_text("logo v1\n")
     bundle = check(host(repo), binary)["bundle"]
-    assert bundle.verdict.value == "match", bundle
-    assert any(f"matches {repo / 'logo.txt'}" in line for line in bundle.lines)
+    assert DRIFT_WORDS[bundle.status] == "match", bundle
+    assert any(f"matches {repo / 'logo.txt'}" in line for line in bundle.detail.splitlines())
 
     (repo / "logo.txt").write_text("logo v2, edited after fyne bundle ran\n")
     bundle = check(host(repo), binary)["bundle"]
-    assert bundle.verdict.value == "drift"
-    assert "resourceLogoTxt (logo.txt): bundled 8 B" in "\n".join(bundle.lines)
+    assert DRIFT_WORDS[bundle.status] == "drift"
+    assert "resourceLogoTxt (logo.txt): bundled 8 B" in bundle.detail
 
     (repo / "bundled.go").write_text(NEW_BUNDLE)
     (repo / "logo.svg").write_text("<svg/>\n")
     report = check(host(repo), binary)
-    assert report["bundle"].verdict.value == "match"
-    assert "go:embed logo.svg" in "\n".join(report["bundle"].lines)
+    assert DRIFT_WORDS[report["bundle"].status] == "match"
+    assert "go:embed logo.svg" in report["bundle"].detail
     # The binary predates the bundle: its bytes are not in it, and the embed aspect says so.
-    assert report["embed"].verdict.value == "drift"
-    assert "example.com/hello logo.svg" in "\n".join(report["embed"].lines)
+    assert DRIFT_WORDS[report["embed"].status] == "drift"
+    assert "example.com/hello logo.svg" in report["embed"].detail
 
 
 @pytest.mark.slow  # a cold cgo cross-build of Fyne takes minutes, once per Go cache
@@ -226,4 +227,4 @@ def test_windows_cgo_fyne_binary_is_read_without_running(hello_repo: Path) -> No
     assert (shown["GOOS/GOARCH"], shown["format"]) == ("windows/amd64", "pe")
     # The source side is listed for windows too, so its module set differs from Linux.
     linux = check(host(hello_repo), build(hello_repo, MODES["default"]))
-    assert report["deps"].summary != linux["deps"].summary
+    assert report["deps"].title != linux["deps"].title

@@ -11,6 +11,7 @@ import pytest
 from drift_support import HELLO, MODES, build, commit, copy_repo, git, host, make_repo, run
 
 from pytest_fynecheck.drift import DriftReport, check
+from pytest_fynecheck.report import DRIFT_WORDS
 
 ASPECTS = {"deps", "vcs.revision", "vcs.modified", "embed"}
 
@@ -84,7 +85,7 @@ EDITS: dict[str, tuple[Callable[[Path], None], set[str], str]] = {
 
 def _lines(report: DriftReport) -> str:
     return "\n".join(
-        [a.summary for a in report.aspects] + [line for a in report.aspects for line in a.lines]
+        [a.title for a in report.aspects] + [a.detail for a in report.aspects]
     )
 
 
@@ -109,7 +110,7 @@ def test_embed_change_report_says_what_a_reload_shows(
     repo = copy_repo(hello_template, tmp_path / "hello")
     _change(repo)
     embed = check(host(repo), binary)["embed"]
-    text = "\n".join(embed.lines)
+    text = embed.detail
     assert "a reload shows 30 B" in text
     assert "the binary embeds 22 B" in text
     # The diff runs from what the binary shows to what dev-mode reload reads.
@@ -139,7 +140,7 @@ def test_head_moves_back_to_the_built_revision(hello_template: Path, tmp_path: P
     repo = copy_repo(hello_template, tmp_path / "hello")
     built = git(repo, "rev-parse", "HEAD").strip()
     _commit(repo)
-    assert check(host(repo), binary)["vcs.revision"].verdict.value == "drift"
+    assert DRIFT_WORDS[check(host(repo), binary)["vcs.revision"].status] == "drift"
     git(repo, "reset", "-q", "--hard", built)
     # A new context: git state is memoized per context, like per session.
     assert set(check(host(repo), binary).verdicts().values()) == {"match"}

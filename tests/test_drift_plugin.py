@@ -55,11 +55,12 @@ def test_edit_fails_exactly_its_items(
     pytester: pytest.Pytester, binary: Path, project: Path, workers: str
 ) -> None:
     result = pytester.runpytest_subprocess(*_args(binary, project, "-n", workers))
-    result.assert_outcomes(passed=5)
+    # drift[bundle]: hello has no fyne bundle files, nothing to compare: n/a (issue 12).
+    result.assert_outcomes(passed=4, skipped=1)
 
     (project / "assets" / "greeting.txt").write_text("Hello, edited for reload\n")
     result = pytester.runpytest_subprocess(*_args(binary, project, "-n", workers, "-rf"))
-    result.assert_outcomes(passed=3, failed=2)
+    result.assert_outcomes(passed=2, failed=2, skipped=1)
     out = result.stdout.str()
     result.stdout.fnmatch_lines(
         ["FAILED *drift[[]vcs.modified[]]*", "FAILED *drift[[]embed[]]*"], consecutive=False
@@ -88,12 +89,27 @@ def test_unknown_skips_or_fails_as_configured(
 ) -> None:
     shutil.rmtree(project / ".git")
     result = pytester.runpytest_subprocess(*_args(binary, project, "-rs"))
-    result.assert_outcomes(passed=3, skipped=2)
+    result.assert_outcomes(passed=2, skipped=3)  # vcs.*: unknown; bundle: nothing to compare
     result.stdout.fnmatch_lines([f"*unknown: project {project} is not a git repository*"])
     result = pytester.runpytest_subprocess(
         *_args(binary, project, "-o", "fynecheck_drift_unknown=fail")
     )
-    result.assert_outcomes(passed=3, failed=2)
+    # The ini is for aspects that could not be compared; no bundle files stays n/a.
+    result.assert_outcomes(passed=2, failed=2, skipped=1)
+
+
+def test_nothing_to_compare_is_na_not_a_match(
+    pytester: pytest.Pytester, binary: Path, project: Path
+) -> None:
+    """Missing data is never a match: with no fyne bundle files, drift[bundle] is n/a."""
+    result = pytester.runpytest_subprocess(*_args(binary, project, "-k", "bundle", "-rs"))
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([
+        "*= fynecheck drift =*",
+        "[[]-[]] drift bundle: unknown: nothing to compare (no fyne bundle files)",
+        "SKIPPED *n/a: nothing to compare (no fyne bundle files)",
+    ], consecutive=False)
+    assert "match: nothing to compare" not in result.stdout.str()
 
 
 def test_marker_errors_the_test_with_the_report(
@@ -135,7 +151,8 @@ def test_fixture_gives_the_report(pytester: pytest.Pytester, binary: Path, proje
                 "vcs.modified": "drift",
                 "embed": "drift",
             }}
-            assert "removed: example.com/hello assets/style.json" in report["embed"].lines[0]
+            first = report["embed"].detail.splitlines()[0]
+            assert "removed: example.com/hello assets/style.json" in first
         """
     )
     pytester.runpytest_subprocess("--strict-markers").assert_outcomes(passed=1)

@@ -10,7 +10,7 @@ from conftest import ROOT, start_suite
 
 from pytest_fynecheck.checks.glibc import glibc_portability
 from pytest_fynecheck.containers.context import ContainerContext
-from pytest_fynecheck.model import CheckFailed, CheckWarning
+from pytest_fynecheck.model import CheckFailed, CheckWarning, Needs, Result, Status
 
 STRLCPY = ROOT / "fixtures" / "portability" / "strlcpy"
 
@@ -22,8 +22,12 @@ def _built_on(suite: str, tmp: Path) -> tuple[ContainerContext, Path]:
     exe = project / "strlcpy"
     done = ctx.run(["go", "build", "-o", str(exe), "."], timeout=600)
     assert done.ok, done.output
-    ctx.memo["app binary"] = exe
     return ctx, exe
+
+
+def _needs(exe: Path) -> Needs:
+    """What the runner hands glibc.portability: app.build's result, with its binary."""
+    return {"app.build": Result("app.build", "", Status.OK, artifacts={"binary": str(exe)})}
 
 
 @pytest.mark.slow
@@ -33,7 +37,7 @@ def test_built_on_trixie_is_caught_before_bullseye_refuses_it(tmp_path: Path) ->
     try:
         trixie.settings["glibc_suites"] = ["bullseye", "bookworm", "trixie"]
         with pytest.raises(CheckFailed) as caught:
-            glibc_portability(trixie)
+            glibc_portability(trixie, _needs(exe))
         detail = caught.value.detail
         assert "built on trixie, will not start on bullseye: needs GLIBC_2.32, GLIBC_2.34, " \
             "GLIBC_2.38 (bullseye's libc.so.6 defines up to GLIBC_2.30)" in detail, detail
@@ -49,7 +53,7 @@ def test_built_on_trixie_is_caught_before_bullseye_refuses_it(tmp_path: Path) ->
         # Suites from --fynecheck-os only: the same finding, as a warning.
         trixie.settings.update(glibc_suites=[], os_names=["bullseye", "trixie"])
         with pytest.raises(CheckWarning):
-            glibc_portability(trixie)
+            glibc_portability(trixie, _needs(exe))
     finally:
         trixie.close()
         bullseye.close()
@@ -61,7 +65,7 @@ def test_built_on_bullseye_starts_on_newer_suites_as_the_hint_says(tmp_path: Pat
     trixie = start_suite("trixie", tmp_path / "scratch-run", readonly=[exe.parent])
     try:
         bullseye.settings["glibc_suites"] = ["bookworm", "trixie"]
-        found = str(glibc_portability(bullseye))
+        found = str(glibc_portability(bullseye, _needs(exe)))
         assert "starts on bookworm, trixie (built on bullseye)" in found, found
         ran = trixie.run([str(exe)], timeout=60)
         assert ran.stdout.strip() == "copied 9 fyneche", ran.output

@@ -52,15 +52,15 @@ def test_workflow_cells_merge_into_the_unsharded_table(hello: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:]
     unsharded = merge.merge([merge.load(one)])
     assert merged.table() == unsharded.table()
-    assert {(r.id, r.os): r.status for r in merged.results} == {
-        (r.id, r.os): r.status for r in unsharded.results
+    assert {(r.id, r.where): r.status for r in merged.results} == {
+        (r.id, r.where): r.status for r in unsharded.results
     }
     # The Go axis was real: each cell's go.version names its own toolchain.
-    version = {r.os: r.detail for r in merged.results if r.id == "go.version"}
+    version = {r.where: r.detail for r in merged.results if r.id == "go.version"}
     assert version[f"host+{want_go}"].startswith(want_go + " at ")
     assert not version["host"].startswith(want_go + " at ")
     # Both cells showed the window; the step summary has the table and both thumbnails.
-    assert {r.os for r in merged.results if r.id == "app.window" and r.status.value == "ok"} \
+    assert {r.where for r in merged.results if r.id == "app.window" and r.status.value == "ok"} \
         == {"host", f"host+{want_go}"}
     page = flow.summary.read_text(encoding="utf-8")
     assert f"`host+{want_go}`" in page

@@ -14,7 +14,7 @@ from pytest_fynecheck import images
 from pytest_fynecheck.checks import for_context
 from pytest_fynecheck.checks.windows import windows_dlls
 from pytest_fynecheck.context import Context
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.model import CheckFailed, Result, Status
 from pytest_fynecheck.windows import WINDOWS_ENV
 from pytest_fynecheck.windows.dlls import system_dlls, unresolved_dlls
 from pytest_fynecheck.windows.wine import session, wine_prefix, wine_version
@@ -63,9 +63,11 @@ def test_libwinpthread_import_is_caught_and_the_hints_are_true(tmp_path: Path) -
     exe = project / "pthread.exe"
     built = ctx.run(["go", "build", "-o", str(exe), "."], env={"GOFLAGS": "-mod=mod"})
     assert built.ok, built.output
-    ctx.memo["windows binary"] = exe
+    # What the runner hands windows.dlls: windows.build's result, with its binary.
+    made = Result("windows.build", "", Status.OK, artifacts={"binary": str(exe)})
+    needs = {"windows.build": made}
     with pytest.raises(CheckFailed) as caught:
-        windows_dlls(ctx)
+        windows_dlls(ctx, needs)
     assert "libwinpthread-1.dll (imported by pthread.exe)" in caught.value.detail
     assert "CGO_LDFLAGS='-static'" in caught.value.hint
 
@@ -81,7 +83,7 @@ def test_libwinpthread_import_is_caught_and_the_hints_are_true(tmp_path: Path) -
     assert unresolved_dlls(ctx, static)[1] == {}
     # Fix 2: ship the DLL beside the .exe; its own imports are followed (system ones).
     shutil.copy(WINPTHREAD, project / WINPTHREAD.name)
-    assert "imports only system DLLs" in str(windows_dlls(ctx))
+    assert "imports only system DLLs" in str(windows_dlls(ctx, needs))
 
 
 def _wine(ctx: Context, exe: Path) -> str:

@@ -1,7 +1,8 @@
 """The check catalogue: one check is an id, a title, a run function and a fix hint.
 
-A run function takes a `Context` and returns what it found (a string, or a `Found`),
-or raises `CheckFailed` (or a subclass) with the cause and a true hint.
+A run function takes a `Context` and its requirements' results (`Needs`, by check id)
+and returns what it found (a string, or a `Found`), or raises `CheckFailed` (or a
+subclass) with the cause and a true hint.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 
 from pytest_fynecheck.context import Context
+from pytest_fynecheck.model import Needs as Needs  # what run functions take
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,7 +22,12 @@ class Found:
     artifacts: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-RunFn = Callable[[Context], "str | Found"]
+RunFn = Callable[[Context, Needs], "str | Found"]
+
+
+def built_binary(needs: Needs, check_id: str) -> Path:
+    """The binary a build check (app.build, windows.build) made: its result's artifact."""
+    return Path(needs[check_id].artifacts["binary"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +41,7 @@ class Check:
     # Checks whose failure makes this one meaningless: it is then reported as not run.
     requires: tuple[str, ...] = ()
     # Cheap checks run alongside their requirements (their result is dropped if one fails);
-    # expensive ones, or ones that use a requirement's output, wait.
+    # expensive ones, or ones that use a requirement's result, wait.
     waits: bool = False
     # The targets (see context_target) whose contexts run this check.
     targets: tuple[str, ...] = ("linux",)

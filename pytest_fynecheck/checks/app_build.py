@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from pytest_fynecheck.checks import Found, check
+from pytest_fynecheck.checks import Found, Needs, check
 from pytest_fynecheck.context import CURRENT_CHECK, Context
 from pytest_fynecheck.gotool import MainPackage, go_env, json_stream, main_package, tag_args
 from pytest_fynecheck.model import CheckFailed
@@ -121,10 +121,9 @@ def _prune(builds: Path, owner: str, keep: int = KEEP_BUILDS) -> list[Path]:
     requires=("project.gomod", "cc.works", "pkgconfig.gl", "x11.libs", "wayland.libs"),
     waits=True,  # a doomed cold build would burn minutes
 )
-def app_build(ctx: Context) -> Found:
+def app_build(ctx: Context, needs: Needs) -> Found:
     exe, detail = build_app(ctx, "app")
-    ctx.memo["app binary"] = exe
-    return Found(detail, {"binary": str(exe)})
+    return Found(detail, {"binary": str(exe)})  # app.window and glibc run this binary
 
 
 def build_app(ctx: Context, name: str) -> tuple[Path, str]:

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_fynecheck.checks import Found, check
+from pytest_fynecheck.checks import Found, Needs, built_binary, check
 from pytest_fynecheck.context import Context, HostProcess, Process, wait_until
 from pytest_fynecheck.displays import WESTON_PANEL_ROWS, Display, wayland_display, x_display
 from pytest_fynecheck.images import Image, changed_box, read_png, read_xwd, write_png
@@ -25,11 +25,12 @@ from pytest_fynecheck.x11 import MappedWindow, XWindowWatch
     requires=("app.build", "gl.context"),
     waits=True,  # it runs the binary app.build made
 )
-def app_window(ctx: Context) -> Found:
+def app_window(ctx: Context, needs: Needs) -> Found:
+    argv = [str(built_binary(needs, "app.build")), *ctx.settings.get("app_args", ())]
     if "wayland" in ctx.tags:
-        return _wayland_window(ctx)
+        return _wayland_window(ctx, argv)
     display = x_display(ctx)
-    return show_x_window(ctx, display, _app_argv(ctx), display.env)
+    return show_x_window(ctx, display, argv, display.env)
 
 
 def show_x_window(
@@ -58,11 +59,6 @@ def show_x_window(
         f"colours, {frame.width}x{frame.height}){before}; stopped with SIGTERM (exit {code})",
         {"screenshot": str(shot)},
     )
-
-
-def _app_argv(ctx: Context) -> list[str]:
-    exe: Path = ctx.memo["app binary"]
-    return [str(exe), *ctx.settings.get("app_args", ())]
 
 
 def _first_frame(
@@ -152,7 +148,7 @@ def _no_window_hint(title: str) -> str:
 _MIN_SIDE, _MIN_COLOURS = 32, 8
 
 
-def _wayland_window(ctx: Context) -> Found:
+def _wayland_window(ctx: Context, argv: list[str]) -> Found:
     """A -tags wayland build on the Wayland display: no X to ask, so the kit's own weston
     is asked for screenshots, and the window is what changed on screen."""
     display = wayland_display(ctx)
@@ -161,7 +157,7 @@ def _wayland_window(ctx: Context) -> Found:
     own = display.server is not None  # only the kit's weston allows screenshots
     before = display.settled_screen(work / "before.png") if own else None
     start = time.monotonic()
-    app = ctx.spawn(_app_argv(ctx), env=display.env)
+    app = ctx.spawn(argv, env=display.env)
     try:
 
         def drawn() -> Image | None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_fynecheck import PROBES_DIR
-from pytest_fynecheck.checks import check
+from pytest_fynecheck.checks import Needs, check
 from pytest_fynecheck.context import Completed, Context
 from pytest_fynecheck.gotool import go_env
 from pytest_fynecheck.model import CheckFailed, NotApplicable
@@ -82,7 +82,7 @@ def build_cgo_probe(ctx: Context, where: str, exe_name: str) -> tuple[Path, Comp
     hint="install a C compiler and the C library headers (Debian: apt-get install gcc libc6-dev)",
     requires=("cgo.enabled",),
 )
-def cc_works(ctx: Context) -> str:
+def cc_works(ctx: Context, needs: Needs) -> str:
     exe, built = build_cgo_probe(ctx, "cgo", "probe")
     if not built.ok:
         raise CheckFailed(
@@ -252,7 +252,7 @@ def _owner_hint(ctx: Context, modules: Sequence[str]) -> str:
     hint="Debian: apt-get install libgl-dev pkg-config",
     requires=("cc.works",),
 )
-def pkgconfig_gl(ctx: Context) -> str:
+def pkgconfig_gl(ctx: Context, needs: Needs) -> str:
     versions = pkg_config(ctx, ["gl"])
     compile_probe(ctx, "gl-probe", ["gl"], c_program(["GL/gl.h"], "return glGetString == 0;"))
     return f"gl {versions['gl']}; GL/gl.h compiles and -lGL links"
@@ -278,7 +278,7 @@ X11_CALLS = """return XOpenDisplay == 0 || XRRGetScreenResources == 0 || Xcursor
     "libxinerama-dev libxi-dev libxxf86vm-dev)",
     requires=("cc.works",),
 )
-def x11_libs(ctx: Context) -> str:
+def x11_libs(ctx: Context, needs: Needs) -> str:
     if "wayland" in ctx.tags:
         raise NotApplicable("the app is built with -tags wayland, which does not link X11")
     versions = pkg_config(ctx, X11_MODULES)
@@ -302,7 +302,7 @@ WAYLAND_CALLS = """return wl_display_connect == 0 || wl_cursor_theme_load == 0
     hint="Debian: apt-get install libwayland-dev libxkbcommon-dev",
     requires=("cc.works",),
 )
-def wayland_libs(ctx: Context) -> str:
+def wayland_libs(ctx: Context, needs: Needs) -> str:
     if "wayland" not in ctx.tags:
         raise NotApplicable("the app is not built with -tags wayland (see ini fynecheck_tags)")
     versions = pkg_config(ctx, WAYLAND_MODULES)

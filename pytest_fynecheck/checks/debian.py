@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from pytest_fynecheck.checks import check
+from pytest_fynecheck.checks import Needs, check
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import CheckWarning, NotApplicable
 
@@ -18,7 +18,7 @@ _EXACT = re.compile(r"^\s*([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*\(\s*=\s*([^)
     hint="upgrade the -dev package together with its runtime library: apt-get install PKG-dev PKG",
     required=False,
 )
-def dev_locks(ctx: Context) -> str:
+def dev_locks(ctx: Context, needs: Needs) -> str:
     if ctx.which("dpkg-query") is None:
         raise NotApplicable("no dpkg-query: not a Debian-based system")
     # One query for everything installed: name, arch, version, status, Depends.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pytest_fynecheck.checks import TARGETS, check
+from pytest_fynecheck.checks import TARGETS, Needs, check
 from pytest_fynecheck.checks.cc import compile_probe, shipped_probe
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.displays import wayland_display, x_display
@@ -21,7 +21,7 @@ FYNE_MIN_GL = (2, 1)
     hint="point DISPLAY at a running X server, or use --fynecheck-display=xvfb",
     targets=TARGETS,  # Wine draws through X too
 )
-def display_x11(ctx: Context) -> str:
+def display_x11(ctx: Context, needs: Needs) -> str:
     if "wayland" in ctx.tags:
         raise NotApplicable("the app is built with -tags wayland and does not use X11")
     display = x_display(ctx)
@@ -43,7 +43,7 @@ def display_x11(ctx: Context) -> str:
     hint="run a Wayland compositor and set WAYLAND_DISPLAY (and XDG_RUNTIME_DIR)",
     requires=("cc.works",),
 )
-def display_wayland(ctx: Context) -> str:
+def display_wayland(ctx: Context, needs: Needs) -> str:
     if "wayland" not in ctx.tags:
         raise NotApplicable(
             "the app is an X11 build (no -tags wayland): it needs DISPLAY, "
@@ -79,7 +79,7 @@ def display_wayland(ctx: Context) -> str:
     hint="install Mesa's drivers (Debian: apt-get install libgl1-mesa-dri libglx-mesa0)",
     requires=("pkgconfig.gl", "x11.libs", "display.x11"),
 )
-def gl_context(ctx: Context) -> str:
+def gl_context(ctx: Context, needs: Needs) -> str:
     if "wayland" in ctx.tags:
         raise NotApplicable("-tags wayland uses EGL; app.window shows whether it works")
     display = x_display(ctx)

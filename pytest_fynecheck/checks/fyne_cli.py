@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pytest_fynecheck.checks import check
+from pytest_fynecheck.checks import Needs, check
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.gotool import FYNE_MODULE, go_env, list_module, version_tuple
 from pytest_fynecheck.model import CheckFailed, CheckWarning
@@ -31,7 +31,7 @@ def _bin_dirs(ctx: Context) -> list[Path]:
     hint=INSTALL,
     required=False,
 )
-def fyne_cli(ctx: Context) -> str:
+def fyne_cli(ctx: Context, needs: Needs) -> str:
     exe = ctx.which("fyne")
     if exe is None:
         installed = [d / "fyne" for d in _bin_dirs(ctx) if (d / "fyne").is_file()]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from docker.errors import NotFound
 
-from pytest_fynecheck.checks import check
+from pytest_fynecheck.checks import Needs, built_binary, check
 from pytest_fynecheck.containers.context import SESSION_ID
 from pytest_fynecheck.containers.engine import engine, failing, missing_engine, owner_labels
 from pytest_fynecheck.containers.images import Target, ensure_base
@@ -123,21 +123,21 @@ def _suites(ctx: Context) -> tuple[list[str], bool]:
     requires=("app.build",),
     waits=True,
 )
-def glibc_portability(ctx: Context) -> str:
+def glibc_portability(ctx: Context, needs: Needs) -> str:
     suites, named = _suites(ctx)
     if not suites:
         raise NotApplicable(
             "no other suite to compare with: name them in --fynecheck-os or ini "
             "fynecheck_glibc_suites"
         )
-    exe: Path = ctx.memo["app binary"]
-    needs = needed_versions(ctx, exe)
-    highest = max((v for vs in needs.values() for v in vs), key=version_key, default="none")
+    exe = built_binary(needs, "app.build")
+    wanted = needed_versions(ctx, exe)
+    highest = max((v for vs in wanted.values() for v in vs), key=version_key, default="none")
     where = "this host" if ctx.name == "host" else ctx.name
     problems, fine = [], []
     for suite in suites:
         lacking = []
-        for lib, versions in needs.items():
+        for lib, versions in wanted.items():
             have = suite_versions(ctx, suite, lib)
             if have is None:
                 lacking.append(f"{lib} (absent)")

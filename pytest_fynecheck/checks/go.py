@@ -6,7 +6,7 @@ import contextlib
 import re
 from pathlib import Path
 
-from pytest_fynecheck.checks import TARGETS, check
+from pytest_fynecheck.checks import TARGETS, Needs, check
 from pytest_fynecheck.context import TOOL_HINTS, Context
 from pytest_fynecheck.gotool import (
     FYNE_MODULE,
@@ -33,7 +33,7 @@ FYNE_DOCUMENTED_MIN_GO = "1.19"
     hint="install a newer Go (https://go.dev/dl/)",
     targets=TARGETS,
 )
-def go_version(ctx: Context) -> str:
+def go_version(ctx: Context, needs: Needs) -> str:
     have = go_env(ctx)["GOVERSION"]
     pinned = ctx.settings.get("go_toolchain")  # a matrix cell's --fynecheck-go toolchain
     if pinned and have != pinned:
@@ -41,10 +41,10 @@ def go_version(ctx: Context) -> str:
             f"this cell asks for {pinned} (GOTOOLCHAIN={pinned}) but `go env` reports {have}",
             f"the {ctx.name} context does not pass GOTOOLCHAIN on to go: a pytest-fynecheck bug",
         )
-    needs: list[tuple[str, str]] = []
+    minimums: list[tuple[str, str]] = []
     try:
         fyne = list_module(ctx, FYNE_MODULE)
-        needs.append((f"{FYNE_MODULE} {fyne.get('Version', '')}", fyne.get("GoVersion", "")))
+        minimums.append((f"{FYNE_MODULE} {fyne.get('Version', '')}", fyne.get("GoVersion", "")))
     except CheckFailed as exc:
         if "requires go >=" in exc.detail:
             # The toolchain itself refuses the project's go line: say it in Go's words too.
@@ -61,11 +61,11 @@ def go_version(ctx: Context) -> str:
                 else f"install Go >= {want} (https://go.dev/dl/), or set GOTOOLCHAIN=auto so "
                 "Go fetches the toolchain go.mod asks for",
             ) from None
-        needs.append(("Fyne's documented minimum", FYNE_DOCUMENTED_MIN_GO))
+        minimums.append(("Fyne's documented minimum", FYNE_DOCUMENTED_MIN_GO))
     with contextlib.suppress(CheckFailed):  # project.gomod reports it
-        needs.append(("the project's go directive", go_mod(ctx).get("Go", "")))
+        minimums.append(("the project's go directive", go_mod(ctx).get("Go", "")))
     parts = []
-    for who, want in needs:
+    for who, want in minimums:
         if not want:
             continue
         if version_tuple(have) < version_tuple(want):
@@ -88,7 +88,7 @@ def _proxy_off(goproxy: str) -> bool:
     hint="see `go help environment`",
     targets=TARGETS,
 )
-def go_environment(ctx: Context) -> str:
+def go_environment(ctx: Context, needs: Needs) -> str:
     env = go_env(ctx)
     shown = ", ".join(
         f"{k}={env.get(k, '')!s}" for k in ("GOPROXY", "GOSUMDB", "GOFLAGS", "GOTOOLCHAIN")
@@ -146,7 +146,7 @@ def _modules_missing_from_cache(ctx: Context) -> list[str]:
     hint="set CGO_ENABLED=1 and install a C compiler (Debian: apt-get install gcc libc6-dev)",
     targets=TARGETS,
 )
-def cgo_enabled(ctx: Context) -> str:
+def cgo_enabled(ctx: Context, needs: Needs) -> str:
     env = go_env(ctx)
     cc = env.get("CC") or "gcc"
     if env.get("CGO_ENABLED") == "1":
@@ -177,7 +177,7 @@ def cgo_enabled(ctx: Context) -> str:
     hint="run `go mod tidy` in the project",
     targets=TARGETS,
 )
-def project_gomod(ctx: Context) -> str:
+def project_gomod(ctx: Context, needs: Needs) -> str:
     mod = go_mod(ctx)
     path = mod["Module"]["Path"]
     gomod = Path(mod["_GoMod"])

@@ -4,9 +4,8 @@ Windows, and the .exe under Wine on an X display (see pytest_fynecheck/windows).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from pytest_fynecheck.checks import Found, check
+from pytest_fynecheck.checks import Found, Needs, built_binary, check
 from pytest_fynecheck.checks.app_build import build_app
 from pytest_fynecheck.checks.app_window import show_x_window
 from pytest_fynecheck.checks.cc import build_cgo_probe, compiler_identity
@@ -33,7 +32,7 @@ _WINE32_NOTE = re.compile(
     requires=("cgo.enabled",),
     targets=WINDOWS,
 )
-def windows_cc(ctx: Context) -> str:
+def windows_cc(ctx: Context, needs: Needs) -> str:
     exe, built = build_cgo_probe(ctx, "cgo-windows", "probe.exe")
     if not built.ok:
         raise CheckFailed(f"a tiny cgo program does not cross-build: {built.output[-1500:]}")
@@ -50,10 +49,9 @@ def windows_cc(ctx: Context) -> str:
     waits=True,
     targets=WINDOWS,
 )
-def windows_build(ctx: Context) -> Found:
+def windows_build(ctx: Context, needs: Needs) -> Found:
     exe, detail = build_app(ctx, "app.exe")
-    ctx.memo["windows binary"] = exe
-    return Found(detail, {"binary": str(exe)})
+    return Found(detail, {"binary": str(exe)})  # windows.dlls and windows.window read it
 
 
 @check(
@@ -64,8 +62,8 @@ def windows_build(ctx: Context) -> Found:
     waits=True,
     targets=WINDOWS,
 )
-def windows_dlls(ctx: Context) -> str:
-    exe: Path = ctx.memo["windows binary"]
+def windows_dlls(ctx: Context, needs: Needs) -> str:
+    exe = built_binary(needs, "windows.build")
     system, missing = unresolved_dlls(ctx, exe)
     if missing:
         named = ", ".join(f"{dll} (imported by {by})" for dll, by in missing.items())
@@ -86,8 +84,8 @@ def windows_dlls(ctx: Context) -> str:
     waits=True,
     targets=WINDOWS,
 )
-def windows_window(ctx: Context) -> Found:
-    exe: Path = ctx.memo["windows binary"]
+def windows_window(ctx: Context, needs: Needs) -> Found:
+    exe = built_binary(needs, "windows.build")
     display = x_display(ctx)
     version = wine_version(ctx)
     prefix = wine_prefix(ctx)

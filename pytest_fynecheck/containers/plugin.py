@@ -7,7 +7,6 @@ The readiness catalogue runs in a suite because this plugin answers the
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -22,8 +21,9 @@ from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reproducer import write_reproducer
 from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.items import CheckItem
-from pytest_fynecheck.model import InputError, Result, Status
-from pytest_fynecheck.session import RESULTS_KEY, cache_dir, core, install_state
+from pytest_fynecheck.model import InputError, Status
+from pytest_fynecheck.results import recorded
+from pytest_fynecheck.session import cache_dir, core, install_state
 from pytest_fynecheck.settings import settings, split_names
 from pytest_fynecheck.workers import is_worker
 
@@ -150,25 +150,24 @@ def pytest_runtest_makereport(
     ctx = core(item.config).runner().contexts.get(item.context)
     if not isinstance(ctx, ContainerContext):
         return
-    for key, value in item.user_properties:
-        if key == RESULTS_KEY:
-            result = Result.from_json(json.loads(str(value)))
-            # "not run: X failed" is the runner's: X's own reproducer is the one to replay.
-            if result.status is Status.FAIL and not result.detail.startswith("not run:"):
-                where = write_reproducer(
-                    Path(out),
-                    ctx,
-                    result,
-                    save=given.reproducer_save,
-                )
-                rep.sections.append(("fynecheck reproducer", f"replay with: sh {where}/run.sh"))
+    for result in recorded(item.user_properties):
+        # "not run: X failed" is the runner's: X's own reproducer is the one to replay.
+        if result.status is Status.FAIL and not result.detail.startswith("not run:"):
+            where = write_reproducer(
+                Path(out),
+                ctx,
+                result,
+                save=given.reproducer_save,
+            )
+            rep.sections.append(("fynecheck reproducer", f"replay with: sh {where}/run.sh"))
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     lead = core(config)
-    results = lead.results
-    if any(r.os != "host" for r in results):
+    # Checks only: a watcher's mode (local, container:SUITE) is not an OS.
+    results = report.checks_only(lead.results)
+    if any(r.where != "host" for r in results):
         terminalreporter.write_sep("=", "fynecheck: checks by OS")
         columns = lead.context_names()
         for line in report.matrix(results, columns).splitlines():

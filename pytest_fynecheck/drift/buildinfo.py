@@ -6,7 +6,8 @@ import dataclasses
 from typing import Any
 
 from pytest_fynecheck.drift.project import GitState
-from pytest_fynecheck.drift.report import Aspect, Verdict
+from pytest_fynecheck.drift.report import DRIFT, MATCH, UNKNOWN, aspect
+from pytest_fynecheck.model import Result
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +104,7 @@ def source_modules(packages: list[dict[str, Any]]) -> dict[str, Module]:
     return out
 
 
-def compare_deps(binary: BuildInfo, source: dict[str, Module]) -> Aspect:
+def compare_deps(binary: BuildInfo, source: dict[str, Module]) -> Result:
     changed = [
         f"changed: {binary.deps[p].shown()} in the binary, {source[p].shown()} in the source"
         for p in sorted(binary.deps.keys() & source.keys())
@@ -115,12 +116,12 @@ def compare_deps(binary: BuildInfo, source: dict[str, Module]) -> Aspect:
     ]
     lines = changed + added + removed
     if not lines:
-        return Aspect(
-            "deps", Verdict.MATCH, f"{len(source)} modules match (versions, sums, replaces)"
+        return aspect(
+            "deps", MATCH, f"{len(source)} modules match (versions, sums, replaces)"
         )
-    return Aspect(
+    return aspect(
         "deps",
-        Verdict.DRIFT,
+        DRIFT,
         f"{len(changed)} changed, {len(added)} added, {len(removed)} removed since the build",
         tuple(lines),
         "rebuild the binary (the source's go.mod/go.sum moved on)",
@@ -140,26 +141,26 @@ def _no_vcs_reason(goflags: str) -> str:
     return _NO_VCS
 
 
-def compare_vcs(binary: BuildInfo, git: GitState, goflags: str) -> list[Aspect]:
+def compare_vcs(binary: BuildInfo, git: GitState, goflags: str) -> list[Result]:
     rev = binary.settings.get("vcs.revision")
     modified = binary.settings.get("vcs.modified")
     hint = "build with -buildvcs=true inside the git repository (and git on PATH)"
     if git.head is None:
         reason = git.reason
         return [
-            Aspect("vcs.revision", Verdict.UNKNOWN, reason, hint="run the check in a git clone"),
-            Aspect("vcs.modified", Verdict.UNKNOWN, reason, hint="run the check in a git clone"),
+            aspect("vcs.revision", UNKNOWN, reason, hint="run the check in a git clone"),
+            aspect("vcs.modified", UNKNOWN, reason, hint="run the check in a git clone"),
         ]
-    out: list[Aspect] = []
+    out: list[Result] = []
     if rev is None:
-        out.append(Aspect("vcs.revision", Verdict.UNKNOWN, _no_vcs_reason(goflags), hint=hint))
+        out.append(aspect("vcs.revision", UNKNOWN, _no_vcs_reason(goflags), hint=hint))
     elif rev == git.head:
-        out.append(Aspect("vcs.revision", Verdict.MATCH, f"built at HEAD {rev[:12]}"))
+        out.append(aspect("vcs.revision", MATCH, f"built at HEAD {rev[:12]}"))
     else:
         out.append(
-            Aspect(
+            aspect(
                 "vcs.revision",
-                Verdict.DRIFT,
+                DRIFT,
                 f"built at {rev[:12]}, HEAD is now {git.head[:12]}",
                 (f"binary: vcs.revision={rev}", f"source: git rev-parse HEAD = {git.head}"),
                 "rebuild the binary at HEAD",
@@ -170,14 +171,14 @@ def compare_vcs(binary: BuildInfo, git: GitState, goflags: str) -> list[Aspect]:
     if len(git.porcelain) > 10:
         shown += (f"... and {len(git.porcelain) - 10} more",)
     if modified is None:
-        out.append(Aspect("vcs.modified", Verdict.UNKNOWN, _no_vcs_reason(goflags), hint=hint))
+        out.append(aspect("vcs.modified", UNKNOWN, _no_vcs_reason(goflags), hint=hint))
     elif modified == "false" and not dirty:
-        out.append(Aspect("vcs.modified", Verdict.MATCH, "built from a clean tree; it is clean"))
+        out.append(aspect("vcs.modified", MATCH, "built from a clean tree; it is clean"))
     elif modified == "false":
         out.append(
-            Aspect(
+            aspect(
                 "vcs.modified",
-                Verdict.DRIFT,
+                DRIFT,
                 f"built from a clean tree; {len(git.porcelain)} uncommitted change(s) now "
                 "(untracked files count, as for Go)",
                 shown,
@@ -186,9 +187,9 @@ def compare_vcs(binary: BuildInfo, git: GitState, goflags: str) -> list[Aspect]:
         )
     elif not dirty:
         out.append(
-            Aspect(
+            aspect(
                 "vcs.modified",
-                Verdict.DRIFT,
+                DRIFT,
                 "built from a modified tree (vcs.modified=true); the tree is clean now, so "
                 "the binary holds changes HEAD does not",
                 hint="rebuild from the clean tree",
@@ -196,9 +197,9 @@ def compare_vcs(binary: BuildInfo, git: GitState, goflags: str) -> list[Aspect]:
         )
     else:
         out.append(
-            Aspect(
+            aspect(
                 "vcs.modified",
-                Verdict.UNKNOWN,
+                UNKNOWN,
                 "built from a modified tree and the tree is modified now; Go records no "
                 "detail, so whether they are the same changes is unknown",
                 shown,

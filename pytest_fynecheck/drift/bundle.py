@@ -15,7 +15,8 @@ from typing import Any
 
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.drift import probe
-from pytest_fynecheck.drift.report import Aspect, Verdict
+from pytest_fynecheck.drift.report import DRIFT, MATCH, UNKNOWN, aspect
+from pytest_fynecheck.model import Result
 
 _SKIP_DIRS = {".git", "vendor", "node_modules", "build", "dist"}
 
@@ -46,7 +47,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def compare(ctx: Context, files: list[Path]) -> Aspect | None:
+def compare(ctx: Context, files: list[Path]) -> Result | None:
     if not files:
         return None
     lines: list[str] = []
@@ -88,10 +89,10 @@ def compare(ctx: Context, files: list[Path]) -> Aspect | None:
                     f"{rel} {res['var']} ({name}): bundled {res['size']} B sha256 "
                     f"{res['sha256'][:12]}, but the source differs: {shown}"
                 )
-    verdict = Verdict.DRIFT if drift else Verdict.UNKNOWN if unknown else Verdict.MATCH
-    return Aspect(
+    status = DRIFT if drift else UNKNOWN if unknown else MATCH
+    return aspect(
         "bundle",
-        verdict,
+        status,
         f"{total} fyne bundle resource(s): {drift} stale, {unknown} without a source to compare",
         tuple(lines),
         "re-run `fyne bundle` (fyne.io/tools >= 1.7 writes go:embed bundles that cannot go stale)",

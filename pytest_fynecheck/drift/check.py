@@ -9,9 +9,9 @@ from pytest_fynecheck.context import Context
 from pytest_fynecheck.drift import bundle, embedded, probe
 from pytest_fynecheck.drift.buildinfo import BuildInfo, compare_deps, compare_vcs, source_modules
 from pytest_fynecheck.drift.project import git_state, list_deps, module_path
-from pytest_fynecheck.drift.report import Aspect, DriftReport, Verdict
+from pytest_fynecheck.drift.report import DriftReport
 from pytest_fynecheck.gotool import go_env
-from pytest_fynecheck.model import InputError
+from pytest_fynecheck.model import InputError, Result
 
 
 def read_buildinfo(ctx: Context, binary: Path) -> BuildInfo:
@@ -50,7 +50,7 @@ def _check(ctx: Context, binary: Path) -> DriftReport:
         )
     local = embedded.local_packages(packages)
     seen = probe.inspect(ctx, binary, embedded.probe_request(local))
-    aspects: list[Aspect] = [
+    aspects: list[Result] = [
         compare_deps(info, source_modules(packages)),
         *compare_vcs(info, git_state(ctx), go_env(ctx).get("GOFLAGS", "")),
         embedded.compare(local, seen),
@@ -66,4 +66,4 @@ def _check(ctx: Context, binary: Path) -> DriftReport:
     return DriftReport(str(binary), str(ctx.project), build, tuple(aspects))
 
 
-__all__ = ["Aspect", "DriftReport", "Verdict", "check", "read_buildinfo"]
+__all__ = ["DriftReport", "check", "read_buildinfo"]

@@ -13,7 +13,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from pytest_fynecheck.drift.report import Aspect, Verdict
+from pytest_fynecheck.drift.report import DRIFT, MATCH, aspect
+from pytest_fynecheck.model import Result
 
 # Files up to this size travel in full from the probe, so the report can show a diff.
 DATA_MAX = 64 * 1024
@@ -85,11 +86,11 @@ def binary_files(probe: dict[str, Any], import_path: str) -> dict[str, EmbedFile
     return out
 
 
-def compare(packages: list[Package], probe: dict[str, Any]) -> Aspect:
+def compare(packages: list[Package], probe: dict[str, Any]) -> Result:
     if not packages:
-        return Aspect(
+        return aspect(
             "embed",
-            Verdict.MATCH,
+            MATCH,
             "no package of this module embeds files (go list -deps shows no EmbedFiles)",
         )
     lines: list[str] = []
@@ -136,10 +137,10 @@ def compare(packages: list[Package], probe: dict[str, Any]) -> Aspect:
             )
     total = sum(counts.values())
     if len(lines) == 0:
-        return Aspect("embed", Verdict.MATCH, f"{counts['same']} embedded file(s) match the disk")
-    return Aspect(
+        return aspect("embed", MATCH, f"{counts['same']} embedded file(s) match the disk")
+    return aspect(
         "embed",
-        Verdict.DRIFT,
+        DRIFT,
         f"{counts['changed']} changed, {counts['added']} added, {counts['removed']} removed "
         f"of {total} file(s): dev-mode reload shows a different UI than this binary",
         tuple(lines),

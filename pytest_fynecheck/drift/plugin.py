@@ -7,7 +7,7 @@ so an edit flips exactly the aspects it touches.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +17,17 @@ import pytest
 
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.drift.check import check
-from pytest_fynecheck.drift.report import Aspect, DriftReport, Verdict, describe
+from pytest_fynecheck.drift.report import DRIFT, UNKNOWN, DriftReport, aspect
 from pytest_fynecheck.items import add_items
-from pytest_fynecheck.model import CheckFailed, InputError
+from pytest_fynecheck.model import CheckFailed, InputError, Result
+from pytest_fynecheck.report import describe
+from pytest_fynecheck.results import record
 from pytest_fynecheck.session import cache_dir, core, install_state
 from pytest_fynecheck.settings import settings
 from pytest_fynecheck.workers import is_worker
 
 # Fixed, so every xdist worker collects the same items without reading the binary.
 ASPECTS = ("deps", "vcs.revision", "vcs.modified", "embed", "bundle")
-DRIFT_KEY = "fynecheck_drift"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,7 +40,6 @@ class _State:
         self._contexts: dict[Path, Context] = {}
         self._reports: dict[tuple[Path, Path], DriftReport | InputError] = {}
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
-        self.seen: list[dict[str, Any]] = []
 
     def _base(self) -> Path:
         return self.config.invocation_params.dir
@@ -75,14 +75,6 @@ class _State:
         if isinstance(found, InputError):
             raise found
         return found
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # Aspects reach the controller through user_properties, with or without xdist.
-        if report.when != "call":
-            return
-        for key, value in report.user_properties:
-            if key == DRIFT_KEY:
-                self.seen.append(json.loads(str(value)))
 
     def close(self) -> None:
         if self._scratch is not None:
@@ -126,19 +118,19 @@ class DriftItem(pytest.Item):
     def runtest(self) -> None:
         state = self.config.stash[_STATE]
         report = state.report(self.binary, self.project)
-        try:
-            aspect = report[self.aspect]
-        except KeyError:
-            aspect = Aspect(self.aspect, Verdict.MATCH, "nothing to compare (no fyne bundle files)")
-        self.user_properties.append(
-            (DRIFT_KEY, json.dumps({"header": report.header(), **aspect.to_json()}))
-        )
-        if aspect.verdict is Verdict.DRIFT:
-            raise DriftFailure(report.header() + "\n" + describe(aspect))
-        if aspect.verdict is Verdict.UNKNOWN:
+        found: Result | None = next((a for a in report.aspects if a.id == self.aspect), None)
+        if found is None:
+            # Not a match: there is nothing to compare (e.g. no fyne bundle files), so n/a.
+            nothing = aspect(self.aspect, UNKNOWN, "nothing to compare (no fyne bundle files)")
+            record(self, dataclasses.replace(nothing, where=report.binary))
+            pytest.skip(f"n/a: {nothing.title}")
+        record(self, found)
+        if found.status is DRIFT:
+            raise DriftFailure(report.header() + "\n" + describe(found))
+        if found.status is UNKNOWN:
             if settings(self.config).drift.unknown == "fail":
-                raise DriftFailure(report.header() + "\n" + describe(aspect))
-            pytest.skip(f"unknown: {aspect.summary}")
+                raise DriftFailure(report.header() + "\n" + describe(found))
+            pytest.skip(f"unknown: {found.title}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, DriftFailure | InputError):
@@ -230,13 +222,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    seen = config.stash[_STATE].seen
+    seen = [r for r in core(config).results if r.kind == "drift"]
     if not seen:
         return
+    state = config.stash[_STATE]
     terminalreporter.write_sep("=", "fynecheck drift")
-    for header in dict.fromkeys(s["header"] for s in seen):
-        for line in header.splitlines():
+    for binary in dict.fromkeys(r.where for r in seen):
+        # Made in this process at session start (bad input stops the run there).
+        for line in state.report(Path(binary), state.project()).header().splitlines():
             terminalreporter.write_line(line)
-        for s in sorted((s for s in seen if s["header"] == header), key=lambda s: s["id"]):
-            aspect = Aspect(s["id"], Verdict(s["verdict"]), s["summary"])
-            terminalreporter.write_line(describe(aspect))
+        for r in sorted((r for r in seen if r.where == binary), key=lambda r: r.id):
+            # The summary lines only: the details are in each failed item's report.
+            terminalreporter.write_line(describe(dataclasses.replace(r, detail="", hint="")))

@@ -1,39 +1,24 @@
-"""What a drift check found: one aspect per item, and the text a person reads."""
+"""What a drift check found: one `Result` (kind "drift") per aspect, and the binary's header."""
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Sequence
 from typing import Any
 
+from pytest_fynecheck import report as doctor
+from pytest_fynecheck.model import Result, Status
 
-class Verdict(str, enum.Enum):
-    MATCH = "match"
-    DRIFT = "drift"
-    # Missing data is never a match: the reason says why it is missing.
-    UNKNOWN = "unknown"
-
-    @property
-    def mark(self) -> str:
-        return {"match": "✓", "drift": "✗", "unknown": "?"}[self.value]
+# Drift's words for the statuses its comparisons give. Missing data is never a match.
+MATCH, DRIFT, UNKNOWN = Status.OK, Status.FAIL, Status.NA
 
 
-@dataclasses.dataclass(frozen=True)
-class Aspect:
-    """One comparison between the binary and the source tree."""
-
-    id: str
-    verdict: Verdict
-    summary: str
-    lines: tuple[str, ...] = ()
-    hint: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["verdict"] = self.verdict.value
-        data["lines"] = list(self.lines)
-        return data
+def aspect(
+    id: str, status: Status, summary: str, lines: Sequence[str] = (), hint: str = ""
+) -> Result:
+    """One comparison between the binary and the source tree; `where` (the binary) is
+    set when the report is made."""
+    return Result(id, summary, status, "\n".join(lines), hint, kind="drift")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,9 +27,13 @@ class DriftReport:
     project: str
     # What the binary says about how it was built (GOOS/GOARCH, CGO_ENABLED, -tags, -trimpath).
     build: tuple[tuple[str, str], ...]
-    aspects: tuple[Aspect, ...]
+    aspects: tuple[Result, ...]
 
-    def __getitem__(self, aspect_id: str) -> Aspect:
+    def __post_init__(self) -> None:
+        where = tuple(dataclasses.replace(a, where=self.binary) for a in self.aspects)
+        object.__setattr__(self, "aspects", where)
+
+    def __getitem__(self, aspect_id: str) -> Result:
         for a in self.aspects:
             if a.id == aspect_id:
                 return a
@@ -55,11 +44,11 @@ class DriftReport:
         return [a.id for a in self.aspects]
 
     def verdicts(self) -> dict[str, str]:
-        return {a.id: a.verdict.value for a in self.aspects}
+        return {a.id: doctor.DRIFT_WORDS[a.status] for a in self.aspects}
 
     @property
-    def drifted(self) -> list[Aspect]:
-        return [a for a in self.aspects if a.verdict is Verdict.DRIFT]
+    def drifted(self) -> list[Result]:
+        return [a for a in self.aspects if a.status is DRIFT]
 
     def header(self) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in self.build)
@@ -67,7 +56,7 @@ class DriftReport:
 
     def text(self, only: Sequence[str] | None = None) -> str:
         chosen = [a for a in self.aspects if only is None or a.id in only]
-        return self.header() + "\n" + "\n".join(describe(a) for a in chosen)
+        return self.header() + "\n" + "\n".join(doctor.describe(a) for a in chosen)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,11 +65,3 @@ class DriftReport:
             "build": dict(self.build),
             "aspects": [a.to_json() for a in self.aspects],
         }
-
-
-def describe(aspect: Aspect) -> str:
-    lines = [f"[{aspect.verdict.mark}] drift {aspect.id}: {aspect.verdict.value}: {aspect.summary}"]
-    lines += [f"    {line}" for line in aspect.lines]
-    if aspect.hint and aspect.verdict is not Verdict.MATCH:
-        lines.append(f"    fix: {aspect.hint}")
-    return "\n".join(lines)

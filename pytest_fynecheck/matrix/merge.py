@@ -63,7 +63,7 @@ def load(path: str | Path, text: str | None = None) -> Run:
         raise InputError(
             f"merge: {path} is not a --fynecheck-json file ({type(exc).__name__}: {exc})"
         ) from None
-    seen = list(dict.fromkeys(r.os for r in results))
+    seen = list(dict.fromkeys(r.where for r in results))
     m = data.get("matrix") or {}
     ran = m.get("ran") or seen
     return Run(str(path), results, m.get("cells") or ran, ran, m.get("shard"),
@@ -94,7 +94,7 @@ def merge(runs: Sequence[Run]) -> Merged:
         where = ", ".join(f"{c} (shard {plan.index(c) + 1}/{len(plan)})" for c in missing)
         raise InputError(f"merge: no JSON for cell(s) {where}: a shard did not run or its "
                          "file was not passed")
-    results = ordered([r for c in plan for r in owner[c].results if r.os == c], plan)
+    results = ordered([r for c in plan for r in owner[c].results if r.where == c], plan)
     thumbs = {c: t for run in runs for c, t in run.thumbnails.items()}
     return Merged(results, list(plan), thumbs)
 
@@ -108,7 +108,7 @@ def ordered(results: Sequence[Result], cells: Sequence[str]) -> list[Result]:
     extra = [r.id for r in results if r.id not in ids]
     rank = {i: n for n, i in enumerate([*ids, *dict.fromkeys(extra)])}
     column = {c: n for n, c in enumerate(cells)}
-    return sorted(results, key=lambda r: (rank[r.id], column.get(r.os, len(column))))
+    return sorted(results, key=lambda r: (rank[r.id], column.get(r.where, len(column))))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from pytest_fynecheck import report
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.matrix import cells as matrix_cells
 from pytest_fynecheck.matrix import merge, summary, toolchains
@@ -155,7 +156,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     every = [c.name for c in state.plan(base)]
     ran = [c.name for c in state.mine(base)]
     shard = f"{state.shard[0]}/{state.shard[1]}" if state.shard else None
-    results = merge.ordered(lead.results, ran)
+    results = merge.ordered(report.checks_only(lead.results), ran)
     thumbs = summary.thumbnails(results)
     lead.json_extra["matrix"] = merge.meta(every, shard, ran, thumbs)
     targets = []

@@ -30,8 +30,8 @@ def thumbnails(results: Sequence[Result]) -> dict[str, str]:
     out: dict[str, str] = {}
     for r in results:
         shot = r.artifacts.get("screenshot")
-        if shot and r.os not in out and (uri := thumbnail(shot)):
-            out[r.os] = uri
+        if shot and r.where not in out and (uri := thumbnail(shot)):
+            out[r.where] = uri
     return out
 
 
@@ -41,14 +41,14 @@ def _grid(results: Sequence[Result]) -> tuple[list[str], dict[tuple[str, str], R
     for r in results:
         if r.id not in rows:
             rows.append(r.id)
-        cell[(r.id, r.os)] = r
+        cell[(r.id, r.where)] = r
     return rows, cell
 
 
 def verdict(results: Sequence[Result]) -> str:
     blocking = [r for r in results if r.blocking]
     if blocking:
-        cells = sorted({r.os for r in blocking})
+        cells = sorted({r.where for r in blocking})
         return f"NOT READY: {len(blocking)} required check(s) failed in {', '.join(cells)}"
     return "ready: every required check passed in every cell"
 
@@ -74,7 +74,7 @@ def markdown(results: Sequence[Result], columns: Sequence[str], thumbs: Thumbnai
         out += ["", "### Failures and warnings", ""]
         for r in problems:
             first = (r.detail.splitlines() or [""])[0]
-            out.append(f"- {r.status.mark} `{r.id}` in `{r.os}`: {first}")
+            out.append(f"- {r.status.mark} `{r.id}` in `{r.where}`: {first}")
             if r.hint:
                 out.append(f"  - fix: {r.hint}")
     return "\n".join(out) + "\n"
@@ -100,7 +100,7 @@ def html_page(results: Sequence[Result], columns: Sequence[str], thumbs: Thumbna
         )
         body.append(f"<tr><th>screenshot</th>{imgs}</tr>")
     problems = "".join(
-        f"<li>{r.status.mark} <code>{e(r.id)}</code> in <code>{e(r.os)}</code>: "
+        f"<li>{r.status.mark} <code>{e(r.id)}</code> in <code>{e(r.where)}</code>: "
         f"<pre>{e(r.detail)}</pre>{'fix: ' + e(r.hint) if r.hint else ''}</li>"
         for r in _problems(results, columns)
     )
@@ -131,7 +131,7 @@ def write(path: Path, results: Sequence[Result], columns: Sequence[str], thumbs:
 def _problems(results: Sequence[Result], columns: Sequence[str]) -> list[Result]:
     order = {c: i for i, c in enumerate(columns)}
     bad = [r for r in results if r.status in (Status.FAIL, Status.WARN)]
-    return sorted(bad, key=lambda r: order.get(r.os, len(order)))
+    return sorted(bad, key=lambda r: order.get(r.where, len(order)))
 
 
 def _mark(r: Result | None) -> str:

@@ -287,7 +287,8 @@ def write_container_reproducer(
             f"File watcher: {shlex.join(command_argv(cmd, PLACEHOLDER))}",
             Status.FAIL,
             f"{failure.reason} in mode {mode.name}: {failure.steps[-1].label}",
-            os=mode.name,
+            where=mode.name,
+            kind="watcher",
         )
         key = hashlib.sha256(f"{shlex.join(argv)}\0{mode.name}".encode()).hexdigest()[:10]
         return write_reproducer(

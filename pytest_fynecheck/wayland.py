@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
-from pytest_fynecheck.checks.cc import compile_probe, pkg_config, shipped_probe
 from pytest_fynecheck.context import Context
+from pytest_fynecheck.cprobe import compile_probe, pkg_config, shipped_probe
 from pytest_fynecheck.model import CheckFailed
 
 

@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pytest_fynecheck.checks.cc import compile_probe, shipped_probe
 from pytest_fynecheck.context import Context, wait_until
+from pytest_fynecheck.cprobe import compile_probe, shipped_probe
 from pytest_fynecheck.model import CheckFailed
 
 

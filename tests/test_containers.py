@@ -19,13 +19,13 @@ from conftest import FynecheckRun, run_fynecheck, start_suite
 
 from pytest_fynecheck import images
 from pytest_fynecheck.checks import catalogue
-from pytest_fynecheck.checks.cc import c_program, compile_probe
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
 from pytest_fynecheck.containers.engine import LABEL_PID, LABEL_SESSION
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reproducer import failing_command, write_reproducer
 from pytest_fynecheck.containers.start import host_go
 from pytest_fynecheck.context import ToolMissing, ToolTimeout, running_check
+from pytest_fynecheck.cprobe import c_program, compile_probe
 from pytest_fynecheck.model import CheckFailed, Result, Status
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}

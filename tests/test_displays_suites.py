@@ -24,9 +24,10 @@ from display_support import (
     x11_window_on_xwayland,
 )
 
-from pytest_fynecheck.checks.cc import WAYLAND_CLIENT_MIN, pkg_config
+from pytest_fynecheck.checks.cc import WAYLAND_CLIENT_MIN
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.images import SUITES
+from pytest_fynecheck.cprobe import pkg_config
 from pytest_fynecheck.displays import Display, start_display
 from pytest_fynecheck.model import CheckFailed
 from pytest_fynecheck.wayland import (

@@ -36,3 +36,26 @@ def test_module_imports_alone(module: str) -> None:
         [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, f"import {module}:\n{done.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "pytest_fynecheck.displays",
+        "pytest_fynecheck.x11",
+        "pytest_fynecheck.wayland",
+        "pytest_fynecheck.cprobe",
+    ],
+)
+def test_no_check_module_behind(module: str) -> None:
+    """Displays and the C-probe compiler import no check: importing a
+    check module registers its checks (it was displays -> checks/cc)."""
+    code = (
+        f"import sys, {module}\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pytest_fynecheck.checks')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]", f"import {module} imported {done.stdout}"

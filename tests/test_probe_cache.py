@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_fynecheck.checks.cc import c_program, compile_probe
 from pytest_fynecheck.context import Context
+from pytest_fynecheck.cprobe import c_program, compile_probe
 from pytest_fynecheck.model import CheckFailed
 
 

@@ -140,7 +140,7 @@ def test_pkg_config_without_gl_pc(pytester: pytest.Pytester, hello: Path) -> Non
 
 def test_debian_package_table_matches_dpkg(tmp_path: Path) -> None:
     """The hint names the package dpkg says owns each .pc file (here, on Debian)."""
-    from pytest_fynecheck.checks.cc import DEBIAN_PACKAGES
+    from pytest_fynecheck.cprobe import DEBIAN_PACKAGES
 
     for module, package in DEBIAN_PACKAGES.items():
         pcdir = subprocess.run(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from pytest_fynecheck.checks import TARGETS, Needs, check
-from pytest_fynecheck.checks.cc import compile_probe, shipped_probe
 from pytest_fynecheck.context import Context
+from pytest_fynecheck.cprobe import compile_probe, shipped_probe
 from pytest_fynecheck.displays import wayland_display, x_display
 from pytest_fynecheck.model import CheckFailed, CheckWarning, NotApplicable
 from pytest_fynecheck.wayland import SEATLESS_HINT, wayland_globals

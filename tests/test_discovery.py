@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_fynecheck
 
-from pytest_fynecheck.checks.app_build import KEEP_BUILDS, _prune
+from pytest_fynecheck.gobuild import KEEP_BUILDS, prune
 from pytest_fynecheck.images import read_png
 
 SPLASH = ROOT / "fixtures" / "splash"
@@ -146,7 +146,7 @@ def test_prune_keeps_the_newest_builds_of_one_owner(tmp_path: Path) -> None:
         (d / "app").write_bytes(b"x")
         (d / "owner").write_text(owner)
         os.utime(d / "app", (now + i, now + i))
-    gone = _prune(builds, "a")
+    gone = prune(builds, "a")
     assert sorted(p.name for p in gone) == ["key0", "key1"]
     assert sorted(p.name for p in builds.iterdir()) == ["key2", "key3", "key4", "key5"]
 

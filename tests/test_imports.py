@@ -45,10 +45,13 @@ def test_module_imports_alone(module: str) -> None:
         "pytest_fynecheck.x11",
         "pytest_fynecheck.wayland",
         "pytest_fynecheck.cprobe",
+        "pytest_fynecheck.gobuild",
+        "pytest_fynecheck.drift.probe",
+        "pytest_fynecheck.watcher.build",
     ],
 )
 def test_no_check_module_behind(module: str) -> None:
-    """Displays and the C-probe compiler import no check: importing a
+    """Displays, the C-probe compiler and the Go builds import no check: importing a
     check module registers its checks (it was displays -> checks/cc)."""
     code = (
         f"import sys, {module}\n"

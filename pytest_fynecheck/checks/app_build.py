@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import time
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, Needs, check
 from pytest_fynecheck.context import CURRENT_CHECK, Context
+from pytest_fynecheck.gobuild import cached_build
 from pytest_fynecheck.gotool import MainPackage, go_env, json_stream, main_package, tag_args
 from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.progress import GoBuildProgress
 
 # What in `go env` changes the binary.
 _ENV_KEYS = (
@@ -47,8 +44,6 @@ _SOURCE_FIELDS = (
     "SysoFiles",
     "EmbedFiles",
 )
-# Builds kept per project and package: older ones are removed (each is tens of MB).
-KEEP_BUILDS = 3
 
 
 def build_key(ctx: Context, pkg: MainPackage) -> str:
@@ -99,21 +94,6 @@ def build_key(ctx: Context, pkg: MainPackage) -> str:
     return h.hexdigest()[:20]
 
 
-def _prune(builds: Path, owner: str, keep: int = KEEP_BUILDS) -> list[Path]:
-    """Remove all but the `keep` newest builds made for `owner`; returns what went."""
-    mine: list[tuple[float, Path]] = []
-    for marker in builds.glob("*/owner"):
-        try:
-            if marker.read_text() == owner:
-                mine.append(((marker.parent / "app").stat().st_mtime, marker.parent))
-        except OSError:
-            continue  # half made, or removed by a parallel run
-    gone = [d for _, d in sorted(mine, reverse=True)[keep:]]
-    for d in gone:
-        shutil.rmtree(d, ignore_errors=True)
-    return gone
-
-
 @check(
     "app.build",
     "The app builds",
@@ -130,40 +110,24 @@ def build_app(ctx: Context, name: str) -> tuple[Path, str]:
     """The app built for the context's GOOS (`name` is app, or app.exe), cached by build_key."""
     pkg = main_package(ctx)
     what = f"{pkg.import_path}" + (f" ({pkg.note})" if pkg.note else "")
-    key = build_key(ctx, pkg)
-    builds = ctx.cache / "builds"
-    out_dir = builds / key
-    exe = out_dir / name
-    if exe.is_file() and os.access(exe, os.X_OK):
-        os.utime(exe)  # the newest builds are the ones pruning keeps
-        return exe, f"cached build {key} of {what} (what Go builds is unchanged)"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f"{name}.{os.getpid()}.tmp"
-    argv = ["go", "build", "-v", "-o", str(tmp), *tag_args(ctx), pkg.pattern]
-    build = GoBuildProgress(ctx.progress, CURRENT_CHECK.get() or "app.build")
-    start = time.monotonic()
-    with build.running():
-        done = ctx.run(argv, on_line=build.on_line)
-    if not done.ok:
-        raise CheckFailed(
-            f"`{' '.join(argv)}` failed:\n{done.stderr.strip()[-3000:]}", _build_hint(done.stderr)
-        )
-    if not os.access(tmp, os.X_OK):
-        # Go writes an archive, not a program, for a package that is not main.
-        tmp.unlink(missing_ok=True)
-        raise CheckFailed(
-            f"`{' '.join(argv)}` wrote no executable: {pkg.import_path} is not a main package",
-            "set ini fynecheck_package to your app's main package, e.g. ./cmd/NAME",
-        )
-    tmp.replace(exe)  # atomic: a parallel run never sees half a binary
-    owner = f"{ctx.name} {pkg.dir} {','.join(ctx.tags)}"
-    (out_dir / "owner").write_text(owner)
-    pruned = _prune(builds, owner)
-    took = time.monotonic() - start
-    note = f"; removed {len(pruned)} older build(s) of it" if pruned else ""
-    return exe, (
-        f"built {what} in {took:.1f} s ({len(build.compiled)} packages compiled); key {key}"
-        f"{note}"
+    built = cached_build(
+        ctx,
+        ctx.project,
+        pkg.pattern,
+        name,
+        kind="builds",
+        key_parts=[build_key(ctx, pkg)],
+        tags=ctx.tags,
+        progress=CURRENT_CHECK.get() or "app.build",
+        hint=_build_hint,
+        owner=f"{ctx.name} {pkg.dir} {','.join(ctx.tags)}",
+    )
+    if built.cached:
+        return built.path, f"cached build {built.key} of {what} (what Go builds is unchanged)"
+    note = f"; removed {built.pruned} older build(s) of it" if built.pruned else ""
+    return built.path, (
+        f"built {what} in {built.seconds:.1f} s ({built.compiled} packages compiled); "
+        f"key {built.key}{note}"
     )
 
 

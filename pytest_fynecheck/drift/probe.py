@@ -2,12 +2,11 @@
 
 Go is the honest tool here: `debug/buildinfo` is what `go version -m` uses, and
 `debug/elf|pe|macho` and `go/parser` are the reference readers. The probe is built
-once per probe source and Go version into the content-keyed cache.
+once per probe source and Go toolchain into the kit's one cached Go build (gobuild).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from importlib import resources
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_fynecheck.context import Context
-from pytest_fynecheck.gotool import go_env
+from pytest_fynecheck.gobuild import cached_build, go_sources
 from pytest_fynecheck.model import CheckFailed, InputError
 
 PROBE = "driftprobe"
@@ -30,30 +29,18 @@ def probe_path(ctx: Context) -> Path:
 
     def compute() -> Path:
         src = _source_dir()
-        digest = hashlib.sha256()
-        for name in ("go.mod", "main.go"):
-            digest.update((src / name).read_bytes())
-        goversion = go_env(ctx)["GOVERSION"]
-        digest.update(goversion.encode())
-        out = ctx.cache / f"{PROBE}-{digest.hexdigest()[:16]}" / PROBE
-        if out.is_file():
-            return out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        # Unique temp name, then rename: parallel xdist workers may build at once.
-        tmp = out.with_name(f"{PROBE}.{os.getpid()}.tmp")
-        done = ctx.run(
-            ["go", "build", "-o", str(tmp), "."],
-            cwd=src,
+        return cached_build(
+            ctx,
+            src,
+            ".",
+            PROBE,
+            kind="go",
+            key_parts=go_sources(src, src),
             env={"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GOWORK": "off"},
+            hint=lambda _err: "this is a pytest-fynecheck bug or a broken Go install; "
+            "report it with this text",
             timeout=300,
-        )
-        if not done.ok:
-            raise CheckFailed(
-                f"building the drift probe in {src} failed: {done.output}",
-                "this is a pytest-fynecheck bug or a broken Go install; report it with this text",
-            )
-        tmp.replace(out)
-        return out
+        ).path
 
     path: Path = ctx.memoize("drift probe", compute)
     return path

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.context import CURRENT_CHECK, Completed, Context
 from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.progress import GoBuildProgress
 
 FYNE_MODULE = "fyne.io/fyne/v2"
 
@@ -197,6 +198,53 @@ def main_package(ctx: Context) -> MainPackage:
 
     result: MainPackage = ctx.memoize("main package", compute)
     return result
+
+
+# The files of a package that `go build` reads (see `go help list`).
+SOURCE_FIELDS = (
+    "GoFiles",
+    "CgoFiles",
+    "CFiles",
+    "CXXFiles",
+    "MFiles",
+    "HFiles",
+    "FFiles",
+    "SFiles",
+    "SwigFiles",
+    "SwigCXXFiles",
+    "SysoFiles",
+    "EmbedFiles",
+)
+# Only what build_key hashes: -json=FIELDS lets `go list` skip the rest (staleness).
+_DEPS_FIELDS = ",".join(["ImportPath", "Dir", "Module", "Standard", *SOURCE_FIELDS])
+
+
+def mod_flag(ctx: Context) -> str:
+    """-mod=vendor when the module vendors, else readonly: asking never rewrites go.mod."""
+    root = Path(go_mod(ctx)["_GoMod"]).parent
+    return "-mod=vendor" if (root / "vendor" / "modules.txt").is_file() else "-mod=readonly"
+
+
+def package_deps(ctx: Context, pattern: str, cwd: Path | None = None) -> Completed:
+    """`go list MODE -deps -json=FIELDS PATTERN` with the context's tags, in `cwd` (the
+    project), run once per context: project.gomod (go.sum covers the build) and app.build's
+    build_key (what Go builds) read the same listing. A first run downloads the modules
+    here: minutes on a fresh machine, so it shows progress."""
+    mode = mod_flag(ctx)
+    where = cwd or ctx.project
+
+    def compute() -> Completed:
+        listing = GoBuildProgress(ctx.progress, CURRENT_CHECK.get() or "go list")
+        with listing.running():
+            return ctx.run(
+                ["go", "list", mode, "-deps", f"-json={_DEPS_FIELDS}", *tag_args(ctx), pattern],
+                cwd=where,
+                timeout=300,
+                on_line=listing.on_line,
+            )
+
+    done: Completed = ctx.memoize(f"go list -deps {mode} {pattern} in {where}", compute)
+    return done
 
 
 def list_module(ctx: Context, path: str) -> dict[str, Any]:

@@ -8,7 +8,14 @@ from pathlib import Path
 from pytest_fynecheck.checks import Found, Needs, check
 from pytest_fynecheck.context import CURRENT_CHECK, Context
 from pytest_fynecheck.gobuild import cached_build
-from pytest_fynecheck.gotool import MainPackage, go_env, json_stream, main_package, tag_args
+from pytest_fynecheck.gotool import (
+    SOURCE_FIELDS,
+    MainPackage,
+    go_env,
+    json_stream,
+    main_package,
+    package_deps,
+)
 from pytest_fynecheck.model import CheckFailed
 
 # What in `go env` changes the binary.
@@ -29,21 +36,6 @@ _ENV_KEYS = (
     "GOWORK",
     "PKG_CONFIG",
 )
-# The files of a package that `go build` reads (see `go help list`).
-_SOURCE_FIELDS = (
-    "GoFiles",
-    "CgoFiles",
-    "CFiles",
-    "CXXFiles",
-    "MFiles",
-    "HFiles",
-    "FFiles",
-    "SFiles",
-    "SwigFiles",
-    "SwigCXXFiles",
-    "SysoFiles",
-    "EmbedFiles",
-)
 
 
 def build_key(ctx: Context, pkg: MainPackage) -> str:
@@ -58,7 +50,7 @@ def build_key(ctx: Context, pkg: MainPackage) -> str:
     for k in _ENV_KEYS:
         h.update(f"{k}={env.get(k, '')}\n".encode())
     h.update(f"context={ctx.name} tags={','.join(ctx.tags)} package={pkg.import_path}\n".encode())
-    done = ctx.run(["go", "list", "-deps", "-json", *tag_args(ctx), pkg.pattern], timeout=300)
+    done = package_deps(ctx, pkg.pattern)  # project.gomod ran it: memoized
     if not done.ok:
         raise CheckFailed(
             f"`go list -deps {pkg.pattern}` failed: {done.stderr.strip()[-3000:]}",
@@ -77,7 +69,7 @@ def build_key(ctx: Context, pkg: MainPackage) -> str:
             continue
         h.update(f"{dep['ImportPath']}\n".encode())
         pkg_dir = Path(dep["Dir"])
-        for field in _SOURCE_FIELDS:
+        for field in SOURCE_FIELDS:
             for name in dep.get(field) or []:
                 h.update(f"{field} {name}\0".encode(errors="surrogateescape"))
                 h.update(hashlib.sha256((pkg_dir / name).read_bytes()).digest())

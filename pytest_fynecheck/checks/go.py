@@ -17,11 +17,12 @@ from pytest_fynecheck.gotool import (
     json_stream,
     list_module,
     main_package,
+    mod_flag,
+    package_deps,
     proxy_refusal,
     version_tuple,
 )
 from pytest_fynecheck.model import CheckFailed, CheckWarning
-from pytest_fynecheck.progress import GoBuildProgress
 
 # Fyne's own go.mod says `go 1.19` from v2.5 to v2.7: the floor when the module is not resolved.
 FYNE_DOCUMENTED_MIN_GO = "1.19"
@@ -204,18 +205,14 @@ def project_gomod(ctx: Context, needs: Needs) -> str:
                 f"{rep['Old']['Path']}`",
             )
     vendored = (root / "vendor" / "modules.txt").is_file()
-    mode = "-mod=vendor" if vendored else "-mod=readonly"
-    # The main package's dependencies when it is known; else the whole module's.
+    mode = mod_flag(ctx)
+    # The main package's dependencies when it is known (the listing app.build's key
+    # reads too); else the whole module's.
     try:
         what, cwd = main_package(ctx).pattern, ctx.project
     except CheckFailed:  # app.build names the main packages
         what, cwd = "./...", root
-    # A first run downloads the modules here: minutes on a fresh machine.
-    listing = GoBuildProgress(ctx.progress, "project.gomod")
-    with listing.running():
-        done = ctx.run(
-            ["go", "list", mode, "-deps", what], cwd=cwd, timeout=300, on_line=listing.on_line
-        )
+    done = package_deps(ctx, what, cwd)
     if not done.ok:
         err = dedupe_errors(done.stderr)
         refused = proxy_refusal(err)

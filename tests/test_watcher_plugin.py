@@ -33,6 +33,16 @@ def test_option_adds_a_passing_local_item(fast: pytest.Pytester) -> None:
     )
 
 
+def test_a_watcher_only_run_prints_no_checks_by_os_table(fast: pytest.Pytester) -> None:
+    # A watcher's mode (local) is where it ran, not an OS: no "checks by OS" with a local column.
+    ref = shlex.quote(str(reference()))
+    result = fast.runpytest_subprocess("--fynecheck-watcher", f"{ref} {{root}}")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*[[]✓] watcher [[]local]*"])
+    result.stdout.no_fnmatch_line("*checks by OS*")
+    result.stdout.no_fnmatch_line("*local*✓*")  # the old table's row: check name, then a mark
+
+
 def test_watcher_items_are_collected_like_any_others(fast: pytest.Pytester) -> None:
     ref = shlex.quote(str(reference()))
     fast.makepyfile("def test_plain():\n    assert True\n")

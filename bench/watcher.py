@@ -1,7 +1,7 @@
 """Watcher figures, each against a baseline measured in the same run.
 
     python bench/watcher.py [--steps N] [--base DIR] [--skip-catch] [--mode MODE ...]
-                            [--adapter NAME ...]
+                            [--adapter NAME ...] [--shrink-vs-forward]
 
 MODE: local (default), container:SUITE, bind:SUITE, bind:SUITE:reverse; each mode gets
 every figure. Container modes need a Docker engine and build the suite image once.
@@ -19,6 +19,9 @@ watchers' figures instead of the shipped broken ones':
 2. time to catch each shipped broken watcher with the kit's default settings
    (30 examples x 25 steps, shrinking included)                  goal <= 30 s each
 3. length of the shrunk reproducer                                goal <= 6 steps
+5. with --shrink-vs-forward, per broken watcher: on the very failure Hypothesis left,
+   the step-dropping shrinker (run.minimize) vs the baseline single front-to-back pass
+   it replaced: steps left, replays and seconds each, and the time ratio
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from hypothesis import Phase, settings
 
 from pytest_fynecheck.containers.start import start_suite
 from pytest_fynecheck.session import cache_dir
-from pytest_fynecheck.watcher import adapters
+from pytest_fynecheck.watcher import adapters, harness, run
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
 from pytest_fynecheck.watcher.harness import (
     WatcherCheckFailed,
@@ -45,7 +48,7 @@ from pytest_fynecheck.watcher.harness import (
 from pytest_fynecheck.watcher.machine import ChurnMachine, machine_for
 from pytest_fynecheck.watcher.modes import Mode, parse_mode
 from pytest_fynecheck.watcher.options import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS, Options
-from pytest_fynecheck.watcher.run import Stats
+from pytest_fynecheck.watcher.run import Stats, StepFailed, consistent
 
 BROKEN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "watchers"
 BROKEN = ("norecurse", "newdirrace", "droprename", "statdrop", "chan1", "overflow", "debounce")
@@ -142,6 +145,66 @@ def catch(
     return time.perf_counter() - t0, None, "NOT CAUGHT", 0
 
 
+def forward_pass(
+    cmd: str | list[str], mode: Mode, options: Options, failure: StepFailed, tries: int
+) -> StepFailed:
+    """Figure 5's baseline: the shrinker before issue 12, one front-to-back pass. A step
+    that later steps need is skipped and never tried again once they are gone."""
+    best, i = failure, 0
+    while i < len(best.steps) - 1:
+        rest = best.steps[:i] + best.steps[i + 1 :]
+        found = None
+        if consistent(rest):
+            for _ in range(tries):
+                try:
+                    found = run.replay(cmd, mode, options, rest)
+                except (OSError, RuntimeError):
+                    break
+                if found is not None:
+                    break
+        if found is not None and len(found.steps) < len(best.steps):
+            best = found
+        else:
+            i += 1
+    return best
+
+
+def shrink_figures(spec: str, mode: Mode) -> None:
+    """Both shrinkers on each failure check_watcher hands its shrinker, replays counted."""
+    replays = [0]
+    real_replay, real_minimize = run.replay, run.minimize
+
+    def counted(*a: object) -> StepFailed | None:
+        replays[0] += 1
+        return real_replay(*a)  # type: ignore[arg-type]
+
+    def both(cmd: str | list[str], m: Mode, o: Options, f: StepFailed, tries: int) -> StepFailed:
+        out = []
+        for fn in (forward_pass, real_minimize):
+            replays[0], start = 0, time.perf_counter()
+            got = fn(cmd, m, o, f, tries)
+            out.append((got, replays[0], time.perf_counter() - start))
+        (old, r0, t0), (new, r1, t1) = out
+        print(f"[{spec}] 5. {name:11s} Hypothesis left {len(f.steps)} step(s), {tries} "
+              f"tries each: forward pass (baseline) -> {len(old.steps)} steps, {r0} replays, "
+              f"{t0:.1f} s; minimize -> {len(new.steps)} steps, {r1} replays, {t1:.1f} s; "
+              f"time ratio x{t1 / max(t0, 1e-9):.2f}")
+        return new
+
+    # Instrumentation, not a change: the harness's own calls go through both shrinkers.
+    swap = [(run, "replay", counted), (harness, "minimize", both)]
+    for module, attr, fn in swap:
+        setattr(module, attr, fn)
+    try:
+        for name in BROKEN:
+            secs, length, _, _ = catch(name, mode)
+            if length is None:
+                print(f"[{spec}] 5. {name:11s} not caught in {secs:.1f} s")
+    finally:
+        for (module, attr, _), real in zip(swap, (real_replay, real_minimize), strict=True):
+            setattr(module, attr, real)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--steps", type=int, default=400)
@@ -150,6 +213,8 @@ def main() -> int:
     ap.add_argument("--mode", action="append", help="repeatable; default: local")
     ap.add_argument("--adapter", action="append", choices=adapters.NAMES,
                     help="figure 4 for these built-in watchers (repeatable)")
+    ap.add_argument("--shrink-vs-forward", action="store_true",
+                    help="figure 5 only: this shrinker vs the single forward pass")
     args = ap.parse_args()
     base = args.base
     print(
@@ -166,7 +231,9 @@ def main() -> int:
         mode = make_mode(spec, base)
         try:
             mode.sandbox().close()  # start the container outside the figures
-            if builtins:
+            if args.shrink_vs_forward:
+                shrink_figures(spec, mode)
+            elif builtins:
                 builtin_figures(spec, ref, mode, args.steps, builtins)
             else:
                 ok &= figures(spec, ref, mode, args.steps, args.skip_catch)

@@ -54,6 +54,36 @@ def test_each_broken_watcher_is_caught(name: str, tmp_path: Path) -> None:
     assert len(failure.steps) <= 6, message
 
 
+def test_shrinking_drops_a_step_that_later_dropped_steps_needed() -> None:
+    # The burst cannot go while the chmods of its files stay; back to front, the chmods
+    # go first and then the burst, down to the two steps norecurse's bug needs.
+    from pytest_fynecheck.watcher.churn import Tree
+    from pytest_fynecheck.watcher.run import minimize, replay
+
+    t = Tree()
+    steps = [t.burst("", 2), t.chmod("burst0"), t.chmod("burst1")]
+    steps += [t.mkdir("", "d"), t.create("d", "f", b"x")]
+    cmd, mode, options = [str(broken("norecurse"))], local(), Options()
+    found = replay(cmd, mode, options, steps)
+    assert found is not None and found.steps == steps, "a file in a new dir goes unseen"
+    shrunk = minimize(cmd, mode, options, found, tries=1)
+    assert shrunk.reason == "silent loss"
+    assert [s.label for s in shrunk.steps] == ["mkdir 'd'", "create 'd/f' with 1 bytes"], shrunk
+
+
+def test_shrinking_tries_the_failing_step_alone_first() -> None:
+    from pytest_fynecheck.watcher.churn import Tree
+    from pytest_fynecheck.watcher.run import minimize, replay
+
+    t = Tree()
+    steps = [t.burst("", 3), t.chmod("burst2"), t.mkdir("", "d", ["f"])]
+    cmd, mode, options = [str(broken("norecurse"))], local(), Options()
+    found = replay(cmd, mode, options, steps)
+    assert found is not None and len(found.steps) == 3
+    shrunk = minimize(cmd, mode, options, found, tries=1)
+    assert [s.label for s in shrunk.steps] == ["mkdir 'd' with 1 entries inside"], shrunk
+
+
 @pytest.mark.parametrize("name", ["droprename", "debounce", "statdrop", "norecurse"])
 def test_replay_script_reproduces_on_its_own(name: str, tmp_path: Path) -> None:
     with pytest.raises(WatcherCheckFailed) as caught:

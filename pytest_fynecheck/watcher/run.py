@@ -214,26 +214,39 @@ def consistent(steps: Sequence[Step]) -> bool:
 def minimize(
     cmd: str | list[str], mode: Mode, options: Options, failure: StepFailed, tries: int
 ) -> StepFailed:
-    """Drop each step Hypothesis kept and could not delete (its rule choices shift when an
-    earlier step goes), when the rest, replayed verbatim up to `tries` times, still fails.
-    A rest that no longer applies (a file it needs is gone) is no candidate."""
-    best = failure
-    i = 0
-    while i < len(best.steps) - 1:
-        rest = best.steps[:i] + best.steps[i + 1 :]
-        if not consistent(rest):
-            i += 1
-            continue
-        found = None
+    """Drop the steps Hypothesis kept and could not delete (its rule choices shift when an
+    earlier step goes). A rest is kept when, replayed verbatim up to `tries` times, it
+    still fails; a rest that no longer applies (a file it needs is gone) is no candidate.
+    The failing step alone goes first; then steps go back to front, so a step is tried
+    after the later ones that need it, in passes until one drops nothing."""
+
+    def refails(rest: list[Step]) -> StepFailed | None:
         for _ in range(tries):
             try:
                 found = replay(cmd, mode, options, rest)
             except (OSError, RuntimeError):
-                break  # a step of the rest needed the dropped one
+                return None  # a step of the rest needed the dropped one
             if found is not None:
-                break
-        if found is not None and len(found.steps) < len(best.steps):
-            best = found
-        else:
-            i += 1
+                return found
+        return None
+
+    best = failure
+    last = best.steps[-1:]
+    if len(best.steps) > 1 and consistent(last) and (alone := refails(last)) is not None:
+        return alone
+    needed: set[int] = set()  # ids of steps whose removal made a consistent rest pass
+    dropped = True
+    while dropped:
+        dropped = False
+        i = len(best.steps) - 2  # the failing step stays
+        while i >= 0:
+            step = best.steps[i]
+            rest = best.steps[:i] + best.steps[i + 1 :]
+            if id(step) not in needed and consistent(rest):
+                found = refails(rest)
+                if found is not None and len(found.steps) < len(best.steps):
+                    best, dropped = found, True
+                else:
+                    needed.add(id(step))
+            i = min(i - 1, len(best.steps) - 2)  # a rest may fail at an earlier step
     return best

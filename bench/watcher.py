@@ -2,6 +2,7 @@
 
     python bench/watcher.py [--steps N] [--base DIR] [--skip-catch] [--mode MODE ...]
                             [--adapter NAME ...] [--shrink-vs-forward]
+                            [--attach-vs-cli [--repeat N]]
 
 MODE: local (default), container:SUITE, bind:SUITE, bind:SUITE:reverse; each mode gets
 every figure. Container modes need a Docker engine and build the suite image once.
@@ -22,6 +23,9 @@ watchers' figures instead of the shipped broken ones':
 5. with --shrink-vs-forward, per broken watcher: on the very failure Hypothesis left,
    the step-dropping shrinker (run.minimize) vs the baseline single front-to-back pass
    it replaced: steps left, replays and seconds each, and the time ratio
+6. with --attach-vs-cli, in a container mode that watches inside: one watcher's life
+   (start, `{"ready": true}`, stop), attached through the SDK (the kit's way) vs
+   through a `docker exec -i` CLI child (the way before issue 12); medians and ratio
 """
 
 from __future__ import annotations
@@ -29,14 +33,18 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import Phase, settings
+from stopwatch import median
 
 from pytest_fynecheck.containers.start import start_suite
+from pytest_fynecheck.process import Child
 from pytest_fynecheck.session import cache_dir
 from pytest_fynecheck.watcher import adapters, harness, run
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
@@ -46,8 +54,9 @@ from pytest_fynecheck.watcher.harness import (
     hypothesis_settings,
 )
 from pytest_fynecheck.watcher.machine import ChurnMachine, machine_for
-from pytest_fynecheck.watcher.modes import Mode, parse_mode
+from pytest_fynecheck.watcher.modes import ContainerSandbox, Mode, parse_mode
 from pytest_fynecheck.watcher.options import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS, Options
+from pytest_fynecheck.watcher.protocol import WatcherProcess, command_argv
 from pytest_fynecheck.watcher.run import Stats, StepFailed, consistent
 
 BROKEN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "watchers"
@@ -205,6 +214,43 @@ def shrink_figures(spec: str, mode: Mode) -> None:
             setattr(module, attr, real)
 
 
+def attach_figures(spec: str, ref: Path, mode: Mode, repeat: int) -> None:
+    box = mode.sandbox()
+    try:
+        if not isinstance(box, ContainerSandbox) or not box.watch_inside:
+            print(f"[{spec}] 6. needs a mode whose watcher runs in the container")
+            return
+        ctx, argv = box.ctx, command_argv([str(ref)], box.watcher_root)
+        docker = shutil.which("docker")
+        assert docker is not None and ctx.container is not None, "the baseline needs the CLI"
+
+        def life(started: Callable[[], WatcherProcess]) -> None:
+            w = started()
+            try:
+                w.wait_ready(30)
+            finally:
+                w.stop()
+
+        def sdk() -> WatcherProcess:
+            return box.start_watcher([str(ref)])
+
+        def cli() -> WatcherProcess:
+            wrapped, token = ctx.session_argv(argv)
+            child = Child([docker, "exec", "-i", "--workdir", "/", str(ctx.container), *wrapped])
+            return WatcherProcess(argv, box.watcher_root, started=child,
+                                  signal_fn=box.signaller(token))
+
+        life(sdk)  # warm both
+        life(cli)
+        base = median(lambda: life(cli), repeat)
+        now = median(lambda: life(sdk), repeat)
+        print(f"[{spec}] 6. a watcher's life (start, ready, stop), median of {repeat}: "
+              f"`docker exec -i` CLI (baseline) {base * 1000:.0f} ms; attached through the "
+              f"SDK {now * 1000:.0f} ms; ratio x{now / base:.2f}")
+    finally:
+        box.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--steps", type=int, default=400)
@@ -215,6 +261,9 @@ def main() -> int:
                     help="figure 4 for these built-in watchers (repeatable)")
     ap.add_argument("--shrink-vs-forward", action="store_true",
                     help="figure 5 only: this shrinker vs the single forward pass")
+    ap.add_argument("--attach-vs-cli", action="store_true",
+                    help="figure 6 only: watcher start and stop, SDK vs docker CLI")
+    ap.add_argument("--repeat", type=int, default=20, help="figure 6's runs per side")
     args = ap.parse_args()
     base = args.base
     print(
@@ -231,7 +280,9 @@ def main() -> int:
         mode = make_mode(spec, base)
         try:
             mode.sandbox().close()  # start the container outside the figures
-            if args.shrink_vs_forward:
+            if args.attach_vs_cli:
+                attach_figures(spec, ref, mode, args.repeat)
+            elif args.shrink_vs_forward:
                 shrink_figures(spec, mode)
             elif builtins:
                 builtin_figures(spec, ref, mode, args.steps, builtins)

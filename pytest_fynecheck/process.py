@@ -17,7 +17,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import IO
+from typing import IO, Protocol
 
 PIPE = subprocess.PIPE
 DEVNULL = subprocess.DEVNULL
@@ -33,6 +33,20 @@ class TimedOut(Exception):
         super().__init__(f"did not finish within {seconds:g} s")
         self.seconds = seconds
         self.output = output
+
+
+class Running(Protocol):
+    """What a caller reads and stops of a started program: a Child here, or one attached
+    inside a container (containers.execs.Attached)."""
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+    @property
+    def stderr(self) -> IO[bytes] | None: ...
+    @property
+    def returncode(self) -> int | None: ...
+    def poll(self) -> int | None: ...
+    def stop(self, grace: float, deliver: Callable[[int], None] | None = None) -> int | None: ...
 
 
 class Child:
@@ -61,6 +75,7 @@ class Child:
         )
         self.pid = self.popen.pid
         self.own_group = own_group
+        self.stdout, self.stderr = self.popen.stdout, self.popen.stderr
 
     @property
     def returncode(self) -> int | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +23,7 @@ import docker.types
 
 from pytest_fynecheck.containers import remote
 from pytest_fynecheck.containers.engine import Engine, failing, owner_labels, where
-from pytest_fynecheck.containers.execs import Exec, run_quiet
+from pytest_fynecheck.containers.execs import Attached, Exec, run_quiet
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reap import reap_once
 from pytest_fynecheck.containers.transfer import Mirror, pull_script, read_file
@@ -195,17 +196,20 @@ class ContainerContext(Context):
             script = _START + _BACKDATE + _END + pull_script(self._rw()) + "exit $rc"
         return ["setsid", "--wait", "sh", "-c", script, str(self._pids / token), *argv]
 
-    def exec_argv(
-        self, argv: Sequence[str], env: Mapping[str, str] | None, cwd: Path | None, token: str
-    ) -> list[str]:
-        """`docker exec` CLI arguments that run `argv` in its own session, id noted under
-        `token` (for callers that stream through the CLI, which honours DOCKER_HOST)."""
+    def session_argv(self, argv: Sequence[str]) -> tuple[list[str], str]:
+        """`argv` wrapped to run in its own session, and the token that names it."""
+        token = secrets.token_hex(6)
+        return self._wrapped(argv, token, pull=False), token
+
+    def attach(
+        self, argv: Sequence[str], *, cwd: Path | None = None
+    ) -> tuple[Attached, str]:
+        """`argv` with its stdin attached, in its own session; the token names that
+        session for `session_id` and `kill_session`."""
         assert self.container is not None, "ContainerContext used before start()"
-        out = ["exec"]
-        for key, value in (env or {}).items():
-            out += ["--env", f"{key}={value}"]
-        out += ["--workdir", str(cwd or self.project), self.container]
-        return [*out, *self._wrapped(argv, token, pull=False)]
+        wrapped, token = self.session_argv(argv)
+        where = str(cwd or self.project)
+        return Attached(self.engine, self.container, wrapped, cwd=where), token
 
     def which(self, tool: str, extra_env: Mapping[str, str] | None = None) -> str | None:
         path = self.env(extra_env).get("PATH", "")
@@ -296,6 +300,10 @@ class ContainerContext(Context):
                 if time.monotonic() >= deadline:
                     return None
                 time.sleep(0.05)
+
+    def kill_session(self, token: str, sig: int) -> None:
+        """`sig` to the session started with `token` (one gone already is fine)."""
+        self._kill(token, signal.Signals(sig).name.removeprefix("SIG"))
 
     def _forget(self, token: str) -> None:
         if self.mirror is None:

@@ -86,7 +86,7 @@ def boot_id() -> str:
 
 class Engine:
     """The SDK client for one engine, plus a host context for what runs on this machine
-    (debootstrap, and the `docker` CLI some callers stream through)."""
+    (debootstrap)."""
 
     def __init__(self, cache: Path, base_url: str | None = None) -> None:
         root = Path("/")  # always exists, whatever HOME or the cache is

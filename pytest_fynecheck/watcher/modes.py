@@ -25,14 +25,13 @@ import shlex
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.containers.starter import ContainerStarter, SuiteContainer
 from pytest_fynecheck.model import InputError
-from pytest_fynecheck.process import PIPE, Child
 from pytest_fynecheck.watcher import agent
 from pytest_fynecheck.watcher.churn import Filesystem, LocalFilesystem, Prim
 from pytest_fynecheck.watcher.protocol import WatcherProcess, command_argv
@@ -105,23 +104,25 @@ class ChurnAgent:
     """`python3 agent.py` inside the container, fed one batch of churn per line."""
 
     def __init__(self, ctx: ContainerContext, script: Path) -> None:
-        assert ctx.container is not None
         self.where = f"the {ctx.name} container"
-        docker = ctx.engine.host.require("docker")
-        self._proc = Child([docker, "exec", "-i", ctx.container, "python3", str(script)],
-                           stdin=PIPE)
+        self._ctx = ctx
+        self._proc, self._token = ctx.attach(["python3", str(script)])
         self._lines: queue.Queue[bytes] = queue.Queue()
         self._stderr: list[bytes] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
+        try:
+            self._ask({"prims": []}, "starting its churn agent")  # a failed start: no agent
+        except BaseException:
+            self.close()
+            raise
 
     def _read(self) -> None:
-        stdout, stderr = self._proc.popen.stdout, self._proc.popen.stderr
-        assert stdout is not None and stderr is not None
+        stdout, stderr = self._proc.stdout, self._proc.stderr
         for line in iter(stdout.readline, b""):
             self._lines.put(line)
+        self._stderr.append(stderr.read())  # before the end is seen: _gone() shows it
         self._lines.put(b"")  # end of output: the agent is gone
-        self._stderr.append(stderr.read())
 
     def send(self, root: str, prims: Sequence[Prim]) -> None:
         wire = [
@@ -136,11 +137,8 @@ class ChurnAgent:
 
     def _ask(self, request: dict[str, object], what: str) -> None:
         with self._lock:
-            stdin = self._proc.popen.stdin
-            assert stdin is not None
             try:
-                stdin.write((json.dumps(request) + "\n").encode())
-                stdin.flush()
+                self._proc.write((json.dumps(request) + "\n").encode())
                 line = self._lines.get(timeout=AGENT_TIMEOUT)
             except (OSError, queue.Empty):
                 line = b""
@@ -156,11 +154,10 @@ class ChurnAgent:
         return f"its agent (python3 {AGENT_SCRIPT.name}) {state}: {err or '(no output)'}"
 
     def close(self) -> None:
-        if self._proc.popen.stdin is not None:
-            with contextlib.suppress(OSError):
-                self._proc.popen.stdin.close()  # the agent ends at end of input
+        self._proc.close_stdin()  # the agent ends at end of input
         if self._proc.wait(10) is None:
-            self._proc.kill()
+            self._proc.stop(2.0, lambda sig: self._ctx.kill_session(self._token, sig))
+        self._proc.close()
 
 
 class AgentFilesystem:
@@ -202,23 +199,22 @@ class ContainerSandbox:
                 f"(from {shlex.join(argv)!r}); give its absolute host path (its directory is "
                 "mounted read-only) or a program the image has"
             )
-        token = secrets.token_hex(6)
+        started, token = self.ctx.attach(argv, cwd=Path("/"))
+        return WatcherProcess(
+            argv, self.watcher_root, started=started, signal_fn=self.signaller(token)
+        )
+
+    def signaller(self, token: str) -> Callable[[int], None]:
+        """Signals to the session `token` names, through the agent: a `docker exec kill`
+        per stop made stopping the main cost of an example."""
         ctx, agent = self.ctx, self.agent
 
         def deliver(sig: int) -> None:
-            # Through the agent: a `docker exec kill` per stop made stopping the main cost
-            # of an example. The session id is written as the watcher starts.
-            group = ctx.session_id(token, wait=2.0)
+            group = ctx.session_id(token, wait=2.0)  # written as the watcher starts
             if group is not None:
                 agent.signal(group, sig)
 
-        return WatcherProcess(
-            argv,
-            self.watcher_root,
-            env=ctx.engine.host.environ,
-            via=["docker", *ctx.exec_argv(argv, None, Path("/"), token)],
-            signal_fn=deliver,
-        )
+        return deliver
 
     def close(self) -> None:
         # From inside: the container's root may remove whatever the churn left, chmods too.

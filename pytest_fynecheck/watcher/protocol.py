@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO
 
 from pytest_fynecheck.model import InputError
-from pytest_fynecheck.process import Child
+from pytest_fynecheck.process import Child, Running
 
 OPS = frozenset({"create", "write", "remove", "rename", "chmod"})
 PLACEHOLDER = "{root}"
@@ -67,10 +67,10 @@ class WatcherProcess:
         *,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
-        via: Sequence[str] = (),
+        started: Running | None = None,
         signal_fn: Callable[[int], None] | None = None,
     ) -> None:
-        """`via`: the host command that runs `argv` elsewhere (e.g. `docker exec …`);
+        """`started`: `argv` already running elsewhere (attached in a container);
         `signal_fn` then delivers stop()'s signals to the watcher where it runs."""
         self.argv = list(argv)
         self._signal_fn = signal_fn
@@ -82,15 +82,20 @@ class WatcherProcess:
         self.ready = False
         self._stdout: list[str] = []
         self._stderr: list[str] = []
-        environ = dict(os.environ if env is None else env)
-        launch = list(via) or self.argv
-        exe = resolve_executable(launch, environ)
-        try:
-            # Own process group: stop() reaches whatever the watcher started.
-            self._proc = Child([exe, *launch[1:]], env=environ, cwd=cwd)
-        except OSError as exc:
-            raise InputError(f"cannot start watcher {shlex.join(self.argv)!r}: {exc}") from exc
-        stdout, stderr = self._proc.popen.stdout, self._proc.popen.stderr
+        self._proc: Running
+        if started is not None:
+            self._proc = started
+        else:
+            environ = dict(os.environ if env is None else env)
+            exe = resolve_executable(self.argv, environ)
+            try:
+                # Own process group: stop() reaches whatever the watcher started.
+                self._proc = Child([exe, *self.argv[1:]], env=environ, cwd=cwd)
+            except OSError as exc:
+                raise InputError(
+                    f"cannot start watcher {shlex.join(self.argv)!r}: {exc}"
+                ) from exc
+        stdout, stderr = self._proc.stdout, self._proc.stderr
         assert stdout is not None and stderr is not None
         self._readers = [
             threading.Thread(target=self._read_stdout, args=(stdout,), daemon=True),
@@ -223,7 +228,7 @@ class WatcherProcess:
         finally:
             for r in self._readers:
                 r.join(grace)
-            for stream in (self._proc.popen.stdout, self._proc.popen.stderr):
+            for stream in (self._proc.stdout, self._proc.stderr):
                 if stream is not None:
                     stream.close()
 

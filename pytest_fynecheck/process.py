@@ -24,6 +24,7 @@ DEVNULL = subprocess.DEVNULL
 STDOUT = subprocess.STDOUT
 # After SIGKILL to its group a process ends at once; this only bounds a stuck kernel.
 KILL_WAIT = 30.0
+OUTPUT_WAIT = 5.0  # for the output of a program that exited (its pipe's last bytes)
 
 
 class TimedOut(Exception):
@@ -195,6 +196,11 @@ class HostProcess(Child):
         self.reader = drain(self.popen.stdout, self.chunks)
 
     def output(self) -> str:
+        if self.popen.poll() is not None:
+            # Exited: the rest of what it printed is in the pipe; under load the reader
+            # lags, and a crash's message would be missing (a grandchild holding the pipe
+            # open costs this wait at most).
+            self.reader.join(OUTPUT_WAIT)
         return b"".join(self.chunks).decode(errors="replace")
 
     def stop(self, grace: float = 5.0, deliver: Callable[[int], None] | None = None) -> int:

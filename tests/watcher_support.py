@@ -57,8 +57,8 @@ def local() -> LocalMode:
 # else the loss it is caught on. watchman mostly passes; its findings (a burst of files
 # now and then reported after a file made later; in a container, a new dangling symlink
 # after a new directory, or a rename's new path, not reported; on a reverse bind mount, a
-# new directory inside a new directory not reported though the file in it was: races)
-# are the only catches allowed for it.
+# new directory inside a new directory not reported though the file in it was, and once
+# a file made in a new directory's new subdirectory: races) are the only catches allowed.
 BUILTIN_FINDINGS: dict[str, str | None] = {
     "fsnotify": None,
     "watchman": None,
@@ -67,7 +67,7 @@ BUILTIN_FINDINGS: dict[str, str | None] = {
 }
 
 
-WATCHMAN_FINDINGS = ("burst of", "symlink ", "rename ", "mkdir ")
+WATCHMAN_FINDINGS = ("burst of", "symlink ", "rename ", "mkdir ", "create ")
 
 
 def check_builtin(name: str, mode: Mode, tmp_path: Path) -> str:

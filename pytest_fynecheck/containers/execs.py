@@ -169,11 +169,10 @@ class Attached:
         container: str,
         argv: Sequence[str],
         *,
-        env: Mapping[str, str] | None = None,
         cwd: str | None = None,
     ) -> None:
         self._engine = engine
-        self._conn = Connection(engine, container, argv, env=env, cwd=cwd, stdin=True)
+        self._conn = Connection(engine, container, argv, cwd=cwd, stdin=True)
         self.id = self._conn.id
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()

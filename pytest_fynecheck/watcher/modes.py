@@ -155,9 +155,9 @@ class ChurnAgent:
 
     def close(self) -> None:
         self._proc.close_stdin()  # the agent ends at end of input
-        if self._proc.wait(10) is None:
-            self._proc.stop(2.0, lambda sig: self._ctx.kill_session(self._token, sig))
-        self._proc.close()
+        self._proc.wait(10)
+        # Signals only if it still runs; the connection is closed either way.
+        self._proc.stop(2.0, lambda sig: self._ctx.kill_session(self._token, sig))
 
 
 class AgentFilesystem:

@@ -5,7 +5,9 @@ A bad value is one usage error naming the option or ini and the value."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -15,6 +17,7 @@ from pytest_fynecheck.matrix.cells import parse_shard
 from pytest_fynecheck.matrix.toolchains import parse_specs
 from pytest_fynecheck.model import InputError
 from pytest_fynecheck.windows import HOST_CONTEXT as WINDOWS_HOST
+from pytest_fynecheck.workers import is_worker
 
 DISPLAY_MODES = ("auto", "host", "xvfb")
 DRIFT_UNKNOWN = ("skip", "fail")
@@ -27,7 +30,7 @@ class Core:
     """Readiness checks, the project, the host display."""
 
     fynecheck: bool
-    json: str | None
+    json: str | None  # absolute; its directory exists and a file there can be written
     display: str  # one of DISPLAY_MODES: the option, else the ini
     project: str  # the option, else the ini; "" is the invocation directory
     tags: tuple[str, ...]
@@ -53,7 +56,7 @@ class Matrix:
     go: tuple[str, ...]  # toolchain specs, checked, not yet resolved
     shard: tuple[int, int] | None
     matrix_json: bool
-    summary: str | None
+    summary: str | None  # absolute; as Core.json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,7 +171,45 @@ class _Reader:
         return self.config.getini(name)
 
     def args(self, name: str) -> tuple[str, ...]:
-        return tuple(self.config.getini(name) or ())
+        """A shell-quoted ini list; a quote left open is an error naming the ini and value."""
+        try:
+            return tuple(self.config.getini(name) or ())
+        # shlex's "No closing quotation" (a UsageError from pytest >= 9) names neither.
+        except (ValueError, pytest.UsageError) as exc:
+            raw = _raw_ini(self.config, name)
+            value = "" if raw is None else f" = {raw!r}"
+            reason = str(exc)[:1].lower() + str(exc)[1:]
+            self.errors.append(
+                f"ini {name}{value}: {reason}; the value is shell-quoted, as in "
+                f'{name} = -title "my app"'
+            )
+            return ()
+
+    def output(self, option: str) -> str | None:
+        """An output file's option (`--fynecheck-json`): made absolute, its missing
+        directories made (as --junitxml does), and proven writable now, before any check
+        runs, rather than failing after the run. The controller checks; workers write none."""
+        given = self.opt(option)
+        if not given:
+            return None
+        path = Path(self.config.invocation_params.dir, given)
+        if not is_worker(self.config):
+            problem = _unwritable(path)
+            if problem is not None:
+                self.errors.append(f"{option}={given}: {problem}")
+        return str(path)
+
+    def project(self) -> str:
+        """--fynecheck-project, else ini fynecheck_project: an existing directory."""
+        given, what = self.opt("--fynecheck-project"), "--fynecheck-project="
+        if not given:
+            given, what = self.ini("fynecheck_project"), "ini fynecheck_project = "
+        if given:
+            path = Path(self.config.invocation_params.dir, given)
+            if not path.is_dir():
+                problem = "is not a directory" if path.exists() else "no such directory"
+                self.errors.append(f"{what}{given}: {problem} ({path})")
+        return str(given or "")
 
     def parsed(self, parse: Callable[[], T]) -> T | None:
         """`parse`'s value; its InputError (which names the input) is one of the errors."""
@@ -214,6 +255,38 @@ class _Reader:
         return value
 
 
+def _raw_ini(config: pytest.Config, name: str) -> str | None:
+    """The ini's text as written, for an error message: pytest has no public way to read
+    a value it cannot parse (pytest >= 9 keeps ConfigValue objects, older ones strings)."""
+    table = getattr(config, "_inicfg", None)
+    raw: Any = table.get(name) if isinstance(table, dict) else None
+    raw = getattr(raw, "value", raw)
+    return raw if isinstance(raw, str) else None
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why `path` cannot be written as a file, or None (its directory then exists)."""
+    if path.is_dir():
+        return f"{path} is a directory; name a file"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot make its directory {path.parent} ({exc.strerror or exc})"
+    if path.exists() and not path.is_file():
+        # A FIFO or device: opening one to test it could block or write; ask the kernel.
+        return None if os.access(path, os.W_OK) else f"cannot write {path}"
+    existed = path.exists()
+    try:
+        # A real open (root passes access(2) checks that writes then fail); "a" keeps content.
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        return f"cannot write {path} ({exc.strerror or exc})"
+    if not existed:
+        path.unlink(missing_ok=True)
+    return None
+
+
 def _either(known: Sequence[str]) -> str:
     return ", ".join(known[:-1]) + f" or {known[-1]}"
 
@@ -222,9 +295,9 @@ def _core(read: _Reader) -> Core:
     given = read.opt("--fynecheck-display")  # argparse checked its choices
     return Core(
         fynecheck=bool(read.opt("--fynecheck")),
-        json=read.opt("--fynecheck-json"),
+        json=read.output("--fynecheck-json"),
         display=given or read.choice("fynecheck_display", DISPLAY_MODES),
-        project=read.opt("--fynecheck-project") or read.ini("fynecheck_project"),
+        project=read.project(),
         tags=read.args("fynecheck_tags"),
         window_title=read.ini("fynecheck_window_title"),
         package=read.ini("fynecheck_package"),
@@ -282,7 +355,7 @@ def _matrix(read: _Reader) -> Matrix:
         go=tuple(read.parsed(lambda: parse_specs(text or "")) or ()),
         shard=read.parsed(lambda: parse_shard(shard)) if shard else None,
         matrix_json=bool(read.opt("--fynecheck-matrix-json")),
-        summary=read.opt("--fynecheck-summary"),
+        summary=read.output("--fynecheck-summary"),
     )
 
 

@@ -3,9 +3,12 @@ checked at configure time into a frozen Settings, bad values as one usage error.
 
 from __future__ import annotations
 
+import fnmatch
 import re
+from pathlib import Path
 
 import pytest
+from conftest import HELLO
 
 
 def _usage_errors(result: pytest.RunResult) -> list[str]:
@@ -128,3 +131,89 @@ def test_every_option_and_ini_is_registered_once(pytester: pytest.Pytester) -> N
     assert sorted(names) == sorted(set(names)) == sorted(
         ["fyne_ready", "fyne_display", "fyne_os", "fyne_drift", "fyne_watcher", "fyne_reload"]
     ), names
+
+
+# -- issue 22 item 9: output files are checked before any check runs -----------------------
+
+
+@pytest.mark.parametrize("option", ["--fynecheck-json", "--fynecheck-summary"])
+def test_an_output_files_missing_directory_is_made(
+    pytester: pytest.Pytester, option: str
+) -> None:
+    """As --junitxml does. Before: a traceback after the passing run (FileNotFoundError)."""
+    result = pytester.runpytest_subprocess(
+        "--fynecheck", f"--fynecheck-project={HELLO}", "-k", "go.version",
+        "-p", "no:cacheprovider", "-p", "no:xdist", f"{option}=reports/deeper/out.md",
+    )
+    assert result.ret == 0, result.outlines + result.errlines
+    written = pytester.path / "reports" / "deeper" / "out.md"
+    assert "go.version" in written.read_text(encoding="utf-8")
+    result.stdout.fnmatch_lines([f"fynecheck: * written to {written}"])
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [
+        ("--fynecheck-json", "{dir}", "{dir} is a directory; name a file"),
+        ("--fynecheck-summary", "{dir}", "{dir} is a directory; name a file"),
+        ("--fynecheck-json", "/proc/z/out.json",
+         "cannot make its directory /proc/z (No such file or directory)"),
+        ("--fynecheck-summary", "/proc/z/s.md",
+         "cannot make its directory /proc/z (No such file or directory)"),
+        # An existing path the kernel refuses to open for writing, even for root.
+        ("--fynecheck-json", "/proc/version", "cannot write /proc/version (*)"),
+    ],
+)
+def test_an_unwritable_output_file_is_a_usage_error_before_any_check(
+    pytester: pytest.Pytester, tmp_path: Path, option: str, value: str, problem: str
+) -> None:
+    """Before: every check ran, passed, and then the write raised a traceback."""
+    value, problem = (s.replace("{dir}", str(tmp_path)) for s in (value, problem))
+    result = pytester.runpytest_subprocess(
+        "--fynecheck", f"--fynecheck-project={HELLO}", "-k", "go.version",
+        "-p", "no:cacheprovider", "-p", "no:xdist", f"{option}={value}",
+    )
+    errors = _usage_errors(result)
+    assert len(errors) == 1, errors
+    assert fnmatch.fnmatchcase(errors[0], f"ERROR: {option}={value}: {problem}"), errors
+    assert "go.version" not in result.stdout.str()  # no check ran
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+# -- issue 22 item 10: a bad project or quoting names the input ----------------------------
+
+
+def test_an_open_quote_in_an_args_ini_names_the_setting_and_its_value(
+    pytester: pytest.Pytester,
+) -> None:
+    """Before: `ERROR: No closing quotation`, naming neither."""
+    pytester.makeini('[pytest]\nfynecheck_app_args = -title "oops\n')
+    errors = _usage_errors(pytester.runpytest_subprocess("-p", "no:cacheprovider"))
+    assert errors == [
+        "ERROR: ini fynecheck_app_args = '-title \"oops': no closing quotation; the value "
+        'is shell-quoted, as in fynecheck_app_args = -title "my app"'
+    ], errors
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (["--fynecheck-project=/nonexistent"], "",
+         "ERROR: --fynecheck-project=/nonexistent: no such directory (/nonexistent)"),
+        (["--fynecheck-project=conftest.py"], "",
+         "ERROR: --fynecheck-project=conftest.py: is not a directory ({here}/conftest.py)"),
+        ([], "fynecheck_project = missing/app",
+         "ERROR: ini fynecheck_project = missing/app: no such directory ({here}/missing/app)"),
+    ],
+)
+def test_a_project_that_is_no_directory_is_a_usage_error_before_any_check(
+    pytester: pytest.Pytester, args: list[str], ini: str, message: str
+) -> None:
+    """Before: 12 checks failed with "internal error … this is a pytest-fynecheck bug"."""
+    pytester.makeconftest("")
+    if ini:
+        pytester.makeini(f"[pytest]\n{ini}\n")
+    result = pytester.runpytest_subprocess("--fynecheck", "-p", "no:cacheprovider", *args)
+    errors = _usage_errors(result)
+    assert errors == [message.format(here=pytester.path)], errors
+    assert "internal error" not in result.stdout.str()

@@ -4,7 +4,15 @@ read and checked is settings.py."""
 
 from __future__ import annotations
 
+import os
+import shlex
+from functools import partial
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
 import pytest
+from _pytest.config.findpaths import determine_setup
 
 from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.displays import KINDS
@@ -269,3 +277,62 @@ def _reload(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
                   "than the tool's debounce: air waits 1 s)", default=str(reload.Options.quiet))
     parser.addini("fynecheck_reload_timeout", "seconds for the tool's first start of the app",
                   default=str(reload.Options.start_timeout))
+
+
+# -- a path option's value after a space, which pytest took for a test path --------------
+
+
+def check_space_form(config: pytest.Config, parser: pytest.Parser) -> None:
+    """`--fynecheck-binary PATH` must mean what `--fynecheck-binary=PATH` does.
+
+    pytest picks its rootdir and ini file before it loads any plugin, so it does not know
+    the kit's options then: the PATH after the space is taken for a test path, and the ini
+    is looked for from PATH's folder (the project's ini is then silently ignored). Now that
+    the options are known, the choice is made again without those values; when it differs,
+    the run stops here, before any check, saying what to write."""
+    given = [*shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+             *map(str, config.invocation_params.args)]
+    spaced = [(opt, value) for opt, value in pairwise(given)
+              if opt.startswith("--fynecheck-") and "=" not in opt and not value.startswith("-")
+              and opt in _VALUE_OPTIONS]
+    if not spaced:
+        return
+    ns = parser.parse_known_args(given)
+    setup = partial(_setup, config, ns)
+    meant, taken = setup(ns.file_or_dir), (config.rootpath, config.inipath)
+    if meant == taken:
+        return
+    if setup([*ns.file_or_dir, *(value for _, value in spaced)]) != taken:
+        return  # not (only) ours: another plugin's option, say
+    raise pytest.UsageError(
+        "; ".join(f"{opt} {value}" for opt, value in spaced)
+        + ": pytest took the value for a test path while it looked for its ini file, so it "
+        f"used {_describe(*taken)} instead of {_describe(*meant)}; write "
+        + " ".join(f"{opt}={shlex.quote(value)}" for opt, value in spaced)
+    )
+
+
+# Options that take a value (the rest are flags). tests/test_settings.py checks the list.
+_VALUE_OPTIONS = frozenset(
+    f"--fynecheck-{name}"
+    for name in (
+        "json", "display", "project", "os", "reproducer", "go", "shard", "summary", "binary",
+        "watcher", "watcher-mode", "reload", "reload-mode",
+    )
+)
+
+
+def _setup(config: pytest.Config, ns: Any, args: list[str]) -> tuple[Path, Path | None]:
+    """pytest's rootdir and ini file for these test paths and the run's other arguments."""
+    found = determine_setup(
+        inifile=ns.inifilename,
+        override_ini=ns.override_ini,
+        args=args,
+        rootdir_cmd_arg=ns.rootdir or None,
+        invocation_dir=config.invocation_params.dir,
+    )
+    return found[0], found[1]
+
+
+def _describe(rootdir: Path, ini: Path | None) -> str:
+    return f"rootdir {rootdir} with {f'ini file {ini}' if ini else 'no ini file'}"

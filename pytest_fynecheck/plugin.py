@@ -49,6 +49,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)  # before conftests load from the rootdir pytest chose
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser) -> None:
+    options.check_space_form(early_config, parser)
+
+
 @pytest.hookimpl(tryfirst=True)  # the settings and session exist before any feature's configure
 def pytest_configure(config: pytest.Config) -> None:
     options.add_markers(config)

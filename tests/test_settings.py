@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,84 @@ def test_a_project_that_is_no_directory_is_a_usage_error_before_any_check(
     errors = _usage_errors(result)
     assert errors == [message.format(here=pytester.path)], errors
     assert "internal error" not in result.stdout.str()
+
+
+# -- issue 22 item 11: `--fynecheck-binary PATH` means what `--fynecheck-binary=PATH` does --
+
+READS_INI = """
+from pytest_fynecheck.settings import settings
+
+def test_the_projects_ini_is_read(pytestconfig):
+    assert settings(pytestconfig).core.timeout == 12.5
+    assert pytestconfig.inipath == pytestconfig.rootpath / "pytest.ini"
+"""
+
+
+@pytest.fixture
+def project_with_ini(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makefile(".ini", pytest="[pytest]\nfynecheck_timeout = 12.5\n")
+    pytester.makepyfile(test_reads_ini=READS_INI)
+    return pytester
+
+
+@pytest.mark.parametrize("form", ["=", " "])
+def test_a_binary_in_the_project_is_the_same_in_both_forms(
+    project_with_ini: pytest.Pytester, form: str
+) -> None:
+    app = project_with_ini.path / "build" / "app"
+    app.parent.mkdir()
+    shutil.copy("/bin/true", app)
+    given = [f"--fynecheck-binary={app}"] if form == "=" else ["--fynecheck-binary", str(app)]
+    result = project_with_ini.runpytest_subprocess("-p", "no:cacheprovider", *given)
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("option", "kind"),
+    [
+        ("--fynecheck-binary", "file"),
+        ("--fynecheck-reload", "file"),
+        ("--fynecheck-watcher", "file"),
+        ("--fynecheck-json", "file"),
+        ("--fynecheck-summary", "file"),
+        ("--fynecheck-project", "dir"),
+        ("--fynecheck-reproducer", "dir"),
+    ],
+)
+def test_a_path_elsewhere_after_a_space_is_a_usage_error_not_a_lost_ini(
+    project_with_ini: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory,
+    option: str, kind: str,
+) -> None:
+    """pytest looks for its ini file before the kit's options exist, so it takes the PATH
+    after `--fynecheck-binary ` for a test path and reads the ini from there. Before: the
+    run went on with the project's ini ignored (this test's assert on it failed)."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    path = elsewhere / "app"
+    if kind == "dir":
+        path.mkdir()
+    else:
+        shutil.copy("/bin/true", path)
+    result = project_with_ini.runpytest_subprocess("-p", "no:cacheprovider", option, str(path))
+    errors = _usage_errors(result)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"ERROR: {option} {path}: pytest took the value for a test "
+                                "path while it looked for its ini file"), errors
+    assert f"instead of rootdir {project_with_ini.path} with ini file " \
+           f"{project_with_ini.path / 'pytest.ini'}" in errors[0], errors
+    assert errors[0].endswith(f"; write {option}={path}"), errors
+    # The `=` form it names reads the project's ini (the value may fail later on its own).
+    if option == "--fynecheck-binary":
+        again = project_with_ini.runpytest_subprocess("-p", "no:cacheprovider", f"{option}={path}")
+        again.assert_outcomes(passed=1)
+
+
+def test_every_option_with_a_value_is_known_to_the_space_form_check(
+    pytester: pytest.Pytester,
+) -> None:
+    """options._VALUE_OPTIONS lists the options that take a value: --help shows each with
+    its METAVAR, the flags without."""
+    from pytest_fynecheck.options import _VALUE_OPTIONS
+
+    text = pytester.runpytest_subprocess("--help", "-p", "no:cacheprovider").stdout.str()
+    with_value = set(re.findall(r"^  (--fynecheck[\w-]*)=", text, re.M))
+    assert with_value == _VALUE_OPTIONS

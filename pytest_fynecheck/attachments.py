@@ -1,6 +1,9 @@
 """Screenshots where people look: pytest-html extras (when pytest-html is installed), and in
 JUnit XML as properties plus `[[ATTACHMENT|path]]` lines (the form Jenkins' JUnit
-Attachments plugin and GitLab read from a test case's system-out)."""
+Attachments plugin and GitLab read from a test case's system-out). Every artifact is a
+property (its path); only what a person opens is attached: screenshots, logs, reproducers,
+never the built app (CI would copy it, tens of MB, per check). In JUnit a kit item's
+classname is `fynecheck.<context>` (a check's context or cell, a mode)."""
 
 from __future__ import annotations
 
@@ -12,16 +15,24 @@ from typing import Any
 
 import pytest
 
-from pytest_fynecheck.items import CheckItem
+from pytest_fynecheck.items import CheckItem, junit_context
 from pytest_fynecheck.model import Result
 from pytest_fynecheck.results import recorded
 
 PREFIX = "fynecheck."
+# Artifact roles that are attached (also as `ROLE-...`); others, e.g. `binary`, are not.
+ATTACHED = ("screenshot", "log", "reproducer", "replay")
+
+
+def attached(role: str) -> bool:
+    return any(role == r or role.startswith(r + "-") for r in ATTACHED)
 
 
 def _attachment_lines(props: list[tuple[str, object]]) -> str:
+    artifact = PREFIX + "artifact."
     return "".join(
-        f"[[ATTACHMENT|{value}]]\n" for key, value in props if key.startswith(PREFIX + "artifact.")
+        f"[[ATTACHMENT|{value}]]\n" for key, value in props
+        if key.startswith(artifact) and attached(key[len(artifact):])
     )
 
 
@@ -32,6 +43,10 @@ def pytest_runtest_makereport(
     found = recorded(item.user_properties) if call.when == "call" else []
     result: Result | None = found[0] if found else None
     shots: dict[str, str] = {}
+    context = junit_context(item)
+    if context is not None and call.when == "setup":
+        # The controller names the JUnit classname from it (no item there under xdist).
+        item.user_properties.append((PREFIX + "context", context))
     if isinstance(item, CheckItem) and result is not None:
         item.user_properties += [(PREFIX + "cell", result.where),
                                  (PREFIX + "status", result.status.value)]
@@ -67,14 +82,18 @@ class _JUnitAttachments:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
             return
-        lines = _attachment_lines(report.user_properties)
-        if not lines:
-            return
         from _pytest.junitxml import xml_key
 
         xml = self.config.stash.get(xml_key, None)
-        if xml is None or xml.logging != "no":
-            return  # no JUnit file, or junitxml writes the captured stdout, lines and all
+        if xml is None:
+            return
+        context = dict(report.user_properties).get(PREFIX + "context")
+        if context is not None:
+            # Kept by junitxml over the nodeid's `.fynecheck` (the collector sits at the root).
+            xml.node_reporter(report).add_attribute("classname", f"fynecheck.{context}")
+        lines = _attachment_lines(report.user_properties)
+        if not lines or xml.logging != "no":
+            return  # nothing to attach, or junitxml writes the captured stdout, lines and all
         node = ET.Element("system-out")
         node.text = lines
         xml.node_reporter(report).append(node)

@@ -40,6 +40,15 @@ def add_items(
     items.extend(i for i in report.result if isinstance(i, pytest.Item))
 
 
+def junit_context(item: pytest.Item) -> str | None:
+    """Where a kit item runs, for JUnit's classname: a check's context or matrix cell, a
+    watcher's or reload tool's mode, `drift`; None for items that are not the kit's."""
+    if not isinstance(item.parent, ItemsCollector):
+        return None
+    where = getattr(item, "context", None) or getattr(item, "mode", None)
+    return str(where) if where else item.name.split("[", 1)[0]
+
+
 class CheckItem(pytest.Item):
     """One readiness check in one context."""
 

@@ -293,8 +293,8 @@ def check_space_form(config: pytest.Config, parser: pytest.Parser) -> None:
     given = [*shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
              *map(str, config.invocation_params.args)]
     spaced = [(opt, value) for opt, value in pairwise(given)
-              if opt.startswith("--fynecheck-") and "=" not in opt and not value.startswith("-")
-              and opt in _VALUE_OPTIONS]
+              if opt in _VALUE_OPTIONS and not value.startswith("-")
+              and Path(config.invocation_params.dir, value).exists()]  # pytest skips the rest
     if not spaced:
         return
     ns = parser.parse_known_args(given)

@@ -54,7 +54,7 @@ def test_watcher_items_are_collected_like_any_others(fast: pytest.Pytester) -> N
 
 
 def test_broken_watcher_fails_with_the_missing_event_and_a_replay(fast: pytest.Pytester) -> None:
-    result = fast.runpytest_subprocess("--fynecheck-watcher", str(broken("droprename")))
+    result = fast.runpytest_subprocess(f"--fynecheck-watcher={broken('droprename')}")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -98,7 +98,7 @@ def test_missing_command_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 def test_unknown_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(
-        "--fynecheck-watcher", str(reference()), "--fynecheck-watcher-mode", "nfs"
+        f"--fynecheck-watcher={reference()}", "--fynecheck-watcher-mode", "nfs"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown watcher mode 'nfs'*local, container:SUITE*"])
@@ -148,7 +148,7 @@ def test_fixture_gives_the_check_and_a_live_watcher(fast: pytest.Pytester) -> No
             assert outcome.stats.steps > 0
         """
     )
-    result = fast.runpytest_subprocess("--strict-markers", "--fynecheck-watcher", str(reference()))
+    result = fast.runpytest_subprocess("--strict-markers", f"--fynecheck-watcher={reference()}")
     result.assert_outcomes(passed=3)
 
 
@@ -163,7 +163,7 @@ def test_runs_under_xdist(fast: pytest.Pytester) -> None:
         """
     )
     result = fast.runpytest_subprocess(
-        "-n", "2", "--strict-markers", "--fynecheck-watcher", str(broken("debounce"))
+        "-n", "2", "--strict-markers", f"--fynecheck-watcher={broken('debounce')}"
     )
     # The item fails (broken watcher), the marked test passes (reference): both on workers.
     result.assert_outcomes(passed=1, failed=1)
@@ -177,13 +177,13 @@ def test_container_modes_as_items_with_a_reproducer(
     out = tmp_path / "repro"
     ref, bad = (shlex.quote(str(p)) for p in (reference(), broken("debounce")))
     modes = [f"--fynecheck-watcher-mode={m}" for m in ("container:bookworm", "bind:bookworm")]
-    passed = fast.runpytest_subprocess("--fynecheck-watcher", ref, *modes, "-v", timeout=900)
+    passed = fast.runpytest_subprocess(f"--fynecheck-watcher={ref}", *modes, "-v", timeout=900)
     passed.assert_outcomes(passed=2)
     passed.stdout.fnmatch_lines(
         ["*watcher?container:bookworm? PASSED*", "*watcher?bind:bookworm? PASSED*"]
     )
     failed = fast.runpytest_subprocess(
-        "--fynecheck-watcher", bad, modes[0], f"--fynecheck-reproducer={out}", timeout=900
+        f"--fynecheck-watcher={bad}", modes[0], f"--fynecheck-reproducer={out}", timeout=900
     )
     failed.assert_outcomes(failed=1)
     failed.stdout.fnmatch_lines(
@@ -199,7 +199,7 @@ def test_container_mode_without_an_engine_is_one_usage_error(
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     ref = shlex.quote(str(reference()))
     result = pytester.runpytest_subprocess(
-        "--fynecheck-watcher", ref, "--fynecheck-watcher-mode", "bind:trixie:reverse"
+        f"--fynecheck-watcher={ref}", "--fynecheck-watcher-mode", "bind:trixie:reverse"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(

@@ -21,6 +21,15 @@ Each ```sh block in README.md is preceded by a marker line that says how it is r
   directory; `stub=PATH` (repeatable) makes an executable stand-in for the user's program.
 
 A ```sh block without a marker fails the test, so a new command cannot go untested.
+
+Not run in full here, and why (each is still run, as said):
+- main-command (`cd fixtures/hello && pytest --fynecheck`): .ci/run's own step, before the
+  tests; "your project" runs the same command form here with `-k go.version`.
+- test-command (`pytest -n 2`): it is the run this test is part of.
+- `pip install pytest-fynecheck`: with `--dry-run --ignore-installed`: it must fail (not on
+  PyPI), and if it ever resolved it must not install over the kit under test. Needs PyPI.
+- the watcher block (4 modes, 2 in containers) and the reload block (4 tools): `--co`; a
+  full run is minutes per mode; their tests run them for real.
 """
 
 from __future__ import annotations

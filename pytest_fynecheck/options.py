@@ -4,6 +4,7 @@ read and checked is settings.py."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import shlex
 from functools import partial
@@ -324,13 +325,15 @@ _VALUE_OPTIONS = frozenset(
 
 def _setup(config: pytest.Config, ns: Any, args: list[str]) -> tuple[Path, Path | None]:
     """pytest's rootdir and ini file for these test paths and the run's other arguments."""
-    found = determine_setup(
-        inifile=ns.inifilename,
-        override_ini=ns.override_ini,
-        args=args,
-        rootdir_cmd_arg=ns.rootdir or None,
-        invocation_dir=config.invocation_params.dir,
-    )
+    given = {
+        "inifile": ns.inifilename,
+        "override_ini": ns.override_ini,  # pytest >= 9 only
+        "args": args,
+        "rootdir_cmd_arg": ns.rootdir or None,
+        "invocation_dir": config.invocation_params.dir,
+    }
+    takes = inspect.signature(determine_setup).parameters
+    found = determine_setup(**{k: v for k, v in given.items() if k in takes})
     return found[0], found[1]
 
 

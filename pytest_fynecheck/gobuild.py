@@ -175,10 +175,13 @@ def _reuse(exe: Path) -> bool:
     """A whole build is there: marked used now (least recently used goes first)."""
     if not (exe.is_file() and os.access(exe, os.X_OK)):
         return False
-    with contextlib.suppress(OSError):  # pruned this instant: then it is a build after all
+    try:
         os.utime(exe)
-        return True
-    return False
+    except FileNotFoundError:
+        return False  # pruned this instant: then it is a build after all
+    except OSError:
+        pass  # a read-only cache: used, though not marked
+    return True
 
 
 def prune(builds: Path, owner: str, keep: int = KEEP_BUILDS) -> list[Path]:

@@ -5,6 +5,7 @@ A bad value is one usage error naming the option or ini and the value."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ class Core:
     window_timeout: float
     timeout: float  # any one external command
     glibc_suites: tuple[str, ...]
+    cache_size: int = 2 << 30  # bytes the build cache may hold (gobuild.sweep)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,6 +200,22 @@ class _Reader:
             return 1.0
         return value
 
+    def size(self, option: str, name: str) -> int:
+        """Bytes, from the option else the ini: 2G, 500M, 1.5GiB, 4096 (binary units)."""
+        given = self.opt(option)
+        raw = str(self.ini(name) if given is None else given).strip()
+        found = _SIZE.match(raw)
+        value = 0.0
+        if found:
+            unit = (found[2] or "B")[0].upper()
+            value = float(found[1]) * 1024 ** "BKMGT".index(unit)
+        if value < 1:
+            where = option if given is not None else f"ini {name}"
+            self.errors.append(f"{where} must be a size of 1 byte or more such as 2G or "
+                               f"500M, not {raw!r}")
+            return 2 << 30
+        return int(value)
+
     def count(self, name: str, *, required: bool = True) -> int | None:
         """A positive integer ini; blank is None unless `required`."""
         raw = str(self.ini(name)).strip()
@@ -212,6 +230,9 @@ class _Reader:
             self.errors.append(f"ini {name} must be 1 or more, not {raw!r}")
             return 1
         return value
+
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT](?:i?B)?|B)?$", re.IGNORECASE)
 
 
 def _either(known: Sequence[str]) -> str:
@@ -232,6 +253,7 @@ def _core(read: _Reader) -> Core:
         window_timeout=read.seconds("fynecheck_window_timeout"),
         timeout=read.seconds("fynecheck_timeout"),
         glibc_suites=_suites(read, "fynecheck_glibc_suites"),
+        cache_size=read.size("--fynecheck-cache-size", "fynecheck_cache_size"),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -204,6 +205,7 @@ class Scratch:
 
 
 _ARTIFACTS = pytest.StashKey[Path]()
+_ARTIFACTS_LOCK = threading.Lock()  # contexts are made by the runner's threads
 
 
 def artifact_dir(config: pytest.Config) -> Path:
@@ -211,6 +213,11 @@ def artifact_dir(config: pytest.Config) -> Path:
     fynecheck, else (-p no:cacheprovider) this run's directory under pytest's basetemp,
     which pytest bounds (the last 3 runs), else recorded scratch, removed by a later run
     once this one has ended. One directory per run and process."""
+    with _ARTIFACTS_LOCK:
+        return _artifact_dir(config)
+
+
+def _artifact_dir(config: pytest.Config) -> Path:
     if _ARTIFACTS not in config.stash:
         cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
         temps: pytest.TempPathFactory | None = getattr(config, "_tmp_path_factory", None)

@@ -5,24 +5,33 @@ A build lives at `cache/<kind>/<name>-<key>/<name>`. The key hashes what the cal
 the program is made of (the app: its `go list -deps`; a probe: its sources) with the Go
 toolchain, GOOS/GOARCH/CGO_ENABLED and the tags, so an edit rebuilds and a repeat run
 does not.
+
+One builder per key at a time, across processes and threads: an flock on
+`<name>-<key>/.lock` is held around build and rename, and whoever waited reuses the
+result. A lock nobody holds also proves a `.NAME.*.tmp` beside it is a killed build's
+leftover. `sweep` bounds the whole cache (every project, kind and image) by size,
+removing the least recently used builds first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import os
+import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from pytest_fynecheck.context import Completed, Context
 from pytest_fynecheck.gotool import dedupe_errors, go_env, proxy_refusal
 from pytest_fynecheck.model import CheckFailed
 from pytest_fynecheck.progress import GoBuildProgress
+from pytest_fynecheck.reaper import Owner, boot_id, end_process, me, process_start_time
 
 # Builds kept per owner (e.g. one project and package) when pruning: each is tens of MB.
 KEEP_BUILDS = 3
@@ -102,14 +111,18 @@ def cached_build(
     key = content_key(ctx, key_parts, env, tags)
     out_dir = ctx.cache / kind / f"{name}-{key}"
     exe = out_dir / name
-    if exe.is_file() and os.access(exe, os.X_OK):
-        if owner is not None:
-            os.utime(exe)  # the newest builds are the ones pruning keeps
+    if _reuse(exe):
         return Built(exe, key, cached=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # A name of its own, then rename: racing xdist workers (or threads) each write a
-    # whole binary, and whoever renames last leaves a good one.
-    tmp = out_dir / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    # One builder per key: a racing run (or thread) waits here, then reuses the result.
+    held = KeyLock.acquire(out_dir, f"{kind}/{name}-{key}",
+                           ctx.timeout if timeout is None else timeout, ctx.progress)
+    if _reuse(exe):
+        held.release()
+        return Built(exe, key, cached=True)
+    held.remove_leftovers(name)
+    # Written aside, then renamed: the cache never holds half a binary. Its name says
+    # whose it is: a killed run's `go build` is ended and its file removed (`sweep`).
+    tmp = out_dir / f".{name}.{_owner_token()}.{threading.get_ident()}.tmp"
     flags = [*(["-v"] if progress else []), *(["-tags", ",".join(tags)] if tags else [])]
     shown = " ".join(["go", "build", *flags, package])
     watch = GoBuildProgress(ctx.progress, progress or "go build")
@@ -135,6 +148,7 @@ def cached_build(
         os.replace(tmp, exe)
     finally:
         tmp.unlink(missing_ok=True)
+        held.release()
     pruned: list[Path] = []
     if owner is not None:
         (out_dir / "owner").write_text(owner)
@@ -157,17 +171,249 @@ def _failed(
     return CheckFailed(f"{what} failed:\n{err[-3000:]}", hint(err) if hint else "")
 
 
+def _reuse(exe: Path) -> bool:
+    """A whole build is there: marked used now (least recently used goes first)."""
+    if not (exe.is_file() and os.access(exe, os.X_OK)):
+        return False
+    try:
+        os.utime(exe)
+    except FileNotFoundError:
+        return False  # pruned this instant: then it is a build after all
+    except OSError:
+        pass  # a read-only cache: used, though not marked
+    return True
+
+
 def prune(builds: Path, owner: str, keep: int = KEEP_BUILDS) -> list[Path]:
-    """Remove all but the `keep` newest builds made for `owner`; returns what went."""
+    """Remove all but the `keep` newest builds made for `owner`; returns what went.
+    A build another process is making or waiting for is kept."""
     mine: list[tuple[float, Path]] = []
     for marker in builds.glob("*/owner"):
         try:
             if marker.read_text() == owner:
-                made = [p.stat().st_mtime for p in marker.parent.iterdir() if p != marker]
-                mine.append((max(made), marker.parent))
+                mine.append((_last_use(marker.parent), marker.parent))
         except (OSError, ValueError):
             continue  # half made, or removed by a parallel run
     gone = [d for _, d in sorted(mine, reverse=True)[keep:]]
-    for d in gone:
-        shutil.rmtree(d, ignore_errors=True)
-    return gone
+    return [d for d in gone if _remove_unless_busy(d)]
+
+
+# -- locks ---------------------------------------------------------------------------------
+
+LOCK_NAME = ".lock"
+
+
+class KeyLock:
+    """An exclusive flock on one build directory's `.lock`, held while building."""
+
+    def __init__(self, fd: int, out_dir: Path) -> None:
+        self.fd, self.out_dir = fd, out_dir
+
+    @classmethod
+    def acquire(
+        cls, out_dir: Path, what: str, timeout: float, say: Callable[[str], None] | None = None
+    ) -> KeyLock:
+        """Wait up to `timeout` s; CheckFailed naming the lock and its holder after that."""
+        deadline = time.monotonic() + timeout
+        said = False
+        while True:
+            held = cls.try_acquire(out_dir, create=True)
+            if held is not None:
+                with contextlib.suppress(OSError):  # who holds it, for a waiter's message
+                    os.ftruncate(held.fd, 0)
+                    os.pwrite(held.fd, f"pid {os.getpid()}\n".encode(), 0)
+                return held
+            if time.monotonic() >= deadline:
+                raise CheckFailed(
+                    f"waited {timeout:.0f} s for another build of {what} to finish "
+                    f"(lock {out_dir / LOCK_NAME}, held by {_holder(out_dir)}); it did not",
+                    "let the other run finish, or end it; a killed run holds no lock",
+                )
+            if not said and say is not None:
+                say(f"fynecheck: waiting for another run's build of {what} "
+                    f"({_holder(out_dir)})")
+                said = True
+            time.sleep(0.1)
+
+    @classmethod
+    def try_acquire(cls, out_dir: Path, *, create: bool = False) -> KeyLock | None:
+        """The lock if nobody holds it now; None if someone does (or, without `create`,
+        the directory is gone)."""
+        while True:
+            if create:
+                out_dir.mkdir(parents=True, exist_ok=True)
+            path = out_dir / LOCK_NAME
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except FileNotFoundError:
+                if create:
+                    continue  # removed between mkdir and open
+                return None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return cls(fd, out_dir)
+            os.close(fd)  # its directory was pruned while we opened it: take the new one
+            if not create:
+                return None
+
+    def remove_leftovers(self, name: str = "*") -> None:
+        """`.NAME.*.tmp` of builds killed midway: while we hold the lock nobody else
+        builds here, and a killed run's own `go build` was ended (`end_orphan_builds`)."""
+        for tmp in self.out_dir.glob(f".{name}.*.tmp"):
+            legacy = _LEGACY_TMP.match(tmp.name)
+            if legacy and process_start_time(int(legacy["pid"])):
+                continue  # named by a kit without locks: its writer may still run
+            tmp.unlink(missing_ok=True)
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # closing drops the flock
+            self.fd = -1
+
+
+# -- a killed run's builds -------------------------------------------------------------------
+
+_TMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<start>\d+)-(?P<ns>\d*)\.\d+\.tmp$")
+
+
+_LEGACY_TMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.\d+\.tmp$")
+
+
+def _owner_token() -> str:
+    owner = me()
+    return f"{owner.pid}-{owner.start}-{owner.pidns}"
+
+
+def end_orphan_builds(cache: Path) -> list[int]:
+    """End the `go build`s that killed runs left writing into `cache` (each in its own
+    process group, so they outlive a SIGKILLed run and write their binary later); their
+    pids. Known by the `-o` path, whose name records the run that started them: only a
+    run that is provably gone (`reaper.Owner.gone`) loses its build."""
+    ended: list[int] = []
+    root = str(cache.resolve()) + os.sep
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != os.getuid():
+                continue
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        out = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == b"-o"), b"")
+        path = os.fsdecode(out)
+        made = _TMP.match(os.path.basename(path))
+        if not made or not path.startswith(root):
+            continue
+        owner = Owner(boot_id(), made["ns"], int(made["pid"]), made["start"])
+        pid = int(entry.name)
+        if owner.gone() and end_process(pid, process_start_time(pid)):
+            ended.append(pid)
+    return ended
+
+
+def _holder(out_dir: Path) -> str:
+    try:
+        said = (out_dir / LOCK_NAME).read_text().strip()
+    except OSError:
+        said = ""
+    return said or "a process that has not said"
+
+
+def _remove_unless_busy(build: Path) -> bool:
+    """Remove one build directory, under its lock; False when someone builds it now."""
+    held = KeyLock.try_acquire(build)
+    if held is None:
+        return not build.exists()
+    try:
+        shutil.rmtree(build, ignore_errors=True)
+    finally:
+        held.release()
+    return True
+
+
+# -- the whole cache, bounded --------------------------------------------------------------
+
+# 2 GiB: some 60 builds of a Fyne app (tens of MB each).
+DEFAULT_CACHE_BYTES = 2 << 30
+_BUILD_DIR = re.compile(r"^(?P<name>.+)-[0-9a-f]{20}$")
+
+
+def builds_in(cache: Path) -> Iterator[Path]:
+    """Every build directory cached_build made under `cache` (the shared cache dir):
+    cache/KIND/NAME-KEY, and cache/containers/IMAGE/KIND/NAME-KEY."""
+    for pattern in ("*/*", "containers/*/*/*"):
+        for path in cache.glob(pattern):
+            if _BUILD_DIR.match(path.name) and not path.is_symlink() and path.is_dir():
+                yield path
+
+
+def _size(build: Path) -> int:
+    total = 0
+    for entry in build.iterdir():
+        with contextlib.suppress(OSError):
+            total += entry.lstat().st_size
+    return total
+
+
+def _last_use(build: Path) -> float:
+    """When the build was last made or reused: its newest file (reuse touches it)."""
+    times = [0.0]
+    for entry in build.iterdir():
+        if entry.name not in (LOCK_NAME, "owner"):  # written after or beside the build
+            with contextlib.suppress(OSError):
+                times.append(entry.lstat().st_mtime)
+    return max(times)
+
+
+@dataclasses.dataclass(frozen=True)
+class Swept:
+    builds: int  # kept
+    size: int  # bytes kept
+    removed: int  # builds removed to stay within the bound
+    freed: int  # bytes those and killed builds' leftovers held
+
+
+def sweep(cache: Path, limit: int = DEFAULT_CACHE_BYTES) -> Swept:
+    """Remove killed builds' leftovers, then the least recently used builds until the
+    rest fit in `limit` bytes. Builds someone is making now are neither touched nor
+    removed (they are counted)."""
+    found: list[tuple[float, int, Path]] = []
+    freed = 0
+    end_orphan_builds(cache)
+    for build in builds_in(cache):
+        try:
+            held = KeyLock.try_acquire(build)
+            if held is not None:
+                try:
+                    before = _size(build)
+                    held.remove_leftovers()
+                    name = _BUILD_DIR.match(build.name)
+                    if name and not (build / name["name"]).exists():
+                        shutil.rmtree(build)  # a killed build's directory, and nothing in it
+                        freed += before
+                        continue
+                    freed += before - _size(build)
+                finally:
+                    held.release()
+            found.append((_last_use(build), _size(build), build))
+        except OSError:
+            continue  # removed by a parallel sweep
+    total = sum(size for _, size, _ in found)
+    removed = 0
+    for _, size, build in sorted(found):  # oldest use first
+        if total <= limit:
+            break
+        if _remove_unless_busy(build):
+            total -= size
+            freed += size
+            removed += 1
+    return Swept(len(found) - removed, total, removed, freed)

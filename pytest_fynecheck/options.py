@@ -105,6 +105,17 @@ def _core(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
         "Debian suites the built app must start on (glibc.portability fails, not warns)",
         type="args",
     )
+    group.addoption(
+        "--fynecheck-cache-size",
+        metavar="SIZE",
+        help="bound of the kit's build cache, all projects together, e.g. 2G or 500M; the "
+        "least recently used builds go first (default: ini fynecheck_cache_size or 2G)",
+    )
+    parser.addini(
+        "fynecheck_cache_size",
+        "bound of the kit's build cache, all projects together (e.g. 2G, 500M)",
+        default="2G",
+    )
 
 
 # -- suite containers and their reproducers -----------------------------------------------

@@ -118,6 +118,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_sep("=", "fynecheck")
     for line in doctor.table(results).splitlines():
         terminalreporter.write_line(line)
+    terminalreporter.write_line(state.cache_summary())
     path = settings(config).core.json
     if path:
         Path(path).write_text(doctor.to_json(results, state.json_extra), encoding="utf-8")

@@ -1,13 +1,19 @@
-"""Leftovers of killed runs: host display servers, removed by recorded pid, never by name.
+"""Leftovers of killed runs: host display servers and scratch directories, removed by
+recorded owner, never by name.
 
-A run that is SIGKILLed cannot clean up. What it started carries its pid (and that pid's
-start time, so a recycled pid is not mistaken for it); the next run removes whatever
-belongs to a process that no longer exists. Containers are reaped the same way, by their
-labels (`containers.reap`); this module is the shared process-identity half.
+A run that is SIGKILLed cannot clean up. What it started carries its owner's identity:
+boot id, pid namespace, pid and that pid's start time (field 22 of /proc/PID/stat, so a
+recycled pid is not mistaken for it). The next run removes whatever belongs to an owner
+that provably no longer exists: of this boot and pid namespace with no process of that
+pid and start time, or of an earlier boot of this machine. An owner in another pid
+namespace is never judged: its pids mean nothing here. Containers are reaped the same
+way, by their labels (`containers.reap`); this module is the shared identity half.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -22,9 +28,57 @@ def owner_alive(pid: int, start_time: str) -> bool:
     return bool(now) and (not start_time or now == start_time)
 
 
+def boot_id() -> str:
+    """This machine boot's id: pids of another boot (or machine) mean nothing here."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def pid_namespace() -> str:
+    """The inode of this process's pid namespace, "" when /proc is not of that namespace
+    (a pid namespace without its own /proc: our pids cannot be looked up there, so nothing
+    we record may be judged, and we judge nothing)."""
+    try:
+        if int(os.readlink("/proc/self")) != os.getpid():
+            return ""
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except (OSError, ValueError):
+        return ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Owner:
+    """Who made a thing: a process, named so that no other process can pass for it."""
+
+    boot: str
+    pidns: str
+    pid: int
+    start: str
+
+    def gone(self) -> bool:
+        """True only when provably gone: an earlier boot of this machine, or this pid
+        namespace with no process of that pid and start time. Unknown is never gone."""
+        here = boot_id()
+        if not here or not self.boot:
+            return False
+        if self.boot != here:
+            return True  # records on this machine's disk from before a reboot
+        if not self.pidns or self.pidns != pid_namespace() or not self.start:
+            return False  # another pid namespace: its pids cannot be looked up from here
+        return not owner_alive(self.pid, self.start)
+
+
+def me() -> Owner:
+    pid = os.getpid()
+    return Owner(boot_id(), pid_namespace(), pid, process_start_time(pid))
+
+
 # -- display-server processes --------------------------------------------------------------
-# Each process that starts host display servers appends "pid start-time" lines to its own
-# file, <records>/<owner pid>-<owner start time>.pids (O_APPEND: threads never interleave).
+# Each process that starts host display servers (or makes scratch directories) appends
+# "pid start-time" (or "dir PATH") lines to its own file,
+# <records>/<boot id>.<pid namespace>/<owner pid>-<owner start time>.pids.
 # Servers run in their own process group (Context.spawn), so ending the group also ends
 # weston's Xwayland and helpers. Servers inside containers go with their container.
 
@@ -32,7 +86,8 @@ RECORDS_ENV = "FYNECHECK_RECORDS_DIR"  # tests point this at a private directory
 
 
 def records_dir() -> Path:
-    """Per user and machine, not per HOME: display servers are a machine-wide resource."""
+    """Per user and machine, not per HOME: display servers are a machine-wide resource.
+    (The records themselves are in a subdirectory per boot and pid namespace: `_own`.)"""
     override = os.environ.get(RECORDS_ENV)
     path = (
         Path(override)
@@ -53,18 +108,45 @@ def record_process(pid: int) -> None:
         _append(f"{pid} {started}")
 
 
-# Only directories we make are ever removed (displays.start_weston's runtime dirs).
+# Only directories we make are ever removed: displays.start_weston's runtime dirs
+# (fynecheck-weston.*) and the runs' scratch (`scratch_dir`).
 OWN_DIR_PREFIX = "fynecheck-weston."
+SCRATCH_PREFIX = "fynecheck-"
 
 
-def record_dir(path: str) -> None:
+def record_dir(path: str | Path) -> None:
     """Remember a private directory a server uses, removed once its servers are ended."""
     _append(f"dir {path}")
 
 
+def scratch_dir(prefix: str = SCRATCH_PREFIX) -> Path:
+    """A new private directory in the temp dir, recorded: when this process is killed,
+    the next run's `reap_processes` removes it. Whoever makes it removes it when done."""
+    if not prefix.startswith(SCRATCH_PREFIX):
+        raise ValueError(f"scratch prefix {prefix!r} must start with {SCRATCH_PREFIX!r}")
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        record_dir(path)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return path
+
+
+def _group(owner: Owner) -> str:
+    return f"{owner.boot}.{owner.pidns}"
+
+
+def _own() -> Path:
+    """This boot's and pid namespace's records: only these name pids we can look up."""
+    path = records_dir() / _group(me())
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
 def _append(line: str) -> None:
-    me = os.getpid()
-    own = records_dir() / f"{me}-{process_start_time(me)}.pids"
+    owner = me()
+    own = _own() / f"{owner.pid}-{owner.start}.pids"
     # O_APPEND: lines written by several threads never interleave.
     fd = os.open(own, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
@@ -100,36 +182,54 @@ def _remove_own_dir(path: Path) -> None:
         info = path.lstat()
     except FileNotFoundError:
         return
-    if path.name.startswith(OWN_DIR_PREFIX) and info.st_uid == os.getuid() and path.is_dir():
+    if path.name.startswith(SCRATCH_PREFIX) and info.st_uid == os.getuid() and path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
 
 
 def reap_processes(grace: float = 3.0) -> list[int]:
-    """End the recorded servers of every run whose pytest process is gone; return their pids.
+    """End the recorded servers, and remove the scratch, of every run whose owner is
+    provably gone (`Owner.gone`); return the servers' pids.
 
-    Servers recorded by a live process (this one included, e.g. an outer pytest around a
-    pytester run, or a parallel run) are left alone.
+    Records of a live process (this one included, e.g. an outer pytest around a pytester
+    run, or a parallel run) and of another pid namespace of this boot are left alone.
+    Records of an earlier boot lose their directories; their pids are not signalled (a
+    pid of another boot names someone else's process now).
     """
     ended: list[int] = []
-    for path in sorted(records_dir().glob("*.pids")):
-        owner, entries, dirs = _read_records(path)
-        if owner is not None and owner_alive(*owner):
-            continue
-        for pid, started in entries:
-            if _end_server(pid, started, grace):
-                ended.append(pid)
-        for made in dirs:
-            _remove_own_dir(made)
-        path.unlink(missing_ok=True)
+    here = me()
+    if not here.boot or not here.pidns:
+        return ended  # we cannot look pids up: judge nothing
+    for group in sorted(records_dir().iterdir()):
+        boot, _, pidns = group.name.partition(".")
+        if not group.is_dir() or not pidns:
+            continue  # not a records group (or an old flat record: its namespace is unknown)
+        for path in sorted(group.glob("*.pids")):
+            recorded, entries, dirs = _read_records(path)
+            if recorded is None or not Owner(boot, pidns, *recorded).gone():
+                continue
+            if boot == here.boot:  # (then also this pid namespace: gone() said so)
+                ended += [pid for pid, started in entries if _end_server(pid, started, grace)]
+            for made in dirs:
+                _remove_own_dir(made)
+            path.unlink(missing_ok=True)
+        if boot != here.boot:
+            with contextlib.suppress(OSError):
+                group.rmdir()  # an earlier boot's group, now empty
     return ended
 
 
 def recorded_alive() -> list[int]:
-    """Recorded servers that still run, whoever owns them."""
+    """Recorded servers (of this boot and pid namespace) that still run, whoever owns them."""
     alive: list[int] = []
-    for path in records_dir().glob("*.pids"):
+    for path in _own().glob("*.pids"):
         alive += [pid for pid, started in _read_records(path)[1] if owner_alive(pid, started)]
     return alive
+
+
+def end_process(pid: int, started: str, grace: float = 3.0) -> bool:
+    """End a process (its group, when it leads one) if `pid` still names the one that
+    started at `started`; False if it had gone."""
+    return _end_server(pid, started, grace)
 
 
 def _end_server(pid: int, started: str, grace: float) -> bool:

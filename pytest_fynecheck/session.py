@@ -5,13 +5,14 @@ Library and feature code reach it with `core(config)`; it never imports the entr
 from __future__ import annotations
 
 import os
-import tempfile
+import shutil
+import threading
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from pytest_fynecheck import reaper
+from pytest_fynecheck import gobuild, reaper
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import Result
 from pytest_fynecheck.progress import Progress, line_writer
@@ -47,7 +48,7 @@ class Session:
         self.config = config
         self._runner: Runner | None = None
         self.results: list[Result] = []
-        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch: Scratch | None = None
         # Every context of this process reports through it: one stream of lines.
         self.progress = Progress(line_writer(config))
         # Plugins' additions to the --fynecheck-json file (the matrix plugin's cells).
@@ -61,20 +62,42 @@ class Session:
         return (base / opt).resolve() if opt else base
 
     def reap(self) -> None:
-        """Once per run, on the controller: end the display servers killed runs left.
+        """Once per run, on the controller: end the display servers and remove the scratch
+        killed runs left, and the build cache's leftovers and excess (`sweep_cache`).
         (Containers are reaped by labels when a process starts its first one, so a run
         that uses none touches no engine: ContainerContext.start.)"""
         ended = reaper.reap_processes()
+        swept = self.sweep_cache()
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if ended and reporter is not None:
             reporter.write_line(
                 f"fynecheck: ended {len(ended)} display server(s) left by killed runs "
                 f"(pids {', '.join(map(str, ended))})"
             )
+        if swept.removed and reporter is not None:
+            reporter.write_line(
+                f"fynecheck: removed {swept.removed} least recently used build(s) to keep "
+                f"the build cache within {human_size(settings(self.config).core.cache_size)}"
+            )
+
+    def sweep_cache(self) -> gobuild.Swept:
+        """The build cache of every project, bounded (ini fynecheck_cache_size)."""
+        return gobuild.sweep(cache_dir(), settings(self.config).core.cache_size)
+
+    def cache_summary(self) -> str:
+        """The report's line on the build cache, after bounding it; also in the JSON."""
+        swept = self.sweep_cache()
+        limit = settings(self.config).core.cache_size
+        self.json_extra["build_cache"] = {
+            "path": str(cache_dir()), "bytes": swept.size, "builds": swept.builds,
+            "limit_bytes": limit,
+        }
+        return (f"fynecheck: build cache {human_size(swept.size)} in {swept.builds} build(s) "
+                f"of at most {human_size(limit)} (fynecheck_cache_size), {cache_dir()}")
 
     def runner(self) -> Runner:
         if self._runner is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-")
+            self._scratch = Scratch("fynecheck-")
             self._runner = Runner(self.make_context, idle=self.progress.flush)
         return self._runner
 
@@ -132,6 +155,13 @@ def core(config: pytest.Config) -> Session:
     return config.stash[_SESSION]
 
 
+def human_size(size: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift:
+            return f"{size / (1 << shift):.1f} {unit}"
+    return f"{size} B"
+
+
 def cache_dir() -> Path:
     """Content-keyed builds and probes, shared by every project and run."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -163,9 +193,39 @@ def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context
     return ctx
 
 
+class Scratch:
+    """A run's scratch directory, recorded (`reaper.scratch_dir`) so that the next run
+    removes it when this one is killed; `cleanup` removes it when this one ends."""
+
+    def __init__(self, prefix: str) -> None:
+        self.name = str(reaper.scratch_dir(prefix))
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.name, ignore_errors=True)
+
+
+_ARTIFACTS = pytest.StashKey[Path]()
+_ARTIFACTS_LOCK = threading.Lock()  # contexts are made by the runner's threads
+
+
 def artifact_dir(config: pytest.Config) -> Path:
-    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
-    if cache is not None:
-        path: Path = cache.mkdir("fynecheck")
-        return path
-    return Path(tempfile.mkdtemp(prefix="fynecheck-artifacts-"))
+    """Screenshots, logs and reproducers the user reads after the run: .pytest_cache/d/
+    fynecheck, else (-p no:cacheprovider) this run's directory under pytest's basetemp,
+    which pytest bounds (the last 3 runs), else recorded scratch, removed by a later run
+    once this one has ended. One directory per run and process."""
+    with _ARTIFACTS_LOCK:
+        return _artifact_dir(config)
+
+
+def _artifact_dir(config: pytest.Config) -> Path:
+    if _ARTIFACTS not in config.stash:
+        cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+        temps: pytest.TempPathFactory | None = getattr(config, "_tmp_path_factory", None)
+        if cache is not None:
+            path: Path = cache.mkdir("fynecheck")
+        elif temps is not None:
+            path = temps.mktemp("fynecheck-artifacts")
+        else:  # -p no:tmpdir too
+            path = reaper.scratch_dir("fynecheck-artifacts-")
+        config.stash[_ARTIFACTS] = path
+    return config.stash[_ARTIFACTS]

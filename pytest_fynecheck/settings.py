@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +41,7 @@ class Core:
     window_timeout: float
     timeout: float  # any one external command
     glibc_suites: tuple[str, ...]
+    cache_size: int = 2 << 30  # bytes the build cache may hold (gobuild.sweep)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,6 +241,22 @@ class _Reader:
             return 1.0
         return value
 
+    def size(self, option: str, name: str) -> int:
+        """Bytes, from the option else the ini: 2G, 500M, 1.5GiB, 4096 (binary units)."""
+        given = self.opt(option)
+        raw = str(self.ini(name) if given is None else given).strip()
+        found = _SIZE.match(raw)
+        value = 0.0
+        if found:
+            unit = (found[2] or "B")[0].upper()
+            value = float(found[1]) * 1024 ** "BKMGT".index(unit)
+        if value < 1:
+            where = option if given is not None else f"ini {name}"
+            self.errors.append(f"{where} must be a size of 1 byte or more such as 2G or "
+                               f"500M, not {raw!r}")
+            return 2 << 30
+        return int(value)
+
     def count(self, name: str, *, required: bool = True) -> int | None:
         """A positive integer ini; blank is None unless `required`."""
         raw = str(self.ini(name)).strip()
@@ -285,6 +303,7 @@ def _unwritable(path: Path) -> str | None:
     if not existed:
         path.unlink(missing_ok=True)
     return None
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT](?:i?B)?|B)?$", re.IGNORECASE)
 
 
 def _either(known: Sequence[str]) -> str:
@@ -305,6 +324,7 @@ def _core(read: _Reader) -> Core:
         window_timeout=read.seconds("fynecheck_window_timeout"),
         timeout=read.seconds("fynecheck_timeout"),
         glibc_suites=_suites(read, "fynecheck_glibc_suites"),
+        cache_size=read.size("--fynecheck-cache-size", "fynecheck_cache_size"),
     )
 
 

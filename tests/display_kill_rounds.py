@@ -108,7 +108,7 @@ def main() -> None:
     records = Path(os.environ["FYNECHECK_RECORDS_DIR"])
     dirs = [
         line.split(maxsplit=1)[1]
-        for path in records.glob("*.pids")
+        for path in records.rglob("*.pids")  # one directory per boot and pid namespace
         for line in path.read_text().splitlines()
         if line.startswith("dir ")
     ]

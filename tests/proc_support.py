@@ -5,8 +5,17 @@ Only the standard library: display_kill_rounds.py imports it when run as a scrip
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def in_pid_namespace() -> list[str]:
+    """A command prefix that runs its command as pid 1 of a new pid namespace with its
+    own /proc, as a container runtime or `unshare` does."""
+    if os.geteuid() != 0:
+        return ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc"]
+    return ["unshare", "--pid", "--fork", "--mount-proc"]
 
 
 def live_processes() -> Iterator[tuple[int, str, list[str]]]:

@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 from conftest import start_suite
+from proc_support import in_pid_namespace
 
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import (
     LABEL_BOOT,
+    LABEL_MACHINE,
     LABEL_PID,
     LABEL_PID_START,
+    LABEL_PIDNS,
     LABEL_SESSION,
     LABEL_USER,
     engine,
@@ -86,15 +89,25 @@ def test_reaper_removes_only_provably_orphaned_containers(planted: Planted) -> N
                            LABEL_PID_START: process_start_time(os.getppid())})
     other_user = planted.add(**{LABEL_PID: str(pid), LABEL_PID_START: start,
                                 LABEL_USER: str(os.getuid() + 4242)})
-    # A dead pid of another boot (or another machine with this name) proves nothing.
+    # Another boot of another machine with this name (a shared engine) proves nothing.
     other_boot = planted.add(**{LABEL_PID: str(pid), LABEL_PID_START: start,
-                                LABEL_BOOT: "00000000-0000-0000-0000-000000000000"})
+                                LABEL_BOOT: "00000000-0000-0000-0000-000000000000",
+                                LABEL_MACHINE: "0" * 32})
+    # An earlier boot of this machine (same machine id): every process of it has ended.
+    rebooted = planted.add(**{LABEL_PID: str(os.getppid()),
+                              LABEL_PID_START: process_start_time(os.getppid()),
+                              LABEL_BOOT: "00000000-0000-0000-0000-000000000000"})
     no_start = planted.add(**{LABEL_PID: str(pid), LABEL_PID_START: ""})
+    # A dead pid of another pid namespace: it names another process there, if any.
+    other_ns = planted.add(**{LABEL_PID: str(pid), LABEL_PID_START: start,
+                              LABEL_PIDNS: "4026531"})
+    no_ns = planted.add(**{LABEL_PID: str(pid), LABEL_PID_START: start, LABEL_PIDNS: ""})
     reap_containers(engine(cache_dir()))
     # Under xdist another session's reaper may remove the orphans first: what counts is
     # what is left.
-    assert planted.left() == {alive, other_user, other_boot, no_start}
-    assert dead not in planted.left() and recycled not in planted.left()
+    assert planted.left() == {alive, other_user, other_boot, no_start, other_ns, no_ns}
+    for gone in (dead, recycled, rebooted):
+        assert gone not in planted.left()
 
 
 def test_a_session_without_containers_reaps_nothing(
@@ -125,29 +138,33 @@ def test_holds_a_container(fyne_container):
 '''
 
 
+@pytest.mark.parametrize("a_runs", ["here", "in its own pid namespace"])
 def test_two_live_sessions_keep_each_others_containers(
-    pytester: pytest.Pytester, planted: Planted, tmp_path: Path
+    pytester: pytest.Pytester, planted: Planted, tmp_path: Path, a_runs: str
 ) -> None:
     """Session A holds a container; session B starts (and reaps) meanwhile. B removes a
-    dead run's container, A's survives and A's test still passes."""
+    dead run's container, A's survives and A's test still passes.
+
+    In its own pid namespace, A's pid (a few, there) names another process here or none:
+    before issue 22 item 16, B took A for a dead run and removed its container."""
     pytester.makepyfile(test_hold=SESSION_TEST)
     env = {**os.environ, "FYNECHECK_TEST_DIR": str(tmp_path)}
 
-    def session() -> subprocess.Popen[str]:
+    def session(prefix: list[str]) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s"],
+            [*prefix, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s"],
             cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True,
         )
 
-    first = session()
+    first = session(in_pid_namespace() if a_runs != "here" else [])
     try:
         assert wait_until(lambda: list(tmp_path.glob("started-*")), 240, 0.1), "A never started"
         a_container = next(tmp_path.glob("started-*")).read_text()
         # Planted after A started (and reaped): B is the session that must remove it.
         pid, start = _gone_pid()
         orphan = planted.add(**{LABEL_PID: str(pid), LABEL_PID_START: start})
-        second = session()
+        second = session([])
         assert wait_until(lambda: len(list(tmp_path.glob("started-*"))) == 2, 240, 0.1)
         assert orphan not in planted.left(), "the dead run's container was not reaped"
         assert a_container in {c.id for c in engine(cache_dir()).client.containers.list()}

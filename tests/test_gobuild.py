@@ -3,15 +3,19 @@ safe when xdist workers race, Go's errors once each with the caller's hint."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.gobuild import cached_build, go_sources
+from pytest_fynecheck import reaper
+from pytest_fynecheck.context import Context, wait_until
+from pytest_fynecheck.gobuild import LOCK_NAME, KeyLock, cached_build, go_sources, sweep
 from pytest_fynecheck.model import CheckFailed
 
 MAIN = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("%s") }\n'
@@ -80,7 +84,8 @@ def test_racing_processes_both_end_with_a_good_binary(module: Path, tmp_path: Pa
     assert len(paths) == 1, outs
     exe = Path(paths.pop())
     assert _says(exe) == "one"
-    assert [p.name for p in exe.parent.iterdir()] == ["hi"]  # no temp file left behind
+    # No temp file left behind; the lock stays (removed with its build).
+    assert sorted(p.name for p in exe.parent.iterdir()) == [".lock", "hi"]
 
 
 def test_go_errors_once_each_with_the_callers_hint(module: Path, tmp_path: Path) -> None:
@@ -106,3 +111,124 @@ def test_a_package_that_is_not_main_is_named(module: Path, tmp_path: Path) -> No
     ctx = Context(module, module, tmp_path / "cache", timeout=300)
     with pytest.raises(CheckFailed, match=r"wrote no executable: \. is not a main package"):
         cached_build(ctx, module, ".", "hi", kind="go", key_parts=[b"lib"], env=ENV)
+
+
+def test_four_racing_processes_build_a_key_once(module: Path, tmp_path: Path) -> None:
+    """Issue 22 item 18. Fails before the lock: each of the four ran its own `go build`
+    of the same key (4 of 4 said built)."""
+    script = RACE.format(tests=str(Path(__file__).parent), module=str(module),
+                         cache=str(tmp_path / "cache"))
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outs = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, outs
+    assert len({path for path, _ in outs}) == 1, outs
+    assert sorted(cached for _, cached in outs) == [False, True, True, True], outs
+    assert _says(Path(outs[0][0])) == "one"
+
+
+def test_a_build_held_too_long_by_another_is_a_clear_failure(
+    module: Path, tmp_path: Path
+) -> None:
+    """The waiter gives up after its timeout, naming the key, the lock and its holder."""
+    cache = tmp_path / "cache"
+    exe, _ = _build(module, cache)
+    exe.unlink()  # as if the other run were still building it
+    fd = os.open(exe.parent / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, b"pid 4242\n")
+        ctx = Context(module, module, cache, timeout=300)
+        with pytest.raises(CheckFailed) as failed:
+            cached_build(ctx, module, ".", "hi", kind="go", key_parts=go_sources(module, module),
+                         env=ENV, timeout=1)
+    finally:
+        os.close(fd)
+    assert failed.value.detail.startswith(f"waited 1 s for another build of go/{exe.parent.name}")
+    assert f"lock {exe.parent / LOCK_NAME}, held by pid 4242" in failed.value.detail
+    assert not exe.exists()
+
+
+def _fake_build(root: Path, name: str, size: int, used: float) -> Path:
+    """A build directory as cached_build leaves it: NAME-KEY/NAME, last used at `used`."""
+    build = root / f"{name}-{os.urandom(10).hex()}"
+    build.mkdir(parents=True)
+    (build / name).write_bytes(b"\0" * size)
+    os.utime(build / name, (used, used))
+    return build
+
+
+def test_the_cache_is_bounded_for_all_projects_least_recently_used_first(
+    tmp_path: Path,
+) -> None:
+    """Issue 22 item 17: one bound over every kind and image; a build in the making is
+    neither removed nor emptied."""
+    cache = tmp_path / "cache"
+    now = time.time()
+    old = _fake_build(cache / "builds", "app", 400, now - 300)
+    busy = _fake_build(cache / "builds", "app", 400, now - 400)
+    probe = _fake_build(cache / "drift-builds", "probe", 400, now - 200)
+    boxed = _fake_build(cache / "containers" / "img-1" / "builds", "app", 400, now - 100)
+    new = _fake_build(cache / "builds", "app", 400, now)
+    held = KeyLock.try_acquire(busy)
+    assert held is not None
+    try:
+        swept = sweep(cache, limit=1300)
+    finally:
+        held.release()
+    assert (old.exists(), probe.exists(), boxed.exists(), new.exists(), busy.exists()) == (
+        False, False, True, True, True)
+    assert (swept.removed, swept.builds, swept.size) == (2, 3, 1200)
+
+
+KILLED = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_gobuild import ENV, go_sources, cached_build, Context
+module = Path({module!r})
+cached_build(Context(module, module, Path({cache!r}), timeout=600), module, ".", "hi",
+             kind="go", key_parts=go_sources(module, module), env={{**ENV, "GOFLAGS": {flags!r}}})
+"""
+
+
+def test_a_killed_runs_build_is_ended_and_its_temp_file_removed(
+    module: Path, tmp_path: Path
+) -> None:
+    """Issue 22 item 17. A SIGKILLed run's `go build` lives on in its own process group
+    and writes `.NAME.<owner>.tmp` later (31 MB for an app): the next sweep ends it, since
+    its owner is provably gone, and removes what it wrote."""
+    cache = tmp_path / "cache"
+    exe, _ = _build(module, cache)
+    exe.unlink()
+    # A run that starts the build, then is SIGKILLed while `go build` runs (held by a
+    # toolexec that waits, so the kill is surely mid-build).
+    wait = tmp_path / "wait.sh"
+    wait.write_text("#!/bin/sh\nsleep 600\nexec \"$@\"\n")
+    wait.chmod(0o755)
+    script = KILLED.format(tests=str(Path(__file__).parent), module=str(module),
+                           cache=str(cache), flags=f"-buildvcs=false -a -toolexec={wait}")
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL)
+    try:
+        def building() -> list[int]:
+            return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                    and str(exe.parent).encode() in _cmdline(p)]
+        assert wait_until(building, 120, 0.1), "the build never started"
+        orphans = building()
+    finally:
+        run.kill()
+        run.wait()
+    assert all(reaper.process_start_time(pid) for pid in orphans), "killed with its run"
+    (exe.parent / f".hi.{run.pid}-1-{reaper.pid_namespace()}.1.tmp").write_bytes(b"x" * 99)
+    sweep(cache)
+    assert not [pid for pid in orphans if reaper.process_start_time(pid)], "build left running"
+    assert not list(cache.rglob("*.tmp")), "a killed build's temp file is left"
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""

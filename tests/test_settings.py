@@ -35,6 +35,8 @@ def _usage_errors(result: pytest.RunResult) -> list[str]:
         ("fynecheck_drift_unknown = maybe",
          "ERROR: ini fynecheck_drift_unknown must be skip or fail, not 'maybe'"),
         ("fynecheck_os = bookworm trixie", "ERROR: ini fynecheck_os: name exactly one suite"),
+        ("fynecheck_cache_size = lots", "ERROR: ini fynecheck_cache_size must be a size of 1 "
+         "byte or more such as 2G or 500M, not 'lots'"),
         ("fynecheck_glibc_suites = bookworm hamm",
          "ERROR: ini fynecheck_glibc_suites: unknown OS 'hamm'; known: *"),
     ],
@@ -57,6 +59,8 @@ def test_a_bad_ini_value_is_one_usage_error_naming_it(
         (["--fynecheck-os", "bookworm,bokworm"], "ERROR: --fynecheck-os: unknown OS 'bokworm'"),
         (["--fynecheck-go", "1.x"], "ERROR: --fynecheck-go: '1.x' is not a Go version"),
         (["--fynecheck-shard", "0/2"], "ERROR: --fynecheck-shard '0/2': write I/N"),
+        (["--fynecheck-cache-size", "0M"], "ERROR: --fynecheck-cache-size must be a size of "
+         "1 byte or more such as 2G or 500M, not '0M'"),
     ],
 )
 def test_a_bad_option_is_one_usage_error_naming_it(

@@ -24,7 +24,7 @@ import requests.exceptions
 
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.reaper import process_start_time
+from pytest_fynecheck.reaper import boot_id, pid_namespace, process_start_time
 
 # Labels every container we start carries; the reaper reads them back.
 LABEL_SESSION = "io.fynecheck.session"
@@ -33,6 +33,8 @@ LABEL_PID_START = "io.fynecheck.pid-start"
 LABEL_HOST = "io.fynecheck.host"
 LABEL_BOOT = "io.fynecheck.boot-id"
 LABEL_USER = "io.fynecheck.uid"
+LABEL_PIDNS = "io.fynecheck.pid-ns"  # the owner's pid namespace: its pid means nothing outside
+LABEL_MACHINE = "io.fynecheck.machine-id"  # tells this machine rebooted from a namesake
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
@@ -76,10 +78,10 @@ def failing(what: str, hint: str = "") -> Iterator[None]:
         ) from exc
 
 
-def boot_id() -> str:
-    """This machine boot's id: pids of another boot (or machine) mean nothing here."""
+def machine_id() -> str:
+    """/etc/machine-id: the same across boots, another on another machine; "" if none."""
     try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return Path("/etc/machine-id").read_text().strip()
     except OSError:
         return ""
 
@@ -151,13 +153,16 @@ class Engine:
 
 
 def owner_labels(session: str) -> dict[str, str]:
-    """Who owns a container: this process (pid and start time), user, machine and boot."""
+    """Who owns a container: this process (pid, its start time and pid namespace), user,
+    machine and boot."""
     pid = os.getpid()
     return {
         LABEL_SESSION: session,
         LABEL_PID: str(pid),
         LABEL_PID_START: process_start_time(pid),
+        LABEL_PIDNS: pid_namespace(),
         LABEL_HOST: socket.gethostname(),
+        LABEL_MACHINE: machine_id(),
         LABEL_BOOT: boot_id(),
         LABEL_USER: str(os.getuid()),
     }

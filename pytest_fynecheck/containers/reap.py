@@ -2,9 +2,11 @@
 
 Asked only when this process is about to start a container (never at a plain pytest
 session start), once per engine. A labelled container is removed when it is this user's,
-was started on this machine in this boot, and its owning process (pid and start time)
-no longer exists. Anything else (another user's, another machine's or boot's, a live
-session's, or unlabelled) is left alone: a pid means nothing outside its own boot.
+was started on this machine, and its owner is provably gone (`reaper.Owner.gone`): an
+earlier boot of this machine (same machine id), or this boot and pid namespace with no
+process of that pid and start time. Anything else (another user's, another machine's, a
+live session's, another pid namespace's, or unlabelled) is left alone: a pid means
+nothing outside its own boot and namespace, and one engine may serve several machines.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ import docker.errors
 from pytest_fynecheck.containers.engine import (
     LABEL_BOOT,
     LABEL_HOST,
+    LABEL_MACHINE,
     LABEL_PID,
     LABEL_PID_START,
+    LABEL_PIDNS,
     LABEL_SESSION,
     LABEL_USER,
     Engine,
-    boot_id,
     failing,
+    machine_id,
 )
 from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.reaper import owner_alive
+from pytest_fynecheck.reaper import Owner, boot_id, me
 
 
 def owner_gone(labels: Mapping[str, str]) -> bool:
@@ -38,17 +42,20 @@ def owner_gone(labels: Mapping[str, str]) -> bool:
         return False
     if labels.get(LABEL_HOST) != socket.gethostname():
         return False
-    here = boot_id()
-    if not here or labels.get(LABEL_BOOT) != here:
-        return False  # another boot, or a machine with the same name: its pids mean nothing
+    boot, now = labels.get(LABEL_BOOT, ""), boot_id()
+    if not now:
+        return False  # no boot id here: nothing can be judged
+    if boot != now:
+        # An earlier boot of this very machine: gone. A namesake machine on a shared
+        # engine (or no machine id to tell): unknown.
+        here = machine_id()
+        return bool(here) and labels.get(LABEL_MACHINE) == here and bool(boot)
     try:
         pid = int(labels.get(LABEL_PID, ""))
     except ValueError:
         return False
-    start = labels.get(LABEL_PID_START, "")
-    if not start or pid == os.getpid():
-        return False
-    return not owner_alive(pid, start)
+    owner = Owner(boot, labels.get(LABEL_PIDNS, ""), pid, labels.get(LABEL_PID_START, ""))
+    return owner != me() and owner.gone()
 
 
 def reap_containers(docker_engine: Engine) -> list[str]:

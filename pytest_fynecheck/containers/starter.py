@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
+from pytest_fynecheck import reaper
+
 if TYPE_CHECKING:
     from pytest_fynecheck.containers.context import ContainerContext
 
@@ -43,6 +45,7 @@ class SuiteContainer:
     def scratch(self) -> Path:
         if self._scratch is None:
             made = tempfile.mkdtemp(prefix=self.scratch_prefix, dir=self._base)
+            reaper.record_dir(made)  # a killed run's: removed by the next run
             self._scratch = Path(os.path.realpath(made))
             self._prepare(self._scratch)
         return self._scratch

@@ -8,7 +8,6 @@ so an edit flips exactly the aspects it touches.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from pytest_fynecheck.items import add_items
 from pytest_fynecheck.model import CheckFailed, InputError, Result
 from pytest_fynecheck.report import describe
 from pytest_fynecheck.results import record
-from pytest_fynecheck.session import cache_dir, core, install_state
+from pytest_fynecheck.session import Scratch, cache_dir, core, install_state
 from pytest_fynecheck.settings import settings
 from pytest_fynecheck.workers import is_worker
 
@@ -39,7 +38,7 @@ class _State:
         self.config = config
         self._contexts: dict[Path, Context] = {}
         self._reports: dict[tuple[Path, Path], DriftReport | InputError] = {}
-        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch: Scratch | None = None  # recorded: reaped if this run is killed
 
     def _base(self) -> Path:
         return self.config.invocation_params.dir
@@ -54,7 +53,7 @@ class _State:
     def context(self, project: Path) -> Context:
         if project not in self._contexts:
             if self._scratch is None:
-                self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-drift-")
+                self._scratch = Scratch("fynecheck-drift-")
             self._contexts[project] = Context(
                 project,
                 Path(self._scratch.name),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from pytest_fynecheck.matrix import cells as matrix_cells
 from pytest_fynecheck.matrix import merge, summary, toolchains
 from pytest_fynecheck.matrix.cells import LOCAL, Cell
 from pytest_fynecheck.model import InputError
-from pytest_fynecheck.session import core, host_context, install_state
+from pytest_fynecheck.session import Scratch, core, host_context, install_state
 from pytest_fynecheck.settings import matrix_json_only, settings
 from pytest_fynecheck.workers import is_worker
 
@@ -39,13 +38,13 @@ class MatrixState:
         self.shard = given.shard
         self._toolchains: list[str] | None = None
         self._plan: list[Cell] | None = None
-        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch: Scratch | None = None  # recorded: reaped if this run is killed
         self._host: Context | None = None
 
     def host(self) -> Context:
         """The host, for the go commands that resolve and fetch toolchains."""
         if self._host is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="fynecheck-matrix-")
+            self._scratch = Scratch("fynecheck-matrix-")
             self._host = host_context(self.config, self.config.invocation_params.dir,
                                       Path(self._scratch.name))
         return self._host

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pytest_fynecheck import reaper
 from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.containers.starter import ContainerStarter, SuiteContainer
 from pytest_fynecheck.model import InputError
@@ -62,6 +63,7 @@ class LocalSandbox:
     def __init__(self, base: Path | None, env: Mapping[str, str] | None) -> None:
         # realpath: the root the watcher is given is the one it will print back.
         self.root = Path(os.path.realpath(tempfile.mkdtemp(prefix="fynecheck-watch-", dir=base)))
+        reaper.record_dir(self.root)  # a killed run's: removed by the next run
         self.fs: Filesystem = LocalFilesystem(self.root)
         self.watcher_root = str(self.root)
         self._env = env

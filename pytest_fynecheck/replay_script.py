@@ -15,16 +15,34 @@ from pathlib import Path
 from pytest_fynecheck.watcher.churn import Prim
 from pytest_fynecheck.watcher.protocol import PLACEHOLDER
 
+# A script's exit status when it cannot make its private work directory.
+NO_WORKDIR = 4
+
 
 def header(comments: Sequence[str], settings: Mapping[str, str], workdir: str, prefix: str) -> str:
     """The script's start: what it replays (comment lines), `set -u`, its settings, and
     a private work directory in `$workdir` with its symlinks resolved (watchers and
-    tools report real paths)."""
-    lines = ["#!/bin/sh", *(f"# {c}" for c in comments), "set -u"]
+    tools report real paths).
+
+    The script stops when mktemp fails: an empty `$workdir` would make `cd ""` resolve
+    to the caller's directory, which the script's cleanup trap then removes. The trap
+    is set after this header, so it only ever removes the directory mktemp made."""
+    lines = ["#!/bin/sh", *(f"# {c}" for c in comments)]
+    lines.append(
+        f"# Exit status {NO_WORKDIR} = no private work directory could be made (mktemp "
+        "failed); nothing was removed."
+    )
+    lines.append("set -u")
     lines += [f"{name}={value}" for name, value in settings.items()]
     lines += [
-        f'{workdir}=$(mktemp -d "${{TMPDIR:-/tmp}}/{prefix}.XXXXXX")',
-        f'{workdir}=$(cd "${workdir}" && pwd -P)',
+        "nowork() {",
+        '    echo "cannot make a private work directory under ${TMPDIR:-/tmp} (mktemp '
+        'failed; set TMPDIR to a writable directory); nothing was removed" >&2',
+        f"    exit {NO_WORKDIR}",
+        "}",
+        f'{workdir}=$(mktemp -d "${{TMPDIR:-/tmp}}/{prefix}.XXXXXX") && [ -n "${workdir}" ] '
+        f'&& [ -d "${workdir}" ] || nowork',
+        f'{workdir}=$(cd "${workdir}" && pwd -P) && [ -n "${workdir}" ] || nowork',
     ]
     return "\n".join(lines) + "\n"
 

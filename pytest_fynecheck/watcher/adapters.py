@@ -31,6 +31,7 @@ FSNOTIFY = "github.com/fsnotify/fsnotify"
 PINNED_FSNOTIFY = "v1.9.0"
 TOOLS = tuple(bridge.PACKAGES)  # inotifywait fswatch watchman
 NAMES = (*TOOLS, "fsnotify")
+BRIDGE_NAME = "fynecheck-bridge"  # the bridge's program name in the cache
 # (tool, suite) pairs a suite image cannot have: Debian has no package for them there.
 UNAVAILABLE = {("watchman", "trixie"): "Debian trixie has no watchman package"}
 
@@ -84,7 +85,7 @@ def install_bridge(cache: Path) -> Path:
     body = Path(bridge.__file__).read_bytes()
     layer = Path(process.__file__).read_bytes()  # the bridge imports it from its directory
     key = hashlib.sha256(body + b"\0" + layer).hexdigest()[:16]
-    out = cache / "go" / f"bridge-{key}" / "fynecheck-bridge"
+    out = cache / "go" / f"bridge-{key}" / BRIDGE_NAME
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)

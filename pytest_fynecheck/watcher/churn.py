@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import posixpath
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -113,7 +114,9 @@ def names() -> st.SearchStrategy[str]:
     # Imported here: the plugin loads churn (through modes) on every run, Hypothesis is slow.
     from hypothesis import strategies as st
 
-    plain = st.text(_PLAIN, min_size=1, max_size=8)
+    # Letters drawn by index shrink toward "a" (st.text shrinks toward "0", and a path
+    # like '0/0' reads as a fraction in a report).
+    plain = st.lists(st.sampled_from(_PLAIN), min_size=1, max_size=8).map("".join)
     spaced = st.tuples(plain, plain).map(lambda t: f"{t[0]} {t[1]}")
     accented = st.tuples(plain, st.text(_ACCENTED, min_size=1, max_size=4))
     nfc = accented.map(lambda t: unicodedata.normalize("NFC", t[0] + t[1]))
@@ -329,3 +332,102 @@ def ancestors(paths: Iterable[str]) -> set[str]:
             p = posixpath.dirname(p)
             out.add(p)
     return out
+
+
+# -- shorter names (the minimizer's) -----------------------------------------------------
+
+SHORT_NAMES = "abcdefghijklmnopqrstuvwxyz"
+
+
+def step_paths(steps: Iterable[Step]) -> set[str]:
+    """Every path the steps name (rename and symlink targets too), with its parents."""
+    out: set[str] = set()
+    for step in steps:
+        out |= step.touched | {e.path for e in step.expects}
+        for p in step.prims:
+            out.add(p.path)
+            if p.verb == "rename":
+                out.add(p.dest)
+            elif p.verb == "symlink":
+                out.add(_link_target(p))
+    return out | ancestors(out)
+
+
+def _link_target(p: Prim) -> str:
+    return posixpath.normpath(posixpath.join(posixpath.dirname(p.path), p.dest))
+
+
+def renamed(steps: Sequence[Step], old: str, new: str) -> list[Step]:
+    """`steps` with the path `old`, and every path under it, called `new` (same parent):
+    what each step does and expects, and its label."""
+
+    def m(path: str) -> str:
+        if path == old:
+            return new
+        if path.startswith(old + "/"):
+            return new + path[len(old):]
+        return path
+
+    def prim(p: Prim) -> Prim:
+        if p.verb == "rename":
+            return dataclasses.replace(p, path=m(p.path), dest=m(p.dest))
+        if p.verb == "symlink":
+            link = m(p.path)
+            target = m(_link_target(p))
+            rel = posixpath.relpath(target, posixpath.dirname(link) or ".")
+            return dataclasses.replace(p, path=link, dest=rel)
+        return dataclasses.replace(p, path=m(p.path))
+
+    out = []
+    for step in steps:
+        prims = [prim(p) for p in step.prims]
+        changed = {repr(x): repr(m(x)) for x in step_paths([step]) if m(x) != x}
+        label = step.label
+        if len(prims) == 1 and prims[0].verb == "symlink":
+            label = f"symlink {prims[0].path!r} -> {prims[0].dest!r}"
+        elif changed:
+            # One pass: a new name never gets renamed again.
+            label = _substitute(label, changed)
+        out.append(Step(label, prims, [Expect(m(e.path), e.kind) for e in step.expects],
+                        {m(t) for t in step.touched}))
+    return out
+
+
+def _short_names() -> Iterable[str]:
+    """a .. z, then aa .. zz: the names the minimizer gives, shortest first."""
+    yield from SHORT_NAMES
+    yield from (x + y for x in SHORT_NAMES for y in SHORT_NAMES)
+
+
+# Names the churn itself makes (a burst's files, mkdir's subdirectory, an atomic save's
+# temporary) are short and say what made them: the minimizer keeps them.
+_KIT_NAME = re.compile(r"burst\d+|sub|\..*\.swp")
+
+
+def shorter_names(steps: Sequence[Step]) -> Iterable[tuple[str, str]]:
+    """(path, the same path with a shorter name) for each path the steps make whose name
+    Hypothesis drew and that is not one letter yet, in the order the steps make them:
+    the minimizer's candidates."""
+    made: list[str] = []
+    for step in steps:
+        for p in step.prims:
+            path = p.dest if p.verb == "rename" else p.path
+            if path not in made:
+                made.append(path)
+    every = step_paths(steps)
+    for path in made:
+        name = posixpath.basename(path)
+        if (len(name) == 1 and name in SHORT_NAMES) or _KIT_NAME.fullmatch(name):
+            continue
+        parent = posixpath.dirname(path)
+        taken = {posixpath.basename(x) for x in every if posixpath.dirname(x) == parent}
+        free = next(c for c in _short_names() if c not in taken or c == name)
+        if free != name and len(free) <= len(name):
+            yield path, _join(parent, free)
+
+
+def _substitute(text: str, changed: dict[str, str]) -> str:
+    """Each key of `changed` in `text` replaced, in one pass (a new name is never replaced
+    again), longest keys first."""
+    pattern = "|".join(re.escape(k) for k in sorted(changed, key=len, reverse=True))
+    return re.sub(pattern, lambda mt: changed[mt.group(0)], text)

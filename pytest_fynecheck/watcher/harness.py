@@ -5,7 +5,6 @@ came, and a replay script."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import shlex
 import time
 from collections.abc import Sequence
@@ -22,7 +21,12 @@ from pytest_fynecheck.watcher.modes import ContainerMode, Mode
 from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.oracle import is_cookie
 from pytest_fynecheck.watcher.protocol import Event, WatcherFailed, WatcherProcess
-from pytest_fynecheck.watcher.reproducer import Tries, write_container_reproducer, write_script
+from pytest_fynecheck.watcher.reproducer import (
+    Tries,
+    replay_name,
+    write_container_reproducer,
+    write_script,
+)
 from pytest_fynecheck.watcher.run import Stats, StepFailed, minimize, tries_for
 
 F = TypeVar("F", bound=BaseException)
@@ -172,10 +176,12 @@ def check_watcher(
     artifacts: Path | None = None,
     reproducers: Path | None = None,
     save_image: bool = False,
+    app: Path | None = None,
 ) -> Outcome:
     """Run the property. Returns the outcome; raises WatcherCheckFailed on a failure.
 
-    `artifacts`: where the replay script goes. `reproducers`: for a container mode, also
+    `artifacts`: where the replay script goes, named by the watcher, `app` (the project
+    the check runs for) and the mode. `reproducers`: for a container mode, also
     write a container reproducer there (with a `docker save` archive if `save_image`)."""
     options = options or Options()
     hyp = hyp or hypothesis_settings()
@@ -193,11 +199,13 @@ def check_watcher(
         if shrunk is not found:
             found, printed, flaky = shrunk, [], False  # Hypothesis's program is longer
         tries = script_tries(stats)
-        failed = _failure(command, mode, options, found, printed, artifacts, flaky, stats, tries)
+        failed = _failure(command, mode, options, found, printed, artifacts, flaky, stats, tries,
+                          app)
         failed.tries = tries
         if reproducers is not None and isinstance(mode, ContainerMode) and mode.ctx is not None:
             where = write_container_reproducer(
-                reproducers, mode, command, found, options, save=save_image, tries=tries
+                reproducers, mode, command, found, options, save=save_image, tries=tries,
+                app=app,
             )
             failed.reproducer = where
             failed.args = (f"{failed}\ncontainer reproducer: sh {where}/run.sh",)
@@ -228,6 +236,7 @@ def _failure(
     flaky: bool,
     stats: Stats,
     tries: Tries,
+    app: Path | None,
 ) -> WatcherCheckFailed:
     shown = cmd if isinstance(cmd, str) else shlex.join(cmd)
     lines = [f"watcher {shown!r} failed in mode {mode.name}: {exc.describe()}"]
@@ -251,11 +260,9 @@ def _failure(
         lines.extend(f"  {p}" for p in program)
     script = None
     if artifacts is not None:
-        key = hashlib.sha256(f"{shown}\0{mode.name}".encode()).hexdigest()[:10]
-        script = write_script(
-            artifacts / f"watcher-replay-{key}.sh", cmd, exc.steps, exc.verdict.missing, options,
-            tries,
-        )
+        name = f"watcher-replay-{replay_name(cmd, mode.name, app)}.sh"
+        script = write_script(artifacts / name, cmd, exc.steps, exc.verdict.missing, options,
+                              tries)
         lines.append("")
         times = f" (up to {tries.count} tries)" if tries.count > 1 else ""
         lines.append(f"replay it on its own{times}: sh {shlex.quote(str(script))}")

@@ -135,6 +135,7 @@ def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Ou
             artifacts=artifact_dir(config),
             reproducers=_reproducers(config),
             save_image=settings(config).containers.reproducer_save,
+            app=core(config).project(),
         )
     finally:
         mode.close()

@@ -54,7 +54,8 @@ def resolve_executable(argv: Sequence[str], env: Mapping[str, str]) -> str:
             f"watcher command not found: {argv[0]!r} (from {shlex.join(argv)!r}); "
             f"give a path or put it on PATH={env.get('PATH', '')}"
         )
-    return exe
+    # Absolute: the watcher starts in another directory (README's `./bin/mywatcher`).
+    return os.path.abspath(exe)
 
 
 class WatcherProcess:

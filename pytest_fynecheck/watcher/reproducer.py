@@ -7,7 +7,10 @@ import base64
 import dataclasses
 import hashlib
 import json
+import os
+import re
 import shlex
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +21,7 @@ from pytest_fynecheck.containers.reproducer import FILES_IN_CONTAINER, write_rep
 from pytest_fynecheck.model import Result, Status
 from pytest_fynecheck.replay_script import header, shell, shell_command, write_executable
 from pytest_fynecheck.watcher import agent
+from pytest_fynecheck.watcher.adapters import BRIDGE_NAME
 from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Prim, Step
 from pytest_fynecheck.watcher.protocol import PLACEHOLDER, command_argv
 
@@ -145,7 +149,10 @@ for line in lines:
         seen.setdefault(os.path.normpath(path), set()).add(obj["op"].lower())
 missing = [e for e in expects if not seen.get(e["path"], set()) & set(e["ops"])]
 for e in missing:
-    print("REPRODUCED: never came: %s for %r (%s)" % (" or ".join(e["ops"]), e["path"], e["kind"]))
+    got = sorted(seen.get(e["path"], ()))
+    only = "; it came only as " + " and ".join(got) if got else ""
+    print("REPRODUCED: never came: %s for %r (%s)%s" % (" or ".join(e["ops"]), e["path"],
+                                                       e["kind"], only))
 for err in errors:
     print("REPRODUCED: the watcher declared a loss: " + err)
 print("events in the failing step's window:")
@@ -236,6 +243,29 @@ def render(
     return out + "\n".join(body) + "\n" + check
 
 
+def replay_name(cmd: str | Sequence[str], mode: str, app: Path | None) -> str:
+    """`TOOL-APP-MODE-KEY`, the name of a failure's replay script and reproducer: readable,
+    and keyed by the watcher's program as resolved here (two `./watch` of two apps are
+    two programs), its arguments, the app and the mode, so that runs of other tools,
+    apps or modes never overwrite each other's."""
+    argv = command_argv(cmd, PLACEHOLDER)
+    program = shutil.which(argv[0]) or argv[0]
+    if os.sep in program:
+        program = os.path.realpath(program)
+    tool = os.path.basename(argv[0])
+    if tool == BRIDGE_NAME and len(argv) > 1:
+        tool = argv[1]  # a built-in through the bridge: the tool's own name
+    where = str(app.resolve()) if app is not None else ""
+    content = "\0".join([program, *argv[1:], where, mode])
+    key = hashlib.sha256(content.encode()).hexdigest()[:10]
+    parts = [tool, app.resolve().name if app is not None else "", mode, key]
+    return "-".join(_slug(x) for x in parts if x)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+]+", "_", text).strip("_.")[:40] or "_"
+
+
 def write_script(
     path: Path,
     cmd: str | Sequence[str],
@@ -256,6 +286,7 @@ def write_container_reproducer(
     *,
     save: bool = False,
     tries: Tries | None = None,
+    app: Path | None = None,
 ) -> Path:
     """A container reproducer (see containers.reproducer) whose failing command is the
     replay script, run with the watcher inside the suite's image. The watcher's program,
@@ -290,7 +321,6 @@ def write_container_reproducer(
             where=mode.name,
             kind="watcher",
         )
-        key = hashlib.sha256(f"{shlex.join(argv)}\0{mode.name}".encode()).hexdigest()[:10]
         return write_reproducer(
             root,
             mode.ctx,
@@ -298,5 +328,5 @@ def write_container_reproducer(
             save=save,
             command=(command, f"the {len(failure.steps)} shrunk steps replayed ({where})"),
             files=files,
-            name=f"watcher-{key}@{mode.name.replace(':', '-')}",
+            name=f"watcher-{replay_name(cmd, mode.name, app)}",
         )

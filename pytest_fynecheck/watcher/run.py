@@ -9,12 +9,20 @@ import dataclasses
 import math
 import posixpath
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Kind, Prim, Step
+from pytest_fynecheck.watcher.churn import (
+    COOKIE_PREFIX,
+    Expect,
+    Kind,
+    Prim,
+    Step,
+    renamed,
+    shorter_names,
+)
 from pytest_fynecheck.watcher.modes import Mode, Sandbox
 from pytest_fynecheck.watcher.options import Options
-from pytest_fynecheck.watcher.oracle import Verdict, judge
+from pytest_fynecheck.watcher.oracle import Verdict, is_cookie, judge
 from pytest_fynecheck.watcher.protocol import Event, WatcherProcess
 
 
@@ -71,8 +79,11 @@ class StepFailed(AssertionError):
     def describe(self) -> str:
         step = self.steps[-1]
         lines = [f"{self.reason} at step {len(self.steps)}: {step.label}"]
+        ops: dict[str, set[str]] = {}
+        for e in self.window:
+            ops.setdefault(e.path, set()).add(e.op)
         for miss in self.verdict.missing[:10]:
-            lines.append(f"  never came: {miss}")
+            lines.append(f"  never came: {miss}{_only_as(miss, ops)}")
         if len(self.verdict.missing) > 10:
             lines.append(f"  ... and {len(self.verdict.missing) - 10} more")
         for err in self.verdict.declared[:5]:
@@ -81,10 +92,43 @@ class StepFailed(AssertionError):
             lines.append(f"  event for a path never touched: {ev.op} {ev.path!r}")
         if not self.barrier_seen:
             lines.append("  the barrier cookie itself was never reported")
-        shown = [e for e in self.window if not e.path.startswith(COOKIE_PREFIX)][:20]
-        lines.append(f"  events in this step's window: {len(self.window)}")
-        lines.extend(f"    {e.op} {e.path!r}" for e in shown)
+        lines.extend(window_lines(self.window))
         return "\n".join(lines)
+
+
+# Events of a failing step's window shown at most (a burst makes many).
+SHOWN_EVENTS = 20
+
+
+def window_lines(window: Sequence[Event]) -> list[str]:
+    """The window's count and its churn events, saying what is left out (the barrier
+    cookie's own events; past SHOWN_EVENTS, the rest), so the count and the list agree."""
+    churn = [e for e in window if not is_cookie(e.path)]
+    cookies = len(window) - len(churn)
+    shown = churn[:SHOWN_EVENTS]
+    head = f"  events in this step's window: {len(window)}"
+    if not churn:
+        return [head + (", all for the barrier cookie (not shown)" if cookies else "")]
+    parts = [f"{cookies} for the barrier cookie, not shown"] if cookies else []
+    if len(shown) < len(churn):
+        parts.append(f"the first {len(shown)} of the {len(churn)} others below" if cookies
+                     else f"the first {len(shown)} below")
+    elif cookies:
+        parts.append(f"the {len(churn)} other(s) below")
+    lines = [head + (f" ({'; '.join(parts)})" if parts else "")]
+    lines.extend(f"    {e.op} {e.path!r}" for e in shown)
+    return lines
+
+
+_NOUN = {Kind.APPEARED: "a new path", Kind.CONTENT: "changed content", Kind.GONE: "a gone path"}
+
+
+def _only_as(miss: Expect, ops: dict[str, set[str]]) -> str:
+    """Why the events that did name the path do not count (README: the pass rule)."""
+    got = sorted(ops.get(miss.path, set()))
+    if not got:
+        return ""
+    return f"; it came only as {' and '.join(got)}, which does not report {_NOUN[miss.kind]}"
 
 
 class Run:
@@ -215,10 +259,12 @@ def minimize(
     cmd: str | list[str], mode: Mode, options: Options, failure: StepFailed, tries: int
 ) -> StepFailed:
     """Drop the steps Hypothesis kept and could not delete (its rule choices shift when an
-    earlier step goes). A rest is kept when, replayed verbatim up to `tries` times, it
-    still fails; a rest that no longer applies (a file it needs is gone) is no candidate.
-    The failing step alone goes first; then steps go back to front, so a step is tried
-    after the later ones that need it, in passes until one drops nothing."""
+    earlier step goes), then give each path the steps make a one-letter name. A candidate
+    is kept when, replayed verbatim up to `tries` times, it still fails; one that no
+    longer applies (a file it needs is gone) is no candidate. The failing step alone goes
+    first; then steps go back to front, so a step is tried after the later ones that need
+    it, in passes until one drops nothing. Names go last: Hypothesis shrinks them too,
+    but not when its shrink is cut short (a race past its budget, or no shrink phase)."""
 
     def refails(rest: list[Step]) -> StepFailed | None:
         for _ in range(tries):
@@ -230,6 +276,13 @@ def minimize(
                 return found
         return None
 
+    return _shorten_names(_drop_steps(failure, refails), refails)
+
+
+Refails = Callable[[list[Step]], "StepFailed | None"]
+
+
+def _drop_steps(failure: StepFailed, refails: Refails) -> StepFailed:
     best = failure
     last = best.steps[-1:]
     if len(best.steps) > 1 and consistent(last) and (alone := refails(last)) is not None:
@@ -249,4 +302,29 @@ def minimize(
                 else:
                     needed.add(id(step))
             i = min(i - 1, len(best.steps) - 2)  # a rest may fail at an earlier step
+    return best
+
+
+# Paths the minimizer tries to rename, at most (each try is a replay, or `tries` of them).
+MAX_RENAMES = 12
+
+
+def _shorten_names(failure: StepFailed, refails: Refails) -> StepFailed:
+    """Each made path renamed to a free one-letter name, kept when the steps still fail;
+    after a kept rename the candidates are listed again (paths under it moved)."""
+    best, tried = failure, set[str]()
+    again = True
+    while again and len(tried) < MAX_RENAMES:
+        again = False
+        for old, new in shorter_names(best.steps):
+            if old in tried or len(tried) >= MAX_RENAMES:
+                continue
+            tried.add(old)
+            candidate = renamed(best.steps, old, new)
+            if not consistent(candidate):
+                continue
+            found = refails(candidate)
+            if found is not None and len(found.steps) <= len(best.steps):
+                best, again = found, True
+                break
     return best

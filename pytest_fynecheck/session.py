@@ -150,6 +150,11 @@ def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context
         display_mode=s.display,
         tags=list(s.tags),
     )
+    if "GOTMPDIR" not in ctx.environ:
+        # Go's work dirs in the run's scratch: a go command ended on interrupt (SIGTERM,
+        # then SIGKILL) cannot remove its own, and the scratch goes with the run.
+        (scratch / "go-tmp").mkdir(exist_ok=True)
+        ctx.environ["GOTMPDIR"] = str(scratch / "go-tmp")
     ctx.settings.update(
         window_title=s.window_title,
         package=s.package,

@@ -35,10 +35,11 @@ INTERRUPT_GRACE = 2.0
 _SLICE = 0.1  # a wait looks at the interrupt this often
 
 
-class Interrupted(BaseException):
-    """The run was interrupted: no program starts, and `run` ends with this. Not an
-    Exception, like KeyboardInterrupt: a check's `except Exception` must not turn it into
-    a result."""
+class Interrupted(KeyboardInterrupt):
+    """The run was interrupted: no program starts, and `run` ends with this. A
+    KeyboardInterrupt: a check's `except Exception` does not turn it into a result, and
+    where it reaches pytest (a check's result read in the main thread) the session ends
+    as interrupted, not with a failed item."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"interrupted ({reason}): no program starts")

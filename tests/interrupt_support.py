@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ class InterruptedRun:
     """`pytest --fynecheck` on a copy of hello under `work`. `cold`: empty GOCACHE and kit
     cache, so `go build` compiles Fyne for minutes. No DISPLAY: the kit starts its own Xvfb."""
 
-    def __init__(self, work: Path, *, cold: bool) -> None:
+    def __init__(self, work: Path, *, cold: bool, args: Sequence[str] = ()) -> None:
         self.work = work
         self.project = work / "hello"
         shutil.copytree(HELLO, self.project, ignore=shutil.ignore_patterns(".pytest_cache"))
@@ -86,7 +86,7 @@ class InterruptedRun:
         self.out: list[bytes] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", "--fynecheck", f"--fynecheck-json={self.json}",
-             "-p", "no:xdist"],
+             "-p", "no:xdist", *args],
             cwd=self.project, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -114,6 +114,26 @@ class InterruptedRun:
         if self.proc.poll() is not None:
             raise AssertionError(f"the run ended before {sorted(wanted)} ran:\n{self.output}")
         return any(name in wanted for name in marked(self.token).values())
+
+    def containers(self) -> list[str]:
+        """Ids of the containers this run made (labelled with its pid)."""
+        try:
+            return subprocess.run(
+                ["docker", "ps", "-aq", "--filter", f"label=io.fynecheck.pid={self.proc.pid}"],
+                capture_output=True, text=True, timeout=30,
+            ).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            return []
+
+    def in_container(self, names: frozenset[str]) -> bool:
+        """One of `names` runs in a container of this run."""
+        for box in self.containers():
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                top = subprocess.run(["docker", "top", box, "-o", "pid,comm"],
+                                     capture_output=True, text=True, timeout=30).stdout
+                if names & {line.split()[-1] for line in top.splitlines()[1:] if line.split()}:
+                    return True
+        return False
 
     def building(self) -> bool:
         """app.build's cold `go build` compiles: its progress line, and a Go compiler runs
@@ -171,12 +191,7 @@ class InterruptedRun:
                      if mine in p.name]
             left += [f"go work dir {p}" for p in sorted(self.kit_cache.rglob(".*.work"))
                      if mine in p.name]
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            ids = subprocess.run(
-                ["docker", "ps", "-aq", "--filter", f"label=io.fynecheck.pid={self.proc.pid}"],
-                capture_output=True, text=True, timeout=30,
-            ).stdout.split()
-            left += [f"container {i}" for i in ids]
+        left += [f"container {i}" for i in self.containers()]
         return left
 
     def kill(self) -> None:

@@ -69,6 +69,25 @@ def test_sigterm_while_the_app_starts_never_says_ready(tmp_path: Path) -> None:
             run.kill()
 
 
+# What a check runs in its container: go, its tools, the C compiler, the app.
+IN_CONTAINER = frozenset({"go", "compile", "cgo", "link", "cc1", "gcc", APP})
+
+
+def test_sigterm_while_a_check_runs_in_a_container_ends_it(tmp_path: Path) -> None:
+    """The run waited for the container's command before removing the container (the
+    process layer cannot cut a container exec short); then said "ready" from the host."""
+    run = InterruptedRun(tmp_path, cold=False, args=["--fynecheck-os=bookworm"])
+    try:
+        assert wait_for(lambda: run.in_container(IN_CONTAINER), START, 0.3), (
+            f"nothing ran in a container of the run:\n{run.output[-3000:]}"
+        )
+        run.interrupt(signal.SIGTERM)
+        _says_interrupted(run, signal.SIGTERM, run.finish(BOUND))
+    finally:
+        if run.proc.poll() is None:
+            run.kill()
+
+
 def _passed(where: str = "host") -> list[Result]:
     return [Result("go.version", "Go is installed", Status.OK, "go1.22", where=where)]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pytest_fynecheck import options
+from pytest_fynecheck import options, process
 from pytest_fynecheck import report as doctor
 from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.items import CheckItem, add_items, check_items
@@ -67,22 +67,45 @@ def _sigterm_interrupts(config: pytest.Config) -> None:
     """SIGTERM (a CI job's cancel, `timeout`) becomes KeyboardInterrupt, once: teardown and
     the kit's cleanup then stop its displays, tools and containers. Python's default dies
     at once and leaves them running. A second SIGTERM kills as usual; a handler someone
-    else set is left alone. The one before is back when the config goes."""
+    else set is left alone. The one before is back when the config goes.
+
+    SIGTERM and SIGINT (Ctrl-C) also interrupt the process layer at once: no program
+    starts, every running one (a `go build` in a worker thread, the app, displays) is
+    stopped, and every wait ends, so the run exits within seconds, not after the build."""
+    process.reset_interrupt()
     if threading.current_thread() is not threading.main_thread():
         return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
 
-    def interrupt(signum: int, _frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise KeyboardInterrupt(f"fynecheck: signal {signum} (SIGTERM): cleaning up")
+        def on_sigterm(signum: int, _frame: object) -> None:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            process.interrupt("SIGTERM")
+            raise KeyboardInterrupt(f"fynecheck: signal {signum} (SIGTERM): cleaning up")
 
-    before = signal.signal(signal.SIGTERM, interrupt)
+        _handle(config, signal.SIGTERM, on_sigterm)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+
+        def on_sigint(_signum: int, _frame: object) -> None:
+            # A second Ctrl-C interrupts the cleanup too, as Python's own handler does.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            process.interrupt("SIGINT")
+            raise KeyboardInterrupt
+
+        _handle(config, signal.SIGINT, on_sigint)
+
+
+def _handle(config: pytest.Config, signum: signal.Signals, handler: Any) -> None:
+    before = signal.signal(signum, handler)
 
     def restore() -> None:
-        signal.signal(signal.SIGTERM, before)
+        signal.signal(signum, before)
 
     config.add_cleanup(restore)
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """A KeyboardInterrupt that came another way (a handler of the user's) interrupts too."""
+    process.interrupt("KeyboardInterrupt")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -113,15 +136,18 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     state = core(config)
     # Drift aspects have their own section, headed by the binary they compare.
     results = sorted((r for r in state.results if r.kind != "drift"), key=_report_order)
-    if not results:
+    stopped = process.interrupted()  # an interrupted run is never "ready"
+    # Interrupted before any check ended: still say so, and write the JSON that says it.
+    if not results and not (stopped and settings(config).core.fynecheck):
         return
     terminalreporter.write_sep("=", "fynecheck")
-    for line in doctor.table(results).splitlines():
+    for line in doctor.table(results, interrupted=stopped).splitlines():
         terminalreporter.write_line(line)
     terminalreporter.write_line(state.cache_summary())
     path = settings(config).core.json
     if path:
-        Path(path).write_text(doctor.to_json(results, state.json_extra), encoding="utf-8")
+        text = doctor.to_json(results, state.json_extra, interrupted=stopped)
+        Path(path).write_text(text, encoding="utf-8")
         terminalreporter.write_line(f"fynecheck: JSON written to {path}")
 
 
@@ -132,3 +158,5 @@ def _report_order(result: Result) -> tuple[int, str]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     core(session.config).close()
+    if process.interrupted():
+        process.end_all()  # what a check was still starting when its context closed

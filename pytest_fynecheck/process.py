@@ -4,6 +4,10 @@ A child runs in its own process group (a new session), so stopping it reaches wh
 it started: SIGTERM to the group, a bounded wait, then SIGKILL to the group. Every wait
 has a timeout.
 
+An interrupted run (`interrupt`, from the SIGINT and SIGTERM handlers) starts no program
+(`Interrupted`), every group alive gets SIGTERM at once, and each wait here ends within
+INTERRUPT_GRACE of the signal, so the run exits within seconds.
+
 Standard library only, Python >= 3.9: the watcher bridge, which runs with a suite's own
 python3 inside containers, is shipped with a copy of this file (watcher/adapters.py).
 """
@@ -16,6 +20,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Protocol
 
@@ -25,6 +30,71 @@ STDOUT = subprocess.STDOUT
 # After SIGKILL to its group a process ends at once; this only bounds a stuck kernel.
 KILL_WAIT = 30.0
 OUTPUT_WAIT = 5.0  # for the output of a program that exited (its pipe's last bytes)
+# From an interrupt to SIGKILL of what is still alive: the run must exit within 5 s.
+INTERRUPT_GRACE = 2.0
+_SLICE = 0.1  # a wait looks at the interrupt this often
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was interrupted: no program starts, and `run` ends with this. A
+    KeyboardInterrupt: a check's `except Exception` does not turn it into a result, and
+    where it reaches pytest (a check's result read in the main thread) the session ends
+    as interrupted, not with a failed item."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"interrupted ({reason}): no program starts")
+        self.reason = reason
+
+
+_interrupted = threading.Event()
+_reason: list[str] = []  # why, and by when every wait ends (monotonic); set once
+_deadline: list[float] = []
+# Every started child until `kill` ended its group: what an interrupt must reach.
+_live: set[Child] = set()
+
+
+def interrupt(reason: str) -> None:
+    """The run is interrupted (`reason`, e.g. "SIGTERM"). Safe in a signal handler: no
+    lock, no thread; signals only. Repeats are harmless."""
+    if not _interrupted.is_set():
+        _reason.append(reason)
+        _deadline.append(time.monotonic() + INTERRUPT_GRACE)
+        _interrupted.set()
+    for child in list(_live):  # list() of a set is atomic under the GIL
+        if child.popen.returncode is None:
+            child.signal(signal.SIGTERM)
+
+
+def interrupted() -> str | None:
+    """Why the run was interrupted, or None."""
+    return _reason[0] if _interrupted.is_set() else None
+
+
+def reset_interrupt() -> None:
+    """A new run in this process (pytester's inline runs) starts uninterrupted."""
+    _interrupted.clear()
+    _reason.clear()
+    _deadline.clear()
+
+
+def bounded(seconds: float) -> float:
+    """`seconds`, cut to what is left of the interrupt's grace once interrupted."""
+    if not _interrupted.is_set():
+        return seconds
+    return max(0.0, min(seconds, _deadline[0] - time.monotonic()))
+
+
+def end_all() -> list[int]:
+    """SIGKILL to every group whose leader is still unreaped (an interrupted run's last
+    step, after its owners' cleanup); returns their pids. A reaped leader's pid may be
+    another program's by now: its group is not signalled."""
+    ended = []
+    for child in list(_live):
+        _live.discard(child)
+        if child.popen.returncode is None:
+            ended.append(child.pid)
+            child.kill()
+    return ended
 
 
 class TimedOut(Exception):
@@ -65,6 +135,8 @@ class Child:
         stderr: int | IO[bytes] | None = PIPE,
         own_group: bool = True,
     ) -> None:
+        if _interrupted.is_set():
+            raise Interrupted(_reason[0])
         self.popen: subprocess.Popen[bytes] = subprocess.Popen(
             list(argv),
             env=None if env is None else dict(env),
@@ -77,6 +149,9 @@ class Child:
         self.pid = self.popen.pid
         self.own_group = own_group
         self.stdout, self.stderr = self.popen.stdout, self.popen.stderr
+        _live.add(self)
+        if _interrupted.is_set():  # the signal came while it started
+            self.signal(signal.SIGTERM)
 
     @property
     def returncode(self) -> int | None:
@@ -94,20 +169,29 @@ class Child:
                 self.popen.send_signal(sig)
 
     def wait(self, timeout: float) -> int | None:
-        """The exit status, or None if it still runs after `timeout` seconds."""
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
+        """The exit status, or None if it still runs after `timeout` seconds (or, once
+        the run is interrupted, after the interrupt's grace)."""
+        end = time.monotonic() + timeout
+        while True:
+            left = min(end - time.monotonic(), bounded(timeout))
+            try:
+                return self.popen.wait(max(0.0, min(left, _SLICE)))
+            except subprocess.TimeoutExpired:
+                if left <= _SLICE:
+                    return None
 
     def kill(self) -> int:
         """SIGKILL to the group, also when the leader already exited (its children
         may still run), and reap the leader."""
         self.signal(signal.SIGKILL)
-        code = self.wait(KILL_WAIT)
-        if code is None:
-            raise RuntimeError(f"pid {self.pid} did not end within {KILL_WAIT:g} s of SIGKILL")
-        return code
+        _live.discard(self)
+        try:
+            # Not cut short by an interrupt: after SIGKILL the end is a kernel's moment.
+            return self.popen.wait(KILL_WAIT)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(
+                f"pid {self.pid} did not end within {KILL_WAIT:g} s of SIGKILL"
+            ) from None
 
     def stop(self, grace: float, deliver: Callable[[int], None] | None = None) -> int:
         """SIGTERM, up to `grace` seconds to exit, then SIGKILL; nothing outlives this.
@@ -159,7 +243,8 @@ def run(
     on_line: Callable[[str], None] | None = None,
 ) -> Finished:
     """Run to completion; stderr lines go to `on_line` as they come (for progress).
-    At the deadline the whole group is killed and TimedOut raised."""
+    At the deadline the whole group is killed and TimedOut raised; when the run is
+    interrupted, at once, and Interrupted raised (what it printed is no result)."""
     child = Child(argv, env=env, cwd=cwd)
     out: list[bytes] = []
     err: list[bytes] = []
@@ -170,6 +255,8 @@ def run(
     finally:
         # Nothing it started outlives the call (also when the wait was interrupted).
         child.kill()
+    if _interrupted.is_set():
+        raise Interrupted(_reason[0])
     if code is None:
         for r in readers:
             r.join(1)
@@ -207,4 +294,4 @@ class HostProcess(Child):
         try:
             return super().stop(grace, deliver)
         finally:
-            self.reader.join(grace)
+            self.reader.join(bounded(grace))

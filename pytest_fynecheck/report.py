@@ -33,29 +33,42 @@ def describe(result: Result) -> str:
     return "\n".join(lines)
 
 
-def table(results: Sequence[Result]) -> str:
+def table(results: Sequence[Result], interrupted: str | None = None) -> str:
     body = "\n".join(describe(r) for r in results)
-    return f"{body}\n{summary(results)}"
+    return f"{body}\n{summary(results, interrupted)}".lstrip("\n")
 
 
-def summary(results: Sequence[Result]) -> str:
+def summary(results: Sequence[Result], interrupted: str | None = None) -> str:
+    """The verdict line. `interrupted`: why the run stopped early (e.g. "SIGTERM"); such
+    a run is never ready, whatever its finished checks say."""
     counts = {s: sum(r.status is s for r in results) for s in Status}
     blocking = [r for r in results if r.blocking]
-    verdict = (
-        f"NOT READY: {len(blocking)} required check(s) failed"
-        if blocking
-        else "ready: every required check passed"
-    )
+    if interrupted:
+        failed = f"; {len(blocking)} required check(s) failed before it" if blocking else ""
+        verdict = (
+            f"INTERRUPTED ({interrupted}): not every check ran, so this is no verdict{failed}"
+        )
+    elif blocking:
+        verdict = f"NOT READY: {len(blocking)} required check(s) failed"
+    else:
+        verdict = "ready: every required check passed"
     parts = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
-    return f"{verdict} ({parts})"
+    return f"{verdict} ({parts or 'no check finished'})"
 
 
-def to_json(results: Sequence[Result], extra: Mapping[str, Any] | None = None) -> str:
-    """`extra`: what plugins add (the matrix this run is part of)."""
+def to_json(
+    results: Sequence[Result],
+    extra: Mapping[str, Any] | None = None,
+    interrupted: str | None = None,
+) -> str:
+    """`extra`: what plugins add (the matrix this run is part of). `interrupted`: why the
+    run stopped early; then "ready" is false and "interrupted" true."""
     return json.dumps(
         {
             "checks": [r.to_json() for r in results],
-            "ready": not any(r.blocking for r in results),
+            "ready": not interrupted and not any(r.blocking for r in results),
+            "interrupted": bool(interrupted),
+            **({"interrupted_by": interrupted} if interrupted else {}),
             **(extra or {}),
         },
         indent=2,
@@ -63,10 +76,13 @@ def to_json(results: Sequence[Result], extra: Mapping[str, Any] | None = None) -
     )
 
 
-def matrix(results: Sequence[Result], columns: Sequence[str] | None = None) -> str:
+def matrix(
+    results: Sequence[Result], columns: Sequence[str] | None = None, interrupted: str | None = None
+) -> str:
     """One row per check, one column per OS or matrix cell (`columns`' order, else host
     first, then in order of appearance); each cell is the status mark. Failures' details
-    stay in `table`, above it. Only checks: a watcher's mode is not an OS."""
+    stay in `table`, above it. Only checks: a watcher's mode is not an OS. An interrupted
+    run's OS without a failure is "interrupted", never "ready"."""
     results = checks_only(results)
     oses: list[str] = []
     checks: list[str] = []
@@ -93,7 +109,8 @@ def matrix(results: Sequence[Result], columns: Sequence[str] | None = None) -> s
         lines.append(check_id.ljust(first) + row.rstrip())
     legend = ", ".join(f"{s.mark} {s.value}" for s in Status)
     blocked = {os for (_, os), r in cell.items() if r.blocking}
-    per_os = "; ".join(f"{o}: {'NOT READY' if o in blocked else 'ready'}" for o in oses)
+    fine = "interrupted" if interrupted else "ready"
+    per_os = "; ".join(f"{o}: {'NOT READY' if o in blocked else fine}" for o in oses)
     return "\n".join([*lines, f"({legend})", per_os])
 
 

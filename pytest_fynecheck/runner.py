@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
+from pytest_fynecheck import process
 from pytest_fynecheck.checks import Check, Found, catalogue
 from pytest_fynecheck.context import Context, running_check
 from pytest_fynecheck.model import CheckFailed, Result, Status
@@ -106,8 +107,14 @@ class Runner:
         return result(Status.OK, found)
 
     def close(self) -> None:
+        if process.interrupted():
+            # Stop what the checks run first (a container's exec is no wait the process
+            # layer can cut short), so no thread waits on it; then the threads.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for ctx in list(self.contexts.values()):
+                ctx.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for ctx in self.contexts.values():
+        for ctx in list(self.contexts.values()):
             ctx.close()
 
 

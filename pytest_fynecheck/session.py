@@ -180,6 +180,7 @@ def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context
         display_mode=s.display,
         tags=list(s.tags),
     )
+    _temp_in_scratch(ctx.environ, scratch)
     ctx.settings.update(
         window_title=s.window_title,
         package=s.package,
@@ -191,6 +192,17 @@ def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context
         os_names=list(settings(config).containers.os_names),
     )
     return ctx
+
+
+def _temp_in_scratch(environ: dict[str, str], scratch: Path) -> None:
+    """TMPDIR of what the run starts: a dir in its scratch, which goes with the run. A
+    program ended on interrupt cannot remove its own temp dirs (go build's go-build*,
+    its linker's go-link-*). Only when the scratch is in the user's TMPDIR: an unusable
+    one stays, for go.env to name."""
+    given = Path(environ.get("TMPDIR") or "/tmp")
+    if given.is_dir() and scratch.resolve().is_relative_to(given.resolve()):
+        (scratch / "tmp").mkdir(exist_ok=True)
+        environ["TMPDIR"] = str(scratch / "tmp")
 
 
 class Scratch:

@@ -176,3 +176,40 @@ def test_sigterm_stops_what_the_session_started(
         if pid_file.exists():  # the leak the second case shows, cleaned up here
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+INTERRUPTING_TEST = """
+import os, signal
+
+def test_stop():
+    os.kill(os.getpid(), signal.{sig})
+"""
+LAST = """
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.name == "test_stop")
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("when", ["before the checks", "after go.version passed"])
+def test_an_interrupted_run_reports_interrupted_never_ready(
+    pytester: pytest.Pytester, hello: Path, sig: str, when: str
+) -> None:
+    """Issue 22 item 2: the summary said "ready: every required check passed" and the JSON
+    "ready": true after Ctrl-C or SIGTERM; with no check finished, it wrote no JSON at all."""
+    pytester.makepyfile(test_user=INTERRUPTING_TEST.format(sig=sig))
+    if when != "before the checks":
+        pytester.makeconftest(LAST)
+    run = run_fynecheck(pytester, hello, "-k", "go.version or test_stop")
+    out = run.result.stdout.str()
+    assert run.ret == 2, run  # pytest's "interrupted"
+    assert "ready: every required check passed" not in out, run
+    assert f"INTERRUPTED ({sig}): not every check ran, so this is no verdict" in out, run
+    assert run.report.get("ready") is False, run.report
+    assert run.report.get("interrupted") is True, run.report
+    assert run.report.get("interrupted_by") == sig, run.report
+    finished = [c["id"] for c in run.report["checks"]]
+    assert finished == ([] if when == "before the checks" else ["go.version"]), finished

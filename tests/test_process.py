@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -110,3 +112,72 @@ def test_output_of_an_exited_program_is_whole() -> None:
             assert app.output() == "x" * 60000
         finally:
             app.stop()
+
+
+@pytest.fixture
+def interrupted_later() -> Iterator[None]:
+    """A test that interrupts the process layer; this process's later runs are not."""
+    yield
+    process.reset_interrupt()
+
+
+def _in_thread(fn: Callable[[], object]) -> tuple[threading.Thread, list[BaseException]]:
+    caught: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # the test reads what ended it
+            caught.append(exc)
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    return thread, caught
+
+
+def test_an_interrupt_ends_a_running_run_and_its_group(
+    tmp_path: Path, interrupted_later: None
+) -> None:
+    """Issue 22 item 2: a check thread's `go build` went on for minutes after Ctrl-C. The
+    run ends at once, with Interrupted (not a result), and its whole group goes: here a
+    grandchild that ignores SIGTERM."""
+    pidfile = tmp_path / "grandchild"
+    thread, caught = _in_thread(
+        lambda: process.run(["sh", "-c", GRANDCHILD + "sleep 600", str(pidfile)], timeout=600)
+    )
+    grandchild = _pid(pidfile)
+    process.interrupt("SIGINT")
+    thread.join(60)  # the bound only ends an old layer's wait (600 s)
+    assert not thread.is_alive(), "run() still waits for its program after the interrupt"
+    assert len(caught) == 1 and isinstance(caught[0], process.Interrupted), caught
+    assert caught[0].reason == "SIGINT"
+    assert wait_until(lambda: not _alive(grandchild), 10), "the grandchild outlived it"
+
+
+def test_after_an_interrupt_no_program_starts(tmp_path: Path, interrupted_later: None) -> None:
+    process.interrupt("SIGTERM")
+    ran = tmp_path / "ran"
+    with pytest.raises(process.Interrupted, match=r"interrupted \(SIGTERM\)"):
+        process.run(["touch", str(ran)], timeout=60)
+    with pytest.raises(process.Interrupted):
+        HostProcess(["touch", str(ran)])
+    assert not ran.exists()
+    assert process.interrupted() == "SIGTERM"
+
+
+def test_after_an_interrupt_stop_gives_no_long_grace(
+    tmp_path: Path, interrupted_later: None
+) -> None:
+    """An app that ignores SIGTERM: stop(grace=600) would wait 600 s; interrupted, it
+    escalates to SIGKILL after the interrupt's short grace."""
+    ready = tmp_path / "ready"
+    app = HostProcess(["sh", "-c", 'trap "" TERM; touch "$0"; while :; do sleep 1; done',
+                       str(ready)])
+    assert wait_until(ready.exists, 10)
+    process.interrupt("SIGTERM")
+    codes: list[int] = []
+    thread, caught = _in_thread(lambda: codes.append(app.stop(grace=600)))
+    thread.join(60)
+    assert not thread.is_alive(), "stop() gave the full grace after the interrupt"
+    assert (codes, caught) == ([-signal.SIGKILL], [])
+    assert _gone(app.pid)

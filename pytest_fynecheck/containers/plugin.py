@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pytest_fynecheck import report
+from pytest_fynecheck import process, report
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import missing_engine
 from pytest_fynecheck.containers.images import Target
@@ -170,7 +170,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if any(r.where != "host" for r in results):
         terminalreporter.write_sep("=", "fynecheck: checks by OS")
         columns = lead.context_names()
-        for line in report.matrix(results, columns).splitlines():
+        stopped = process.interrupted()
+        for line in report.matrix(results, columns, stopped).splitlines():
             terminalreporter.write_line(line)
     out = settings(config).containers.reproducer
     if out and Path(out).is_dir():

@@ -63,6 +63,12 @@ def load(path: str | Path, text: str | None = None) -> Run:
         raise InputError(
             f"merge: {path} is not a --fynecheck-json file ({type(exc).__name__}: {exc})"
         ) from None
+    if data.get("interrupted"):
+        # Its cells' missing checks would read as passed: no merge makes it a verdict.
+        raise InputError(
+            f"merge: {path} is from an interrupted run ({data.get('interrupted_by', '?')}): "
+            "not every check ran; run that shard again"
+        )
     seen = list(dict.fromkeys(r.where for r in results))
     m = data.get("matrix") or {}
     ran = m.get("ran") or seen

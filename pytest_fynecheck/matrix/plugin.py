@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pytest_fynecheck import report
+from pytest_fynecheck import process, report
 from pytest_fynecheck.context import Context
 from pytest_fynecheck.matrix import cells as matrix_cells
 from pytest_fynecheck.matrix import merge, summary, toolchains
@@ -165,5 +165,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         targets.append((Path(os.environ["GITHUB_STEP_SUMMARY"]), True))
     for where, append in targets:
-        summary.write(where, results, ran, thumbs, append=append)
+        summary.write(where, results, ran, thumbs, append=append,
+                      interrupted=process.interrupted())
         terminalreporter.write_line(f"fynecheck: summary written to {where}")

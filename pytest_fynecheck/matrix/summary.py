@@ -45,17 +45,22 @@ def _grid(results: Sequence[Result]) -> tuple[list[str], dict[tuple[str, str], R
     return rows, cell
 
 
-def verdict(results: Sequence[Result]) -> str:
+def verdict(results: Sequence[Result], interrupted: str | None = None) -> str:
+    """`interrupted`: why the run stopped early; then the verdict is never "ready"."""
     blocking = [r for r in results if r.blocking]
+    if interrupted:
+        failed = f"; {len(blocking)} required check(s) failed before it" if blocking else ""
+        return f"INTERRUPTED ({interrupted}): not every check ran, so this is no verdict{failed}"
     if blocking:
         cells = sorted({r.where for r in blocking})
         return f"NOT READY: {len(blocking)} required check(s) failed in {', '.join(cells)}"
     return "ready: every required check passed in every cell"
 
 
-def markdown(results: Sequence[Result], columns: Sequence[str], thumbs: Thumbnails) -> str:
+def markdown(results: Sequence[Result], columns: Sequence[str], thumbs: Thumbnails,
+             interrupted: str | None = None) -> str:
     rows, cell = _grid(results)
-    out = [f"## fynecheck matrix: {verdict(results)}", ""]
+    out = [f"## fynecheck matrix: {verdict(results, interrupted)}", ""]
     out.append("| check | " + " | ".join(f"`{c}`" for c in columns) + " |")
     out.append("| --- |" + " :-: |" * len(columns))
     for check_id in rows:
@@ -80,7 +85,8 @@ def markdown(results: Sequence[Result], columns: Sequence[str], thumbs: Thumbnai
     return "\n".join(out) + "\n"
 
 
-def html_page(results: Sequence[Result], columns: Sequence[str], thumbs: Thumbnails) -> str:
+def html_page(results: Sequence[Result], columns: Sequence[str], thumbs: Thumbnails,
+              interrupted: str | None = None) -> str:
     rows, cell = _grid(results)
     e = html.escape
     head = "".join(f"<th>{e(c)}</th>" for c in columns)
@@ -108,7 +114,7 @@ def html_page(results: Sequence[Result], columns: Sequence[str], thumbs: Thumbna
         "<!doctype html><meta charset=utf-8><title>fynecheck matrix</title><style>"
         "td,th{border:1px solid #ccc;padding:4px;text-align:center}table{border-collapse:"
         "collapse}.fail{background:#fdd}.warn{background:#ffd}.ok{background:#dfd}</style>"
-        f"<h2>fynecheck matrix: {e(verdict(results))}</h2>"
+        f"<h2>fynecheck matrix: {e(verdict(results, interrupted))}</h2>"
         f"<table><tr><th>check</th>{head}</tr>{''.join(body)}</table>"
         + (f"<h3>Failures and warnings</h3><ul>{problems}</ul>" if problems else "")
         + "\n"
@@ -116,11 +122,11 @@ def html_page(results: Sequence[Result], columns: Sequence[str], thumbs: Thumbna
 
 
 def write(path: Path, results: Sequence[Result], columns: Sequence[str], thumbs: Thumbnails,
-          append: bool = False) -> Path:
+          append: bool = False, interrupted: str | None = None) -> Path:
     """HTML when PATH ends in .html/.htm, else Markdown; `append` for $GITHUB_STEP_SUMMARY,
-    which other steps also write to."""
+    which other steps also write to. `interrupted`: why the run stopped early."""
     page = (html_page if path.suffix.lower() in (".html", ".htm") else markdown)(
-        results, columns, thumbs
+        results, columns, thumbs, interrupted
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a" if append else "w", encoding="utf-8") as f:

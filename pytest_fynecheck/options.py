@@ -329,7 +329,7 @@ _VALUE_OPTIONS = frozenset(
     f"--fynecheck-{name}"
     for name in (
         "json", "display", "project", "os", "reproducer", "go", "shard", "summary", "binary",
-        "watcher", "watcher-mode", "reload", "reload-mode",
+        "watcher", "watcher-mode", "reload", "reload-mode", "cache-size",
     )
 )
 

@@ -81,8 +81,10 @@ def initial_files() -> dict[str, bytes]:
 # build waits for `release` before it exits: an edit made then lands "during the build"
 # after the compiler has read the sources, the race air#784 is about. `go run` builds
 # and runs in one process: its build ends where go hands the binary to `-exec` (this
-# wrapper again), which holds, notes the end and drops the lock before the app runs. A
-# failed `go run` build notes no end; its lock goes with the go process.
+# wrapper again), which holds and notes the end before the app runs (go keeps the lock:
+# an end line says it is done). A failed `go run` build notes no end; its lock goes with
+# the go process. Only builtins run there after the hold: gow signals only the newest
+# process under it, which must be the app or the hold's sleep, never a helper.
 GO_WRAPPER = r"""#!/bin/sh
 # pytest-fynecheck reload oracle: the real go, with its builds noted (see probe.py).
 d=$FYNECHECK_RELOAD_DIR
@@ -107,7 +109,6 @@ __fynecheck_exec)
     hold "$PPID" || exit 143
     kill -0 "$PPID" 2>/dev/null || exit 143
     echo "end $PPID 0" >> "$d/builds.log"
-    rm -f "$d/builds/$PPID"
     exec "$@"
     ;;
 *) exec "$FYNECHECK_REAL_GO" "$@" ;;

@@ -107,7 +107,10 @@ def starting(path):
     return locked(path) and not any(os.path.exists(path + x) for x in (".bound", ".err"))
 def busy():
     probes = glob.glob(ctl + "/probes/*.json")
-    return any(locked(p) for p in glob.glob(ctl + "/builds/*")) or any(map(starting, probes))
+    with open(ctl + "/builds.log") as f:
+        ended = {line.split()[1] for line in f if line.startswith("end ")}
+    builds = [b for b in glob.glob(ctl + "/builds/*") if os.path.basename(b) not in ended]
+    return any(locked(b) for b in builds) or any(map(starting, probes))
 start = last = time.monotonic()
 seen, quiesced = activity(), False
 while time.monotonic() - start < settle:

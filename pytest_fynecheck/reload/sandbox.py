@@ -160,8 +160,10 @@ class Sandbox:
         return False
 
     def building(self, build_id: str) -> bool:
-        """Whether the build noted as `build_id` still runs (its lock is held)."""
-        return locked(self.ctl / "builds" / build_id)
+        """Whether the build noted as `build_id` still runs: its lock is held and no end
+        noted (go run holds it while its app runs)."""
+        ended = any(line[:2] == ["end", build_id] for line in self.builds())
+        return not ended and locked(self.ctl / "builds" / build_id)
 
     # -- observing ---------------------------------------------------------------------
 
@@ -171,7 +173,8 @@ class Sandbox:
 
     def busy(self) -> bool:
         """A build runs, or an app is still starting."""
-        builds = any(locked(p) for p in (self.ctl / "builds").iterdir())
+        ended = {line[1] for line in self.builds() if line[0] == "end"}
+        builds = any(locked(p) for p in (self.ctl / "builds").iterdir() if p.name not in ended)
         return builds or any(p.starting for p in self.probes())
 
     def probes(self) -> list[ProbeInfo]:

@@ -65,7 +65,7 @@ def run(argv: list[str], mode: ReloadMode, seed: int) -> tuple[float, int | None
         f = exc.failure
         return (time.perf_counter() - t0, len(f.steps),
                 f"seed {seed}: {f.problems[0][:110]} (replay: sh {exc.script})")
-    return time.perf_counter() - t0, None, f"pass: {outcome.stats.exercised()}"
+    return time.perf_counter() - t0, None, f"seed {seed}: pass: {outcome.stats.exercised()}"
 
 
 def main() -> int:
@@ -94,7 +94,7 @@ def main() -> int:
             rows = []
             for s in range(seeds):  # a line per seed: a long run shows where it is
                 rows.append(run(argvs[tool], mode, s))
-                print(f"    {tool}: seed {s}: {rows[-1][2]} ({rows[-1][0]:.1f} s)", flush=True)
+                print(f"    {tool}: {rows[-1][2]} ({rows[-1][0]:.1f} s)", flush=True)
             secs = statistics.median(r[0] for r in rows)
             baseline = baseline or secs
             lengths = [r[1] for r in rows if r[1] is not None]

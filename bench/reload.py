@@ -8,8 +8,8 @@ fixture reloaders good, stale, nokill. Default: the fixtures, then air and wgo w
 default configuration and with the fix for embedded assets, then gow likewise (built with
 its pinned go1.25 toolchain: it does not build with Go >= 1.26).
 
-Per tool, with the kit's default settings (6 examples x 4 steps), seeds 0..N-1, each
-derandomised:
+Per tool, with the kit's default settings (the distinguishing cases, then 6 examples x 4
+steps), seeds 0..N-1, each derandomised:
 1. time to a verdict (pass, or a failure found and shrunk), median over the seeds, and
    its ratio to the baseline's                                   (no goal; lower is better)
 2. reproducer length after shrinking                              goal <= 6 steps
@@ -59,13 +59,13 @@ def run(argv: list[str], mode: ReloadMode, seed: int) -> tuple[float, int | None
                               stateful_step_count=DEFAULT_STEPS)
     t0 = time.perf_counter()
     try:
-        check_reloader(argv, mode, options=Options(), hyp=hyp, seed_value=seed,
-                       artifacts=ARTIFACTS / f"seed-{seed}")
+        outcome = check_reloader(argv, mode, options=Options(), hyp=hyp, seed_value=seed,
+                                 artifacts=ARTIFACTS / f"seed-{seed}")
     except ReloadCheckFailed as exc:
         f = exc.failure
         return (time.perf_counter() - t0, len(f.steps),
                 f"seed {seed}: {f.problems[0][:110]} (replay: sh {exc.script})")
-    return time.perf_counter() - t0, None, "pass"
+    return time.perf_counter() - t0, None, f"seed {seed}: pass: {outcome.stats.exercised()}"
 
 
 def main() -> int:
@@ -94,7 +94,7 @@ def main() -> int:
             rows = []
             for s in range(seeds):  # a line per seed: a long run shows where it is
                 rows.append(run(argvs[tool], mode, s))
-                print(f"    {tool}: seed {s}: {rows[-1][2]} ({rows[-1][0]:.1f} s)", flush=True)
+                print(f"    {tool}: {rows[-1][2]} ({rows[-1][0]:.1f} s)", flush=True)
             secs = statistics.median(r[0] for r in rows)
             baseline = baseline or secs
             lengths = [r[1] for r in rows if r[1] is not None]

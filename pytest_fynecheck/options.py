@@ -270,9 +270,9 @@ def _reload(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
         parser,
         group,
         "reload",
-        command="check this hot-reload command, run in the project it reloads ({root} is that "
-        "directory); air, wgo and gow mean the kit's pinned installs, NAME@VERSION another "
-        "version (default: ini fynecheck_reload)",
+        command="check this hot-reload command, run in a generated probe app, not in your "
+        "project ({root} is the probe's directory); air, wgo and gow mean the kit's pinned "
+        "installs, NAME@VERSION another version (default: ini fynecheck_reload)",
         modes="where the tool runs: local, or bind:SUITE (in a suite container, the tree on "
         "a bind mount) (repeatable; default: ini fynecheck_reload_modes)",
         ini="hot-reload command to check",

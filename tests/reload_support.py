@@ -11,7 +11,7 @@ from hypothesis import settings
 from watcher_support import local
 
 from pytest_fynecheck.reload.harness import replay
-from pytest_fynecheck.reload.machine import ReloadFailed, machine_for
+from pytest_fynecheck.reload.machine import CASES, ReloadFailed, machine_for
 from pytest_fynecheck.reload.modes import LocalReloadMode, ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.tools import resolve
@@ -56,14 +56,7 @@ def scenario(argv: Sequence[str], calls: Sequence[tuple[str, dict[str, Any]]],
 AIR_FIXED = "air --build.exclude_dir tmp --build.include_ext go,txt"
 WGO_FIXED = "wgo run -file .txt ."
 GOW_FIXED = "gow -e go,mod,txt run ."
-Call = tuple[str, dict[str, Any]]
-ASSET: Call = ("asset_edit", {"pick": 0, "atomic": False})
-# Each race the churn makes, once: a change during a build, an atomic save, a new
-# package, a broken build then its fix.
-RACES: list[Call] = [
-    ("edit_during_build", {"first": 0, "second": 0}),
-    ("edit", {"pick": 0, "atomic": True}),
-    ("new_package", {"gap": 0.3}),
-    ("broken_build", {"atomic": True}),
-    ASSET,
-]
+ASSET = CASES["embedded asset edit"]
+# Each case the default run makes first (an embedded asset edit, a broken build then its
+# fix, a change during a build, an atomic save, a new package), once.
+RACES = list(CASES.values())

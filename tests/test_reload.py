@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from reload_support import FAST, local_mode, quick, reloader, scenario
 
-from pytest_fynecheck.reload.churn import ProbeTree
+from pytest_fynecheck.context import wait_until
+from pytest_fynecheck.reload.churn import Action, ProbeTree
 from pytest_fynecheck.reload.harness import ReloadCheckFailed, check_reloader
 from pytest_fynecheck.watcher.build import build_go
 
@@ -107,3 +108,37 @@ def _running_in(where: Path) -> list[str]:
             if target.startswith(str(where)):
                 found.append(f"{proc.name}: {link} {target}")
     return found
+
+
+def test_a_go_run_build_is_seen_held_and_ended_like_go_build() -> None:
+    """Issue 22 item 7: gow runs `go run`, whose build the oracle could not see (no lock,
+    no end, no hold). Quiescence came while it compiled (under load, longer than the
+    quiet time): "no app is running", and every broken build waited out its budget."""
+    mode = local_mode()
+    box = mode.sandbox()
+    proc = None
+    try:
+        box.apply([Action("hold")])
+        proc = mode.spawn(["go", "run", "."], box)
+        assert box.apply([Action("await_held", seconds=120)]) == [], proc.output()
+        # Built, held before the app runs, and busy all along.
+        assert box.busy() and box.probes() == []
+        box.apply([Action("release")])
+        want = box.model.hash()
+        assert wait_until(lambda: any(p.alive and p.hash == want for p in box.probes()), 60)
+        assert [line[0] for line in box.builds()] == ["start", "held", "end"]
+        assert wait_until(lambda: not box.busy(), 30)
+        proc.stop()
+        box.stop_probes()
+        # A failed `go run` build notes no end line, yet ends: its lock goes with go.
+        step = box.model.broken_build(False, 0)
+        box.apply(step.actions[:1])
+        proc = mode.spawn(["go", "run", "."], box)
+        assert box.apply([Action("await_build", seconds=120)]) == [], proc.output()
+        assert "cannot use" in proc.output() or wait_until(
+            lambda: "cannot use" in proc.output(), 10)
+    finally:
+        if proc is not None:
+            proc.stop()
+        box.stop_probes()
+        box.close()

@@ -14,13 +14,13 @@ from reload_support import (
     ASSET,
     FAST,
     GOW_FIXED,
-    RACES,
     WGO_FIXED,
     reloader,
     scenario,
     tool,
 )
 
+from pytest_fynecheck.reload.machine import CASES
 from pytest_fynecheck.reload.modes import BindReloadMode, parse_mode
 from pytest_fynecheck.reload.options import Options
 
@@ -61,7 +61,7 @@ def test_with_assets_watched_races_pass_on_a_bind_mount(bind: BindReloadMode, na
     _default, fixed, options = TOOLS[name]
     # The two that involve builds (each race runs locally in test_reload_tools), and the
     # embedded asset edit.
-    for call in [*RACES[:1], *RACES[3:4], ASSET]:
+    for call in [CASES["edit during a build"], CASES["broken build then its fix"], ASSET]:
         failed = scenario(tool(fixed), [call], options, bind)
         assert failed is None, failed.describe() if failed else ""
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import shlex
 
 import pytest
-from reload_support import reloader
+from reload_support import AIR_FIXED, ROOT, WGO_FIXED, reloader, tool
+
+from pytest_fynecheck.reload.tools import TOOLS
 
 FAST_INI = """
 [pytest]
@@ -77,3 +79,73 @@ def test_marker_and_fixture(fast: pytest.Pytester) -> None:
     )
     result = fast.runpytest_subprocess("--strict-markers", "-v")
     result.assert_outcomes(passed=2)
+
+
+# air debounces 1 s: a quiet time past it.
+AIR_INI = FAST_INI.replace("fynecheck_reload_quiet = 0.8", "fynecheck_reload_quiet = 2.0")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cmd", ["air", "wgo run ."])
+def test_the_default_run_fails_default_air_and_wgo_on_the_embedded_asset_edit(
+    pytester: pytest.Pytester, cmd: str
+) -> None:
+    """Issue 22 item 4: the default run passed them (a random run rarely ends on an asset
+    edit), though README lists their miss of embedded asset edits."""
+    pytester.makeini(AIR_INI if cmd == "air" else FAST_INI)
+    tool(cmd)  # installed before pytester moves HOME (the kit's cache)
+    result = pytester.runpytest_subprocess(f"--fynecheck-reload={cmd}")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "only //go:embed files differ (assets/greeting.txt)" in out, out
+    assert "hint: " + TOOLS[cmd.split()[0]].assets_hint in out, out
+    assert "1. edit embedded asset assets/greeting.txt" in out, out
+    # The asset case failed (and again, on its replay): nothing else ran.
+    result.stdout.fnmatch_lines(["exercised: 2 edits of kinds embedded asset edit (2) (never "
+                                 "made: broken build then its fix, *), in 2 examples"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cmd", [AIR_FIXED, WGO_FIXED])
+def test_the_default_run_passes_the_fixed_commands_and_says_what_it_exercised(
+    pytester: pytest.Pytester, cmd: str
+) -> None:
+    pytester.makeini(AIR_INI if cmd.startswith("air") else FAST_INI)
+    tool(cmd)
+    result = pytester.runpytest_subprocess(f"--fynecheck-reload={cmd}")
+    result.assert_outcomes(passed=1)
+    # Each case that tells the tools apart, at least once, named in the report row.
+    result.stdout.fnmatch_lines(["* edits of kinds embedded asset edit (*), broken build then "
+                                 "its fix (*), edit during a build (*), atomic save (*), new "
+                                 "package (*)*in * examples*always one app, up to date*"])
+    assert "never made" not in result.stdout.str()
+
+
+@pytest.mark.slow
+def test_bare_wgo_is_said_to_print_its_usage_and_wgo_run_is_suggested(
+    pytester: pytest.Pytester,
+) -> None:
+    """Issue 22 item 13: bare wgo prints its usage and exits 0; the kit said "never
+    started the app after 0 step(s):"."""
+    tool("wgo run .")
+    result = pytester.runpytest_subprocess("--fynecheck-reload=wgo")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "the tool never started the app:" in out and "after 0 step" not in out, out
+    assert "it printed its usage and exited (status 0), running nothing" in out, out
+    assert "hint: wgo needs the command it runs and restarts: --fynecheck-reload 'wgo run .'" \
+        in out, out
+
+
+def test_the_reload_help_and_readme_agree_on_where_the_tool_runs(
+    pytester: pytest.Pytester,
+) -> None:
+    """Issue 22 item 13: the help said the tool runs "in the project it reloads"; README
+    (and the code) say in a generated probe app."""
+    result = pytester.runpytest_subprocess("--help")
+    shown = " ".join(result.stdout.str().split())
+    assert "--fynecheck-reload=CMD check this hot-reload command, run in a generated probe " \
+        "app, not in your project ({root} is the probe's directory)" in shown
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "it runs in a generated probe app (a tiny Go module, no cgo), not in your " \
+        "project" in readme

@@ -140,7 +140,7 @@ class ContainerContext(Context):
         self.cache.mkdir(parents=True, exist_ok=True)
         removed = reap_once(self.engine)
         if removed:
-            self.progress(f"fynecheck: removed {len(removed)} container(s) left by killed runs")
+            self.progress(f"removed {len(removed)} container(s) left by killed runs")
         shared = self.engine.shared_fs(self.image)
         gocache = f"fynecheck-gocache-{self.target.suite}"
         mounts = [docker.types.Mount(GOCACHE_IN_CONTAINER, gocache, type="volume")]

@@ -90,7 +90,7 @@ def _fill(
             )
         try:
             if read_file(engine.api, str(box.id), f"{at}/{marker}") is None:
-                progress(f"fynecheck: copying {volume} to the remote engine (once per engine)")
+                progress(f"copying {volume} to the remote engine (once per engine)")
                 send(str(box.id))
                 note = engine.cache / "locks" / marker
                 note.write_text(volume)

@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import Phase, settings
 
 from pytest_fynecheck.reload.machine import (
+    CASES,
     ReloadFailed,
     ReloadMachine,
     Stats,
@@ -71,6 +72,13 @@ def check_reloader(
     preflight(argv, mode, options)
     stats = Stats()
     machine = machine_for(argv, mode, options, stats)
+    for call in CASES.values():
+        found = replay(machine, [call])
+        if found is not None:
+            # Once more: a failure that does not come again is a race, and said so.
+            again = replay(machine, [call])
+            raise _report(argv, mode, options, found, again is None, artifacts, 1,
+                          stats) from None
     # Hypothesis finds; the kit shrinks (below): every example costs a tool start and a
     # quiescence, seconds each, and Hypothesis's shrinker would spend hundreds of them.
     generate = settings(hyp, phases=[p for p in hyp.phases if p not in (Phase.shrink,
@@ -80,7 +88,7 @@ def check_reloader(
         found, flaky, _ = failing
         shrunk, replays = shrink(machine, found, tries=2 if flaky else 1)
         raise _report(argv, mode, options, shrunk, flaky and shrunk is found, artifacts,
-                      replays) from None
+                      replays, stats) from None
     return Outcome(mode.name, time.monotonic() - start, stats)
 
 
@@ -126,7 +134,8 @@ def shrink(machine: type[ReloadMachine], failure: ReloadFailed, *, tries: int = 
 
 
 def _report(argv: Sequence[str], mode: ReloadMode, options: Options, exc: ReloadFailed,
-            flaky: bool, artifacts: Path | None, replays: int) -> ReloadCheckFailed:
+            flaky: bool, artifacts: Path | None, replays: int, stats: Stats,
+            ) -> ReloadCheckFailed:
     shown = shlex.join(argv)
     lines = [f"reload tool {shown!r} failed in mode {mode.name}: {exc.describe()}"]
     if flaky:
@@ -137,6 +146,7 @@ def _report(argv: Sequence[str], mode: ReloadMode, options: Options, exc: Reload
         lines.append(f"  hint: {known.assets_hint}")
     lines += ["", f"shrunk steps ({len(exc.steps)}, after {replays} replays):"]
     lines += [f"  {i}. {s.label}" for i, s in enumerate(exc.steps, 1)]
+    lines += ["", f"exercised: {stats.exercised()}, in {stats.examples} examples"]
     script = None
     if artifacts is not None:
         key = hashlib.sha256(f"{shown}\0{mode.name}".encode()).hexdigest()[:10]

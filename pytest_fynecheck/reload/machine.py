@@ -3,7 +3,11 @@ then quiescence and the oracle's verdict (in teardown: the verdict is on the end
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import os
+import re
+import shlex
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -17,6 +21,28 @@ from pytest_fynecheck.reload.modes import ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.oracle import Verdict, judge
 from pytest_fynecheck.reload.sandbox import Sandbox
+from pytest_fynecheck.reload.tools import TOOLS
+
+Call = tuple[str, dict[str, Any]]
+
+# Each case that tells the documented tools apart (README's reload table), run alone on
+# a fresh tree before Hypothesis explores: a random run may never make the one edit a
+# tool misses (air's and wgo's defaults miss the embedded asset edit).
+CASES: dict[str, Call] = {
+    "embedded asset edit": ("asset_edit", {"pick": 0, "atomic": False}),
+    "broken build then its fix": ("broken_build", {"atomic": True}),
+    "edit during a build": ("edit_during_build", {"first": 0, "second": 0}),
+    "atomic save": ("edit", {"pick": 0, "atomic": True}),
+    "new package": ("new_package", {"gap": 0.3}),
+}
+
+
+def kind(rule: str, kw: dict[str, Any]) -> str | None:
+    """The kind of edit a rule's step makes, as the output names it (None: a pause)."""
+    if rule == "edit":
+        return "atomic save" if kw.get("atomic") else "edit"
+    return {"asset_edit": "embedded asset edit", "broken_build": "broken build then its fix",
+            "edit_during_build": "edit during a build", "new_package": "new package"}.get(rule)
 
 
 @dataclasses.dataclass
@@ -24,6 +50,18 @@ class Stats:
     examples: int = 0
     steps: int = 0
     builds: int = 0
+    # Edits made, by kind (see `kind`).
+    kinds: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+
+    def exercised(self) -> str:
+        """What the run did: "N edits of kinds K1 (n1), K2 (n2), ...", a kind missing
+        from CASES named as missing."""
+        n = sum(self.kinds.values())
+        order = [*CASES, *sorted(set(self.kinds) - set(CASES))]
+        shown = ", ".join(f"{k} ({self.kinds[k]})" for k in order if self.kinds[k])
+        missing = [k for k in CASES if not self.kinds[k]]
+        return (f"{n} edit{'' if n == 1 else 's'} of kinds {shown or 'none'}"
+                + (f" (never made: {', '.join(missing)})" if missing else ""))
 
 
 class ReloadFailed(AssertionError):
@@ -31,8 +69,10 @@ class ReloadFailed(AssertionError):
 
     def __init__(self, reason: str, steps: Sequence[Step], problems: Sequence[str],
                  output: str, notes: Sequence[str] = (),
-                 calls: Sequence[tuple[str, dict[str, Any]]] = ()) -> None:
+                 calls: Sequence[tuple[str, dict[str, Any]]] = (),
+                 hints: Sequence[str] = ()) -> None:
         self.reason = reason
+        self.hints = list(hints)
         self.calls = list(calls)
         self.steps = list(steps)
         self.problems = list(problems)
@@ -41,8 +81,10 @@ class ReloadFailed(AssertionError):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        lines = [f"{self.reason} after {len(self.steps)} step(s):"]
+        after = f" after {len(self.steps)} step(s)" if self.steps else ""
+        lines = [f"{self.reason}{after}:"]
         lines += [f"  {p}" for p in self.problems]
+        lines += [f"  hint: {h}" for h in self.hints]
         lines += [f"  (note: {n})" for n in self.notes]
         tail = self.output.strip().splitlines()[-15:]
         if tail:
@@ -66,11 +108,30 @@ def start_tool(mode: ReloadMode, argv: Sequence[str], box: Sandbox, options: Opt
     proc.stop()
     box.stop_probes(kill_local=mode.local_pids)
     seen = box.probes()
-    why = (f"it exited with status {proc.poll()}" if proc.poll() is not None
+    status = proc.poll()
+    why = (f"it exited with status {status}" if status is not None
            else f"no app built from the initial tree started within {options.start_timeout:g} s")
+    hints = []
+    if status is not None and USAGE.search(output):
+        why = f"it printed its usage and exited (status {status}), running nothing"
+        hints.append(usage_hint(argv))
     if seen:
         why += f" (apps seen: {len(seen)}, hashes {', '.join(p.hash[:12] for p in seen)})"
-    raise ReloadFailed("the tool never started the app", [], [why], output)
+    raise ReloadFailed("the tool never started the app", [], [why], output, hints=hints)
+
+
+USAGE = re.compile(r"^\s*usage:", re.IGNORECASE | re.MULTILINE)
+
+
+def usage_hint(argv: Sequence[str]) -> str:
+    """What to give a tool that printed its usage: the command that runs the app."""
+    name = os.path.basename(argv[0])
+    tool = TOOLS.get(name)
+    if tool is not None:
+        return (f"{name} needs the command it runs and restarts: --fynecheck-reload "
+                f"{shlex.quote(tool.runs)}")
+    return (f"give {name} what it needs to build, run and restart the app (as you would in "
+            "your project, e.g. wgo needs `wgo run .`)")
 
 
 PAUSE = st.sampled_from([0.0, 0.3])
@@ -113,6 +174,9 @@ class ReloadMachine(RuleBasedStateMachine):
             raise AssertionError(f"kit bug: the tree's model and disk differ after step {n}")
         self.box.history.append((state_label(n, step.label), step.hash_after))
         self.stats.steps += 1
+        k = kind(rule, kw)
+        if k is not None:
+            self.stats.kinds[k] += 1
 
     def teardown(self) -> None:
         verdict: Verdict | None = None
@@ -198,4 +262,4 @@ def machine_for(argv: Sequence[str], mode: ReloadMode, options: Options,
     return type("ReloadChurn", (ReloadMachine,), attrs)
 
 
-__all__ = ["ReloadFailed", "ReloadMachine", "Stats", "machine_for"]
+__all__ = ["CASES", "ReloadFailed", "ReloadMachine", "Stats", "kind", "machine_for"]

@@ -119,7 +119,7 @@ class ReloadItem(ModeItem):
             self.record(Status.FAIL, str(exc).splitlines()[0])
             raise
         s = outcome.stats
-        self.record(Status.OK, f"{s.steps} steps in {s.examples} examples ({s.builds} "
+        self.record(Status.OK, f"{s.exercised()} in {s.examples} examples ({s.builds} "
                                f"builds), {outcome.seconds:.1f} s: always one app, up to date")
 
 

@@ -80,31 +80,49 @@ def initial_files() -> dict[str, bytes]:
 # tool is building without asking the tool. While the file `hold` exists, a finished
 # build waits for `release` before it exits: an edit made then lands "during the build"
 # after the compiler has read the sources, the race air#784 is about. `go run` builds
-# and runs in one process, so it can only be noted, never held after its build.
+# and runs in one process: its build ends where go hands the binary to `-exec` (this
+# wrapper again), which holds and notes the end before the app runs (go keeps the lock:
+# an end line says it is done). A failed `go run` build notes no end; its lock goes with
+# the go process. Only builtins run there after the hold: gow signals only the newest
+# process under it, which must be the app or the hold's sleep, never a helper.
 GO_WRAPPER = r"""#!/bin/sh
 # pytest-fynecheck reload oracle: the real go, with its builds noted (see probe.py).
 d=$FYNECHECK_RELOAD_DIR
+# hold ID: while `hold` exists, wait for `release`. A signal to its sleep fails it, as
+# one to a compiler fails a build (gow signals only one descendant of go run).
+hold() {
+    if [ -e "$d/hold" ]; then
+        echo "held $1" >> "$d/builds.log"
+        i=0
+        while [ ! -e "$d/release" ] && [ "$i" -lt 300 ] && kill -0 "$1" 2>/dev/null; do
+            sleep 0.1 || return 1
+            i=$((i + 1))
+        done
+    fi
+}
 case "$1" in
-build | install) ;;
-run)
-    echo "start $$ run" >> "$d/builds.log"
-    exec "$FYNECHECK_REAL_GO" "$@"
+build | install | run) ;;
+__fynecheck_exec)
+    # go run's binary is built; go (our parent) waits for it.
+    shift
+    # Killed while held (the tool restarts go run): its binary must not run now.
+    hold "$PPID" || exit 143
+    kill -0 "$PPID" 2>/dev/null || exit 143
+    echo "end $PPID 0" >> "$d/builds.log"
+    exec "$@"
     ;;
 *) exec "$FYNECHECK_REAL_GO" "$@" ;;
 esac
 exec 9> "$d/builds/$$"
 flock 9
 echo "start $$ $1" >> "$d/builds.log"
+if [ "$1" = run ]; then
+    shift
+    exec "$FYNECHECK_REAL_GO" run -exec "'$d/bin/go' __fynecheck_exec" "$@"
+fi
 "$FYNECHECK_REAL_GO" "$@"
 rc=$?
-if [ -e "$d/hold" ]; then
-    echo "held $$" >> "$d/builds.log"
-    i=0
-    while [ ! -e "$d/release" ] && [ "$i" -lt 300 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-fi
+hold $$ || rc=143
 echo "end $$ $rc" >> "$d/builds.log"
 exit "$rc"
 """

@@ -48,12 +48,21 @@ export FYNECHECK_REAL_GO FYNECHECK_RELOAD_DIR FYNECHECK_PROBE_PORT CGO_ENABLED
 PATH=$CTL/bin:$PATH
 export PATH
 
+# ended MARK: a build started past MARK no longer runs (a failed go run notes no end)
+ended() {
+    for b in $(tail -n "+$(($1 + 1))" "$CTL/builds.log" | awk '$1 == "start" { print $2 }'); do
+        if [ ! -e "$CTL/builds/$b" ] || flock -n "$CTL/builds/$b" true; then return 0; fi
+    done
+    return 1
+}
+
 # await WORD SECONDS [MARK]: until builds.log has a line "WORD ..." past its first MARK
 # lines (default: those there now): a build held, or ended
 await() {
     mark=${3:-$(wc -l < "$CTL/builds.log")}
     i=0
-    until tail -n "+$((mark + 1))" "$CTL/builds.log" | grep -q "^$1 "; do
+    until tail -n "+$((mark + 1))" "$CTL/builds.log" | grep -q "^$1 " ||
+        { [ "$1" = end ] && ended "$mark"; }; do
         i=$((i + 1))
         if [ "$i" -ge $(($2 * 20)) ]; then echo "(no build $1 within $2 s)"; return 0; fi
         sleep 0.05
@@ -98,7 +107,10 @@ def starting(path):
     return locked(path) and not any(os.path.exists(path + x) for x in (".bound", ".err"))
 def busy():
     probes = glob.glob(ctl + "/probes/*.json")
-    return any(locked(p) for p in glob.glob(ctl + "/builds/*")) or any(map(starting, probes))
+    with open(ctl + "/builds.log") as f:
+        ended = {line.split()[1] for line in f if line.startswith("end ")}
+    builds = [b for b in glob.glob(ctl + "/builds/*") if os.path.basename(b) not in ended]
+    return any(locked(b) for b in builds) or any(map(starting, probes))
 start = last = time.monotonic()
 seen, quiesced = activity(), False
 while time.monotonic() - start < settle:

@@ -145,13 +145,25 @@ class Sandbox:
         self.states.setdefault(h, dict(self.disk))
 
     def _await(self, word: str, mark: int, seconds: float) -> bool:
-        """Until builds.log has a `word` line past its first `mark` lines."""
+        """Until builds.log has a `word` line past its first `mark` lines (for `end`,
+        a build started there and no longer running counts: a failed `go run` notes
+        no end)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if any(line[0] == word for line in self.builds()[mark:]):
+            lines = self.builds()[mark:]
+            if any(line[0] == word for line in lines):
+                return True
+            if word == "end" and any(line[0] == "start" and not self.building(line[1])
+                                     for line in lines):
                 return True
             time.sleep(POLL)
         return False
+
+    def building(self, build_id: str) -> bool:
+        """Whether the build noted as `build_id` still runs: its lock is held and no end
+        noted (go run holds it while its app runs)."""
+        ended = any(line[:2] == ["end", build_id] for line in self.builds())
+        return not ended and locked(self.ctl / "builds" / build_id)
 
     # -- observing ---------------------------------------------------------------------
 
@@ -161,7 +173,8 @@ class Sandbox:
 
     def busy(self) -> bool:
         """A build runs, or an app is still starting."""
-        builds = any(locked(p) for p in (self.ctl / "builds").iterdir())
+        ended = {line[1] for line in self.builds() if line[0] == "end"}
+        builds = any(locked(p) for p in (self.ctl / "builds").iterdir() if p.name not in ended)
         return builds or any(p.starting for p in self.probes())
 
     def probes(self) -> list[ProbeInfo]:

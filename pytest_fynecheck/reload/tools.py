@@ -29,6 +29,9 @@ class Tool:
     version: str
     # What to add to watch the probe's embedded assets/ (the defaults do not).
     assets_hint: str
+    # The shortest command that builds, runs and restarts the app (bare wgo and gow
+    # print their usage).
+    runs: str
     # The Go toolchain that builds it (GOTOOLCHAIN, fetched through the module proxy)
     # when the local one cannot; "" = the local go.
     go: str = ""
@@ -39,14 +42,14 @@ TOOLS = {
     for t in (
         Tool("air", "github.com/air-verse/air", "v1.67.4",
              "air excludes assets/ and watches only go,tpl,tmpl,html by default: run "
-             "air --build.exclude_dir tmp --build.include_ext go,txt"),
+             "air --build.exclude_dir tmp --build.include_ext go,txt", "air"),
         Tool("wgo", "github.com/bokwoon95/wgo", "v0.7.1",
-             "wgo run watches only .go files by default: add -file .txt"),
+             "wgo run watches only .go files by default: add -file .txt", "wgo run ."),
         # The newest commit; gow has no tags. It does not build with Go >= 1.26 (its
         # mitranim/gg defines gid() only up to go1.25; tests/test_reload_tools.py).
         Tool("gow", "github.com/mitranim/gow", "v0.0.0-20250926091427-aad163e590a8",
              "gow watches go,mod by default (its -e flag): run gow -e go,mod,txt run .",
-             go="go1.25.0"),
+             "gow run .", go="go1.25.0"),
     )
 }
 _NAME = re.compile(r"^([a-z]+)(?:@(v[0-9A-Za-z.+-]+))?$")

@@ -116,7 +116,7 @@ def test_every_sh_block_is_marked() -> None:
     unmarked = [b.id for b in BLOCKS if b.mode == "unmarked"]
     assert not unmarked, f"```sh blocks without a marker (see tests/test_readme.py): {unmarked}"
     assert {b.mode for b in BLOCKS} <= {"run", "collect", *CI_TAGS}, {b.mode for b in BLOCKS}
-    assert sum(b.mode == "run" for b in BLOCKS) >= 4
+    assert sum(b.mode == "run" for b in BLOCKS) >= 3  # your project, install, drift
 
 
 def test_ci_runs_readmes_two_commands() -> None:

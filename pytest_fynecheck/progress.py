@@ -46,7 +46,8 @@ class Progress:
             self._write(line)
 
 
-def _count(n: int, noun: str) -> str:
+def count(n: int, noun: str) -> str:
+    """'1 package', '2 packages': a count that reads right."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
@@ -135,12 +136,12 @@ class GoBuildProgress:
         if self._latest == "download":
             return (
                 f"{self._step}: downloading {self.downloaded[-1]} "
-                f"({_count(len(self.downloaded), 'module')} so far, {took:.0f} s)"
+                f"({count(len(self.downloaded), 'module')} so far, {took:.0f} s)"
             )
         if self._latest == "compile":
             return (
                 f"{self._step}: compiling {self.compiled[-1]} "
-                f"({_count(len(self.compiled), 'package')} so far, {took:.0f} s)"
+                f"({count(len(self.compiled), 'package')} so far, {took:.0f} s)"
             )
         return f"{self._step}: go is loading packages ({took:.0f} s)"
 

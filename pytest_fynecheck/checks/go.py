@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 from pytest_fynecheck.checks import TARGETS, Needs, check
 from pytest_fynecheck.context import TOOL_HINTS, Context
@@ -48,7 +49,7 @@ def go_version(ctx: Context, needs: Needs) -> str:
     minimums: list[tuple[str, str]] = []
     try:
         fyne = list_module(ctx, FYNE_MODULE)
-        minimums.append((f"{FYNE_MODULE} {fyne.get('Version', '')}", fyne.get("GoVersion", "")))
+        minimums.append((_module_named(fyne), fyne.get("GoVersion", "")))
     except CheckFailed as exc:
         if "requires go >=" in exc.detail:
             # The toolchain itself refuses the project's go line: say it in Go's words too.
@@ -80,6 +81,18 @@ def go_version(ctx: Context, needs: Needs) -> str:
             )
         parts.append(f"{who} needs go {want}")
     return f"{have} at {go_env(ctx)['GOROOT']}; " + "; ".join(parts)
+
+
+def _module_named(mod: dict[str, Any]) -> str:
+    """A module as `go list -m -json` resolves it: its version, what replaces it, or that
+    it is the main module (e.g. Fyne's own cmd/fyne_demo, which has no version)."""
+    name = f"{mod['Path']} " + (
+        mod["Version"] if mod.get("Version") else "(the main module)" if mod.get("Main")
+        else "(no version)"
+    )
+    if rep := mod.get("Replace"):
+        name += f" => {rep['Path']}" + (f" {rep['Version']}" if rep.get("Version") else "")
+    return name
 
 
 def _proxy_off(goproxy: str) -> bool:

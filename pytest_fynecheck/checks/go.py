@@ -21,7 +21,9 @@ from pytest_fynecheck.gotool import (
     main_package,
     mod_flag,
     package_deps,
+    path_hint,
     proxy_refusal,
+    setup_hint,
     tag_args,
     version_tuple,
 )
@@ -81,6 +83,16 @@ def go_version(ctx: Context, needs: Needs) -> str:
             )
         parts.append(f"{who} needs go {want}")
     return f"{have} at {go_env(ctx)['GOROOT']}; " + "; ".join(parts)
+
+
+def _gomod_hint(err: str) -> str:
+    if "requires go >=" in err:
+        return "the Go toolchain is older than go.mod's go line: see go.version"
+    if "inconsistent vendoring" in err:
+        return "run `go mod vendor` to bring vendor/ in line with go.mod"
+    if "go.sum" in err:
+        return "run `go mod tidy` (or `go mod download`) so go.sum covers the build"
+    return "run `go mod tidy`"
 
 
 def _module_named(mod: dict[str, Any]) -> str:
@@ -311,14 +323,8 @@ def project_gomod(ctx: Context, needs: Needs) -> str:
                 f"{refused.detail()}\n`go list {mode} -deps {what}` said:\n{err}",
                 refused.hint(go_env(ctx).get("GOPROXY", "")),
             )
-        if "requires go >=" in err:
-            hint = "the Go toolchain is older than go.mod's go line: see go.version"
-        elif "inconsistent vendoring" in err:
-            hint = "run `go mod vendor` to bring vendor/ in line with go.mod"
-        elif "go.sum" in err:
-            hint = "run `go mod tidy` (or `go mod download`) so go.sum covers the build"
-        else:
-            hint = "run `go mod tidy`"
+        # A directory of Go's, or a path outside the module: nothing for go mod tidy.
+        hint = setup_hint(ctx, err) or path_hint(ctx, err) or _gomod_hint(err)
         raise CheckFailed(f"`go list {mode} -deps {what}` failed: {err}", hint)
     fyne_version = fyne[0]["Version"]
     extra = " (vendored, consistent)" if vendored else ""

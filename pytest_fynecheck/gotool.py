@@ -15,7 +15,7 @@ from typing import Any
 
 from pytest_fynecheck.context import CURRENT_CHECK, Completed, Context
 from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.progress import GoBuildProgress
+from pytest_fynecheck.progress import GoBuildProgress, step_name
 
 FYNE_MODULE = "fyne.io/fyne/v2"
 
@@ -240,7 +240,8 @@ def package_deps(ctx: Context, pattern: str, cwd: Path | None = None) -> Complet
     where = cwd or ctx.project
 
     def compute() -> Completed:
-        listing = GoBuildProgress(ctx.progress, CURRENT_CHECK.get() or "go list")
+        listing = GoBuildProgress(ctx.progress, step_name(CURRENT_CHECK.get() or "go list",
+                                                          ctx.name))
         with listing.running():
             return ctx.run(
                 ["go", "list", mode, "-deps", f"-json={_DEPS_FIELDS}", *tag_args(ctx), pattern],

@@ -30,7 +30,7 @@ from pathlib import Path
 from pytest_fynecheck.context import Completed, Context
 from pytest_fynecheck.gotool import dedupe_errors, go_env, proxy_refusal
 from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.progress import GoBuildProgress
+from pytest_fynecheck.progress import GoBuildProgress, step_name
 from pytest_fynecheck.reaper import Owner, boot_id, end_process, me, process_start_time
 
 # Builds kept per owner (e.g. one project and package) when pruning: each is tens of MB.
@@ -45,7 +45,7 @@ class Built:
     key: str
     cached: bool  # found in the cache: nothing was built
     seconds: float = 0.0
-    compiled: int = 0  # packages `go build -v` compiled (with progress only)
+    compiled: int = 0  # packages `go build -x` compiled (with progress only)
     pruned: int = 0  # older builds of the same owner removed
 
 
@@ -105,7 +105,8 @@ def cached_build(
 ) -> Built:
     """`go build PACKAGE` in `module_dir`, kept at cache/KIND/NAME-KEY/NAME.
 
-    `progress` names the step for `go build -v` progress lines (long builds); `hint`
+    `progress` names the step for progress lines (long builds: `go build -x` says what
+    it compiles now); `hint`
     turns Go's errors into the fix hint; with `owner`, the builds of that owner beyond
     the `keep` newest are removed."""
     key = content_key(ctx, key_parts, env, tags)
@@ -123,20 +124,24 @@ def cached_build(
     # Written aside, then renamed: the cache never holds half a binary. Its name says
     # whose it is: a killed run's `go build` is ended and its file removed (`sweep`).
     tmp = out_dir / f".{name}.{_owner_token()}.{threading.get_ident()}.tmp"
-    flags = [*(["-v"] if progress else []), *(["-tags", ",".join(tags)] if tags else [])]
+    flags = ["-tags", ",".join(tags)] if tags else []
     shown = " ".join(["go", "build", *flags, package])
-    watch = GoBuildProgress(ctx.progress, progress or "go build")
+    # -x: each command as it starts, so progress names what compiles now.
+    watch = GoBuildProgress(ctx.progress, step_name(progress or "go build", ctx.name),
+                            main=f"main package {package}")
     start = time.monotonic()
     try:
         with watch.running() if progress else contextlib.nullcontext():
             done = ctx.run(
-                ["go", "build", *flags, "-o", str(tmp), package],
+                ["go", "build", *(["-x"] if progress else []), *flags, "-o", str(tmp), package],
                 cwd=module_dir,
                 env=env,
                 timeout=timeout,
                 on_line=watch.on_line if progress else None,
             )
         if not done.ok:
+            if progress:  # Go's messages without its -x commands (all, if none is left)
+                done = dataclasses.replace(done, stderr=watch.messages() or done.stderr)
             raise _failed(ctx, f"`{shown}` in {module_dir}", done, hint)
         if not os.access(tmp, os.X_OK):
             # Go writes an archive, not a program, for a package that is not main.

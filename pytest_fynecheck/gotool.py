@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_fynecheck.context import CURRENT_CHECK, Completed, Context
 from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.progress import GoBuildProgress
+from pytest_fynecheck.progress import GoBuildProgress, step_name
 
 FYNE_MODULE = "fyne.io/fyne/v2"
 
@@ -23,7 +24,10 @@ def go_env(ctx: Context) -> dict[str, str]:
     def compute() -> dict[str, str]:
         done = ctx.run(["go", "env", "-json"], timeout=60)
         if not done.ok:
-            raise CheckFailed(f"`go env -json` failed: {done.output}", "fix the Go installation")
+            raise CheckFailed(
+                f"`go env -json` failed: {done.output}",
+                setup_hint(ctx, done.output) or "fix the Go installation",
+            )
         env: dict[str, str] = json.loads(done.stdout)
         return env
 
@@ -53,7 +57,7 @@ def go_project(ctx: Context) -> GoProject:
         if not done.ok:
             raise CheckFailed(
                 f"`go env -json GOMOD GOWORK` failed in {ctx.project}: {done.output}",
-                "fix the Go installation",
+                setup_hint(ctx, done.output) or "fix the Go installation",
             )
         env = json.loads(done.stdout)
         gomod = env.get("GOMOD", "")
@@ -158,7 +162,8 @@ def main_package(ctx: Context) -> MainPackage:
         except ValueError:
             raise CheckFailed(
                 f"`go list {chosen}` in {ctx.project} failed: {done.output[-1500:]}",
-                "set ini fynecheck_package to a package `go build` accepts, e.g. ./cmd/NAME",
+                setup_hint(ctx, done.output) or path_hint(ctx, done.output)
+                or "set ini fynecheck_package to a package `go build` accepts, e.g. ./cmd/NAME",
             ) from None
         err = (pkg.get("Error") or {}).get("Err", "")
         if pkg.get("Name") == "main" and not err:
@@ -166,7 +171,8 @@ def main_package(ctx: Context) -> MainPackage:
         if err and "no Go files" not in err and "no non-test Go files" not in err:
             raise CheckFailed(
                 f"`go list {chosen}` in {ctx.project}: {err}",
-                "set ini fynecheck_package to a package `go build` accepts, e.g. ./cmd/NAME",
+                setup_hint(ctx, err) or path_hint(ctx, err)
+                or "set ini fynecheck_package to a package `go build` accepts, e.g. ./cmd/NAME",
             )
         what = f"is package `{pkg['Name']}`, not main" if pkg.get("Name") else "has no Go files"
         mains = main_packages(ctx, ctx.project)
@@ -234,7 +240,8 @@ def package_deps(ctx: Context, pattern: str, cwd: Path | None = None) -> Complet
     where = cwd or ctx.project
 
     def compute() -> Completed:
-        listing = GoBuildProgress(ctx.progress, CURRENT_CHECK.get() or "go list")
+        listing = GoBuildProgress(ctx.progress, step_name(CURRENT_CHECK.get() or "go list",
+                                                          ctx.name))
         with listing.running():
             return ctx.run(
                 ["go", "list", mode, "-deps", f"-json={_DEPS_FIELDS}", *tag_args(ctx), pattern],
@@ -255,7 +262,8 @@ def list_module(ctx: Context, path: str) -> dict[str, Any]:
         if not done.ok:
             raise CheckFailed(
                 f"`go list -m {path}` failed: {done.output}",
-                "run `go mod download` in the project, with network access",
+                setup_hint(ctx, done.output) or path_hint(ctx, done.output)
+                or "run `go mod download` in the project, with network access",
             )
         data: dict[str, Any] = json.loads(done.stdout)
         return data
@@ -358,3 +366,96 @@ def dedupe_errors(stderr: str) -> str:
             text += f"\n(the same error {len(places) - 1} more time(s){at})"
         out.append(text)
     return "\n".join(out)
+
+
+# Go's words when a directory it needs is not usable (cmd/go: cache, work dir, module cache).
+_BUILD_CACHE = re.compile(r"failed to initialize build cache at (?P<path>\S+): (?P<why>[^\n]*)")
+_NO_CACHE = re.compile(r"build cache is required, but could not be located: (?P<why>[^\n]*)")
+_WORK_DIR = re.compile(r"creating work dir: (?P<why>[^\n]*)")
+_MOD_CACHE = re.compile(r"could not create module cache: (?P<why>[^\n]*)")
+
+
+def _cache_origin(env: Mapping[str, str], default_under: str) -> str:
+    """Which variable put a Go cache where it is: GOCACHE/GOMODCACHE itself, or the
+    directory Go derives it from."""
+    if env.get("XDG_CACHE_HOME") and default_under == "cache":
+        return (f"XDG_CACHE_HOME={env['XDG_CACHE_HOME']} (Go's build cache defaults to "
+                "$XDG_CACHE_HOME/go-build)")
+    if env.get("GOPATH") and default_under == "gopath":
+        return f"GOPATH={env['GOPATH']} (the module cache defaults to $GOPATH/pkg/mod)"
+    if env.get("HOME"):
+        where = ".cache/go-build" if default_under == "cache" else "go/pkg/mod"
+        return f"HOME={env['HOME']} (Go derives it as $HOME/{where})"
+    return "neither HOME nor XDG_CACHE_HOME (they are unset)"
+
+
+def setup_hint(ctx: Context, output: str) -> str | None:
+    """The fix when Go stops because a directory of its own (build cache, work dir,
+    module cache) is unusable: the variable that placed it, with its value."""
+    env = ctx.env()
+    if m := _BUILD_CACHE.search(output) or _NO_CACHE.search(output):
+        path = m.groupdict().get("path") or env.get("GOCACHE", "")
+        why = m["why"]
+        at = f" {path}" if path else ""
+        derived = (f"{env['XDG_CACHE_HOME']}/go-build" if env.get("XDG_CACHE_HOME")
+                   else f"{env['HOME']}/.cache/go-build" if env.get("HOME") else "")
+        if env.get("GOCACHE"):
+            origin = f"GOCACHE={env['GOCACHE']}"
+            fix = "set GOCACHE to a writable absolute directory, or unset it"
+        elif not derived:
+            return (f"Go has no build cache ({why}): set HOME, or GOCACHE to a writable "
+                    "absolute directory")
+        elif path and path != derived:
+            origin = f"GOCACHE={path}, set by `go env -w` (in the file `go env GOENV` names)"
+            fix = "run `go env -u GOCACHE`, or set GOCACHE to a writable absolute directory"
+        else:
+            origin = _cache_origin(env, "cache")
+            fix = "make that directory writable, or set GOCACHE to a writable absolute directory"
+        return f"Go's build cache{at} is not usable ({why}); it comes from {origin}: {fix}"
+    if m := _WORK_DIR.search(output):
+        var = "GOTMPDIR" if env.get("GOTMPDIR") else "TMPDIR"
+        return (f"Go makes its work directory in {var}={env.get(var, '')}, which is not "
+                f"usable ({m['why']}): set {var} to a writable directory, or unset it")
+    if m := _MOD_CACHE.search(output):
+        origin = (f"GOMODCACHE={env['GOMODCACHE']}" if env.get("GOMODCACHE")
+                  else _cache_origin(env, "gopath"))
+        return (f"Go's module cache is not usable ({m['why']}); it comes from {origin}: "
+                "point it at a writable directory")
+    return None
+
+
+# Go's words when the package or directory asked for is not where the module is.
+_OUTSIDE_WORK = re.compile(r"directory prefix (?P<dir>\S+) does not contain modules listed in "
+                           r"go\.work")
+_OUTSIDE_MODULE = re.compile(r"directory (?P<dir>\S+) outside (?:main module|modules listed in "
+                             r"go\.work)")
+_NO_PROVIDER = re.compile(r"no required module provides package (?P<pkg>[^\s;]+)")
+_NOT_IN_MODULE = re.compile(r"main module \((?P<mod>\S+)\) does not contain package "
+                            r"(?P<pkg>\S+)")
+
+
+def path_hint(ctx: Context, output: str) -> str | None:
+    """The fix when Go says a path is outside the module or workspace (not `go mod tidy`:
+    nothing is missing from go.mod)."""
+    if m := _OUTSIDE_WORK.search(output):
+        work = ctx.env().get("GOWORK") or "its go.work"
+        return (f"{ctx.project} is in no module of the workspace ({work}): run "
+                "`go work use .` in its module, or set GOWORK=off to build it alone")
+    if m := _OUTSIDE_MODULE.search(output):
+        return (f"{m['dir']} is outside the project's module: set --fynecheck-project to the "
+                "module's directory, or ini fynecheck_package to a package inside it")
+    if m := _NOT_IN_MODULE.search(output):
+        return (f"{m['pkg']} is not a package of the module {m['mod']}: set ini "
+                "fynecheck_package to one of its packages (e.g. ./cmd/NAME)")
+    if m := _NO_PROVIDER.search(output):
+        try:
+            own = go_mod(ctx)["Module"]["Path"]
+        except CheckFailed:
+            own = ""
+        if own and m["pkg"].startswith(own + "/"):  # `go get` cannot add a module's own path
+            return (f"{m['pkg']} is not a package of the module {own} (no such directory in "
+                    "it): set ini fynecheck_package to one of its packages (e.g. ./cmd/NAME)")
+    if "cannot find main module" in output or "does not contain main module" in output:
+        return (f"Go finds no go.mod for {ctx.project}: run pytest in your module (or set "
+                "--fynecheck-project to it)")
+    return None

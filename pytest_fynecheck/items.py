@@ -63,8 +63,18 @@ class CheckItem(pytest.Item):
         record(self, result)
         if result.status is Status.NA:
             pytest.skip(f"n/a: {result.detail}")
+        if result.status is Status.NOT_RUN and self._roots_reported(runner.failed_roots(
+                self.context, self.check_id)):
+            pytest.skip(result.detail)  # its failed requirement's item fails the run
         if result.blocking:
             raise CheckFailure(result)
+
+    def _roots_reported(self, roots: list[str]) -> bool:
+        """Whether each failed requirement is an item of this session, which fails: if
+        one was deselected, this item fails in its place."""
+        mine = {i.check_id for i in self.session.items
+                if isinstance(i, CheckItem) and i.context == self.context}
+        return bool(roots) and set(roots) <= mine
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CheckFailure):

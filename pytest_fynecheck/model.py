@@ -14,10 +14,12 @@ class Status(str, enum.Enum):
     FAIL = "fail"
     WARN = "warn"
     NA = "n/a"
+    # A check whose requirement failed: it says which, and is not a failure of its own.
+    NOT_RUN = "not run"
 
     @property
     def mark(self) -> str:
-        return {"ok": "✓", "fail": "✗", "warn": "!", "n/a": "-"}[self.value]
+        return {"ok": "✓", "fail": "✗", "warn": "!", "n/a": "-", "not run": "○"}[self.value]
 
 
 # What a result is about: a readiness check, a watcher or reload mode, a drift aspect.
@@ -43,8 +45,9 @@ class Result:
 
     @property
     def blocking(self) -> bool:
-        """A failed required check makes the run fail."""
-        return self.required and self.status is Status.FAIL
+        """A failed required check makes the run fail; so does one not run (its failed
+        requirement is required too, but the kit never says "ready" unverified)."""
+        return self.required and self.status in (Status.FAIL, Status.NOT_RUN)
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -25,7 +25,8 @@ def describe(result: Result) -> str:
     for text in result.detail.splitlines():
         lines.append(f"    {text}")
     # An aspect that cannot be compared has a fix (build with vcs info); a n/a check none.
-    fixable = (Status.FAIL, Status.WARN, *((Status.NA,) if result.kind == "drift" else ()))
+    fixable = (Status.FAIL, Status.WARN, Status.NOT_RUN,
+               *((Status.NA,) if result.kind == "drift" else ()))
     if result.hint and result.status in fixable:
         lines.append(f"    fix: {result.hint}")
     for role, path in sorted(result.artifacts.items()):
@@ -42,14 +43,18 @@ def summary(results: Sequence[Result], interrupted: str | None = None) -> str:
     """The verdict line. `interrupted`: why the run stopped early (e.g. "SIGTERM"); such
     a run is never ready, whatever its finished checks say."""
     counts = {s: sum(r.status is s for r in results) for s in Status}
-    blocking = [r for r in results if r.blocking]
+    failed = sum(r.blocking and r.status is Status.FAIL for r in results)
+    not_run = sum(r.blocking and r.status is Status.NOT_RUN for r in results)
+    # A check not run is not a second failure; it still is no pass.
+    why = [*([f"{failed} required check(s) failed"] if failed else []),
+           *([f"{not_run} not run"] if not_run else [])]
     if interrupted:
-        failed = f"; {len(blocking)} required check(s) failed before it" if blocking else ""
+        before = f"; {', '.join(why)} before it" if why else ""
         verdict = (
-            f"INTERRUPTED ({interrupted}): not every check ran, so this is no verdict{failed}"
+            f"INTERRUPTED ({interrupted}): not every check ran, so this is no verdict{before}"
         )
-    elif blocking:
-        verdict = f"NOT READY: {len(blocking)} required check(s) failed"
+    elif why:
+        verdict = f"NOT READY: {', '.join(why)}"
     else:
         verdict = "ready: every required check passed"
     parts = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)

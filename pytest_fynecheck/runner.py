@@ -80,11 +80,21 @@ class Runner:
             )
 
         def blocked() -> Result | None:
-            failed = [r.id for r in (d.result() for d in deps.values()) if r.status is Status.FAIL]
-            if not failed:
+            unmet = [r for r in (d.result() for d in deps.values())
+                     if r.status in (Status.FAIL, Status.NOT_RUN)]
+            if not unmet:
                 return None
-            names = ", ".join(failed)
-            return result(Status.FAIL, f"not run: {names} failed", f"fix {names} first")
+            roots = self.failed_roots(context, check.id)
+            failed = [r.id for r in unmet if r.status is Status.FAIL]
+            skipped = [r.id for r in unmet if r.status is Status.NOT_RUN]
+            why = [f"needs {', '.join(failed)}, which failed"] if failed else []
+            if skipped:
+                below = dict.fromkeys(x for d in skipped for x in self.failed_roots(context, d))
+                why.append(f"needs {', '.join(skipped)}, which "
+                           f"{'was' if len(skipped) == 1 else 'were'} not run "
+                           f"({', '.join(below)} failed)")
+            fix = f"fix {', '.join(roots)} first"
+            return result(Status.NOT_RUN, f"not run: {'; '.join(why)}", fix)
 
         if check.waits and (stop := blocked()):
             return stop
@@ -105,6 +115,18 @@ class Runner:
         if isinstance(found, Found):
             return result(Status.OK, found.detail, artifacts=found.artifacts)
         return result(Status.OK, found)
+
+    def failed_roots(self, context: str, check_id: str) -> list[str]:
+        """The failed checks that kept this one from running: its failed requirements,
+        and those of its requirements that were not run, in turn. Waits for them."""
+        roots: list[str] = []
+        for dep in self.checks[check_id].requires:
+            found = self.submit(context, dep).result()
+            if found.status is Status.FAIL:
+                roots.append(dep)
+            elif found.status is Status.NOT_RUN:
+                roots += self.failed_roots(context, dep)
+        return list(dict.fromkeys(roots))
 
     def close(self) -> None:
         if process.interrupted():

@@ -103,7 +103,7 @@ def test_chosen_library_package_is_named_with_the_main_packages(
     build = run.checks["app.build"]
     assert "is package `greet`, not main, so `go build` makes no program" in build["detail"]
     assert "fynecheck_package = ./cmd/hello" in build["detail"]
-    assert run.checks["app.window"]["detail"] == "not run: app.build failed"
+    assert run.checks["app.window"]["detail"] == "not run: needs app.build, which failed"
 
 
 def test_module_in_a_go_work_workspace(pytester: pytest.Pytester, tmp_path: Path) -> None:

@@ -76,8 +76,8 @@ def test_path_without_gcc_turns_cgo_off(pytester: pytest.Pytester, hello: Path) 
     assert "Go turned cgo off by itself" in cgo["detail"] and "`gcc`" in cgo["detail"]
     assert "apt-get install gcc" in cgo["hint"]
     # Everything that needs the compiler reports the one root cause, not a cascade of guesses.
-    assert run.checks["cc.works"]["detail"] == "not run: cgo.enabled failed"
-    assert run.status("app.build") == "fail"
+    assert run.checks["cc.works"]["detail"] == "not run: needs cgo.enabled, which failed"
+    assert run.status("app.build") == "not run"
 
 
 def test_forced_cgo_without_gcc_fails_cc_works(pytester: pytest.Pytester, hello: Path) -> None:

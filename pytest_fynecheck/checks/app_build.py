@@ -17,6 +17,7 @@ from pytest_fynecheck.gotool import (
     package_deps,
 )
 from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.progress import count
 
 # What in `go env` changes the binary.
 _ENV_KEYS = (
@@ -118,7 +119,7 @@ def build_app(ctx: Context, name: str) -> tuple[Path, str]:
         return built.path, f"cached build {built.key} of {what} (what Go builds is unchanged)"
     note = f"; removed {built.pruned} older build(s) of it" if built.pruned else ""
     return built.path, (
-        f"built {what} in {built.seconds:.1f} s ({built.compiled} packages compiled); "
+        f"built {what} in {built.seconds:.1f} s ({count(built.compiled, 'package')} compiled); "
         f"key {built.key}{note}"
     )
 

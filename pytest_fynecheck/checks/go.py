@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 from pytest_fynecheck.checks import TARGETS, Needs, check
 from pytest_fynecheck.context import TOOL_HINTS, Context
@@ -19,10 +21,14 @@ from pytest_fynecheck.gotool import (
     main_package,
     mod_flag,
     package_deps,
+    path_hint,
     proxy_refusal,
+    setup_hint,
+    tag_args,
     version_tuple,
 )
 from pytest_fynecheck.model import CheckFailed, CheckWarning
+from pytest_fynecheck.progress import count
 
 # Fyne's own go.mod says `go 1.19` from v2.5 to v2.7: the floor when the module is not resolved.
 FYNE_DOCUMENTED_MIN_GO = "1.19"
@@ -45,7 +51,7 @@ def go_version(ctx: Context, needs: Needs) -> str:
     minimums: list[tuple[str, str]] = []
     try:
         fyne = list_module(ctx, FYNE_MODULE)
-        minimums.append((f"{FYNE_MODULE} {fyne.get('Version', '')}", fyne.get("GoVersion", "")))
+        minimums.append((_module_named(fyne), fyne.get("GoVersion", "")))
     except CheckFailed as exc:
         if "requires go >=" in exc.detail:
             # The toolchain itself refuses the project's go line: say it in Go's words too.
@@ -79,6 +85,28 @@ def go_version(ctx: Context, needs: Needs) -> str:
     return f"{have} at {go_env(ctx)['GOROOT']}; " + "; ".join(parts)
 
 
+def _gomod_hint(err: str) -> str:
+    if "requires go >=" in err:
+        return "the Go toolchain is older than go.mod's go line: see go.version"
+    if "inconsistent vendoring" in err:
+        return "run `go mod vendor` to bring vendor/ in line with go.mod"
+    if "go.sum" in err:
+        return "run `go mod tidy` (or `go mod download`) so go.sum covers the build"
+    return "run `go mod tidy`"
+
+
+def _module_named(mod: dict[str, Any]) -> str:
+    """A module as `go list -m -json` resolves it: its version, what replaces it, or that
+    it is the main module (e.g. Fyne's own cmd/fyne_demo, which has no version)."""
+    name = f"{mod['Path']} " + (
+        mod["Version"] if mod.get("Version") else "(the main module)" if mod.get("Main")
+        else "(no version)"
+    )
+    if rep := mod.get("Replace"):
+        name += f" => {rep['Path']}" + (f" {rep['Version']}" if rep.get("Version") else "")
+    return name
+
+
 def _proxy_off(goproxy: str) -> bool:
     return goproxy.strip() == "off"
 
@@ -94,19 +122,16 @@ def go_environment(ctx: Context, needs: Needs) -> str:
     shown = ", ".join(
         f"{k}={env.get(k, '')!s}" for k in ("GOPROXY", "GOSUMDB", "GOFLAGS", "GOTOOLCHAIN")
     )
-    missing = _modules_missing_from_cache(ctx)
-    if missing and _proxy_off(env.get("GOPROXY", "")):
+    cache = _module_cache(ctx)
+    if cache.missing and _proxy_off(env.get("GOPROXY", "")):
         raise CheckFailed(
-            f"GOPROXY=off and {len(missing)} module(s) are not in the module cache "
-            f"({env.get('GOMODCACHE')}): " + ", ".join(missing),
+            f"GOPROXY=off and {count(len(cache.missing), 'module')} that {cache.scope} "
+            f"needs {'is' if len(cache.missing) == 1 else 'are'} not in the module cache "
+            f"({env.get('GOMODCACHE')}): " + ", ".join(cache.missing),
             "unset GOPROXY (or set GOPROXY=https://proxy.golang.org,direct) and run "
             "`go mod download` once with network access",
         )
-    note = (
-        f"; {len(missing)} module(s) not cached yet, the first build downloads them"
-        if missing
-        else ""
-    )
+    note = f"; {cache.note}"
     if env.get("GOSUMDB", "") == "off":
         raise CheckWarning(
             f"{shown}{note}; GOSUMDB=off",
@@ -116,29 +141,106 @@ def go_environment(ctx: Context, needs: Needs) -> str:
     return shown + note
 
 
-def _modules_missing_from_cache(ctx: Context) -> list[str]:
-    """Modules the build needs that the cache lacks, asked with the network turned off."""
+@dataclasses.dataclass(frozen=True)
+class _ModuleCache:
+    """What the build's package listing, with the network off, says about the cache."""
+
+    scope: str  # what was listed, in words
+    missing: list[str]  # MODULE@VERSION the listing needs and the cache lacks
+    note: str  # what was checked, for the detail
+
+
+# Go's words for a module it would have to fetch (GOPROXY=off is set for the listing).
+_LOOKUP_OFF = "module lookup disabled by GOPROXY=off"
+
+
+def _module_cache(ctx: Context) -> _ModuleCache:
+    """Asks Go which packages the build needs (`go list -deps` of the main package, with
+    the context's GOOS/GOARCH and tags), with the network off: a module the build never
+    imports (a wasm-only one of Fyne's graph) is not asked for."""
     try:
-        go_mod(ctx)
+        pkg = main_package(ctx)
+        pattern, cwd, scope = pkg.pattern, ctx.project, f"the main package {pkg.import_path}"
     except CheckFailed:
-        return []
-    done = ctx.run(
-        ["go", "mod", "download", "-json"],
-        env={"GOPROXY": "off", "GOFLAGS": "-mod=mod"},
-        timeout=120,
+        try:  # app.build says why there is no main package; the module's packages then
+            root = Path(go_mod(ctx)["_GoMod"]).parent
+        except CheckFailed:  # project.gomod reports it
+            return _ModuleCache("", [], "modules not checked: go.mod does not load")
+        pattern, cwd, scope = "./...", root, f"the packages of {root}"
+    env = go_env(ctx)
+    target = f"{env.get('GOOS')}/{env.get('GOARCH')}" + (
+        f" with tags {','.join(ctx.tags)}" if ctx.tags else ""
     )
-    if done.ok:
-        return []
+    mode = mod_flag(ctx)
+    argv = ["go", "list", mode, "-e", "-deps", "-json=ImportPath,Module,Error", *tag_args(ctx),
+            pattern]
+    done = ctx.run(argv, cwd=cwd, env={"GOPROXY": "off"}, timeout=300)
     try:
-        entries = json_stream(done.stdout)
+        packages = json_stream(done.stdout)
     except ValueError:
-        entries = []
-    missing = [f"{e['Path']}@{e.get('Version', '')}" for e in entries if e.get("Error")]
-    # When the module graph itself cannot load, Go names the modules on stderr instead.
-    missing += re.findall(r"^go: (\S+@\S+): ", done.stderr, re.M)
-    if not missing:
-        raise CheckFailed(f"`go mod download -json` failed: {done.output[-1500:]}")
-    return sorted(set(missing))
+        packages = []
+    # An unpruned module graph (go.mod older than go 1.17) is loaded first: Go then names
+    # the modules on stderr.
+    missing = set(re.findall(r"^go: (\S+@\S+): " + re.escape(_LOOKUP_OFF), done.stderr, re.M))
+    lacking = [p["ImportPath"] for p in packages
+               if _LOOKUP_OFF in (p.get("Error") or {}).get("Err", "")]
+    if lacking:
+        missing |= set(_providers(ctx, lacking, cwd, mode))
+    if missing:
+        return _ModuleCache(
+            scope, sorted(missing),
+            f"{count(len(missing), 'module')} that {scope} needs for {target} "
+            f"{'is' if len(missing) == 1 else 'are'} not cached yet: the first build "
+            "downloads them",
+        )
+    shown = " ".join(argv[:3] + argv[4:])
+    if not done.ok or not packages:
+        said = dedupe_errors(done.stderr).splitlines()[:1] or ["no output"]
+        return _ModuleCache(
+            scope, [], f"modules not checked: `{shown}` failed: {said[0]}"
+        )
+    others = [p for p in packages if p.get("Error")]
+    if others:  # not the cache's: a missing go.sum line, cgo off, ... (other checks say)
+        first = others[0]
+        return _ModuleCache(
+            scope, [],
+            f"modules not all checked: `{shown}` for {target} reports "
+            f"{first['ImportPath']}: {first['Error'].get('Err', '').splitlines()[0]}",
+        )
+    if mode == "-mod=vendor":
+        return _ModuleCache(scope, [], f"{scope} builds from vendor/ for {target}")
+    modules = {
+        f"{m['Path']}@{m.get('Version', '')}"
+        for p in packages
+        if (m := p.get("Module")) and not m.get("Main")
+    }
+    return _ModuleCache(
+        scope, [],
+        f"the {count(len(modules), 'module')} that {scope} needs for {target} "
+        f"{'is' if len(modules) == 1 else 'are'} in the module cache "
+        f"(`{shown}` with GOPROXY=off)",
+    )
+
+
+def _providers(ctx: Context, imports: list[str], cwd: Path, mode: str) -> list[str]:
+    """MODULE@VERSION of the build list that provides each import path (the longest
+    module path that prefixes it, as Go resolves it); the path itself when none does."""
+    done = ctx.run(
+        ["go", "list", mode, "-m", "-e", "-f", "{{.Path}} {{.Version}}", "all"],
+        cwd=cwd, env={"GOPROXY": "off"}, timeout=120,
+    )
+    build_list = dict(
+        line.split(" ", 1) for line in done.stdout.splitlines() if " " in line.strip()
+    )
+    out = []
+    for path in imports:
+        owners = [m for m in build_list if path == m or path.startswith(m + "/")]
+        if owners:
+            module = max(owners, key=len)
+            out.append(f"{module}@{build_list[module]}")
+        else:
+            out.append(f"{path} (no module of the build list provides it)")
+    return out
 
 
 @check(
@@ -221,14 +323,8 @@ def project_gomod(ctx: Context, needs: Needs) -> str:
                 f"{refused.detail()}\n`go list {mode} -deps {what}` said:\n{err}",
                 refused.hint(go_env(ctx).get("GOPROXY", "")),
             )
-        if "requires go >=" in err:
-            hint = "the Go toolchain is older than go.mod's go line: see go.version"
-        elif "inconsistent vendoring" in err:
-            hint = "run `go mod vendor` to bring vendor/ in line with go.mod"
-        elif "go.sum" in err:
-            hint = "run `go mod tidy` (or `go mod download`) so go.sum covers the build"
-        else:
-            hint = "run `go mod tidy`"
+        # A directory of Go's, or a path outside the module: nothing for go mod tidy.
+        hint = setup_hint(ctx, err) or path_hint(ctx, err) or _gomod_hint(err)
         raise CheckFailed(f"`go list {mode} -deps {what}` failed: {err}", hint)
     fyne_version = fyne[0]["Version"]
     extra = " (vendored, consistent)" if vendored else ""

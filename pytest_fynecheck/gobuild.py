@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from pytest_fynecheck import process
 from pytest_fynecheck.context import Completed, Context
 from pytest_fynecheck.gotool import dedupe_errors, go_env, proxy_refusal
 from pytest_fynecheck.model import CheckFailed
@@ -235,9 +236,11 @@ class KeyLock:
                     "let the other run finish, or end it; a killed run holds no lock",
                 )
             if not said and say is not None:
-                say(f"fynecheck: waiting for another run's build of {what} "
+                say(f"waiting for another run's build of {what} "
                     f"({_holder(out_dir)})")
                 said = True
+            if (why := process.interrupted()) is not None:
+                raise process.Interrupted(why)  # the wait is a wait like any other
             time.sleep(0.1)
 
     @classmethod

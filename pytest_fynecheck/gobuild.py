@@ -36,8 +36,14 @@ from pytest_fynecheck.reaper import Owner, boot_id, end_process, me, process_sta
 
 # Builds kept per owner (e.g. one project and package) when pruning: each is tens of MB.
 KEEP_BUILDS = 3
-# What in the environment, besides the toolchain, changes the binary.
-_ENV_KEYS = ("GOOS", "GOARCH", "CGO_ENABLED", "GOTOOLCHAIN")
+# What in the environment, besides the toolchain, changes the binary: the target, Go's
+# flags, and what the C compiler and linker are told (as Go's own cache keys them). Values
+# set with `go env -w` are not seen here.
+_ENV_KEYS = (
+    "GOOS", "GOARCH", "GOAMD64", "GOARM", "GOARM64", "GO386", "CGO_ENABLED", "GOTOOLCHAIN",
+    "GOFLAGS", "GOEXPERIMENT", "CC", "CXX", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS",
+    "CGO_LDFLAGS", "PKG_CONFIG", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR",
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -214,7 +214,7 @@ def test_a_killed_runs_build_is_ended_and_its_temp_file_removed(
     try:
         def building() -> list[int]:
             return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-                    and str(exe.parent).encode() in _cmdline(p)]
+                    and str(cache / "go").encode() in _cmdline(p)]  # its GOFLAGS: its own key
         assert wait_until(building, 120, 0.1), "the build never started"
         orphans = building()
     finally:
@@ -232,3 +232,50 @@ def _cmdline(proc: Path) -> bytes:
         return (proc / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+CGO_MAIN = """package main
+
+// #define STR2(x) #x
+// #define STR(x) STR2(x)
+// static const char *value(void) { return STR(VALUE); }
+import "C"
+
+import "fmt"
+
+var stamp = "none"
+
+func main() { fmt.Println(C.GoString(C.value()), stamp) }
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "says"),
+    [
+        ({"CGO_CFLAGS": "-DVALUE=one"}, {"CGO_CFLAGS": "-DVALUE=two"}, "two none"),
+        ({"CGO_CPPFLAGS": "-DVALUE=one"}, {"CGO_CPPFLAGS": "-DVALUE=two"}, "two none"),
+        (
+            {"CGO_CFLAGS": "-DVALUE=v", "GOFLAGS": "-buildvcs=false"},
+            {"CGO_CFLAGS": "-DVALUE=v", "GOFLAGS": "-buildvcs=false -ldflags=-X=main.stamp=B"},
+            "v B",
+        ),
+    ],
+    ids=["CGO_CFLAGS", "CGO_CPPFLAGS", "GOFLAGS"],
+)
+def test_what_the_compiler_and_linker_are_told_is_in_the_key(
+    module: Path, tmp_path: Path, first: dict[str, str], second: dict[str, str], says: str
+) -> None:
+    """A cached binary built with other C flags or Go flags is another program: reusing it
+    would pass app.build on a build that never ran (the key held only GOOS, GOARCH,
+    CGO_ENABLED and the toolchain)."""
+    (module / "main.go").write_text(CGO_MAIN)
+    cache = tmp_path / "cache"
+    ctx = Context(module, module, cache, timeout=300)
+
+    def build(extra: dict[str, str]) -> Path:
+        env = {**ENV, "CGO_ENABLED": "1", **extra}
+        return cached_build(ctx, module, ".", "hi", kind="go",
+                            key_parts=go_sources(module, module), env=env).path
+
+    assert _says(build(first)) != says
+    assert _says(build(second)) == says

@@ -61,7 +61,8 @@ def run_options(user: User) -> dict[str, Any]:
         "security_opt": ["no-new-privileges"],
         "read_only": True,
         # Programs' own scratch (Xvfb's sockets and locks, weston's runtime directory,
-        # go build's work directory, watchman's state) never crosses to the host: tmpfs.
+        # go build's work directory, watchman's state: all under /tmp) never crosses to
+        # the host: tmpfs. /run and /var/tmp are writable on any Debian system: kept so.
         # Files the kit copies in (a remote engine) go to volumes: the engine's
         # put_archive cannot write into a tmpfs.
         "tmpfs": {

@@ -21,7 +21,7 @@ from conftest import FynecheckRun, run_fynecheck, start_suite
 from pytest_fynecheck import images
 from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
-from pytest_fynecheck.containers.engine import LABEL_PID, LABEL_SESSION
+from pytest_fynecheck.containers.engine import LABEL_PID, LABEL_SESSION, owner_labels
 from pytest_fynecheck.containers.execs import Attached, Exec
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reproducer import failing_command, write_reproducer
@@ -193,8 +193,11 @@ def test_image_tag_is_content_keyed(tmp_path: Path) -> None:
 
 
 def test_gl_hint_is_true(tmp_path: Path) -> None:
-    """Without GL headers pkgconfig.gl fails; installing what its hint names fixes it."""
-    ctx = start_suite("bookworm-no-gl-dev", tmp_path)
+    """Without GL headers pkgconfig.gl fails; installing what its hint names fixes it.
+    The suite container is confined (no capabilities, read-only root), as a user's system
+    is not: the packages go in as root in a helper container, committed as an image the
+    check then runs in, confined again."""
+    ctx = start_suite("bookworm-no-gl-dev", tmp_path / "before")
     check = catalogue()["pkgconfig.gl"]
     try:
         with pytest.raises(CheckFailed) as failed:
@@ -204,13 +207,33 @@ def test_gl_hint_is_true(tmp_path: Path) -> None:
         named = re.search(r"apt-get install ([a-z0-9.+ -]+)", hint)
         assert named is not None, hint
         packages = [p for p in named.group(1).split() if not p.startswith("-")]
-        # The container has no network: apt installs from the .debs the recipe pre-fetched.
-        done = ctx.run(["apt-get", "install", "-y", "--no-download", *packages], timeout=300)
-        assert done.ok, done.output
-        ctx.memo.clear()
-        assert "gl " in str(check.run(ctx, {}))
     finally:
         ctx.close()
+    # The container has no network: apt installs from the .debs the recipe pre-fetched.
+    installed = _with_packages(ctx, packages)
+    after = ContainerContext(ctx.target, installed, ctx.engine, tmp_path, tmp_path / "after",
+                             tmp_path / "after" / "cache", goroot=ctx.goroot,
+                             gomodcache=ctx.gomodcache).start()
+    try:
+        assert "gl " in str(check.run(after, {}))
+    finally:
+        after.close()
+        ctx.engine.client.images.remove(installed, force=True)
+
+
+def _with_packages(ctx: ContainerContext, packages: list[str]) -> str:
+    """`ctx`'s image with `packages` installed (apt-get as root, offline), as a new tag."""
+    box = ctx.engine.client.containers.run(
+        ctx.image, ["apt-get", "install", "-y", "--no-download", *packages], detach=True,
+        network_mode="none", labels=owner_labels(SESSION_ID))
+    try:
+        code = box.wait(timeout=300)["StatusCode"]
+        assert code == 0, box.logs().decode(errors="replace")
+        tag = f"fynecheck-test-gl:{SESSION_ID}"
+        box.commit(*tag.split(":"))
+        return tag
+    finally:
+        box.remove(force=True)
 
 
 @pytest.mark.parametrize(("suite", "ok"), [("bullseye", False), ("trixie", True)])

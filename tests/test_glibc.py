@@ -19,7 +19,7 @@ def _built_on(suite: str, tmp: Path) -> tuple[ContainerContext, Path]:
     project = tmp / suite
     shutil.copytree(STRLCPY, project)
     ctx = start_suite(suite, tmp / f"scratch-{suite}", project=project)
-    exe = project / "strlcpy"
+    exe = ctx.scratch / "strlcpy"  # the project is read-only in a suite container
     done = ctx.run(["go", "build", "-o", str(exe), "."], timeout=600)
     assert done.ok, done.output
     return ctx, exe

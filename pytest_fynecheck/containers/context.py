@@ -22,11 +22,19 @@ from typing import Any
 import docker.types
 
 from pytest_fynecheck.containers import remote
+from pytest_fynecheck.containers.confine import (
+    HOME_IN_CONTAINER,
+    ROOT,
+    User,
+    identity_mounts,
+    run_options,
+    user_volume,
+)
 from pytest_fynecheck.containers.engine import Engine, failing, owner_labels, where
 from pytest_fynecheck.containers.execs import Attached, Exec, run_quiet
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reap import reap_once
-from pytest_fynecheck.containers.transfer import Mirror, pull_script, read_file
+from pytest_fynecheck.containers.transfer import SYNC_DIR, Mirror, pull_script, read_file
 from pytest_fynecheck.context import CURRENT_CHECK, Completed, Context, Process, ToolTimeout
 from pytest_fynecheck.model import InputError
 
@@ -76,8 +84,11 @@ class ContainerContext(Context):
         tags: Sequence[str] = (),
         extra_mounts: Sequence[Path] = (),
         readonly_mounts: Sequence[Path] = (),
+        user: User | None = None,
     ) -> None:
         self.target = target
+        # None: the invoking user on a shared engine, root on a remote one (confine.py).
+        self.user = user
         self.extra_mounts = list(extra_mounts)
         self.readonly_mounts = list(readonly_mounts)
         self.image = image
@@ -85,6 +96,7 @@ class ContainerContext(Context):
         self.goroot = goroot
         self.gomodcache = gomodcache
         self.container: str | None = None
+        self._store_id: str | None = None  # remote: the container holding read-only copies
         self.mirror: Mirror | None = None  # set by start() when the engine is remote
         self.commands: list[Command] = []
         self._commands_lock = threading.Lock()
@@ -92,7 +104,7 @@ class ContainerContext(Context):
         self._pids = scratch / ".fynecheck-pids"
         environ = {
             "PATH": f"{goroot / 'bin'}:{BASE_PATH}",
-            "HOME": "/root",
+            "HOME": HOME_IN_CONTAINER,
             "LANG": "C.UTF-8",
             "GOROOT": str(goroot),
             "GOPROXY": "off",
@@ -133,7 +145,14 @@ class ContainerContext(Context):
             )
 
     def _rw(self) -> list[Path]:
-        return _unique([self.project, self.scratch, self.cache, *self.extra_mounts])
+        """What commands in the container may write: never the project, unless it is
+        one of these (the watcher's and reload's trees are their scratch)."""
+        return _unique([self.scratch, self.cache, *self.extra_mounts])
+
+    def _project_ro(self) -> list[Path]:
+        """The project, mounted read-only, unless a writable mount holds it already."""
+        covered = any(r == self.project or r in self.project.parents for r in self._rw())
+        return [] if covered else [self.project]
 
     def start(self) -> ContainerContext:
         self._pids.mkdir(parents=True, exist_ok=True)
@@ -142,48 +161,89 @@ class ContainerContext(Context):
         if removed:
             self.progress(f"removed {len(removed)} container(s) left by killed runs")
         shared = self.engine.shared_fs(self.image)
-        gocache = f"fynecheck-gocache-{self.target.suite}"
+        user = self.user or (User.invoking() if shared else ROOT)
+        self.user = user
+        gocache = user_volume(self.engine, self.image, f"fynecheck-gocache-{self.target.suite}",
+                              GOCACHE_IN_CONTAINER, user)
         mounts = [docker.types.Mount(GOCACHE_IN_CONTAINER, gocache, type="volume")]
+        store: str | None = None
         if shared:
-            for path in (*self._rw(), *self.readonly_mounts):
+            for path in (*self._rw(), *self._project_ro(), *self.readonly_mounts):
                 if ":" in str(path):
                     raise InputError(f"{path}: a path with ':' cannot be mounted into a container")
-            ro = [self.goroot, *self.readonly_mounts]
+            ro = [*self._project_ro(), self.goroot, *self.readonly_mounts]
             if self.gomodcache is not None and self.gomodcache.is_dir():
                 ro.append(self.gomodcache)
             binds = {str(p): False for p in self._rw()}
             binds.update({str(p): True for p in ro if str(p) not in binds})
             mounts += [docker.types.Mount(p, p, type="bind", read_only=r)
                        for p, r in binds.items()]
+            etc = self.scratch / ".fynecheck-etc"
+            mounts += identity_mounts(self.engine, self.image, user, etc)
         else:
             go = remote.go_volumes(self.engine, self.image, self.goroot, self.gomodcache,
                                    self.project, self.progress)
             mounts += go.mounts
             self.environ.update(go.environ)
+            # The root file system is read-only, and put_archive writes only into volumes:
+            # one per mirrored directory. The read-only ones live in a store container
+            # (created, never started) that takes the copies, shared read-only from it.
+            mounts += [docker.types.Mount(str(p), None, type="volume")
+                       for p in (*self._rw(), Path(SYNC_DIR))]
+            store = self._store([*self._project_ro(), *self.readonly_mounts])
         labels = {**owner_labels(SESSION_ID), "io.fynecheck.os": self.name}
-        with failing(f"starting a {self.image} container"):
-            # docker-init as PID 1 reaps orphans; `sleep infinity` keeps the container up
-            # until close() removes it.
-            box = self.engine.client.containers.run(
-                self.image, ["sleep", "infinity"], detach=True, init=True,
-                network_mode="none", labels=labels, mounts=mounts,
-                environment=self.environ, working_dir=str(self.project),
-            )
+        try:
+            with failing(f"starting a {self.image} container"):
+                # docker-init as PID 1 reaps orphans; `sleep infinity` keeps the container
+                # up until close() removes it.
+                box = self.engine.client.containers.run(
+                    self.image, ["sleep", "infinity"], detach=True, init=True,
+                    network_mode="none", labels=labels, mounts=mounts,
+                    volumes_from=[f"{store}:ro"] if store else None,
+                    environment=self.environ, working_dir=str(self.project),
+                    **run_options(user),
+                )
+        except BaseException:
+            self._remove_store()
+            raise
         self.container = str(box.id)
         if not shared:
             self.mirror = Mirror(self.engine.api, self.container, self._rw(),
-                                 self.readonly_mounts)
+                                 self._project_ro(), self.readonly_mounts, store=store)
             self.mirror.seed()
         return self
+
+    def _store(self, paths: Sequence[Path]) -> str | None:
+        if not paths:
+            return None
+        with failing(f"creating the read-only store of a {self.image} container"):
+            box = self.engine.client.containers.create(
+                self.image, ["true"], network_mode="none",
+                labels={**owner_labels(SESSION_ID), "io.fynecheck.os": self.name},
+                mounts=[docker.types.Mount(str(p), None, type="volume") for p in paths],
+            )
+        self._store_id = str(box.id)
+        return self._store_id
+
+    def _remove_store(self) -> None:
+        store = self._store_id
+        if store is not None:
+            self._store_id = None
+            with failing(f"removing container {store[:12]}"):
+                self.engine.api.remove_container(store, force=True, v=True)
 
     def close(self) -> None:
         try:
             super().close()
         finally:
-            if self.container is not None:
-                with failing(f"removing container {self.container[:12]}"):
-                    self.engine.api.remove_container(self.container, force=True)
-                self.container = None
+            try:
+                if self.container is not None:
+                    with failing(f"removing container {self.container[:12]}"):
+                        # v: its anonymous volumes (a remote engine's copies) go with it.
+                        self.engine.api.remove_container(self.container, force=True, v=True)
+                    self.container = None
+            finally:
+                self._remove_store()
 
     def describe(self) -> str:
         return f"{self.image} ({self.container or 'not started'})"

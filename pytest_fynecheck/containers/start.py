@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_fynecheck.containers.confine import User
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import engine, missing_engine
 from pytest_fynecheck.containers.images import Target, ensure_image
@@ -108,13 +109,15 @@ def start_suite(
     tags: Sequence[str] = (),
     keep_builds: bool = False,
     timeout: float = 600.0,
+    user: User | None = None,
 ) -> ContainerContext:
     """A started container of `suite` (e.g. bookworm, bookworm-no-gl-dev) with `project`
     (default `scratch`) as its project, without a pytest config (benches, tests, the
     watcher's modes outside pytest).
 
     With `keep_builds`, builds and probes go to the image-keyed cache start_container uses
-    (warm runs do not relink) instead of under `scratch`.
+    (warm runs do not relink) instead of under `scratch`. `user` (uid, gid) replaces
+    the invoking user (a test of a non-root run, as root).
     """
     cache = cache_dir()
     reason = missing_engine(cache)
@@ -130,7 +133,7 @@ def start_suite(
         target, image, docker, project or scratch, scratch,
         image_cache(image) if keep_builds else scratch / "cache",
         goroot=goroot, gomodcache=modcache, timeout=timeout, tags=tags,
-        readonly_mounts=readonly,
+        readonly_mounts=readonly, user=user,
     )).start()
 
 

@@ -24,7 +24,9 @@ import docker.errors
 from pytest_fynecheck.containers.engine import failing
 from pytest_fynecheck.process import DEVNULL, PIPE, Child
 
-SYNC_DIR = "/tmp/.fynecheck-sync"  # inside the container, outside every mirrored path
+# Inside the container, outside every mirrored path; a volume (the root file system is
+# read-only, and get_archive cannot see into a tmpfs).
+SYNC_DIR = "/var/cache/fynecheck/sync"
 Stamp = tuple[int, int]  # (mtime in whole seconds, size): what a tar round trip keeps
 
 
@@ -44,15 +46,19 @@ def _walk(roots: Iterable[Path]) -> Iterator[tuple[Path, os.stat_result]]:
                     yield path, path.lstat()
 
 
-def upload(api: Any, container: str, paths: Iterable[Path], what: str) -> int:
-    """put_archive `paths` (files, links, empty dirs; not recursive) at their own paths.
+def upload(api: Any, container: str, root: Path, paths: Iterable[Path], what: str) -> int:
+    """put_archive `paths` (files, links, empty dirs; not recursive; all under `root`, a
+    volume's mount point there) at their own paths. Into `root`, not "/": the engine
+    refuses a copy to a read-only root file system, though the target is a volume.
 
     GNU tar writes the archive (streamed, not held in memory): Python's tarfile took a
-    minute for GOROOT's 15,000 files where tar takes a second."""
-    names = [str(p).lstrip("/") for p in paths]
+    minute for GOROOT's 15,000 files where tar takes a second. Owned by root, who runs
+    there (confine.py): with no capabilities, root may not write a file of another uid."""
+    names = [str(p.relative_to(root)) for p in paths if p != root]
     if not names:
         return 0
-    tar = Child(["tar", "-C", "/", "--no-recursion", "--null", "-T", "-", "-cf", "-"],
+    tar = Child(["tar", "-C", str(root), "--no-recursion", "--null", "-T", "-", "-cf", "-",
+                 "--owner=0", "--group=0", "--numeric-owner"],
                 stdin=PIPE, stderr=DEVNULL)
     stdin, out = tar.popen.stdin, tar.popen.stdout
     assert stdin is not None and out is not None
@@ -61,7 +67,7 @@ def upload(api: Any, container: str, paths: Iterable[Path], what: str) -> int:
     try:
         with failing(f"copying {what} into container {container[:12]}"):
             # Chunked upload: a pipe has no length.
-            api.put_archive(container, "/", iter(lambda: out.read(1 << 20), b""))
+            api.put_archive(container, str(root), iter(lambda: out.read(1 << 20), b""))
     finally:
         feeder.join(60)
         out.close()
@@ -78,7 +84,7 @@ def _feed(stdin: IO[bytes], names: list[str]) -> None:
 
 
 def upload_tree(api: Any, container: str, root: Path, what: str) -> None:
-    upload(api, container, (p for p, _ in _walk([root])), what)
+    upload(api, container, root, (p for p, _ in _walk([root])), what)
 
 
 def read_file(api: Any, container: str, path: str) -> bytes | None:
@@ -98,25 +104,51 @@ def read_file(api: Any, container: str, path: str) -> bytes | None:
 
 
 class Mirror:
-    """`rw` directories kept in step both ways; `ro` ones sent once."""
+    """Host directories and their copies in the container, each in a volume: `rw` ones
+    kept in step both ways; the `project`'s changes sent before each command and `ro`
+    ones sent once, both into `store`, the container that shares them read-only."""
 
-    def __init__(self, api: Any, container: str, rw: Sequence[Path], ro: Sequence[Path]) -> None:
+    def __init__(
+        self,
+        api: Any,
+        container: str,
+        rw: Sequence[Path],
+        project: Sequence[Path],
+        ro: Sequence[Path],
+        store: str | None = None,
+    ) -> None:
         self.api, self.container = api, container
         self.rw = [Path(p) for p in rw]
+        self.project = [Path(p) for p in project]
         self.ro = [Path(p) for p in ro]
+        # Which container holds each root's copy.
+        self._holder = {**{p: store or container for p in (*self.ro, *self.project)},
+                        **{p: container for p in self.rw}}
         self._known: dict[Path, Stamp] = {}  # what the container has, as stamped here
         self._lock = threading.Lock()
 
+    def _root(self, path: Path) -> Path:
+        """The innermost mirrored root holding `path` (a root may sit inside another)."""
+        held = [r for r in self._holder if r == path or r in path.parents]
+        return max(held, key=lambda r: len(r.parts))
+
+    def _send(self, paths: Iterable[Path], what: str) -> None:
+        by_root: dict[Path, list[Path]] = {}
+        for path in paths:
+            by_root.setdefault(self._root(path), []).append(path)
+        for root, group in by_root.items():
+            upload(self.api, self._holder[root], root, group, what)
+
     def seed(self) -> None:
         for root in self.ro:
-            upload_tree(self.api, self.container, root, f"{root} (read-only in the container)")
+            self._send((p for p, _ in _walk([root])), f"{root} (read-only in the container)")
         self.push()
 
     def push(self) -> None:
         with self._lock:
-            changed = [(p, _stamp(st)) for p, st in _walk(self.rw)
-                       if self._known.get(p) != _stamp(st)]
-            upload(self.api, self.container, (p for p, _ in changed), "changed host files")
+            changed = {p: _stamp(st) for p, st in _walk([*self.rw, *self.project])
+                       if self._known.get(p) != _stamp(st)}
+            self._send(changed, "changed host files")
             self._known.update(changed)
 
     def pull(self, token: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pytest_fynecheck.context import Context, wait_until
@@ -115,15 +115,27 @@ class MappedWindow:
     # server cannot say in this pid namespace.
     xres: Lineage = Lineage()
 
-    def owner(self, root: int, xres_status: str) -> tuple[bool, str]:
+    def owner(
+        self, root: int, xres_status: str, carries: Callable[[int], bool] | None = None
+    ) -> tuple[bool, str]:
         """Whether the window belongs to the process tree started at `root`, and how
         that was established (or why not). The server's answer is the proof where it
-        has one; a client's _NET_WM_PID counts only where the server cannot say."""
+        has one; a client's _NET_WM_PID counts only where the server cannot say.
+        `carries(pid)`: whether that process inherited the app's own run token (a
+        process the app had started detached, e.g. by Wine's server, is neither its
+        descendant nor in its session)."""
+
+        def within(lineage: Lineage) -> str:
+            how = lineage.within(root)
+            if not how and carries is not None and lineage.chain and carries(lineage.pid):
+                how = "started by the app: it carries the app's run token in its environment"
+            return how
+
         if self.xres.chain:
-            how = self.xres.within(root)
+            how = within(self.xres)
             if not how:
                 return False, f"its X client is pid {self.xres.pid} (X-Resource), not the app's"
-            net = self.net.within(root)
+            net = within(self.net)
             agree = "; its _NET_WM_PID agrees" if net else (
                 "; it sets no _NET_WM_PID" if not self.net.chain
                 else f"; its _NET_WM_PID names pid {self.net.pid}"
@@ -132,7 +144,7 @@ class MappedWindow:
         why = xres_status or "X-Resource names no pid for its client"
         if not self.net.chain:
             return False, f"it sets no _NET_WM_PID and the X server named no process ({why})"
-        how = self.net.within(root)
+        how = within(self.net)
         if not how:
             return False, f"its _NET_WM_PID is {self.net.pid}, not the app's"
         return True, (

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, Needs, built_binary, check
@@ -43,12 +45,16 @@ def show_x_window(
     title: str = ctx.settings.get("window_title", "")
     timeout: float = ctx.settings.get("window_timeout", 60.0)
     watch = XWindowWatch(ctx, display.env)  # listening before the app starts: no race
+    token = secrets.token_hex(8)
     try:
         start = time.monotonic()
-        app = ctx.spawn(argv, env=env)
+        app = ctx.spawn(argv, env={**env, TOKEN_VAR: token})
+        carries = _carrier(ctx, token)
         try:
-            win, frame, mapped, skipped = _first_frame(ctx, display, app, watch, title, timeout)
-            _, owned = win.owner(app.pid, watch.xres_status)
+            win, frame, mapped, skipped = _first_frame(
+                ctx, display, app, watch, title, timeout, carries
+            )
+            _, owned = win.owner(app.pid, watch.xres_status, carries)
             first = time.monotonic() - start
             shot = write_png(frame, ctx.settings["artifacts"] / f"app-window-{ctx.name}.png")
         finally:
@@ -66,7 +72,13 @@ def show_x_window(
 
 
 def _first_frame(
-    ctx: Context, display: Display, app: Process, watch: XWindowWatch, title: str, timeout: float
+    ctx: Context,
+    display: Display,
+    app: Process,
+    watch: XWindowWatch,
+    title: str,
+    timeout: float,
+    carries: Callable[[int], bool],
 ) -> tuple[MappedWindow, Image, float, int]:
     """The app's first window that draws a non-blank frame: a window of the app's own
     process tree (the X server's word, else _NET_WM_PID), and of that title if one is
@@ -78,7 +90,8 @@ def _first_frame(
     while True:
         _exited(ctx, app, display)
         now = time.monotonic()
-        mine = [w for w in watch.windows() if _is_apps(w, app, watch, title) and w.id not in gone]
+        mine = [w for w in watch.windows() if _is_apps(w, app, watch, title, carries)
+                and w.id not in gone]
         for win in mine[:1]:
             first_seen.setdefault(win.id, now)
             done = ctx.run(["xwd", "-id", win.id, "-silent"], env=display.env, timeout=15)
@@ -95,7 +108,7 @@ def _first_frame(
                     "the GL driver renders nothing: check gl.context's renderer",
                 )
         if now >= deadline:
-            detail, hint = _no_window(display, app, watch, title, timeout)
+            detail, hint = _no_window(display, app, watch, title, timeout, carries)
             raise CheckFailed(detail, hint)
         time.sleep(0.1)
 
@@ -103,20 +116,42 @@ def _first_frame(
 _BLANK_LIMIT = 15.0
 
 
-def _is_apps(win: MappedWindow, app: Process, watch: XWindowWatch, title: str) -> bool:
-    owned, _ = win.owner(app.pid, watch.xres_status)
+TOKEN_VAR = "FYNECHECK_APP_TOKEN"
+
+
+def _carrier(ctx: Context, token: str) -> Callable[[int], bool]:
+    """Whether a process inherited the app's run token: read where the app runs (its
+    /proc), once per pid. Another user's process, whose environ is unreadable, does not."""
+    mark = f"{TOKEN_VAR}={token}".encode()
+    known: dict[int, bool] = {}
+
+    def carries(pid: int) -> bool:
+        if pid not in known:
+            done = ctx.run(["cat", f"/proc/{pid}/environ"], timeout=15)
+            known[pid] = done.ok and mark in done.raw.split(b"\0")
+        return known[pid]
+
+    return carries
+
+
+def _is_apps(
+    win: MappedWindow, app: Process, watch: XWindowWatch, title: str,
+    carries: Callable[[int], bool],
+) -> bool:
+    owned, _ = win.owner(app.pid, watch.xres_status, carries)
     return owned and (not title or win.title == title)
 
 
 def _no_window(
-    display: Display, app: Process, watch: XWindowWatch, title: str, timeout: float
+    display: Display, app: Process, watch: XWindowWatch, title: str, timeout: float,
+    carries: Callable[[int], bool],
 ) -> tuple[str, str]:
     """What is true when no window of the app's showed: whether the app mapped windows
     of its own at all, and which windows of other processes mapped meanwhile."""
     own: list[str] = []
     others: list[str] = []
     for w in watch.windows():
-        owned, how = w.owner(app.pid, watch.xres_status)
+        owned, how = w.owner(app.pid, watch.xres_status, carries)
         (own if owned else others).append(f"{w.id} {w.title!r} ({how})")
     seen = (
         f"; windows of other processes mapped meanwhile and do not count: {', '.join(others)}"

@@ -24,6 +24,7 @@ from pytest_fynecheck.model import CheckFailed
 DEBIAN_PACKAGES = {
     "gl": "libgl-dev",
     "x11": "libx11-dev",
+    "xres": "libxres-dev",
     "xrandr": "libxrandr-dev",
     "xcursor": "libxcursor-dev",
     "xinerama": "libxinerama-dev",

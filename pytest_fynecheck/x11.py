@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pytest_fynecheck.context import Context, wait_until
@@ -69,17 +69,98 @@ def find_x_window(ctx: Context, env: Mapping[str, str], title: str) -> XWindow |
 
 
 @dataclasses.dataclass(frozen=True)
+class Lineage:
+    """A process and its ancestors, as /proc said where the app runs: (pid, session id)
+    pairs, the process first, up to init; a session id of -1 could not be read."""
+
+    chain: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Lineage:
+        if text == "-":
+            return cls()
+        pairs = (item.split(":") for item in text.split(","))
+        return cls(tuple((int(pid), -1 if sid == "?" else int(sid)) for pid, sid in pairs))
+
+    @property
+    def pid(self) -> int:
+        return self.chain[0][0] if self.chain else -1
+
+    def within(self, root: int) -> str:
+        """How this process belongs to the tree the kit started at `root` (a session
+        leader: the kit starts the app in a session of its own), or "" when it does not."""
+        if not self.chain or root <= 0:
+            return ""
+        if self.pid == root:
+            return "the app"
+        if any(pid == root for pid, _ in self.chain):
+            return f"a descendant of the app (pid {root})"
+        if self.chain[0][1] == root:
+            # Reparented (e.g. a double fork): still in the session the app leads.
+            return f"in the app's session {root}"
+        return ""
+
+
+@dataclasses.dataclass(frozen=True)
 class MappedWindow:
     """A client window that became viewable, as probes/xwindows_probe.c reports it."""
 
     id: str
-    pid: int  # its _NET_WM_PID, -1 when it sets none
     width: int
     height: int
     title: str
+    # The process its _NET_WM_PID names (what the client claims), empty when unset.
+    net: Lineage = Lineage()
+    # The process the X server says holds its connection (X-Resource), empty when the
+    # server cannot say in this pid namespace.
+    xres: Lineage = Lineage()
+
+    def owner(
+        self, root: int, xres_status: str, carries: Callable[[int], bool] | None = None
+    ) -> tuple[bool, str]:
+        """Whether the window belongs to the process tree started at `root`, and how
+        that was established (or why not). The server's answer is the proof where it
+        has one; a client's _NET_WM_PID counts only where the server cannot say.
+        `carries(pid)`: whether that process inherited the app's own run token (a
+        process the app had started detached, e.g. by Wine's server, is neither its
+        descendant nor in its session)."""
+
+        def within(lineage: Lineage) -> str:
+            how = lineage.within(root)
+            if not how and carries is not None and lineage.chain and carries(lineage.pid):
+                how = "started by the app: it carries the app's run token in its environment"
+            return how
+
+        if self.xres.chain:
+            how = within(self.xres)
+            if not how:
+                return False, f"its X client is pid {self.xres.pid} (X-Resource), not the app's"
+            net = within(self.net)
+            agree = "; its _NET_WM_PID agrees" if net else (
+                "; it sets no _NET_WM_PID" if not self.net.chain
+                else f"; its _NET_WM_PID names pid {self.net.pid}"
+            )
+            return True, f"owned by pid {self.xres.pid} ({how}) via X-Resource{agree}"
+        why = xres_status or "X-Resource names no pid for its client"
+        if not self.net.chain:
+            return False, f"it sets no _NET_WM_PID and the X server named no process ({why})"
+        how = within(self.net)
+        if not how:
+            return False, f"its _NET_WM_PID is {self.net.pid}, not the app's"
+        return True, (
+            f"owned by pid {self.net.pid} ({how}) via _NET_WM_PID (the X server could not "
+            f"confirm it: {why})"
+        )
 
 
-_MAPPED = re.compile(r"^map (0x[0-9a-f]+) (-?\d+) (\d+)x(\d+) ?(.*)$", re.M)
+_MAPPED = re.compile(r"^map (0x[0-9a-f]+) (\d+)x(\d+) (\S+) (\S+) ?(.*)$", re.M)
+_READY = re.compile(r"^ready (.*)$", re.M)
+# What the probe's "ready" line says about X-Resource, for a window's detail.
+_XRES_STATUS = {
+    "none": "the server has no X-Resource extension",
+    "unknown": "X-Resource names no pid for the kit's own connection",
+    "off": "the kit's X probe was built without libXRes (Debian: libxres-dev)",
+}
 
 
 class XWindowWatch:
@@ -104,12 +185,22 @@ class XWindowWatch:
         except BaseException:
             self._probe.stop()
             raise
+        said = _READY.search(self._probe.output())
+        status = said[1].strip() if said else "unknown"
+        # "pid": the server named the probe's own pid, so its pids are comparable to /proc.
+        self.xres_status = "" if status == "pid" else _XRES_STATUS.get(
+            status,
+            f"X-Resource names pid {status.removeprefix('other ')} for the kit's own "
+            "connection: the server sees another pid namespace (or a forwarded display)",
+        )
 
     def windows(self) -> list[MappedWindow]:
         """Every window reported so far, first mapped first, each once (its latest title)."""
         seen: dict[str, MappedWindow] = {}
         for m in _MAPPED.finditer(self._probe.output()):
-            win = MappedWindow(m[1], int(m[2]), int(m[3]), int(m[4]), m[5])
+            win = MappedWindow(
+                m[1], int(m[2]), int(m[3]), m[6], Lineage.parse(m[4]), Lineage.parse(m[5])
+            )
             seen[win.id] = win  # dicts keep the first insertion's place
         return list(seen.values())
 
@@ -118,11 +209,15 @@ class XWindowWatch:
 
 
 def xwindows_probe(ctx: Context) -> Path:
-    """probes/xwindows_probe.c, compiled once per context (x11.libs proves it can be)."""
+    """probes/xwindows_probe.c, compiled once per context (x11.libs proves it can be);
+    with libXRes where it is installed, so the X server can be asked who owns a window."""
 
     def build() -> Path:
-        return compile_probe(ctx, "xwindows", ["x11"], shipped_probe("xwindows_probe.c"))
+        source = shipped_probe("xwindows_probe.c")
+        if ctx.run(["pkg-config", "--exists", "xres"], timeout=30).ok:
+            return compile_probe(ctx, "xwindows", ["x11", "xres"], source)
+        # Without it, a window counts only by its _NET_WM_PID; the detail says so.
+        return compile_probe(ctx, "xwindows-no-xres", ["x11"], "#define NO_XRES 1\n" + source)
 
     exe: Path = ctx.memoize("xwindows probe", build)
     return exe
-

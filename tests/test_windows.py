@@ -106,6 +106,9 @@ def test_hello_shows_its_window_under_wine_in_a_suite_container(
         assert checks[check_id]["status"] == "ok", checks[check_id]
     window = checks["windows.window"]
     assert "'fynecheck hello'" in window["detail"] and "Wine" in window["detail"], window
+    # Wine starts app.exe detached (neither the app's descendant nor in its session): it is
+    # the app's by the run token it inherited, and the detail says so.
+    assert "carries the app's run token" in window["detail"], window
     shot = images.read_png(Path(window["artifacts"]["screenshot"]).read_bytes())
     assert shot.colours(64) >= 8 and min(shot.width, shot.height) >= 32, window
     assert run.ret == 0, run

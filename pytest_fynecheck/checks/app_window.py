@@ -4,13 +4,17 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 import shutil
+import signal
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, Needs, built_binary, check
-from pytest_fynecheck.context import Context, HostProcess, Process, wait_until
+from pytest_fynecheck.context import Context, Process, wait_until
 from pytest_fynecheck.displays import WESTON_PANEL_ROWS, Display, wayland_display, x_display
 from pytest_fynecheck.images import Image, changed_box, read_png, read_xwd, write_png
 from pytest_fynecheck.model import CheckFailed, CheckWarning
@@ -41,11 +45,16 @@ def show_x_window(
     title: str = ctx.settings.get("window_title", "")
     timeout: float = ctx.settings.get("window_timeout", 60.0)
     watch = XWindowWatch(ctx, display.env)  # listening before the app starts: no race
+    token = secrets.token_hex(8)
     try:
         start = time.monotonic()
-        app = ctx.spawn(argv, env=env)
+        app = ctx.spawn(argv, env={**env, TOKEN_VAR: token})
+        carries = _carrier(ctx, token)
         try:
-            win, frame, mapped, skipped = _first_frame(ctx, display, app, watch, title, timeout)
+            win, frame, mapped, skipped = _first_frame(
+                ctx, display, app, watch, title, timeout, carries
+            )
+            _, owned = win.owner(app.pid, watch.xres_status, carries)
             first = time.monotonic() - start
             shot = write_png(frame, ctx.settings["artifacts"] / f"app-window-{ctx.name}.png")
         finally:
@@ -54,26 +63,35 @@ def show_x_window(
         watch.stop()
     before = f"; {skipped} earlier window(s) of the app closed first (a splash)" if skipped else ""
     return Found(
-        f"window {win.title!r} ({win.id}, pid {win.pid}) viewable on {display.name} after "
+        f"window {win.title!r} ({win.id}) viewable on {display.name} after "
         f"{mapped - start:.1f} s, first frame after {first:.1f} s ({frame.colours(256)}+ "
-        f"colours, {frame.width}x{frame.height}){before}; stopped with SIGTERM (exit {code})",
+        f"colours, {frame.width}x{frame.height}); {owned}{before}; stopped with SIGTERM "
+        f"(exit {code})",
         {"screenshot": str(shot)},
     )
 
 
 def _first_frame(
-    ctx: Context, display: Display, app: Process, watch: XWindowWatch, title: str, timeout: float
+    ctx: Context,
+    display: Display,
+    app: Process,
+    watch: XWindowWatch,
+    title: str,
+    timeout: float,
+    carries: Callable[[int], bool],
 ) -> tuple[MappedWindow, Image, float, int]:
-    """The app's first window that draws a non-blank frame. Without a title, that is the
-    first new window of its own process (_NET_WM_PID); one that closes before it is drawn
-    (a splash) gives way to the next."""
+    """The app's first window that draws a non-blank frame: a window of the app's own
+    process tree (the X server's word, else _NET_WM_PID), and of that title if one is
+    set; the title alone never makes a window the app's. One that closes before it is
+    drawn (a splash) gives way to the next."""
     deadline = time.monotonic() + timeout
     gone: set[str] = set()
     first_seen: dict[str, float] = {}
     while True:
         _exited(ctx, app, display)
         now = time.monotonic()
-        mine = [w for w in watch.windows() if _is_apps(w, app, title) and w.id not in gone]
+        mine = [w for w in watch.windows() if _is_apps(w, app, watch, title, carries)
+                and w.id not in gone]
         for win in mine[:1]:
             first_seen.setdefault(win.id, now)
             done = ctx.run(["xwd", "-id", win.id, "-silent"], env=display.env, timeout=15)
@@ -90,57 +108,81 @@ def _first_frame(
                     "the GL driver renders nothing: check gl.context's renderer",
                 )
         if now >= deadline:
-            detail = _no_window(display, app, watch, title, timeout)
-            raise CheckFailed(detail, _no_window_hint(title))
+            detail, hint = _no_window(display, app, watch, title, timeout, carries)
+            raise CheckFailed(detail, hint)
         time.sleep(0.1)
 
 
 _BLANK_LIMIT = 15.0
 
 
-def _is_apps(win: MappedWindow, app: Process, title: str) -> bool:
-    if title:
-        return win.title == title
-    if win.pid == -1 or not isinstance(app, HostProcess):
-        return True  # no pid to compare, or another pid namespace (a container)
-    return _descends(win.pid, app.pid)
+TOKEN_VAR = "FYNECHECK_APP_TOKEN"
 
 
-def _descends(pid: int, ancestor: int) -> bool:
-    """Whether `pid` is `ancestor` or one of its descendants (an app started by a script)."""
-    for _ in range(32):
-        if pid == ancestor:
-            return True
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
-        if pid <= 1:
-            return False
-    return False
+def _carrier(ctx: Context, token: str) -> Callable[[int], bool]:
+    """Whether a process inherited the app's run token: read where the app runs (its
+    /proc), once per pid. Another user's process, whose environ is unreadable, does not."""
+    mark = f"{TOKEN_VAR}={token}".encode()
+    known: dict[int, bool] = {}
+
+    def carries(pid: int) -> bool:
+        if pid not in known:
+            done = ctx.run(["cat", f"/proc/{pid}/environ"], timeout=15)
+            known[pid] = done.ok and mark in done.raw.split(b"\0")
+        return known[pid]
+
+    return carries
+
+
+def _is_apps(
+    win: MappedWindow, app: Process, watch: XWindowWatch, title: str,
+    carries: Callable[[int], bool],
+) -> bool:
+    owned, _ = win.owner(app.pid, watch.xres_status, carries)
+    return owned and (not title or win.title == title)
 
 
 def _no_window(
-    display: Display, app: Process, watch: XWindowWatch, title: str, timeout: float
-) -> str:
-    others = [
-        f"{w.id} {w.title!r} (pid {w.pid})" for w in watch.windows() if not _is_apps(w, app, title)
-    ]
-    seen = f"; windows that did map: {', '.join(others)}" if others else ""
-    which = f"titled {title!r}" if title else f"of the app (pid {app.pid})"
-    return (
-        f"no window {which} became viewable on {display.name} within {timeout:g} s{seen}; "
-        f"the app printed:\n{app.output()[-1500:]}"
+    display: Display, app: Process, watch: XWindowWatch, title: str, timeout: float,
+    carries: Callable[[int], bool],
+) -> tuple[str, str]:
+    """What is true when no window of the app's showed: whether the app mapped windows
+    of its own at all, and which windows of other processes mapped meanwhile."""
+    own: list[str] = []
+    others: list[str] = []
+    for w in watch.windows():
+        owned, how = w.owner(app.pid, watch.xres_status, carries)
+        (own if owned else others).append(f"{w.id} {w.title!r} ({how})")
+    seen = (
+        f"; windows of other processes mapped meanwhile and do not count: {', '.join(others)}"
+        if others else ""
     )
-
-
-def _no_window_hint(title: str) -> str:
-    if title:
-        return "set ini fynecheck_window_title to the title your app uses"
+    printed = f"; the app printed:\n{app.output()[-1500:]}"
+    if own and not title:
+        # Each closed before the kit could take a frame of it.
+        return (
+            f"the app's window(s) mapped on {display.name} and closed again within "
+            f"{timeout:g} s, before a frame of one was taken: {', '.join(own)}; it is still "
+            f"running{seen}{printed}",
+            "run the app by hand on this display: it closes its windows as soon as it opens "
+            "them",
+        )
+    if own:
+        # The app did map windows: only the title is off.
+        return (
+            f"the app mapped window(s) of its own on {display.name} within {timeout:g} s, "
+            f"none titled {title!r}: {', '.join(own)}{seen}{printed}",
+            "set ini fynecheck_window_title to the title your app uses, or leave it empty "
+            "to take the app's first window",
+        )
+    which = f"titled {title!r} or any other" if title else ""
     return (
+        f"the app's process (pid {app.pid}) and its descendants mapped no window {which}"
+        f"{' ' if which else ''}of their own on {display.name} in {timeout:g} s; "
+        f"it is still running{seen}{printed}",
         "raise ini fynecheck_window_timeout if the app starts slowly; if it needs arguments "
-        "to open its window, set ini fynecheck_app_args"
+        "to open its window, set ini fynecheck_app_args; an app with no window of its own "
+        "(e.g. only a tray icon) has none to check",
     )
 
 
@@ -208,7 +250,10 @@ def _exited(ctx: Context, app: Process, display: Display) -> None:
     known = explain_wayland_failure(ctx, display, code, output) if display.wayland else None
     if known is not None:
         raise known
-    detail = f"the app exited with {code} before showing a window:\n" + _crash_text(output)
+    crash = go_crash(output)
+    detail = f"the app {exit_cause(code)} before showing a window"
+    detail += f"; it crashed: {crash}" if crash else ""
+    detail += ":\n" + _crash_text(output)
     server = display.server
     if server is not None and server.poll() is not None:
         # The display the checks before this one used is gone: that is the cause to show.
@@ -216,7 +261,46 @@ def _exited(ctx: Context, app: Process, display: Display) -> None:
             f"\nthe kit's display server ({display.description}) had exited with "
             f"{server.poll()}; it printed:\n{display.log()[-1500:]}"
         )
-    raise CheckFailed(detail, _window_hint(output))
+    raise CheckFailed(detail, _window_hint(output, code, crash))
+
+
+def exit_cause(code: int) -> str:
+    """How a program ended, in words: a death by signal is named, not shown as -15."""
+    if code < 0:
+        return f"was killed by signal {_signal_name(-code)}"
+    if 128 < code < 128 + 65 and _signal_name(code - 128).startswith("SIG"):
+        # A shell (e.g. a container's wrapper) reports its child's death by signal so.
+        return (
+            f"exited with {code} (128+{code - 128}: how a shell reports a child killed by "
+            f"{_signal_name(code - 128)})"
+        )
+    return f"exited with {code}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f"{signal.Signals(number).name} ({number})"
+    except ValueError:
+        return f"signal {number}"
+
+
+# The first line of a Go crash (panic, fatal error, an uncaught signal in cgo code), and
+# the function the crashing goroutine was in (the line after "goroutine N [running]:").
+_GO_CRASH = re.compile(r"^(panic: .*|fatal error: .*|SIG[A-Z]+: .*)$", re.M)
+_CRASH_FRAME = re.compile(
+    r"^goroutine \d+ \[running\]:\n(?:panic\(.*\n.*\n)?(\S+)\(.*\)\n\s+(\S+)", re.M
+)
+
+
+def go_crash(output: str) -> str:
+    """A Go crash's first line and where it happened, e.g. "panic: boom (in main.tray,
+    /src/main.go:12)"; "" when the output shows no crash."""
+    first = _GO_CRASH.search(output)
+    if first is None:
+        return ""
+    frame = _CRASH_FRAME.search(output, first.end())
+    where = f" (in {frame[1]}, {frame[2].split(' ')[0]})" if frame else ""
+    return first[1].strip() + where
 
 
 def _crash_text(output: str) -> str:
@@ -226,11 +310,21 @@ def _crash_text(output: str) -> str:
     return output[:1500] + "\n…\n" + output[-1500:]
 
 
-def _window_hint(output: str) -> str:
+def _window_hint(output: str, code: int, crash: str) -> str:
     if "err:module:import_dll" in output:
         return "Wine did not find a DLL the .exe imports: see windows.dlls"
     if "failed to initialise GLFW" in output or "GLX" in output:
         return "GLFW could not open the display or create a GL context: see display.* and gl.*"
+    if crash:
+        return (
+            "the app crashed before its window showed: the crash's first line and place are "
+            "in the detail; run the app by hand on this display to reproduce it"
+        )
+    if code < 0:
+        return (
+            "another process signalled the app before its window showed (the kit signals it "
+            "only to stop it after the check): find what sends the signal"
+        )
     return (
         "run the app by hand on this display and read what it prints; if it needs arguments "
         "to open its window, set ini fynecheck_app_args"

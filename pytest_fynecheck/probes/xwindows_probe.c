@@ -1,11 +1,19 @@
-/* Watches an X display for top-level windows as they map, without polling.
+/* Watches an X display for top-level windows as they map, without polling, and says
+ * which process each belongs to.
  *
- * Prints "ready" once it listens, then one line per client window that becomes
+ * Prints "ready XRES" once it listens, then one line per client window that becomes
  * viewable or changes its title:
- *     map 0xWINDOW PID WIDTHxHEIGHT TITLE
- * PID is the window's _NET_WM_PID, or -1 when it has none. A window manager
- * reparents a client into an unnamed frame: the client inside is reported.
- * Runs until the display closes or it is killed.
+ *     map 0xWINDOW WIDTHxHEIGHT NET XRES TITLE
+ * NET is the process the window's _NET_WM_PID names (what the client says), XRES the
+ * process the X server says holds the window's connection (X-Resource extension), each
+ * "-" when unknown, else its lineage from /proc as read here, where the app runs:
+ * PID:SID,PPID:SID,... up to init ("?" for a session that could not be read).
+ * The ready line's XRES says whether the server's pids are ours: "pid" when it names
+ * this probe's own pid for the probe's connection; otherwise why not ("none": no
+ * extension; "other N": it names pid N, another pid namespace or a forwarded
+ * display; "unknown": it names none; "off": built without libXRes).
+ * A window manager reparents a client into an unnamed frame: the client inside is
+ * reported. Runs until the display closes or it is killed.
  */
 #include <X11/Xatom.h>
 #include <X11/Xlib.h>
@@ -13,8 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#ifndef NO_XRES
+#include <X11/extensions/XRes.h>
+#endif
 
 static Atom net_wm_pid, net_wm_name, utf8_string, wm_state;
+static int xres_ok; /* the server's pids are this namespace's (see "ready") */
 
 /* A window may vanish between the event and our question: not an error here. */
 static int ignore_errors(Display *d, XErrorEvent *e) {
@@ -96,14 +109,93 @@ static Window client_of(Display *d, Window w, int depth) {
     return found;
 }
 
+/* The pid of the client that created `xid`, as the server knows it from its socket
+ * (-1: no extension, or the server cannot tell, e.g. a remote client). */
+static long xres_pid(Display *d, XID xid) {
+    long pid = -1;
+#ifndef NO_XRES
+    XResClientIdSpec spec = {xid, XRES_CLIENT_ID_PID_MASK};
+    long n = 0;
+    XResClientIdValue *ids = NULL;
+    if (XResQueryClientIds(d, 1, &spec, &n, &ids) == Success) {
+        for (long i = 0; i < n; i++)
+            if (XResGetClientIdType(&ids[i]) == XRES_CLIENT_ID_PID)
+                pid = XResGetClientPid(&ids[i]);
+        XResClientIdsDestroy(n, ids);
+    }
+#else
+    (void)d;
+    (void)xid;
+#endif
+    return pid;
+}
+
+/* Whether the server's pids are ours: it must name this probe for its own pixmap. */
+static const char *xres_status(Display *d, Window root, char *buf, size_t size) {
+#ifndef NO_XRES
+    int event_base, error_base;
+    if (!XResQueryExtension(d, &event_base, &error_base))
+        return "none";
+    Pixmap mine = XCreatePixmap(d, root, 1, 1, 1);
+    long pid = xres_pid(d, mine);
+    XFreePixmap(d, mine);
+    if (pid == (long)getpid()) {
+        xres_ok = 1;
+        return "pid";
+    }
+    if (pid == -1)
+        return "unknown";
+    snprintf(buf, size, "other %ld", pid);
+    return buf;
+#else
+    (void)d;
+    (void)root;
+    (void)buf;
+    (void)size;
+    return "off";
+#endif
+}
+
+/* "PID:SID,PPID:SID,..." from /proc, up to init: who started whom, read while the
+ * window's process still runs. */
+static void lineage(long pid, char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = '\0';
+    if (pid <= 0) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    for (int depth = 0; pid > 0 && depth < 64 && used + 32 < size; depth++) {
+        char path[64], stat[1024];
+        long ppid = 0, sid = -1;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (f != NULL) {
+            size_t got = fread(stat, 1, sizeof stat - 1, f);
+            stat[got] = '\0';
+            fclose(f);
+            char *end = strrchr(stat, ')'); /* the command may hold spaces and ')' */
+            if (end == NULL || sscanf(end + 1, " %*c %ld %*d %ld", &ppid, &sid) != 2)
+                ppid = 0, sid = -1;
+        }
+        if (sid < 0)
+            used += snprintf(buf + used, size - used, "%s%ld:?", depth ? "," : "", pid);
+        else
+            used += snprintf(buf + used, size - used, "%s%ld:%ld", depth ? "," : "", pid, sid);
+        pid = ppid;
+    }
+}
+
 static void report(Display *d, Window top) {
     XWindowAttributes a;
-    char title[1024];
+    char title[1024], net[2048], xres[2048];
     Window w = client_of(d, top, 2);
     if (w == None || !XGetWindowAttributes(d, w, &a) || a.map_state != IsViewable)
         return;
     title_of(d, w, title, sizeof title);
-    printf("map 0x%lx %ld %dx%d %s\n", (unsigned long)w, pid_of(d, w), a.width, a.height, title);
+    lineage(pid_of(d, w), net, sizeof net);
+    lineage(xres_ok ? xres_pid(d, w) : -1, xres, sizeof xres);
+    printf("map 0x%lx %dx%d %s %s %s\n", (unsigned long)w, a.width, a.height, net, xres, title);
     fflush(stdout);
 }
 
@@ -120,8 +212,10 @@ int main(void) {
     wm_state = XInternAtom(d, "WM_STATE", False);
     Window root = DefaultRootWindow(d);
     XSelectInput(d, root, SubstructureNotifyMask);
+    char other[64];
+    const char *xres = xres_status(d, root, other, sizeof other);
     XSync(d, False);
-    printf("ready\n");
+    printf("ready %s\n", xres);
     fflush(stdout);
     for (;;) {
         XEvent e;

@@ -66,10 +66,12 @@ def run_options(user: User) -> dict[str, Any]:
         # Files the kit copies in (a remote engine) go to volumes: the engine's
         # put_archive cannot write into a tmpfs.
         "tmpfs": {
-            "/tmp": "mode=1777",
+            # exec: Docker's tmpfs is noexec unless told, and programs built into /tmp run
+            # from there (a reloader's app, `go run`, `go test`).
+            "/tmp": "exec,mode=1777",
             "/run": "mode=1777",
-            "/var/tmp": "mode=1777",
-            HOME_IN_CONTAINER: f"mode=0700,uid={user.uid},gid={user.gid}",
+            "/var/tmp": "exec,mode=1777",
+            HOME_IN_CONTAINER: f"exec,mode=0700,uid={user.uid},gid={user.gid}",
         },
     }
 

@@ -106,10 +106,16 @@ def commands(code: str) -> list[str]:
 
 def appended(command: str, args: str) -> str:
     """`args` at the end of `command`, before a trailing comment."""
-    comment = re.search(r"\s+#[^\"']*$", command)
-    if comment is None:
-        return f"{command} {args}"
-    return f"{command[:comment.start()]} {args}{command[comment.start():]}"
+    quote = ""
+    for i, ch in enumerate(command):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#" and i and command[i - 1].isspace():  # a comment, as sh reads it
+            start = len(command[:i].rstrip())
+            return f"{command[:start]} {args}{command[start:]}"
+    return f"{command} {args}"
 
 
 def test_every_sh_block_is_marked() -> None:

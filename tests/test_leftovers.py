@@ -94,8 +94,11 @@ def test_sigkilled_runs_leave_nothing_after_the_next_run(runs: Runs) -> None:
         if n == 0:  # surely mid-build: the kit's cache is empty, so the first run builds
             assert wait_until(lambda: any(map(_is_go_build, _pids_mentioning(str(runs.cache)))),
                               600, 0.1), "no build started"
-        else:  # mid-build or mid-run
-            time.sleep(rng.uniform(3, 25))
+        else:  # mid-run: while its app runs (a warm run can end within the 3 s once slept here)
+            assert wait_until(lambda: any(not _is_go_build(pid) for pid in
+                                          _pids_mentioning(str(runs.cache))),
+                              600, 0.05), "the app never started"
+            time.sleep(rng.uniform(0, 0.3))
         points.append(round(time.monotonic() - started, 1))
         run.kill()  # SIGKILL: no cleanup of its own
         run.wait()

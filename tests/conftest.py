@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Generator, Iterable
 from pathlib import Path
@@ -39,6 +40,15 @@ def _cache_env() -> dict[str, str]:
 
 
 CACHE_ENV = _cache_env()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A shell's background job (`.ci/run &`, nohup) starts with SIGINT ignored, and the
+    runs these tests start would inherit that: the kit then rightly leaves SIGINT alone,
+    and a test's Ctrl-C never arrives. A handler of our own is reset to the default at
+    exec, so the runs start as from a terminal."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

@@ -134,9 +134,10 @@ def test_a_go_run_build_is_seen_held_and_ended_like_go_build() -> None:
         step = box.model.broken_build(False, 0)
         box.apply(step.actions[:1])
         proc = mode.spawn(["go", "run", "."], box)
-        assert box.apply([Action("await_build", seconds=120)]) == [], proc.output()
-        assert "cannot use" in proc.output() or wait_until(
-            lambda: "cannot use" in proc.output(), 10)
+        assert wait_until(lambda: "cannot use" in proc.output(), 120), proc.output()
+        (started,) = [line[1] for line in box.builds() if line[0] == "start"][-1:]
+        assert wait_until(lambda: not box.building(started), 30), box.builds()
+        assert "end" not in [line[0] for line in box.builds() if line[1:2] == [started]]
     finally:
         if proc is not None:
             proc.stop()

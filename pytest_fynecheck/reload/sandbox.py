@@ -112,6 +112,7 @@ class Sandbox:
     def apply(self, actions: Sequence[Action], step: int = 0, label: str = "") -> list[str]:
         """Run a step's actions; returns notes on waits that timed out."""
         notes: list[str] = []
+        begun = len(self.builds())  # a build the step's edits start may end before its await
         for a in actions:
             if a.kind == "fs":
                 assert a.prim is not None
@@ -129,7 +130,7 @@ class Sandbox:
                 (self.ctl / "release").touch()
             elif a.kind in ("await_held", "await_build"):
                 word = "held" if a.kind == "await_held" else "end"
-                mark = self._mark if word == "held" else len(self.builds())
+                mark = self._mark if word == "held" else begun
                 if not self._await(word, mark, a.seconds):
                     notes.append(f"no build {'was held' if word == 'held' else 'ended'} "
                                  f"within {a.seconds:g} s")

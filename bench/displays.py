@@ -19,9 +19,9 @@ from pathlib import Path
 
 from stopwatch import median
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import KINDS, start_display
-from pytest_fynecheck.wayland import wayland_globals
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.displays.servers import KINDS, start_display
+from pytest_fynecheck.displays.wayland import wayland_globals
 
 ROOT = Path(__file__).resolve().parent.parent
 

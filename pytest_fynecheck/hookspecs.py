@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.core.context import Context
 
 
 def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:

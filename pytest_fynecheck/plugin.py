@@ -16,24 +16,25 @@ from typing import Any
 
 import pytest
 
-from pytest_fynecheck import options, process
-from pytest_fynecheck import report as doctor
 from pytest_fynecheck.checks import catalogue
-from pytest_fynecheck.items import CheckItem, add_items, check_items
-from pytest_fynecheck.model import Result
-from pytest_fynecheck.session import core, start_session
-from pytest_fynecheck.settings import configure, settings
-from pytest_fynecheck.workers import is_worker
+from pytest_fynecheck.core import process
+from pytest_fynecheck.core.model import Result
+from pytest_fynecheck.core.workers import is_worker
+from pytest_fynecheck.plan import options
+from pytest_fynecheck.plan.settings import configure, settings
+from pytest_fynecheck.run import report as doctor
+from pytest_fynecheck.run.items import CheckItem, add_items, check_items
+from pytest_fynecheck.run.session import core, start_session
 
 # Feature plugins: each owns its fixtures, items and hooks; options are options.py's.
 pytest_plugins: list[str] = [
-    "pytest_fynecheck.readiness",
-    "pytest_fynecheck.displays_plugin",
+    "pytest_fynecheck.run.readiness",
+    "pytest_fynecheck.displays.plugin",
     "pytest_fynecheck.drift.plugin",
     "pytest_fynecheck.containers.plugin",
     "pytest_fynecheck.watcher.plugin",
     "pytest_fynecheck.matrix.plugin",
-    "pytest_fynecheck.attachments",
+    "pytest_fynecheck.run.attachments",
     "pytest_fynecheck.windows.plugin",
     "pytest_fynecheck.reload.plugin",
 ]

@@ -32,8 +32,8 @@ from pytest_fynecheck.containers.images import (
     follow_build,
     recipe_dir,
 )
-from pytest_fynecheck.context import wait_until
-from pytest_fynecheck.session import cache_dir
+from pytest_fynecheck.core.context import wait_until
+from pytest_fynecheck.run.session import cache_dir
 
 RECIPE = Path(__file__).parent / "dind"
 LABEL_DIND = "io.fynecheck.dind"

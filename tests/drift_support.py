@@ -15,8 +15,8 @@ import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.session import cache_dir
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.run.session import cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "fixtures" / "hello"

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from conftest import FynecheckRun, run_fynecheck, start_suite
 
-from pytest_fynecheck import images
 from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
 from pytest_fynecheck.containers.engine import LABEL_PID, LABEL_SESSION, owner_labels
@@ -26,9 +25,10 @@ from pytest_fynecheck.containers.execs import Attached, Exec
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reproducer import failing_command, write_reproducer
 from pytest_fynecheck.containers.start import host_go
-from pytest_fynecheck.context import ToolMissing, ToolTimeout, running_check
-from pytest_fynecheck.cprobe import c_program, compile_probe
-from pytest_fynecheck.model import CheckFailed, Result, Status
+from pytest_fynecheck.core.context import ToolMissing, ToolTimeout, running_check
+from pytest_fynecheck.core.model import CheckFailed, Result, Status
+from pytest_fynecheck.displays import images
+from pytest_fynecheck.toolchain.cprobe import c_program, compile_probe
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
 
@@ -158,7 +158,7 @@ def test_quick_output_survives_a_late_reader(
 
 
 def test_xvfb_inside(bookworm: ContainerContext) -> None:
-    from pytest_fynecheck.displays import x_display
+    from pytest_fynecheck.displays.servers import x_display
 
     display = x_display(bookworm)
     done = bookworm.run(["xdpyinfo"], env=display.env)
@@ -402,7 +402,7 @@ def test_sigkill_mid_run_leaves_no_container(pytester: pytest.Pytester) -> None:
     import sys
     import time
 
-    from pytest_fynecheck.context import wait_until
+    from pytest_fynecheck.core.context import wait_until
 
     pytester.makepyfile(
         """

@@ -17,7 +17,7 @@ from conftest import start_suite
 
 from pytest_fynecheck.containers.confine import HOME_IN_CONTAINER, USER_NAME, User
 from pytest_fynecheck.containers.context import ContainerContext
-from pytest_fynecheck.displays import start_display
+from pytest_fynecheck.displays.servers import start_display
 
 pytestmark = pytest.mark.slow
 

@@ -28,9 +28,9 @@ from pytest_fynecheck.containers.engine import (
     owner_labels,
 )
 from pytest_fynecheck.containers.reap import reap_containers
-from pytest_fynecheck.context import wait_until
-from pytest_fynecheck.reaper import process_start_time
-from pytest_fynecheck.session import cache_dir
+from pytest_fynecheck.core.context import wait_until
+from pytest_fynecheck.core.reaper import process_start_time
+from pytest_fynecheck.run.session import cache_dir
 
 
 @pytest.fixture(scope="module")

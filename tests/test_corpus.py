@@ -18,7 +18,7 @@ import pytest
 from conftest import CACHE_ENV, ROOT
 from wheel_support import wheel_venv
 
-from pytest_fynecheck.images import read_png
+from pytest_fynecheck.displays.images import read_png
 
 FYNE = "fyne.io/fyne/v2@v2.7.1"
 FYNE_X = "fyne.io/x/fyne@v0.0.0-20261007154834-b636b6d322fc"

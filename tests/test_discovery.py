@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_fynecheck
 
-from pytest_fynecheck.gobuild import KEEP_BUILDS, prune
-from pytest_fynecheck.images import read_png
+from pytest_fynecheck.displays.images import read_png
+from pytest_fynecheck.toolchain.gobuild import KEEP_BUILDS, prune
 
 SPLASH = ROOT / "fixtures" / "splash"
 

@@ -16,12 +16,13 @@ import pytest
 from conftest import path_without, pc_dir_without
 from proc_support import live_processes
 
-from pytest_fynecheck import images, reaper
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import KINDS, Display, start_display, start_weston
-from pytest_fynecheck.model import CheckFailed, InputError
-from pytest_fynecheck.wayland import wayland_globals, wayland_seat
-from pytest_fynecheck.x11 import probe_x
+from pytest_fynecheck.core import reaper
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, InputError
+from pytest_fynecheck.displays import images
+from pytest_fynecheck.displays.servers import KINDS, Display, start_display, start_weston
+from pytest_fynecheck.displays.wayland import wayland_globals, wayland_seat
+from pytest_fynecheck.displays.x11 import probe_x
 
 # An inner test that reports what its display was, for the outer test to check.
 REPORTING_TEST = """
@@ -229,8 +230,8 @@ def test_unknown_kind_to_start_display_is_input_error(ctx: Context) -> None:
 OWNER = """
 import sys, time
 from pathlib import Path
-from pytest_fynecheck.context import Context, ToolMissing
-from pytest_fynecheck.displays import start_display
+from pytest_fynecheck.core.context import Context, ToolMissing
+from pytest_fynecheck.displays.servers import start_display
 ctx = Context(Path.cwd(), Path.cwd(), Path.cwd())
 shown = [start_display(ctx, kind) for kind in sys.argv[1:]]
 print(" ".join(str(d.server.pid) for d in shown), flush=True)

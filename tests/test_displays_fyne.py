@@ -19,15 +19,15 @@ from display_support import (
     x11_window_on_xwayland,
 )
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import Display, start_display
-from pytest_fynecheck.session import cache_dir
-from pytest_fynecheck.wayland import (
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.displays.servers import Display, start_display
+from pytest_fynecheck.displays.wayland import (
     SEATLESS_HINT,
     explain_wayland_failure,
     is_glfw_seatless_crash,
     wayland_seat,
 )
+from pytest_fynecheck.run.session import cache_dir
 
 HELLO = Path(__file__).resolve().parent.parent / "fixtures" / "hello"
 

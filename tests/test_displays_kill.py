@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_fynecheck import reaper
+from pytest_fynecheck.core import reaper
 
 ROUNDS = 20
 

@@ -27,15 +27,15 @@ from display_support import (
 from pytest_fynecheck.checks.cc import WAYLAND_CLIENT_MIN
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.images import SUITES
-from pytest_fynecheck.cprobe import pkg_config
-from pytest_fynecheck.displays import Display, start_display
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.wayland import (
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.displays.servers import Display, start_display
+from pytest_fynecheck.displays.wayland import (
     SEATLESS_HINT,
     explain_wayland_failure,
     is_glfw_seatless_crash,
     wayland_seat,
 )
+from pytest_fynecheck.toolchain.cprobe import pkg_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("suite", SUITES)]
 

@@ -10,7 +10,7 @@ from conftest import ROOT, start_suite
 
 from pytest_fynecheck.checks.glibc import glibc_portability
 from pytest_fynecheck.containers.context import ContainerContext
-from pytest_fynecheck.model import CheckFailed, CheckWarning, Needs, Result, Status
+from pytest_fynecheck.core.model import CheckFailed, CheckWarning, Needs, Result, Status
 
 STRLCPY = ROOT / "fixtures" / "portability" / "strlcpy"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_fynecheck import reaper
-from pytest_fynecheck.context import Context, wait_until
-from pytest_fynecheck.gobuild import LOCK_NAME, KeyLock, cached_build, go_sources, sweep
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.core import reaper
+from pytest_fynecheck.core.context import Context, wait_until
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.toolchain.gobuild import LOCK_NAME, KeyLock, cached_build, go_sources, sweep
 
 MAIN = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("%s") }\n'
 ENV = {"GOWORK": "off", "GOFLAGS": "-buildvcs=false", "CGO_ENABLED": "0"}

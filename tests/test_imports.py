@@ -41,11 +41,11 @@ def test_module_imports_alone(module: str) -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "pytest_fynecheck.displays",
-        "pytest_fynecheck.x11",
-        "pytest_fynecheck.wayland",
-        "pytest_fynecheck.cprobe",
-        "pytest_fynecheck.gobuild",
+        "pytest_fynecheck.displays.servers",
+        "pytest_fynecheck.displays.x11",
+        "pytest_fynecheck.displays.wayland",
+        "pytest_fynecheck.toolchain.cprobe",
+        "pytest_fynecheck.toolchain.gobuild",
         "pytest_fynecheck.drift.probe",
         "pytest_fynecheck.watcher.build",
     ],

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from interrupt_support import APP, InterruptedRun, wait_for
 
+from pytest_fynecheck.core.model import InputError, Result, Status
 from pytest_fynecheck.matrix import merge, summary
-from pytest_fynecheck.model import InputError, Result, Status
 
 # Generous: the old kit went on with the build for minutes. The promise (5 s) is the bench's.
 BOUND = 60.0

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import CACHE_ENV
 
-from pytest_fynecheck.context import wait_until
+from pytest_fynecheck.core.context import wait_until
 
 KILLED_RUNS = 3
 

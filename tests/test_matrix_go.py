@@ -12,7 +12,7 @@ import pytest
 from conftest import CACHE_ENV, run_fynecheck
 from workflow_support import proxy_releases, tool_env
 
-from pytest_fynecheck.gotool import version_tuple
+from pytest_fynecheck.toolchain.gotool import version_tuple
 
 
 def test_matrix_json_resolves_versions_through_the_proxy(pytester: pytest.Pytester,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import run_fynecheck
 
-from pytest_fynecheck.images import read_png
+from pytest_fynecheck.displays.images import read_png
 from pytest_fynecheck.matrix import merge
 
 

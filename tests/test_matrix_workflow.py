@@ -13,8 +13,8 @@ import pytest
 from conftest import CACHE_ENV, ROOT
 from workflow_support import LocalWorkflow, proxy_releases, tool_env
 
-from pytest_fynecheck.gotool import version_tuple
 from pytest_fynecheck.matrix import merge
+from pytest_fynecheck.toolchain.gotool import version_tuple
 
 WORKFLOW = ROOT / "examples" / "fynecheck-matrix.yml"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import run_fynecheck
 
-from pytest_fynecheck.gotool import dedupe_errors
+from pytest_fynecheck.toolchain.gotool import dedupe_errors
 
 REFUSED = "example.com/refused"
 PSEUDO = "v0.0.0-20240101000000-abcdefabcdef"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import HELLO, run_fynecheck
 
-from pytest_fynecheck.context import wait_until
+from pytest_fynecheck.core.context import wait_until
 
 USER_TESTS = """
 import pytest

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.cprobe import c_program, compile_probe
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.toolchain.cprobe import c_program, compile_probe
 
 
 @pytest.fixture

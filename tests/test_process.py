@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from proc_support import live_processes
 
-from pytest_fynecheck import process
-from pytest_fynecheck.context import Context, HostProcess, ToolTimeout, wait_until
+from pytest_fynecheck.core import process
+from pytest_fynecheck.core.context import Context, HostProcess, ToolTimeout, wait_until
 
 
 def _group(pgid: int) -> list[int]:

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import CACHE_ENV, run_fynecheck
 
-from pytest_fynecheck import progress
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.gobuild import cached_build
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.progress import GoBuildProgress, Progress, step_name
+from pytest_fynecheck.core import progress
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.core.progress import GoBuildProgress, Progress, step_name
+from pytest_fynecheck.toolchain.gobuild import cached_build
 
 # A small cgo program that pulls in a slice of the standard library: with an empty
 # GOCACHE, `go build` compiles runtime/cgo, text/template, encoding/json, ... for seconds.

@@ -42,7 +42,7 @@ def test_no_progress_message_carries_the_prefix_the_writer_adds() -> None:
 def test_the_writer_adds_the_prefix_once(pytester: pytest.Pytester) -> None:
     """A real session's progress line, as the containers' reaper writes it."""
     pytester.makeconftest(
-        "from pytest_fynecheck.session import core\n"
+        "from pytest_fynecheck.run.session import core\n"
         "def pytest_sessionstart(session):\n"
         "    core(session.config).progress('removed 1 container(s) left by killed runs')\n"
     )

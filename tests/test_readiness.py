@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from conftest import path_without, pc_dir_without, run_fynecheck
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import start_display
-from pytest_fynecheck.images import read_png
-from pytest_fynecheck.wayland import SEATLESS_HINT
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.displays.images import read_png
+from pytest_fynecheck.displays.servers import start_display
+from pytest_fynecheck.displays.wayland import SEATLESS_HINT
 
 REQUIRED = [
     "go.version",
@@ -140,7 +140,7 @@ def test_pkg_config_without_gl_pc(pytester: pytest.Pytester, hello: Path) -> Non
 
 def test_debian_package_table_matches_dpkg(tmp_path: Path) -> None:
     """The hint names the package dpkg says owns each .pc file (here, on Debian)."""
-    from pytest_fynecheck.cprobe import DEBIAN_PACKAGES
+    from pytest_fynecheck.toolchain.cprobe import DEBIAN_PACKAGES
 
     for module, package in DEBIAN_PACKAGES.items():
         pcdir = subprocess.run(

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from proc_support import in_pid_namespace
 
-from pytest_fynecheck import reaper
-from pytest_fynecheck.context import wait_until
+from pytest_fynecheck.core import reaper
+from pytest_fynecheck.core.context import wait_until
 
 # Records a private directory the reaper may remove, then holds until released.
 HOLDER = """
 import os, sys, tempfile, time
 from pathlib import Path
-from pytest_fynecheck import reaper
+from pytest_fynecheck.core import reaper
 made = tempfile.mkdtemp(prefix=reaper.OWN_DIR_PREFIX)
 reaper.record_dir(made)
 Path(sys.argv[1]).write_text(made)
@@ -105,7 +105,7 @@ def test_scratch_of_a_killed_run_is_removed_by_the_next(records: Path) -> None:
     made = subprocess.run(
         [sys.executable, "-c",
          "import os, signal\n"
-         "from pytest_fynecheck import reaper\n"
+         "from pytest_fynecheck.core import reaper\n"
          "print(reaper.scratch_dir('fynecheck-test-'), flush=True)\n"
          "os.kill(os.getpid(), signal.SIGKILL)\n"],
         capture_output=True, text=True, timeout=60, check=False,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from reload_support import FAST, local_mode, quick, reloader, scenario
 
-from pytest_fynecheck.context import wait_until
+from pytest_fynecheck.core.context import wait_until
 from pytest_fynecheck.reload.churn import Action, ProbeTree
 from pytest_fynecheck.reload.harness import ReloadCheckFailed, check_reloader
 from pytest_fynecheck.watcher.build import build_go

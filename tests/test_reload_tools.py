@@ -20,9 +20,9 @@ from reload_support import (
     tool,
 )
 
-from pytest_fynecheck.gotool import version_tuple
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.reload.tools import TOOLS, install
+from pytest_fynecheck.toolchain.gotool import version_tuple
 
 pytestmark = pytest.mark.slow  # the first run builds each tool (air: a minute or two)
 

@@ -93,7 +93,7 @@ def test_settings_are_read_once_and_frozen(pytester: pytest.Pytester) -> None:
 
         import pytest
 
-        from pytest_fynecheck.settings import settings
+        from pytest_fynecheck.plan.settings import settings
 
         def test_settings(pytestconfig):
             s = settings(pytestconfig)
@@ -227,7 +227,7 @@ def test_a_project_that_is_no_directory_is_a_usage_error_before_any_check(
 # -- issue 22 item 11: `--fynecheck-binary PATH` means what `--fynecheck-binary=PATH` does --
 
 READS_INI = """
-from pytest_fynecheck.settings import settings
+from pytest_fynecheck.plan.settings import settings
 
 def test_the_projects_ini_is_read(pytestconfig):
     assert settings(pytestconfig).core.timeout == 12.5
@@ -298,7 +298,7 @@ def test_every_option_with_a_value_is_known_to_the_space_form_check(
 ) -> None:
     """options._VALUE_OPTIONS lists the options that take a value: --help shows each with
     its METAVAR, the flags without."""
-    from pytest_fynecheck.options import _VALUE_OPTIONS
+    from pytest_fynecheck.plan.options import _VALUE_OPTIONS
 
     text = pytester.runpytest_subprocess("--help", "-p", "no:cacheprovider").stdout.str()
     with_value = set(re.findall(r"^  (--fynecheck[\w-]*)=", text, re.M))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from watcher_support import BUILTIN_FINDINGS, CACHE, broken, check_builtin, local, quick
 
-from pytest_fynecheck.context import wait_until
-from pytest_fynecheck.model import InputError
+from pytest_fynecheck.core.context import wait_until
+from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.watcher import adapters
 from pytest_fynecheck.watcher.churn import Tree
 from pytest_fynecheck.watcher.harness import LiveWatcher, WatcherCheckFailed, check_watcher

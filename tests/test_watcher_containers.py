@@ -12,7 +12,7 @@ import pytest
 from conftest import CACHE, start_suite
 from watcher_support import BROKEN, BUILTIN_FINDINGS, broken, check_builtin, quick, reference
 
-from pytest_fynecheck.model import InputError
+from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher
 from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import Phase
 from watcher_support import BROKEN, broken, local, quick, reference
 
-from pytest_fynecheck.context import wait_until
-from pytest_fynecheck.model import InputError
+from pytest_fynecheck.core.context import wait_until
+from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.watcher.harness import LiveWatcher, WatcherCheckFailed, check_watcher
 from pytest_fynecheck.watcher.modes import LocalMode, parse_mode
 from pytest_fynecheck.watcher.options import Options

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_fynecheck.model import InputError
+from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.replay_script import shell
 from pytest_fynecheck.watcher.churn import Kind, LocalFilesystem, Prim, Tree, names
 from pytest_fynecheck.watcher.oracle import judge

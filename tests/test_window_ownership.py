@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from conftest import HELLO, ROOT, run_fynecheck
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import Display, start_display
-from pytest_fynecheck.images import read_png
-from pytest_fynecheck.process import Child
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.process import Child
+from pytest_fynecheck.displays.images import read_png
+from pytest_fynecheck.displays.servers import Display, start_display
 
 WINDOWLESS = ROOT / "fixtures" / "windowless"
 TITLE = "fynecheck hello"  # hello's title, which the strangers use too

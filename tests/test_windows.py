@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import CACHE, ROOT, run_fynecheck
 
-from pytest_fynecheck import images
 from pytest_fynecheck.checks import for_context
 from pytest_fynecheck.checks.windows import windows_dlls
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.model import CheckFailed, Result, Status
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, Result, Status
+from pytest_fynecheck.displays import images
 from pytest_fynecheck.windows import WINDOWS_ENV
 from pytest_fynecheck.windows.dlls import system_dlls, unresolved_dlls
 from pytest_fynecheck.windows.wine import session, wine_prefix, wine_version

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from pytest_fynecheck.gotool import version_tuple
+from pytest_fynecheck.toolchain.gotool import version_tuple
 
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 

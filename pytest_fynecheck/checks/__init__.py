@@ -12,8 +12,8 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.model import Needs as Needs  # what run functions take
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import Needs as Needs  # what run functions take
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,9 +6,11 @@ import hashlib
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, Needs, check
-from pytest_fynecheck.context import CURRENT_CHECK, Context
-from pytest_fynecheck.gobuild import cached_build
-from pytest_fynecheck.gotool import (
+from pytest_fynecheck.core.context import CURRENT_CHECK, Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.core.progress import count
+from pytest_fynecheck.toolchain.gobuild import cached_build
+from pytest_fynecheck.toolchain.gotool import (
     SOURCE_FIELDS,
     MainPackage,
     go_env,
@@ -16,8 +18,6 @@ from pytest_fynecheck.gotool import (
     main_package,
     package_deps,
 )
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.progress import count
 
 # What in `go env` changes the binary.
 _ENV_KEYS = (

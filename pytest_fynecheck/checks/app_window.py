@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, Needs, built_binary, check
-from pytest_fynecheck.context import Context, Process, wait_until
-from pytest_fynecheck.displays import WESTON_PANEL_ROWS, Display, wayland_display, x_display
-from pytest_fynecheck.images import Image, changed_box, read_png, read_xwd, write_png
-from pytest_fynecheck.model import CheckFailed, CheckWarning
-from pytest_fynecheck.wayland import explain_wayland_failure
-from pytest_fynecheck.x11 import MappedWindow, XWindowWatch
+from pytest_fynecheck.core.context import Context, Process, wait_until
+from pytest_fynecheck.core.model import CheckFailed, CheckWarning
+from pytest_fynecheck.displays.images import Image, changed_box, read_png, read_xwd, write_png
+from pytest_fynecheck.displays.servers import WESTON_PANEL_ROWS, Display, wayland_display, x_display
+from pytest_fynecheck.displays.wayland import explain_wayland_failure
+from pytest_fynecheck.displays.x11 import MappedWindow, XWindowWatch
 
 
 @check(

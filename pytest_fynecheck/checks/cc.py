@@ -11,8 +11,9 @@ import re
 from collections.abc import Sequence
 
 from pytest_fynecheck.checks import Needs, check
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.cprobe import (
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, NotApplicable
+from pytest_fynecheck.toolchain.cprobe import (
     build_cgo_probe,
     c_compiler,
     c_program,
@@ -20,7 +21,6 @@ from pytest_fynecheck.cprobe import (
     compiler_identity,
     pkg_config,
 )
-from pytest_fynecheck.model import CheckFailed, NotApplicable
 
 
 @check(

@@ -6,8 +6,8 @@ import re
 from collections import defaultdict
 
 from pytest_fynecheck.checks import Needs, check
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.model import CheckWarning, NotApplicable
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckWarning, NotApplicable
 
 _EXACT = re.compile(r"^\s*([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*\(\s*=\s*([^)\s]+)\s*\)\s*$")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from pytest_fynecheck.checks import TARGETS, Needs, check
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.cprobe import compile_probe, shipped_probe
-from pytest_fynecheck.displays import wayland_display, x_display
-from pytest_fynecheck.model import CheckFailed, CheckWarning, NotApplicable
-from pytest_fynecheck.wayland import SEATLESS_HINT, wayland_globals
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, CheckWarning, NotApplicable
+from pytest_fynecheck.displays.servers import wayland_display, x_display
+from pytest_fynecheck.displays.wayland import SEATLESS_HINT, wayland_globals
+from pytest_fynecheck.toolchain.cprobe import compile_probe, shipped_probe
 
 # go-gl/gl v2.1 is what Fyne binds: the context must offer at least this.
 FYNE_MIN_GL = (2, 1)

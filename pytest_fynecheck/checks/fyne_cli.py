@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 from pytest_fynecheck.checks import Needs, check
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.gotool import FYNE_MODULE, go_env, list_module, version_tuple
-from pytest_fynecheck.model import CheckFailed, CheckWarning
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, CheckWarning
+from pytest_fynecheck.toolchain.gotool import FYNE_MODULE, go_env, list_module, version_tuple
 
 INSTALL = "go install fyne.io/tools/cmd/fyne@latest"
 

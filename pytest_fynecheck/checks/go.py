@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from pytest_fynecheck.checks import TARGETS, Needs, check
-from pytest_fynecheck.context import TOOL_HINTS, Context
-from pytest_fynecheck.gotool import (
+from pytest_fynecheck.core.context import TOOL_HINTS, Context
+from pytest_fynecheck.core.model import CheckFailed, CheckWarning
+from pytest_fynecheck.core.progress import count
+from pytest_fynecheck.toolchain.gotool import (
     FYNE_MODULE,
     dedupe_errors,
     go_env,
@@ -27,8 +29,6 @@ from pytest_fynecheck.gotool import (
     tag_args,
     version_tuple,
 )
-from pytest_fynecheck.model import CheckFailed, CheckWarning
-from pytest_fynecheck.progress import count
 
 # Fyne's own go.mod says `go 1.19` from v2.5 to v2.7: the floor when the module is not resolved.
 FYNE_DOCUMENTED_MIN_GO = "1.19"

@@ -8,10 +8,10 @@ import re
 from pytest_fynecheck.checks import Found, Needs, built_binary, check
 from pytest_fynecheck.checks.app_build import build_app
 from pytest_fynecheck.checks.app_window import show_x_window
-from pytest_fynecheck.context import TOOL_HINTS, Context
-from pytest_fynecheck.cprobe import build_cgo_probe, compiler_identity
-from pytest_fynecheck.displays import x_display
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.core.context import TOOL_HINTS, Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.displays.servers import x_display
+from pytest_fynecheck.toolchain.cprobe import build_cgo_probe, compiler_identity
 from pytest_fynecheck.windows import MINGW_CC
 from pytest_fynecheck.windows.dlls import imported_dlls, missing_hint, unresolved_dlls
 from pytest_fynecheck.windows.wine import desktop_argv, session, wine_prefix, wine_version

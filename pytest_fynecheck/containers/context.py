@@ -35,8 +35,8 @@ from pytest_fynecheck.containers.execs import Attached, Exec, run_quiet
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reap import reap_once
 from pytest_fynecheck.containers.transfer import SYNC_DIR, Mirror, pull_script, read_file
-from pytest_fynecheck.context import CURRENT_CHECK, Completed, Context, Process, ToolTimeout
-from pytest_fynecheck.model import InputError
+from pytest_fynecheck.core.context import CURRENT_CHECK, Completed, Context, Process, ToolTimeout
+from pytest_fynecheck.core.model import InputError
 
 # Per process: every container this pytest process starts carries it.
 SESSION_ID = secrets.token_hex(8)

@@ -22,9 +22,9 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.reaper import boot_id, pid_namespace, process_start_time
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.core.reaper import boot_id, pid_namespace, process_start_time
 
 # Labels every container we start carries; the reaper reads them back.
 LABEL_SESSION = "io.fynecheck.session"

@@ -24,7 +24,7 @@ from pathlib import Path
 import docker.errors
 
 from pytest_fynecheck.containers.engine import Engine, failing, local_engine, where
-from pytest_fynecheck.model import CheckFailed, InputError
+from pytest_fynecheck.core.model import CheckFailed, InputError
 
 SUITES = ("bullseye", "bookworm", "trixie")
 # Variant name -> Dockerfile in the recipe directory. "full" is the default.

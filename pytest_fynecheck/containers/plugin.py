@@ -14,18 +14,19 @@ from typing import Any
 
 import pytest
 
-from pytest_fynecheck import process, report
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import missing_engine
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reproducer import write_reproducer
 from pytest_fynecheck.containers.start import start_container
-from pytest_fynecheck.items import CheckItem
-from pytest_fynecheck.model import InputError, Status
-from pytest_fynecheck.results import recorded
-from pytest_fynecheck.session import cache_dir, core, install_state
-from pytest_fynecheck.settings import settings, split_names
-from pytest_fynecheck.workers import is_worker
+from pytest_fynecheck.core import process
+from pytest_fynecheck.core.model import InputError, Status
+from pytest_fynecheck.core.results import recorded
+from pytest_fynecheck.core.workers import is_worker
+from pytest_fynecheck.plan.settings import settings, split_names
+from pytest_fynecheck.run import report
+from pytest_fynecheck.run.items import CheckItem
+from pytest_fynecheck.run.session import cache_dir, core, install_state
 
 
 class ContainerState:

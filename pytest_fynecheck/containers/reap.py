@@ -32,8 +32,8 @@ from pytest_fynecheck.containers.engine import (
     failing,
     machine_id,
 )
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.reaper import Owner, boot_id, me
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.core.reaper import Owner, boot_id, me
 
 
 def owner_gone(labels: Mapping[str, str]) -> bool:

@@ -24,7 +24,7 @@ import docker.types
 from pytest_fynecheck.containers.engine import Engine, failing, owner_labels
 from pytest_fynecheck.containers.images import file_lock
 from pytest_fynecheck.containers.transfer import read_file, upload_tree
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.core.model import CheckFailed
 
 PROXY_IN_CONTAINER = "/var/cache/fynecheck/goproxy"
 MODCACHE_IN_CONTAINER = "/var/cache/fynecheck/gomod"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pytest_fynecheck.containers.context import Command, ContainerContext
 from pytest_fynecheck.containers.images import BASE_SCRIPT, VARIANTS, recipe_dir, save_image
-from pytest_fynecheck.model import Result
+from pytest_fynecheck.core.model import Result
 
 _BUILD = """#!/bin/sh
 # Rebuild (or load) the image this failure happened in; a no-op when it exists.

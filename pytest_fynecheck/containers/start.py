@@ -13,10 +13,10 @@ from pytest_fynecheck.containers.confine import User
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import engine, missing_engine
 from pytest_fynecheck.containers.images import Target, ensure_image
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.gotool import go_env
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.session import cache_dir, host_context
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.run.session import cache_dir, host_context
+from pytest_fynecheck.toolchain.gotool import go_env
 from pytest_fynecheck.windows import WINDOWS_ENV
 
 _GO: dict[str, Path | None] = {}

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from pytest_fynecheck import reaper
+from pytest_fynecheck.core import reaper
 
 if TYPE_CHECKING:
     from pytest_fynecheck.containers.context import ContainerContext

@@ -22,7 +22,7 @@ from typing import IO, Any
 import docker.errors
 
 from pytest_fynecheck.containers.engine import failing
-from pytest_fynecheck.process import DEVNULL, PIPE, Child
+from pytest_fynecheck.core.process import DEVNULL, PIPE, Child
 
 # Inside the container, outside every mirrored path; a volume (the root file system is
 # read-only, and get_archive cannot see into a tmpfs).

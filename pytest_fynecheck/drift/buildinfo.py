@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from pytest_fynecheck.core.model import Result
 from pytest_fynecheck.drift.project import GitState
 from pytest_fynecheck.drift.report import DRIFT, MATCH, UNKNOWN, aspect
-from pytest_fynecheck.model import Result
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import Result
 from pytest_fynecheck.drift import probe
 from pytest_fynecheck.drift.report import DRIFT, MATCH, UNKNOWN, aspect
-from pytest_fynecheck.model import Result
 
 _SKIP_DIRS = {".git", "vendor", "node_modules", "build", "dist"}
 

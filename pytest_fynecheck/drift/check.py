@@ -5,13 +5,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import InputError, Result
 from pytest_fynecheck.drift import bundle, embedded, probe
 from pytest_fynecheck.drift.buildinfo import BuildInfo, compare_deps, compare_vcs, source_modules
 from pytest_fynecheck.drift.project import git_state, list_deps, module_path
 from pytest_fynecheck.drift.report import DriftReport
-from pytest_fynecheck.gotool import go_env
-from pytest_fynecheck.model import InputError, Result
+from pytest_fynecheck.toolchain.gotool import go_env
 
 
 def read_buildinfo(ctx: Context, binary: Path) -> BuildInfo:

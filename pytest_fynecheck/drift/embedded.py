@@ -13,8 +13,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from pytest_fynecheck.core.model import Result
 from pytest_fynecheck.drift.report import DRIFT, MATCH, aspect
-from pytest_fynecheck.model import Result
 
 # Files up to this size travel in full from the probe, so the report can show a diff.
 DATA_MAX = 64 * 1024

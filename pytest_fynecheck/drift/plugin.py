@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, InputError, Result
+from pytest_fynecheck.core.results import record
+from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.drift.check import check
 from pytest_fynecheck.drift.report import DRIFT, UNKNOWN, DriftReport, aspect
-from pytest_fynecheck.items import add_items
-from pytest_fynecheck.model import CheckFailed, InputError, Result
-from pytest_fynecheck.report import describe
-from pytest_fynecheck.results import record
-from pytest_fynecheck.session import Scratch, cache_dir, core, install_state
-from pytest_fynecheck.settings import settings
-from pytest_fynecheck.workers import is_worker
+from pytest_fynecheck.plan.settings import settings
+from pytest_fynecheck.run.items import add_items
+from pytest_fynecheck.run.report import describe
+from pytest_fynecheck.run.session import Scratch, cache_dir, core, install_state
 
 # Fixed, so every xdist worker collects the same items without reading the binary.
 ASPECTS = ("deps", "vcs.revision", "vcs.modified", "embed", "bundle")

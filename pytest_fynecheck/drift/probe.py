@@ -13,9 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.gobuild import cached_build, go_sources
-from pytest_fynecheck.model import CheckFailed, InputError
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, InputError
+from pytest_fynecheck.toolchain.gobuild import cached_build, go_sources
 
 PROBE = "driftprobe"
 

@@ -6,9 +6,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.gotool import go_mod, json_stream
-from pytest_fynecheck.model import CheckFailed, InputError
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, InputError
+from pytest_fynecheck.toolchain.gotool import go_mod, json_stream
 
 # Only what we compare: -json=fields makes `go list` skip the rest (3-4x faster).
 _LIST_FIELDS = "ImportPath,Dir,Module,EmbedFiles,GoFiles,Standard,Error"

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from pytest_fynecheck.model import InputError
+from pytest_fynecheck.core.model import InputError
 
 LOCAL = "local"  # no toolchain pinned: the `go` on PATH, as the environment's GOTOOLCHAIN says
 _SEP = "+"

@@ -17,15 +17,16 @@ from typing import Any
 
 import pytest
 
-from pytest_fynecheck import process, report
-from pytest_fynecheck.context import Context
+from pytest_fynecheck.core import process
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import InputError
+from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.matrix import cells as matrix_cells
 from pytest_fynecheck.matrix import merge, summary, toolchains
 from pytest_fynecheck.matrix.cells import LOCAL, Cell
-from pytest_fynecheck.model import InputError
-from pytest_fynecheck.session import Scratch, core, host_context, install_state
-from pytest_fynecheck.settings import matrix_json_only, settings
-from pytest_fynecheck.workers import is_worker
+from pytest_fynecheck.plan.settings import matrix_json_only, settings
+from pytest_fynecheck.run import report
+from pytest_fynecheck.run.session import Scratch, core, host_context, install_state
 
 
 class MatrixState:

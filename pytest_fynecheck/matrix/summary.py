@@ -8,8 +8,8 @@ import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pytest_fynecheck.images import png_bytes, read_png
-from pytest_fynecheck.model import Result, Status
+from pytest_fynecheck.core.model import Result, Status
+from pytest_fynecheck.displays.images import png_bytes, read_png
 
 THUMB_WIDTH = 160
 # Cell -> data: URI of its screenshot's thumbnail.

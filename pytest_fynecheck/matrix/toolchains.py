@@ -13,11 +13,11 @@ import re
 import threading
 from collections.abc import Sequence
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.gotool import go_env, version_tuple
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, InputError
+from pytest_fynecheck.core.progress import GoBuildProgress
 from pytest_fynecheck.matrix.cells import LOCAL
-from pytest_fynecheck.model import CheckFailed, InputError
-from pytest_fynecheck.progress import GoBuildProgress
+from pytest_fynecheck.toolchain.gotool import go_env, version_tuple
 
 MODULE = "golang.org/toolchain"
 # A release (no rc/beta): go1.20, go1.22.12.

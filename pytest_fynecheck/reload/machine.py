@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from pytest_fynecheck.context import Process
+from pytest_fynecheck.core.context import Process
 from pytest_fynecheck.reload.churn import Step, state_label
 from pytest_fynecheck.reload.modes import ReloadMode
 from pytest_fynecheck.reload.options import Options

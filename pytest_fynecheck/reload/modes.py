@@ -16,8 +16,8 @@ from typing import Protocol
 from pytest_fynecheck.containers.context import BASE_PATH
 from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.containers.starter import ContainerStarter, SuiteContainer
-from pytest_fynecheck.context import Context, Process
-from pytest_fynecheck.model import InputError
+from pytest_fynecheck.core.context import Context, Process
+from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.reload.sandbox import Sandbox
 
 MODE_KINDS = ("local", "bind:SUITE")

@@ -12,20 +12,20 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_fynecheck.command_check import (
+from pytest_fynecheck.core.model import CheckFailed, InputError, Status
+from pytest_fynecheck.core.progress import heartbeat
+from pytest_fynecheck.plan.settings import settings
+from pytest_fynecheck.reload.modes import ReloadMode, parse_mode
+from pytest_fynecheck.reload.options import Options
+from pytest_fynecheck.reload.tools import resolve
+from pytest_fynecheck.run.command_check import (
     CommandCheck,
     Kit,
     ModeItem,
     container_starter,
     require_engine,
 )
-from pytest_fynecheck.model import CheckFailed, InputError, Status
-from pytest_fynecheck.progress import heartbeat
-from pytest_fynecheck.reload.modes import ReloadMode, parse_mode
-from pytest_fynecheck.reload.options import Options
-from pytest_fynecheck.reload.tools import resolve
-from pytest_fynecheck.session import artifact_dir, cache_dir, core
-from pytest_fynecheck.settings import settings
+from pytest_fynecheck.run.session import artifact_dir, cache_dir, core
 
 # The harness loads Hypothesis, slow to import: only where a reload check runs.
 if TYPE_CHECKING:

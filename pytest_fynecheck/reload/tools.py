@@ -18,8 +18,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.model import CheckFailed, InputError
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, InputError
 
 
 @dataclasses.dataclass(frozen=True)

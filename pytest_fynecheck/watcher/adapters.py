@@ -19,9 +19,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_fynecheck import process
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.model import CheckFailed, InputError
+from pytest_fynecheck.core import process
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, InputError
 from pytest_fynecheck.watcher import bridge
 from pytest_fynecheck.watcher.build import REFERENCE_DIR, build_go
 from pytest_fynecheck.watcher.protocol import PLACEHOLDER

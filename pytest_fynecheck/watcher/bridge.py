@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING or __package__:
-    from pytest_fynecheck import process
+    from pytest_fynecheck.core import process
 else:  # a script in the kit's cache (in containers too): the layer is copied next to it
     import fynecheck_process as process
 

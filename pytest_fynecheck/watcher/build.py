@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.gobuild import cached_build, go_sources
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.toolchain.gobuild import cached_build, go_sources
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "probes" / "watcher"
 

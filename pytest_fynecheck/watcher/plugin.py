@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_fynecheck.command_check import (
+from pytest_fynecheck.core.model import CheckFailed, InputError, Status
+from pytest_fynecheck.plan.settings import settings
+from pytest_fynecheck.run.command_check import (
     CommandCheck,
     Kit,
     ModeItem,
     container_starter,
     require_engine,
 )
-from pytest_fynecheck.model import CheckFailed, InputError, Status
-from pytest_fynecheck.session import artifact_dir, cache_dir, core
-from pytest_fynecheck.settings import settings
+from pytest_fynecheck.run.session import artifact_dir, cache_dir, core
 from pytest_fynecheck.watcher import adapters
 from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
 from pytest_fynecheck.watcher.options import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS, Options

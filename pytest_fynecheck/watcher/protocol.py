@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO
 
-from pytest_fynecheck.model import InputError
-from pytest_fynecheck.process import Child, Running
+from pytest_fynecheck.core.model import InputError
+from pytest_fynecheck.core.process import Child, Running
 
 OPS = frozenset({"create", "write", "remove", "rename", "chmod"})
 PLACEHOLDER = "{root}"

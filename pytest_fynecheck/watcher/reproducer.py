@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pytest_fynecheck.containers.context import Command
 from pytest_fynecheck.containers.reproducer import FILES_IN_CONTAINER, write_reproducer
-from pytest_fynecheck.model import Result, Status
+from pytest_fynecheck.core.model import Result, Status
 from pytest_fynecheck.replay_script import header, shell, shell_command, write_executable
 from pytest_fynecheck.watcher import agent
 from pytest_fynecheck.watcher.adapters import BRIDGE_NAME

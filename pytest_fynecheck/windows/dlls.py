@@ -6,8 +6,8 @@ import functools
 import re
 from pathlib import Path
 
-from pytest_fynecheck.context import TOOL_HINTS, Context
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.core.context import TOOL_HINTS, Context
+from pytest_fynecheck.core.model import CheckFailed
 
 # binutils-mingw-w64-x86-64 ships it; gcc-mingw-w64-x86-64 depends on that package.
 OBJDUMP = "x86_64-w64-mingw32-objdump"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.session import host_context
-from pytest_fynecheck.settings import settings
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.plan.settings import settings
+from pytest_fynecheck.run.session import host_context
 from pytest_fynecheck.windows import HOST_CONTEXT, WINDOWS_ENV
 
 

@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from pytest_fynecheck.context import TOOL_HINTS, Context
-from pytest_fynecheck.displays import SCREEN_SIZE
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.progress import HEARTBEAT_SECONDS, heartbeat
+from pytest_fynecheck.core.context import TOOL_HINTS, Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.core.progress import HEARTBEAT_SECONDS, heartbeat
+from pytest_fynecheck.displays.servers import SCREEN_SIZE
 
 TOOL_HINTS.setdefault("wine", "install Wine (Debian: apt-get install wine wine64)")
 TOOL_HINTS.setdefault("wineserver", "install Wine (Debian: apt-get install wine wine64)")

@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 import pytest
 
 from pytest_fynecheck.containers.images import Target
+from pytest_fynecheck.core.model import InputError
+from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.matrix.cells import parse_shard
 from pytest_fynecheck.matrix.toolchains import parse_specs
-from pytest_fynecheck.model import InputError
 from pytest_fynecheck.windows import HOST_CONTEXT as WINDOWS_HOST
-from pytest_fynecheck.workers import is_worker
 
 DISPLAY_MODES = ("auto", "host", "xvfb")
 DRIFT_UNKNOWN = ("skip", "fail")

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pytest_fynecheck.model import Result, Status
+from pytest_fynecheck.core.model import Result, Status
 
 # Drift's own words for a status: what a person comparing a binary with its tree reads.
 DRIFT_WORDS = {Status.OK: "match", Status.FAIL: "drift", Status.NA: "unknown", Status.WARN: "warn"}

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_fynecheck.context import CURRENT_CHECK, Completed, Context
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.progress import GoBuildProgress, step_name
+from pytest_fynecheck.core.context import CURRENT_CHECK, Completed, Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.core.progress import GoBuildProgress, step_name
 
 FYNE_MODULE = "fyne.io/fyne/v2"
 

@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from pytest_fynecheck.context import Context, wait_until
-from pytest_fynecheck.cprobe import compile_probe, shipped_probe
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.core.context import Context, wait_until
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.toolchain.cprobe import compile_probe, shipped_probe
 
 
 def probe_x(ctx: Context, env: dict[str, str], timeout: float = 15.0) -> str:

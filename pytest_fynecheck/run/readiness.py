@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_fynecheck import report as doctor
 from pytest_fynecheck.checks import for_context
-from pytest_fynecheck.model import Result
-from pytest_fynecheck.runner import Runner
-from pytest_fynecheck.session import core
+from pytest_fynecheck.core.model import Result
+from pytest_fynecheck.run import report as doctor
+from pytest_fynecheck.run.runner import Runner
+from pytest_fynecheck.run.session import core
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from pytest_fynecheck import process
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.process import HostProcess as HostProcess  # callers import it from here
+from pytest_fynecheck.core import process
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.core.process import HostProcess as HostProcess  # callers import it from here
 
 # The check whose run function is running in this thread, set by the runner: a context
 # that records its commands (containers, for reproducers) tags each with it.

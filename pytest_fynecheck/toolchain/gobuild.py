@@ -27,12 +27,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from pytest_fynecheck import process
-from pytest_fynecheck.context import Completed, Context
-from pytest_fynecheck.gotool import dedupe_errors, go_env, proxy_refusal
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.progress import GoBuildProgress, step_name
-from pytest_fynecheck.reaper import Owner, boot_id, end_process, me, process_start_time
+from pytest_fynecheck.core import process
+from pytest_fynecheck.core.context import Completed, Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.core.progress import GoBuildProgress, step_name
+from pytest_fynecheck.core.reaper import Owner, boot_id, end_process, me, process_start_time
+from pytest_fynecheck.toolchain.gotool import dedupe_errors, go_env, proxy_refusal
 
 # Builds kept per owner (e.g. one project and package) when pruning: each is tens of MB.
 KEEP_BUILDS = 3

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.cprobe import compile_probe, pkg_config, shipped_probe
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.toolchain.cprobe import compile_probe, pkg_config, shipped_probe
 
 
 class Screen(Protocol):

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from pytest_fynecheck.items import CheckItem, junit_context
-from pytest_fynecheck.model import Result
-from pytest_fynecheck.results import recorded
+from pytest_fynecheck.core.model import Result
+from pytest_fynecheck.core.results import recorded
+from pytest_fynecheck.run.items import CheckItem, junit_context
 
 PREFIX = "fynecheck."
 # Artifact roles that are attached (also as `ROLE-...`); others, e.g. `binary`, are not.

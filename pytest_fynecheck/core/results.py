@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from pytest_fynecheck.model import Result
+from pytest_fynecheck.core.model import Result
 
 RESULTS_KEY = "fynecheck_result"
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pytest_fynecheck.workers import worker_id
+from pytest_fynecheck.core.workers import worker_id
 
 # A long step says what it is doing at least this often (a CI log shows it is alive).
 HEARTBEAT_SECONDS = 5.0

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from _pytest.runner import collect_one_node
 
-from pytest_fynecheck import report as doctor
 from pytest_fynecheck.checks import for_context
-from pytest_fynecheck.model import Result, Status
-from pytest_fynecheck.results import record
-from pytest_fynecheck.session import core
+from pytest_fynecheck.core.model import Result, Status
+from pytest_fynecheck.core.results import record
+from pytest_fynecheck.run import report as doctor
+from pytest_fynecheck.run.session import core
 
 
 class ItemsCollector(pytest.Collector):

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_fynecheck import PROBES_DIR
-from pytest_fynecheck.context import Completed, Context
-from pytest_fynecheck.gotool import go_env
-from pytest_fynecheck.model import CheckFailed
+from pytest_fynecheck.core.context import Completed, Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.toolchain.gotool import go_env
 
 # pkg-config module -> the Debian package that ships its .pc file (and headers).
 # tests/test_readiness.py checks each row against `dpkg-query -S` on the host.

@@ -12,13 +12,14 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from pytest_fynecheck import gobuild, reaper
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.model import Result
-from pytest_fynecheck.progress import Progress, line_writer
-from pytest_fynecheck.results import recorded
-from pytest_fynecheck.runner import Runner
-from pytest_fynecheck.settings import settings
+from pytest_fynecheck.core import reaper
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import Result
+from pytest_fynecheck.core.progress import Progress, line_writer
+from pytest_fynecheck.core.results import recorded
+from pytest_fynecheck.plan.settings import settings
+from pytest_fynecheck.run.runner import Runner
+from pytest_fynecheck.toolchain import gobuild
 
 
 class Closing(Protocol):

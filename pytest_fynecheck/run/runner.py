@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from pytest_fynecheck import process
 from pytest_fynecheck.checks import Check, Found, catalogue
-from pytest_fynecheck.context import Context, running_check
-from pytest_fynecheck.model import CheckFailed, Result, Status
+from pytest_fynecheck.core import process
+from pytest_fynecheck.core.context import Context, running_check
+from pytest_fynecheck.core.model import CheckFailed, Result, Status
 
 
 class Runner:

@@ -16,7 +16,7 @@ import pytest
 from _pytest.config.findpaths import determine_setup
 
 from pytest_fynecheck.containers.images import SUITES
-from pytest_fynecheck.displays import KINDS
+from pytest_fynecheck.displays.servers import KINDS
 from pytest_fynecheck.reload import options as reload
 from pytest_fynecheck.watcher import options as watcher
 

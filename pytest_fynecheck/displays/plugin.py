@@ -11,10 +11,10 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from pytest_fynecheck.context import Context
-from pytest_fynecheck.displays import KINDS, Display, start_display
-from pytest_fynecheck.model import CheckFailed
-from pytest_fynecheck.session import host_context
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.displays.servers import KINDS, Display, start_display
+from pytest_fynecheck.run.session import host_context
 
 DEFAULT_KIND = "xvfb"
 START_TIMEOUT = 60.0  # a loaded CI machine with xdist; a ready server takes well under 1 s

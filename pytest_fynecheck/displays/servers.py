@@ -16,11 +16,12 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from pytest_fynecheck import images, reaper
-from pytest_fynecheck.context import TOOL_HINTS, Context, HostProcess, Process, wait_until
-from pytest_fynecheck.model import CheckFailed, InputError
-from pytest_fynecheck.wayland import wayland_globals, wayland_probe
-from pytest_fynecheck.x11 import probe_x
+from pytest_fynecheck.core import reaper
+from pytest_fynecheck.core.context import TOOL_HINTS, Context, HostProcess, Process, wait_until
+from pytest_fynecheck.core.model import CheckFailed, InputError
+from pytest_fynecheck.displays import images
+from pytest_fynecheck.displays.wayland import wayland_globals, wayland_probe
+from pytest_fynecheck.displays.x11 import probe_x
 
 XVFB_SCREEN = "1024x768x24"
 SCREEN_SIZE = (1024, 768)

@@ -21,12 +21,12 @@ from pytest_fynecheck.containers.engine import missing_engine
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.containers.starter import ContainerStarter
-from pytest_fynecheck.items import add_items
-from pytest_fynecheck.model import InputError, Result, Status
-from pytest_fynecheck.results import record
-from pytest_fynecheck.session import cache_dir
-from pytest_fynecheck.settings import Command, settings
-from pytest_fynecheck.workers import is_worker
+from pytest_fynecheck.core.model import InputError, Result, Status
+from pytest_fynecheck.core.results import record
+from pytest_fynecheck.core.workers import is_worker
+from pytest_fynecheck.plan.settings import Command, settings
+from pytest_fynecheck.run.items import add_items
+from pytest_fynecheck.run.session import cache_dir
 
 R = TypeVar("R")  # what one run of the check returns
 

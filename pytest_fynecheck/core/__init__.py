@@ -1,0 +1,1 @@
+"""Layer: data, processes and where commands run."""

@@ -1,0 +1,1 @@
+"""Layer: options, typed settings and the run plan."""

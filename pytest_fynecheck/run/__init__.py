@@ -1,0 +1,1 @@
+"""Layer: the session, runner, items and the report."""

@@ -1,0 +1,1 @@
+"""Layer: the Go oracles, the one cached Go build, the one C-probe compiler."""

@@ -110,6 +110,10 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> N
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if settings(session.config).core.fynecheck:
+        # External checks (an entry-point group) load now: a broken one is one usage error,
+        # on the xdist controller before any worker starts.
+        catalogue()
     if not is_worker(session.config):  # the xdist controller reaps once for all workers
         core(session.config).reap()
 

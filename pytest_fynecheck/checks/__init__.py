@@ -3,14 +3,22 @@
 A run function takes a `Context` and its requirements' results (`Needs`, by check id)
 and returns what it found (a string, or a `Found`), or raises `CheckFailed` (or a
 subclass) with the cause and a true hint.
+
+Checks written outside the kit come from the `pytest_fynecheck.checks` entry-point group:
+each entry point names a module whose import registers checks with `@check`. The group is
+read when the catalogue is first needed, not when the plugin is imported.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
+import importlib.metadata
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import Needs as Needs  # what run functions take
@@ -84,19 +92,73 @@ def check(
     def register(fn: RunFn) -> RunFn:
         known = CATALOGUE.get(id)
         # pytester re-imports check modules in-process: the same check again is fine.
-        if known is not None and known.run.__qualname__ != fn.__qualname__:
-            raise RuntimeError(f"check id {id!r} registered twice")
+        if known is not None and _where(known.run) != _where(fn):
+            raise DuplicateCheck(
+                f"check id {id!r} registered twice: by {_where(known.run)} and {_where(fn)}"
+            )
         CATALOGUE[id] = Check(id, title, fn, hint, required, requires, waits, targets)
         return fn
 
     return register
 
 
+def _where(fn: RunFn) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+class DuplicateCheck(RuntimeError):
+    """Two check functions claim one id."""
+
+
 def catalogue() -> dict[str, Check]:
     """Every check, in report order: by module as `_MODULES` lists them (whichever module
-    other code imported first), then as each module defines them."""
+    other code imported first), then as each module defines them; then external checks."""
     for name in _MODULES:
         importlib.import_module(f"{__name__}.{name}")
+    external_checks()  # after the built-ins: a clash is then the external one's
     rank = {f"{__name__}.{name}": i for i, name in enumerate(_MODULES)}
     ordered = sorted(CATALOGUE.values(), key=lambda c: rank.get(c.run.__module__, len(rank)))
     return {c.id: c for c in ordered}
+
+
+ENTRY_POINTS = "pytest_fynecheck.checks"
+
+
+@functools.cache  # once per process; an error is not cached, so it stops every attempt
+def external_checks() -> dict[str, str]:
+    """Import every module of the `pytest_fynecheck.checks` entry-point group (their import
+    registers checks with `@check`); the ids they added -> the distribution and entry point
+    that added them. A module that fails to import, an id that is already taken, or a
+    requirement or target nobody knows is a usage error naming the entry point."""
+    added: dict[str, str] = {}
+    found = importlib.metadata.entry_points(group=ENTRY_POINTS)
+    for ep in sorted(found, key=lambda e: (e.dist.name if e.dist else "", e.name)):
+        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "an unnamed distribution"
+        origin = f"{dist} (entry point {ep.name} = {ep.value!r} in group {ENTRY_POINTS})"
+        before = set(CATALOGUE)
+        try:
+            ep.load()
+        except Exception as exc:
+            for new in set(CATALOGUE) - before:  # half a module's checks are not its checks
+                del CATALOGUE[new]
+            taken = isinstance(exc, DuplicateCheck)
+            what = "adds a check id that is taken" if taken else "failed to import"
+            raise pytest.UsageError(
+                f"fynecheck: external checks from {origin} {what}: {type(exc).__name__}: {exc}"
+            ) from exc
+        added.update({i: origin for i in CATALOGUE if i not in before})
+    for check_id, origin in added.items():
+        c = CATALOGUE[check_id]
+        unknown = [r for r in c.requires if r not in CATALOGUE]
+        if unknown:
+            raise pytest.UsageError(
+                f"fynecheck: check {check_id!r} from {origin} requires unknown check(s) "
+                f"{', '.join(unknown)}; known: {', '.join(CATALOGUE)}"
+            )
+        odd = [t for t in c.targets if t not in TARGETS]
+        if odd:
+            raise pytest.UsageError(
+                f"fynecheck: check {check_id!r} from {origin} names unknown target(s) "
+                f"{', '.join(odd)}; known: {', '.join(TARGETS)}"
+            )
+    return added

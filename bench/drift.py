@@ -19,8 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from drift_support import HELLO, MODES, build, commit, copy_repo, host, make_repo, run
+from drift_support import MODES, build, commit, copy_repo, host, make_repo, run
 from stopwatch import median
+from support.sample import HELLO
 
 from pytest_fynecheck.drift import check, probe
 from pytest_fynecheck.drift.embedded import local_packages, probe_request

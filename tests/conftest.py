@@ -12,34 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.env import cache_env
+from support.sample import HELLO
 
 from pytest_fynecheck.containers.start import start_suite
-from pytest_fynecheck.run.session import cache_dir
 
 __all__ = ["start_suite"]  # shared with the container and watcher tests
 
-ROOT = Path(__file__).resolve().parent.parent
-HELLO = ROOT / "fixtures" / "hello"
 # A path a user might really have: spaces and non-ASCII.
 ODD_DIR_NAME = "my fyne app ñé"
-
-
-# Fixed at import: pytester points HOME at each test's tmp dir, which would move the cache.
-CACHE = cache_dir()
-
-
-def _cache_env() -> dict[str, str]:
-    """Go's caches and the kit's, where they are now. Under pytester's HOME they would be
-    empty: every run would download modules and build Fyne cold (minutes each)."""
-    done = subprocess.run(
-        ["go", "env", "-json", "GOCACHE", "GOMODCACHE", "GOPATH", "GOENV"],
-        capture_output=True, text=True, check=True, timeout=60,
-    )
-    env: dict[str, str] = json.loads(done.stdout)
-    return {**env, "XDG_CACHE_HOME": str(CACHE.parent)}
-
-
-CACHE_ENV = _cache_env()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,7 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _warm_caches(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """pytester runs keep the warm caches; a test may still point one elsewhere."""
     if "pytester" in request.fixturenames:
-        for key, value in CACHE_ENV.items():
+        for key, value in cache_env().items():
             monkeypatch.setenv(key, value)
 
 

@@ -18,9 +18,6 @@ from pathlib import Path
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.run.session import cache_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-HELLO = ROOT / "fixtures" / "hello"
-
 # The build modes of issue 6; release is what `fyne build --release` adds.
 MODES: dict[str, tuple[str, ...]] = {
     "default": (),

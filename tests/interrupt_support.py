@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-HELLO = ROOT / "fixtures" / "hello"
+from support.sample import HELLO, ROOT
+
 MARK = "FYNECHECK_INTERRUPT_RUN"
 # Go's own tools, run only by `go build` (the kit's C probes run cc, so cc is no sign).
 COMPILERS = frozenset({"compile", "cgo", "asm", "link"})

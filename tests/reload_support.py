@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from hypothesis import settings
+from support.env import cache
+from support.sample import ROOT
 from watcher_support import local
 
 from pytest_fynecheck.reload.harness import replay
@@ -15,13 +16,10 @@ from pytest_fynecheck.reload.machine import CASES, ReloadFailed, machine_for
 from pytest_fynecheck.reload.modes import LocalReloadMode, ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.tools import resolve
-from pytest_fynecheck.run.session import cache_dir
 from pytest_fynecheck.watcher.build import build_go
 from pytest_fynecheck.watcher.harness import hypothesis_settings
 
-ROOT = Path(__file__).resolve().parent.parent
 RELOADERS = ROOT / "fixtures" / "reloaders"
-CACHE = cache_dir()  # fixed at import: pytester moves HOME
 # The fixture reloader debounces 100 ms and builds in about a second here.
 FAST = Options(quiet=0.8)
 # air debounces 1 s (its default build.delay).
@@ -30,12 +28,12 @@ AIR = Options(quiet=2.0)
 
 @functools.cache
 def reloader(name: str) -> list[str]:
-    return [str(build_go(RELOADERS, name, cache=CACHE))]
+    return [str(build_go(RELOADERS, name, cache=cache()))]
 
 
 @functools.cache
 def tool(cmd: str) -> list[str]:
-    return resolve(cmd, CACHE)
+    return resolve(cmd, cache())
 
 
 def local_mode() -> LocalReloadMode:

@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 from conftest import FynecheckRun, run_fynecheck, start_suite
+from support.sample import TITLE
 
 from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
 from pytest_fynecheck.containers.engine import LABEL_PID, LABEL_SESSION, owner_labels
 from pytest_fynecheck.containers.execs import Attached, Exec
-from pytest_fynecheck.containers.images import Target
+from pytest_fynecheck.containers.images import SUITES, Target
 from pytest_fynecheck.containers.reproducer import failing_command, write_reproducer
 from pytest_fynecheck.containers.start import host_go
 from pytest_fynecheck.core.context import ToolMissing, ToolTimeout, running_check
@@ -453,13 +454,13 @@ def _checks(run: FynecheckRun, os_name: str) -> dict[str, dict[str, Any]]:
 def test_matrix_on_hello_shows_a_window_in_every_suite(
     pytester: pytest.Pytester, hello: Path
 ) -> None:
-    suites = ["bullseye", "bookworm", "trixie"]
+    suites = list(SUITES)
     run = run_fynecheck(
         pytester,
         hello,
         f"--fynecheck-os={','.join(suites)}",
         "-o",
-        "fynecheck_window_title=fynecheck hello",
+        f"fynecheck_window_title={TITLE}",
     )
     assert run.ret == 0, run
     oses = {c["os"] for c in run.report["checks"]}
@@ -471,7 +472,7 @@ def test_matrix_on_hello_shows_a_window_in_every_suite(
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and suite in shot.name
         assert "Xvfb" in _checks(run, suite)["display.x11"]["detail"]
     run.result.stdout.fnmatch_lines(
-        ["*fynecheck: checks by OS*", "check * host * bullseye * bookworm * trixie",
+        ["*fynecheck: checks by OS*", f"check * host * {' * '.join(SUITES)}",
          "app.window * ✓ * ✓ * ✓ * ✓"]
     )
 

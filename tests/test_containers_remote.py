@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CACHE, run_fynecheck, start_suite
+from conftest import run_fynecheck, start_suite
 from dind_support import remote_engine
+from support.env import cache
 from watcher_support import quick, reference
 
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
@@ -137,7 +138,7 @@ def _container_watcher_mode() -> None:
 
 
 def _bind_mode_refused(remote: str, spec: str) -> None:
-    mode = parse_mode(spec, start=start_suite, mounts=[CACHE / "go"])
+    mode = parse_mode(spec, start=start_suite, mounts=[cache() / "go"])
     assert isinstance(mode, ContainerMode)
     try:
         with pytest.raises(InputError) as caught:

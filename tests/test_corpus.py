@@ -15,7 +15,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_ENV, ROOT
+from support.env import cache_env
+from support.sample import ROOT
 from wheel_support import wheel_venv
 
 from pytest_fynecheck.displays.images import read_png
@@ -50,7 +51,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _download(module: str) -> Path:
     done = subprocess.run(
         ["go", "mod", "download", "-json", module],
-        capture_output=True, text=True, timeout=900, env={**os.environ, **CACHE_ENV},
+        capture_output=True, text=True, timeout=900, env={**os.environ, **cache_env()},
     )
     info = json.loads(done.stdout)
     assert done.returncode == 0 and not info.get("Error"), (done.stdout, done.stderr)
@@ -81,7 +82,7 @@ def test_real_app_is_ready_from_the_wheel(installed: Path, tmp_path: Path, app: 
             f"--fynecheck-json={out}", "-p", "no:cacheprovider", "-p", "no:xdist", *args,
         ],
         cwd=tmp_path,  # the rootdir: nothing of pytest's goes into the module cache
-        env={**os.environ, **CACHE_ENV, "DISPLAY": ""},
+        env={**os.environ, **cache_env(), "DISPLAY": ""},
         capture_output=True, text=True, timeout=1800,
     )
     log = done.stdout[-6000:] + done.stderr[-2000:]
@@ -104,7 +105,7 @@ def test_real_module_with_several_mains_lists_them(installed: Path, tmp_path: Pa
             str(installed), "-m", "pytest", "--fynecheck", f"--fynecheck-project={root}",
             f"--fynecheck-json={out}", "-p", "no:cacheprovider", "-k", "gomod or app.build",
         ],
-        cwd=tmp_path, env={**os.environ, **CACHE_ENV}, capture_output=True, text=True,
+        cwd=tmp_path, env={**os.environ, **cache_env()}, capture_output=True, text=True,
         timeout=900,
     )
     checks = {c["id"]: c for c in json.loads(out.read_text())["checks"]}

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_fynecheck
+from conftest import run_fynecheck
+from support.sample import MODULE, ROOT, TITLE
 
 from pytest_fynecheck.displays.images import read_png
 from pytest_fynecheck.toolchain.gobuild import KEEP_BUILDS, prune
@@ -42,8 +43,8 @@ def test_package_below_the_module_root(pytester: pytest.Pytester, hello: Path) -
     run = run_fynecheck(pytester, hello / "cmd" / "hello", "-k", "gomod or app")
     assert run.ret == 0, run
     _ok(run, "project.gomod", "app.build", "app.window")
-    assert f"module example.com/hello at {hello}" in run.checks["project.gomod"]["detail"]
-    assert "built example.com/hello/cmd/hello" in run.checks["app.build"]["detail"] or (
+    assert f"module {MODULE} at {hello}" in run.checks["project.gomod"]["detail"]
+    assert f"built {MODULE}/cmd/hello" in run.checks["app.build"]["detail"] or (
         "cached build" in run.checks["app.build"]["detail"]
     )
 
@@ -130,7 +131,7 @@ def test_build_key_is_what_go_builds(pytester: pytest.Pytester, hello: Path) -> 
     assert again.checks["app.build"]["detail"].startswith("cached build"), again
     assert again.checks["app.build"]["artifacts"]["binary"] == str(binary)
     main = hello / "main.go"
-    main.write_text(main.read_text().replace("fynecheck hello", "fynecheck hello (edited)"))
+    main.write_text(main.read_text().replace(TITLE, f"{TITLE} (edited)"))
     edited = run_fynecheck(pytester, hello, "-k", "app.build")
     assert edited.checks["app.build"]["detail"].startswith("built"), edited
     assert edited.checks["app.build"]["artifacts"]["binary"] != str(binary)

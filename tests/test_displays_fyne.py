@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from display_support import (
-    TITLE,
     WINDOW_AREA,
     build,
     run_wayland_app,
     x11_window_on_xwayland,
 )
+from support.sample import HELLO, TITLE
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.displays.servers import Display, start_display
@@ -28,8 +28,6 @@ from pytest_fynecheck.displays.wayland import (
     wayland_seat,
 )
 from pytest_fynecheck.run.session import cache_dir
-
-HELLO = Path(__file__).resolve().parent.parent / "fixtures" / "hello"
 
 pytestmark = pytest.mark.slow
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from conftest import start_suite
 from display_support import (
-    TITLE,
     WINDOW_AREA,
     build,
     run_wayland_app,
     x11_window_on_xwayland,
 )
+from support.sample import TITLE
 
 from pytest_fynecheck.checks.cc import WAYLAND_CLIENT_MIN
 from pytest_fynecheck.containers.context import ContainerContext

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drift_support import HELLO, MODES, build, copy_repo, host, make_other, make_repo, run
+from drift_support import MODES, build, copy_repo, host, make_other, make_repo, run
+from support.sample import HELLO
 
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.drift import check, probe

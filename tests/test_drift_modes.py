@@ -8,7 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from drift_support import HELLO, MODES, build, commit, copy_repo, git, host, make_repo, run
+from drift_support import MODES, build, commit, copy_repo, git, host, make_repo, run
+from support.sample import HELLO
 
 from pytest_fynecheck.drift import DriftReport, check
 from pytest_fynecheck.run.report import DRIFT_WORDS

@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from drift_support import HELLO, MODES, build, copy_repo, make_repo
+from drift_support import MODES, build, copy_repo, make_repo
+from support.sample import HELLO
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from support.sample import ROOT
 
 from pytest_fynecheck.checks import catalogue, external_checks, for_context
 

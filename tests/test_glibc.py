@@ -6,10 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, start_suite
+from conftest import start_suite
+from support.sample import ROOT
 
 from pytest_fynecheck.checks.glibc import glibc_portability
 from pytest_fynecheck.containers.context import ContainerContext
+from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.core.model import CheckFailed, CheckWarning, Needs, Result, Status
 
 STRLCPY = ROOT / "fixtures" / "portability" / "strlcpy"
@@ -35,7 +37,7 @@ def test_built_on_trixie_is_caught_before_bullseye_refuses_it(tmp_path: Path) ->
     trixie, exe = _built_on("trixie", tmp_path)
     bullseye = start_suite("bullseye", tmp_path / "scratch-run", readonly=[exe.parent])
     try:
-        trixie.settings["glibc_suites"] = ["bullseye", "bookworm", "trixie"]
+        trixie.settings["glibc_suites"] = list(SUITES)
         with pytest.raises(CheckFailed) as caught:
             glibc_portability(trixie, _needs(exe))
         detail = caught.value.detail

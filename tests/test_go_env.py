@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_ENV, run_fynecheck
+from conftest import run_fynecheck
+from support.env import cache_env
 
 # A module of the graph that no package of the build imports, as Fyne's wasm-only ones
 # (github.com/fyne-io/gl-js, ...), and that no module cache holds: those are in the warm
@@ -22,7 +23,7 @@ NEEDED = "github.com/go-gl/glfw/v3.3/glfw"
 
 def _go(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["go", *args], cwd=cwd, env={**os.environ, **CACHE_ENV, **env},
+        ["go", *args], cwd=cwd, env={**os.environ, **cache_env(), **env},
         capture_output=True, text=True, timeout=600,
     )
 
@@ -61,7 +62,7 @@ def cache_without_glfw(tmp_path: Path, hello: Path) -> Path:
     modules = sorted({m for m in needed.stdout.split() if m})
     assert any(m.startswith(NEEDED + "@") for m in modules), modules
     cache = tmp_path / "modcache"
-    warm = Path(CACHE_ENV["GOMODCACHE"]) / "cache" / "download"
+    warm = Path(cache_env()["GOMODCACHE"]) / "cache" / "download"
     filled = _go(
         ["mod", "download", "-json", *(m for m in modules if not m.startswith(NEEDED + "@"))],
         hello,

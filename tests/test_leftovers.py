@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CACHE_ENV
+from support.env import cache_env
 
 from pytest_fynecheck.core.context import wait_until
 
@@ -30,7 +30,7 @@ class Runs:
         self.tmp, self.project = tmp, project
         self.cache, self.tmpdir = tmp / "xdg-cache", tmp / "tmp"
         self.tmpdir.mkdir()
-        self.env = {**os.environ, **CACHE_ENV, "XDG_CACHE_HOME": str(self.cache),
+        self.env = {**os.environ, **cache_env(), "XDG_CACHE_HOME": str(self.cache),
                     "TMPDIR": str(self.tmpdir)}
         self.procs: list[subprocess.Popen[str]] = []
 

@@ -9,7 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_ENV, run_fynecheck
+from conftest import run_fynecheck
+from support.env import cache_env
 from workflow_support import proxy_releases, tool_env
 
 from pytest_fynecheck.toolchain.gotool import version_tuple
@@ -24,7 +25,7 @@ def test_matrix_json_resolves_versions_through_the_proxy(pytester: pytest.Pytest
     assert result.ret == 0, result.outlines
     assert len(result.outlines) == 1  # one line, for $GITHUB_OUTPUT
     include = json.loads(result.outlines[0])["include"]
-    releases = proxy_releases(CACHE_ENV)
+    releases = proxy_releases(cache_env())
     newest_122 = max((v for v in releases if version_tuple(v)[:2] == (1, 22)), key=version_tuple)
     want = [newest_122, releases[-1], "local", "go1.24.3"]
     assert [e["go"] for e in include] == want
@@ -75,7 +76,7 @@ def test_toolchain_below_the_go_line_fails_in_gos_own_words(pytester: pytest.Pyt
 
     build = subprocess.run(
         ["go", "build", "-o", "/dev/null", "."], cwd=hello, capture_output=True, text=True,
-        timeout=300, env={**tool_env(CACHE_ENV), "GOTOOLCHAIN": version},
+        timeout=300, env={**tool_env(cache_env()), "GOTOOLCHAIN": version},
     )
     assert build.returncode == 1
     assert build.stderr.strip() == line

@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_ENV, ROOT
+from support.env import cache_env
+from support.sample import ROOT
 from workflow_support import LocalWorkflow, proxy_releases, tool_env
 
 from pytest_fynecheck.matrix import merge
@@ -21,10 +22,10 @@ WORKFLOW = ROOT / "examples" / "fynecheck-matrix.yml"
 
 @pytest.mark.slow
 def test_workflow_cells_merge_into_the_unsharded_table(hello: Path) -> None:
-    flow = LocalWorkflow(WORKFLOW, hello, tool_env(CACHE_ENV))
+    flow = LocalWorkflow(WORKFLOW, hello, tool_env(cache_env()))
     assert flow.run_job("plan"), flow.steps
     cells = flow.matrix("cell")
-    want_go = [v for v in proxy_releases(CACHE_ENV) if version_tuple(v)[:2] == (1, 24)][-1]
+    want_go = [v for v in proxy_releases(cache_env()) if version_tuple(v)[:2] == (1, 24)][-1]
     assert [c["cell"] for c in cells] == ["host", f"host+{want_go}"], cells
     assert [c["shard"] for c in cells] == ["1/2", "2/2"]
 
@@ -47,7 +48,7 @@ def test_workflow_cells_merge_into_the_unsharded_table(hello: Path) -> None:
     one = hello / "unsharded.json"
     done = subprocess.run(
         ["pytest", "--fynecheck", *shlex.split(axes), f"--fynecheck-json={one}"],
-        cwd=hello, env=tool_env(CACHE_ENV), capture_output=True, text=True, timeout=1500,
+        cwd=hello, env=tool_env(cache_env()), capture_output=True, text=True, timeout=1500,
     )
     assert done.returncode == 0, done.stdout[-3000:]
     unsharded = merge.merge([merge.load(one)])

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from conftest import CACHE, start_suite
+from conftest import start_suite
+from support.env import cache
 from watcher_support import quick, reference
 
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
@@ -25,7 +26,7 @@ SUITE = "bookworm"
 
 def _ours() -> set[str]:
     """Ids of every container this process started and has not removed."""
-    found = engine(CACHE).client.containers.list(
+    found = engine(cache()).client.containers.list(
         all=True, filters={"label": f"{LABEL_SESSION}={SESSION_ID}"}
     )
     return {str(c.id) for c in found}
@@ -62,13 +63,13 @@ def test_a_failed_churn_agent_leaves_no_container() -> None:
         mode.close()
         leaked = _ours() - before
         for cid in leaked:  # never leave them, even when the test fails
-            engine(CACHE).api.remove_container(cid, force=True)
+            engine(cache()).api.remove_container(cid, force=True)
     assert started and not leaked, f"containers left after close(): {sorted(leaked)}"
 
 
 @pytest.mark.slow
 def test_container_modes_need_no_docker_cli(tmp_path: Path) -> None:
-    no_cli = Engine(CACHE)
+    no_cli = Engine(cache())
     no_cli.host.environ["PATH"] = str(tmp_path)  # an empty directory: no docker CLI
 
     def reach_it_without_the_cli(ctx: ContainerContext, scratch: Path) -> None:

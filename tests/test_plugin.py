@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import HELLO, run_fynecheck
+from conftest import run_fynecheck
+from support.sample import HELLO
 
 from pytest_fynecheck.core.context import wait_until
 

@@ -10,7 +10,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import CACHE_ENV, run_fynecheck
+from conftest import run_fynecheck
+from support.env import cache_env
 
 from pytest_fynecheck.core import progress
 from pytest_fynecheck.core.context import Context
@@ -196,7 +197,7 @@ def test_a_cold_cgo_build_names_go_gl_while_it_compiles(
     still cached. Each progress line is checked
     against the processes running at that moment."""
     marker = f"-DFYNECHECK_COLD_{uuid.uuid4().hex}"
-    env = {**os.environ, **CACHE_ENV, "CGO_CFLAGS": f"-O2 -g {marker}"}
+    env = {**os.environ, **cache_env(), "CGO_CFLAGS": f"-O2 -g {marker}"}
     ctx = Context(hello, tmp_path, tmp_path / "cache", environ=env, timeout=3600)
     seen: list[tuple[str, list[tuple[str, str]]]] = []
     ctx.progress = lambda line: seen.append((line, _running_now()))
@@ -237,7 +238,7 @@ def test_a_quick_rebuild_says_nothing_of_cold_builds(
     (tmp_path / "go.mod").write_text("module example.com/quick\n\ngo 1.21\n")
     fresh = uuid.uuid4()  # a main package new to Go's cache
     (tmp_path / "main.go").write_text(f'package main\n\nfunc main() {{ println("{fresh}") }}\n')
-    ctx = Context(tmp_path, tmp_path, tmp_path / "cache", environ={**os.environ, **CACHE_ENV})
+    ctx = Context(tmp_path, tmp_path, tmp_path / "cache", environ={**os.environ, **cache_env()})
     said: list[str] = []
     ctx.progress = said.append
     monkeypatch.setattr(progress, "HEARTBEAT_SECONDS", 0.05)
@@ -257,7 +258,7 @@ def test_errors_survive_the_command_stream(tmp_path: Path) -> None:
     """-x prints every command; a failed build's detail holds Go's errors only."""
     (tmp_path / "go.mod").write_text("module example.com/broken\n\ngo 1.21\n")
     (tmp_path / "main.go").write_text("package main\n\nfunc main() { undefinedThing() }\n")
-    ctx = Context(tmp_path, tmp_path, tmp_path / "cache", environ={**os.environ, **CACHE_ENV})
+    ctx = Context(tmp_path, tmp_path, tmp_path / "cache", environ={**os.environ, **cache_env()})
     with pytest.raises(CheckFailed) as failed:
         cached_build(ctx, tmp_path, ".", "broken", kind="probes", key_parts=["broken"],
                      progress="app.build")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import path_without, pc_dir_without, run_fynecheck
+from support.sample import TITLE
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.displays.images import read_png
@@ -58,7 +59,7 @@ def test_sample_app_is_ready_with_a_real_window(pytester: pytest.Pytester, hello
     shot = Path(run.checks["app.window"]["artifacts"]["screenshot"])
     image = read_png(shot.read_bytes())
     assert not image.blank and image.colours(64) > 10
-    assert "fynecheck hello" in run.checks["app.window"]["detail"]
+    assert TITLE in run.checks["app.window"]["detail"]
     assert "llvmpipe" in run.checks["gl.context"]["detail"]
 
     # The private Xvfb is gone once the run is over.

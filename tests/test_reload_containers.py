@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import CACHE, start_suite
+from conftest import start_suite
 from reload_support import (
     AIR,
     AIR_FIXED,
@@ -19,6 +19,7 @@ from reload_support import (
     scenario,
     tool,
 )
+from support.env import cache
 
 from pytest_fynecheck.reload.machine import CASES
 from pytest_fynecheck.reload.modes import BindReloadMode, parse_mode
@@ -40,7 +41,7 @@ def bind() -> Iterator[BindReloadMode]:
         tool(default), tool(fixed)
     reloader("stale")
     mode = parse_mode(f"bind:{SUITE}", start=start_suite,
-                      mounts=[CACHE / "tools", CACHE / "go"])
+                      mounts=[cache() / "tools", cache() / "go"])
     assert isinstance(mode, BindReloadMode)
     yield mode
     mode.close()

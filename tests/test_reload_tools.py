@@ -7,18 +7,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from reload_support import (
-    AIR,
-    AIR_FIXED,
-    ASSET,
-    CACHE,
-    FAST,
-    GOW_FIXED,
-    RACES,
-    WGO_FIXED,
-    scenario,
-    tool,
-)
+from reload_support import AIR, AIR_FIXED, ASSET, FAST, GOW_FIXED, RACES, WGO_FIXED, scenario, tool
+from support.env import cache
 
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.reload.tools import TOOLS, install
@@ -70,7 +60,7 @@ def test_gow_does_not_build_with_go_1_26() -> None:
         pytest.skip(f"{go} builds gow; the bug needs go1.26 or newer")
     gow = TOOLS["gow"]
     with pytest.raises(CheckFailed) as info:
-        install(gow, gow.version, CACHE, go="")  # the local go
+        install(gow, gow.version, cache(), go="")  # the local go
     assert "mitranim/gg@v0.1.29/gid.go" in info.value.detail
     assert "undefined: gid" in info.value.detail
     assert "give your own gow binary by its path" in info.value.hint

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import HELLO
+from support.sample import HELLO
 
 
 def _usage_errors(result: pytest.RunResult) -> list[str]:

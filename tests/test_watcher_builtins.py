@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from watcher_support import BUILTIN_FINDINGS, CACHE, broken, check_builtin, local, quick
+from support.env import cache
+from support.sample import HELLO
+from watcher_support import BUILTIN_FINDINGS, broken, check_builtin, local, quick
 
 from pytest_fynecheck.core.context import wait_until
 from pytest_fynecheck.core.model import InputError
@@ -24,8 +26,8 @@ TOOLS = ("inotifywait", "fswatch", "watchman")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def builtin(name: str, project: Path = ROOT / "fixtures" / "hello") -> list[str]:
-    return adapters.resolve(name, project, CACHE).argv
+def builtin(name: str, project: Path = HELLO) -> list[str]:
+    return adapters.resolve(name, project, cache()).argv
 
 
 def _new_dir_losses(name: str, root: Path, rounds: int) -> int:
@@ -89,7 +91,7 @@ def test_fsnotify_is_built_against_the_projects_version(tmp_path: Path) -> None:
                           timeout=300)
     assert tidy.returncode == 0, tidy.stderr
     before = (project / "go.mod").read_bytes(), (project / "go.sum").read_bytes()
-    found = adapters.resolve("fsnotify", project, CACHE)
+    found = adapters.resolve("fsnotify", project, cache())
     assert "fsnotify v1.5.4 (the project's" in found.note
     info = subprocess.run(["go", "version", "-m", found.argv[0]], capture_output=True,
                           text=True, timeout=60)
@@ -101,7 +103,7 @@ def test_fsnotify_is_built_against_the_projects_version(tmp_path: Path) -> None:
 
 
 def test_fsnotify_without_a_project_uses_the_pinned_version_and_says_so(tmp_path: Path) -> None:
-    found = adapters.resolve("fsnotify", tmp_path, CACHE)
+    found = adapters.resolve("fsnotify", tmp_path, cache())
     assert f"fsnotify {adapters.PINNED_FSNOTIFY} (pinned: no go.mod" in found.note
 
 

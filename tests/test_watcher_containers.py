@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CACHE, start_suite
+from conftest import start_suite
+from support.env import cache
 from watcher_support import BROKEN, BUILTIN_FINDINGS, broken, check_builtin, quick, reference
 
 from pytest_fynecheck.core.model import InputError
@@ -23,7 +24,7 @@ MODES = [f"container:{SUITE}", f"bind:{SUITE}", f"bind:{SUITE}:reverse"]
 
 def _mode(spec: str) -> ContainerMode:
     # Every kit-built watcher lives under the cache's go/ dir: one mount serves them all.
-    mode = parse_mode(spec, start=start_suite, mounts=[CACHE / "go"])
+    mode = parse_mode(spec, start=start_suite, mounts=[cache() / "go"])
     assert isinstance(mode, ContainerMode)
     return mode
 

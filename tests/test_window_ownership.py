@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import HELLO, ROOT, run_fynecheck
+from conftest import run_fynecheck
+from support.sample import HELLO, ROOT, TITLE  # hello's title: the strangers use it too
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.process import Child
@@ -23,7 +24,6 @@ from pytest_fynecheck.displays.images import read_png
 from pytest_fynecheck.displays.servers import Display, start_display
 
 WINDOWLESS = ROOT / "fixtures" / "windowless"
-TITLE = "fynecheck hello"  # hello's title, which the strangers use too
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_another_apps_window_with_the_apps_title_does_not_count(
     window = run.checks["app.window"]
     assert window["status"] == "fail", run
     detail = window["detail"]
-    assert "mapped no window titled 'fynecheck hello' or any other of their own" in detail
+    assert f"mapped no window titled {TITLE!r} or any other of their own" in detail
     # The stranger's window did map during the check, and was judged by its owner.
     assert f"{TITLE!r} (its X client is pid " in detail and "not the app's" in detail
     assert "fynecheck_window_title" not in window["hint"]

@@ -8,7 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CACHE, ROOT, run_fynecheck
+from conftest import run_fynecheck
+from support.env import cache
+from support.sample import ROOT, TITLE
 
 from pytest_fynecheck.checks import for_context
 from pytest_fynecheck.checks.windows import windows_dlls
@@ -24,7 +26,7 @@ WINPTHREAD = Path("/usr/x86_64-w64-mingw32/lib/libwinpthread-1.dll")  # mingw-w6
 
 
 def _windows_ctx(project: Path, scratch: Path) -> Context:
-    ctx = Context(project, scratch, CACHE, timeout=600)
+    ctx = Context(project, scratch, cache(), timeout=600)
     ctx.name = "windows"
     ctx.environ.update(WINDOWS_ENV)
     return ctx
@@ -99,13 +101,13 @@ def test_hello_shows_its_window_under_wine_in_a_suite_container(
     """The sample app, cross-built in a network-none trixie container, maps its window
     under that suite's Wine on a private Xvfb there, with a non-blank screenshot."""
     run = run_fynecheck(pytester, hello, "--fynecheck-os=trixie-windows", "-k", "windows",
-                        "-o", "fynecheck_window_title=fynecheck hello")
+                        "-o", f"fynecheck_window_title={TITLE}")
     checks = {c["id"]: c for c in run.report["checks"] if c["os"] == "trixie-windows"}
     assert set(checks) >= {"windows.cc", "windows.build", "windows.dlls", "windows.window"}, run
     for check_id in ("windows.cc", "windows.build", "windows.dlls", "windows.window"):
         assert checks[check_id]["status"] == "ok", checks[check_id]
     window = checks["windows.window"]
-    assert "'fynecheck hello'" in window["detail"] and "Wine" in window["detail"], window
+    assert repr(TITLE) in window["detail"] and "Wine" in window["detail"], window
     # Wine starts app.exe detached (neither the app's descendant nor in its session): it is
     # the app's by the run token it inherited, and the detail says so.
     assert "carries the app's run token" in window["detail"], window
@@ -122,7 +124,7 @@ def test_host_wine_shows_hello_or_names_why_it_cannot(
     which Go >= 1.22's runtime loads (fatal error at start): a real Wine gap, recorded here.
     The kit must say so, with the way out; a Wine >= 9 host shows the window."""
     run = run_fynecheck(pytester, hello, "--fynecheck-os=windows", "-k", "windows.window",
-                        "-o", "fynecheck_window_title=fynecheck hello")
+                        "-o", f"fynecheck_window_title={TITLE}")
     window = next(c for c in run.report["checks"] if c["id"] == "windows.window")
     version = wine_version(_windows_ctx(hello, hello))
     if re.match(r"wine-[0-8]\.", version):

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from support.env import cache
+from support.sample import HELLO, ROOT
 
-from pytest_fynecheck.run.session import cache_dir
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
 from pytest_fynecheck.watcher.harness import hypothesis_settings
 from pytest_fynecheck.watcher.modes import LocalMode, Mode
 
-ROOT = Path(__file__).resolve().parent.parent
 BROKEN_DIR = ROOT / "fixtures" / "watchers"
 # One bug class each (see each main.go); all but `overflow -declare` must be caught.
 BROKEN = ("norecurse", "newdirrace", "droprename", "statdrop", "chan1", "overflow", "debounce")
@@ -22,17 +22,16 @@ BROKEN = ("norecurse", "newdirrace", "droprename", "statdrop", "chan1", "overflo
 
 # Fixed at import: pytester points HOME at each test's tmp dir, which would make every
 # test rebuild into an empty cache.
-CACHE = cache_dir()
 
 
 @functools.cache
 def reference() -> Path:
-    return reference_watcher(CACHE)
+    return reference_watcher(cache())
 
 
 @functools.cache
 def broken(name: str) -> Path:
-    return build_go(BROKEN_DIR, name, cache=CACHE)
+    return build_go(BROKEN_DIR, name, cache=cache())
 
 
 def quick(max_examples: int = 30, steps: int = 25, **kw: object) -> settings:
@@ -79,7 +78,7 @@ def check_builtin(name: str, mode: Mode, tmp_path: Path) -> str:
     from pytest_fynecheck.watcher import adapters
     from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher
 
-    argv = adapters.resolve(name, ROOT / "fixtures" / "hello", CACHE).argv
+    argv = adapters.resolve(name, HELLO, cache()).argv
     expected = BUILTIN_FINDINGS[name]
     if expected is None:
         try:

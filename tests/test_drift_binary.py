@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from drift_support import MODES, build, copy_repo, host, make_other, make_repo, run
-from support.sample import HELLO
+from support.sample import HELLO, MODULE
 
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.drift import check, probe
@@ -29,7 +29,7 @@ def other_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _inspect(repo: Path, binary: Path) -> dict[str, Any]:
     req = {
-        "packages": [{"import_path": "example.com/hello", "names": ["assets/greeting.txt"]}],
+        "packages": [{"import_path": MODULE, "names": ["assets/greeting.txt"]}],
         "contents": [],
         "data_max": 0,
     }
@@ -144,7 +144,7 @@ def test_bad_inputs_each_name_the_input(hello_repo: Path, other_repo: Path, tmp_
         damaged: f"{damaged} is truncated or corrupt ({damaged.stat().st_size} bytes): its Go "
         "build info block is there but damaged",
         other: f"was built from example.com/other (package example.com/other); this project "
-        f"({hello_repo}) is example.com/hello",
+        f"({hello_repo}) is {MODULE}",
         tmp_path / "missing": f"{tmp_path / 'missing'}: no such file",
     }
     if run(hello_repo, ["go", "env", "GOVERSION"]).strip() == "go1.26.8":
@@ -211,7 +211,7 @@ def test_bundle_old_style_goes_stale_new_style_is_the_source(
     assert "go:embed logo.svg" in report["bundle"].detail
     # The binary predates the bundle: its bytes are not in it, and the embed aspect says so.
     assert DRIFT_WORDS[report["embed"].status] == "drift"
-    assert "example.com/hello logo.svg" in report["embed"].detail
+    assert f"{MODULE} logo.svg" in report["embed"].detail
 
 
 @pytest.mark.slow  # a cold cgo cross-build of Fyne takes minutes, once per Go cache

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from drift_support import MODES, build, commit, copy_repo, git, host, make_repo, run
-from support.sample import HELLO
+from support.sample import HELLO, MODULE
 
 from pytest_fynecheck.drift import DriftReport, check
 from pytest_fynecheck.run.report import DRIFT_WORDS
@@ -72,10 +72,10 @@ EDITS: dict[str, tuple[Callable[[Path], None], set[str], str]] = {
     "change": (
         _change,
         {"embed", "vcs.modified"},
-        "changed: example.com/hello assets/greeting.txt",
+        f"changed: {MODULE} assets/greeting.txt",
     ),
-    "add": (_add, {"embed", "vcs.modified"}, "added: example.com/hello assets/extra.txt"),
-    "remove": (_remove, {"embed", "vcs.modified"}, "removed: example.com/hello assets/style.json"),
+    "add": (_add, {"embed", "vcs.modified"}, f"added: {MODULE} assets/extra.txt"),
+    "remove": (_remove, {"embed", "vcs.modified"}, f"removed: {MODULE} assets/style.json"),
     "bump": (_bump, {"deps", "vcs.modified"}, "changed: github.com/yuin/goldmark v1.7.8"),
     "replace": (_replace, {"deps", "vcs.modified"}, "=> ../goldmark-local (devel)"),
     "dirty": (_dirty, {"vcs.modified"}, "git status: ?? NOTES.txt"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from drift_support import MODES, build, copy_repo, make_repo
-from support.sample import HELLO
+from support.sample import HELLO, MODULE
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_edit_fails_exactly_its_items(
     )
     result.stdout.fnmatch_lines(
         [
-            "*changed: example.com/hello assets/greeting.txt: a reload shows 25 B*",
+            f"*changed: {MODULE} assets/greeting.txt: a reload shows 25 B*",
             "*-Hello from fynecheck!",
             "*+Hello, edited for reload",
         ]
@@ -134,7 +134,7 @@ def test_marker_errors_the_test_with_the_report(
         [
             "*the binary drifted from the source:*",
             "*drift embed: drift*",
-            "*added: example.com/hello assets/extra.txt: a reload shows it*",
+            f"*added: {MODULE} assets/extra.txt: a reload shows it*",
         ]
     )
     assert "Traceback" not in result.stdout.str()
@@ -153,7 +153,7 @@ def test_fixture_gives_the_report(pytester: pytest.Pytester, binary: Path, proje
                 "embed": "drift",
             }}
             first = report["embed"].detail.splitlines()[0]
-            assert "removed: example.com/hello assets/style.json" in first
+            assert f"removed: {MODULE} assets/style.json" in first
         """
     )
     pytester.runpytest_subprocess("--strict-markers").assert_outcomes(passed=1)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import run_fynecheck
 from support.env import cache_env
+from support.sample import MODULE
 
 # A module of the graph that no package of the build imports, as Fyne's wasm-only ones
 # (github.com/fyne-io/gl-js, ...), and that no module cache holds: those are in the warm
@@ -44,7 +45,7 @@ def test_goproxy_off_passes_when_the_offline_build_works(
     env = run.checks["go.env"]
     assert env["status"] == "ok", env
     # It says what it asked, and no more.
-    assert "that the main package example.com/hello needs for linux/amd64 are in the " \
+    assert f"that the main package {MODULE} needs for linux/amd64 are in the " \
         "module cache (`go list -mod=readonly -deps -json=ImportPath,Module,Error .` with " \
         "GOPROXY=off)" in env["detail"], env["detail"]
     assert UNIMPORTED not in env["detail"]
@@ -90,7 +91,7 @@ def test_goproxy_off_names_the_needed_module_the_cache_lacks(
         _go(["list", "-m", "-json", NEEDED], hello, {"GOPROXY": "off"}).stdout
     )["Version"]
     assert env["detail"] == (
-        "GOPROXY=off and 1 module that the main package example.com/hello needs is not in "
+        f"GOPROXY=off and 1 module that the main package {MODULE} needs is not in "
         f"the module cache ({cache_without_glfw}): {NEEDED}@{glfw_version}"
     ), env["detail"]
     assert "go mod download" in env["hint"]

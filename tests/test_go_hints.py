@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_fynecheck
+from support.sample import MODULE
 
 
 @pytest.fixture
@@ -75,8 +76,8 @@ def test_a_module_outside_the_workspace_is_not_go_mod_tidy(
     ("package", "said", "hint"),
     [
         ("../outside", "outside main module", "../outside is outside the project's module"),
-        ("example.com/hello/nope", "no required module provides package",
-         "example.com/hello/nope is not a package of the module example.com/hello"),
+        (f"{MODULE}/nope", "no required module provides package",
+         f"{MODULE}/nope is not a package of the module {MODULE}"),
     ],
 )
 def test_a_package_path_outside_the_module_says_so(

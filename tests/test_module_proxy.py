@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_fynecheck
+from support.sample import MODULE
 
 from pytest_fynecheck.toolchain.gotool import dedupe_errors
 
@@ -71,7 +72,7 @@ def pinned(hello: Path) -> Path:
             f'package {pkg}\n\nimport (\n\t_ "{REFUSED}"\n\t_ "{REFUSED}/p{n}"\n)\n'
         )
     main = hello / "main.go"
-    imports = "".join(f'\t_ "example.com/hello/{p}"\n' for p in ("a", "b", "c"))
+    imports = "".join(f'\t_ "{MODULE}/{p}"\n' for p in ("a", "b", "c"))
     main.write_text(main.read_text().replace("import (\n", "import (\n" + imports, 1))
     return hello
 

@@ -10,6 +10,7 @@ unknown requirement) are built from the same files and installed with pip as wel
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 from support.sample import ROOT
 
-from pytest_fynecheck.checks import catalogue, external_checks, for_context
+from pytest_fynecheck.checks import ENTRY_POINTS, catalogue, external_checks, for_context
 
 ACME = ROOT / "tests" / "dists" / "acme-fynecheck"
 # Offline: setuptools (and wheel) of this environment build the distribution.
@@ -104,6 +105,7 @@ def test_items_with_and_without_the_entry_point(acme_python: str, hello: Path) -
     builtins = [i for i, c in for_context("host").items()
                 if c.run.__module__.startswith("pytest_fynecheck.checks.")]
     # This environment has no external checks: its run is the kit's alone, unchanged.
+    assert not importlib.metadata.entry_points(group=ENTRY_POINTS)
     assert external_checks() == {}
     assert all(c.run.__module__.startswith("pytest_fynecheck.") for c in catalogue().values())
     assert _collected(sys.executable, hello) == builtins
@@ -132,7 +134,27 @@ BROKEN = {
         "check 'acme.gitignore' from {origin} requires unknown check(s) acme.nothing; "
         "known: go.version, ",
     ),
+    "unknown-target": (
+        'requires=("project.gomod",)',
+        'requires=("project.gomod",), targets=("linux", "macos")',
+        "check 'acme.gitignore' from {origin} names unknown target(s) macos; "
+        "known: linux, windows",
+    ),
 }
+
+
+# The catalogue asked twice in one process: both refusals, and the external ids left in it.
+TWICE = """
+import json, pytest
+from pytest_fynecheck import checks
+said = []
+for _ in range(2):
+    try:
+        checks.catalogue()
+    except pytest.UsageError as exc:
+        said.append(str(exc))
+print(json.dumps([*said, [i for i in checks.CATALOGUE if i.startswith("acme.")]]))
+"""
 
 
 def _broken(kind: str, at: Path) -> Path:
@@ -160,11 +182,18 @@ def test_broken_external_check_is_a_usage_error_naming_it(
         "acme-broken 1.0.0 (entry point acme = 'acme_fynecheck' in group "
         "pytest_fynecheck.checks)"
     )
+    path = {"PYTHONPATH": f"{ROOT}{os.pathsep}{site}"}
     for xdist in (False, True):  # under xdist the controller stops it, before workers
-        done, report = _fynecheck(
-            sys.executable, hello, env={"PYTHONPATH": f"{ROOT}{os.pathsep}{site}"}, xdist=xdist
-        )
+        done, report = _fynecheck(sys.executable, hello, env=path, xdist=xdist)
         assert done.returncode == USAGE_ERROR, done.stdout + done.stderr
         assert report == {}
         assert "Traceback" not in done.stdout + done.stderr
         assert f"ERROR: fynecheck: {BROKEN[kind][2].format(origin=origin)}" in done.stderr
+    # Asked again in the same process, the catalogue stays refused, none of it half there.
+    again = subprocess.run([sys.executable, "-c", TWICE], env={**os.environ, **path},
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    first, second, left = json.loads(again.stdout)
+    assert first == second
+    assert first.startswith(f"fynecheck: {BROKEN[kind][2].format(origin=origin)}")
+    assert left == []

@@ -124,13 +124,21 @@ def catalogue() -> dict[str, Check]:
 ENTRY_POINTS = "pytest_fynecheck.checks"
 
 
-@functools.cache  # once per process; an error is not cached, so it stops every attempt
 def external_checks() -> dict[str, str]:
     """Import every module of the `pytest_fynecheck.checks` entry-point group (their import
     registers checks with `@check`); the ids they added -> the distribution and entry point
     that added them. A module that fails to import, an id that is already taken, or a
     requirement or target nobody knows is a usage error naming the entry point."""
+    added, error = _load_external()
+    if error:
+        raise pytest.UsageError(error)
+    return added
+
+
+@functools.cache  # once per process, error included: a module imports once, so a second
+def _load_external() -> tuple[dict[str, str], str]:  # try would find nothing to judge
     added: dict[str, str] = {}
+    error = ""
     found = importlib.metadata.entry_points(group=ENTRY_POINTS)
     for ep in sorted(found, key=lambda e: (e.dist.name if e.dist else "", e.name)):
         dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "an unnamed distribution"
@@ -139,26 +147,35 @@ def external_checks() -> dict[str, str]:
         try:
             ep.load()
         except Exception as exc:
-            for new in set(CATALOGUE) - before:  # half a module's checks are not its checks
-                del CATALOGUE[new]
             taken = isinstance(exc, DuplicateCheck)
             what = "adds a check id that is taken" if taken else "failed to import"
-            raise pytest.UsageError(
-                f"fynecheck: external checks from {origin} {what}: {type(exc).__name__}: {exc}"
-            ) from exc
+            error = f"fynecheck: external checks from {origin} {what}: {type(exc).__name__}: {exc}"
         added.update({i: origin for i in CATALOGUE if i not in before})
+        if error:
+            break
+    # Requirements are judged once all are in: one distribution's check may need another's.
+    error = error or _misnamed(added)
+    if error:
+        for i in added:  # the run stops: no external check stays half-registered
+            del CATALOGUE[i]
+        return {}, error
+    return added, ""
+
+
+def _misnamed(added: dict[str, str]) -> str:
+    """What the added checks name that nobody knows: a requirement or a target."""
     for check_id, origin in added.items():
         c = CATALOGUE[check_id]
         unknown = [r for r in c.requires if r not in CATALOGUE]
         if unknown:
-            raise pytest.UsageError(
+            return (
                 f"fynecheck: check {check_id!r} from {origin} requires unknown check(s) "
                 f"{', '.join(unknown)}; known: {', '.join(CATALOGUE)}"
             )
         odd = [t for t in c.targets if t not in TARGETS]
         if odd:
-            raise pytest.UsageError(
+            return (
                 f"fynecheck: check {check_id!r} from {origin} names unknown target(s) "
                 f"{', '.join(odd)}; known: {', '.join(TARGETS)}"
             )
-    return added
+    return ""

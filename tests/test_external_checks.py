@@ -85,6 +85,12 @@ def test_installed_check_runs_and_reports_like_a_builtin(acme_python: str, hello
     assert checks["acme.gitignore"]["detail"] == ".gitignore line '/hello' covers the binary hello"
     assert checks["project.gomod"]["status"] == "ok"  # its requires= names a built-in
     assert report["ready"] is True
+    # xdist's workers each load the group: they collect the same items, and the check runs.
+    done, report = _fynecheck(acme_python, hello, "-k", "gomod or acme", xdist=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [(c["id"], c["status"]) for c in report["checks"]] == [
+        ("project.gomod", "ok"), ("acme.gitignore", "ok")
+    ]
 
     # The result is the check's own finding: without the line, it fails with its hint.
     (hello / ".gitignore").write_text("*.log\n")

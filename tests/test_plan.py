@@ -4,6 +4,8 @@ controller by plan/spec.py's parse_context, and sent to xdist workers as data.""
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import inspect
 import json
 import re
 from pathlib import Path
@@ -37,6 +39,15 @@ def test_one_parser_makes_every_kind(
     assert dict(spec.env) == (WINDOWS_ENV if target == "windows" else {})
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.name = "elsewhere"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_names_a_factory_that_exists(kind: str) -> None:
+    """The table is true: each row's dotted name imports, as a factory of the plan's shape."""
+    module, _, attr = KINDS[kind].factory.partition(":")
+    factory = getattr(importlib.import_module(module), attr)
+    params = list(inspect.signature(factory).parameters)
+    assert params == ["config", "spec", "project", "scratch"], (kind, params)
 
 
 def test_a_go_version_cell_is_its_base_with_the_toolchain_pinned() -> None:
@@ -133,6 +144,8 @@ def test_a_bad_fyne_os_marker_names_the_marker(pytester: pytest.Pytester) -> Non
 # again would show the ini's title instead.
 RECORDER = '''
 import dataclasses
+import importlib
+import inspect
 import json
 
 from pytest_fynecheck.plan.spec import to_data

@@ -16,6 +16,7 @@ The Wine prefix is made before timing (a one-off per Wine version, reported apar
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import statistics
 import sys
@@ -29,6 +30,7 @@ from pytest_fynecheck.checks.app_window import show_x_window
 from pytest_fynecheck.containers.start import start_suite
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.displays.servers import x_display
+from pytest_fynecheck.plan.spec import parse_context
 from pytest_fynecheck.run.session import cache_dir
 from pytest_fynecheck.windows import HOST_CONTEXT, WINDOWS_ENV
 from pytest_fynecheck.windows.wine import desktop_argv, session, wine_prefix
@@ -45,9 +47,11 @@ def context(name: str, project: Path, scratch: Path) -> Context:
             ctx.name = HOST_CONTEXT
             ctx.environ.update(WINDOWS_ENV)
     else:
-        ctx = start_suite(name, scratch, project=project, keep_builds=True, timeout=1800)
-    ctx.settings.update(window_title="fynecheck hello", window_timeout=120.0,
-                        artifacts=scratch)
+        spec = parse_context(name, "--windows-context")
+        ctx = start_suite(spec.suite, scratch, variant=spec.variant, project=project,
+                          keep_builds=True, timeout=1800)
+    ctx.settings = dataclasses.replace(ctx.settings, window_title="fynecheck hello",
+                                       window_timeout=120.0, artifacts=scratch)
     return ctx
 
 

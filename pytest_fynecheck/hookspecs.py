@@ -1,30 +1,21 @@
-"""Hooks through which feature plugins add where checks run. Bodies are never called."""
+"""Hooks through which feature plugins add where checks run. Bodies are never called.
+(A new kind of context is a row of plan/spec.py's KINDS, not a hook.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_fynecheck.core.context import Context
-
-
-def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:
-    """Names of contexts besides the host to run the readiness catalogue in (e.g. OS suites)."""
-    return []
+if TYPE_CHECKING:
+    from pytest_fynecheck.plan.spec import ContextSpec
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_fynecheck_make_context(
-    config: pytest.Config, name: str, project: Path, scratch: Path, environ: dict[str, str]
-) -> Context | None:
-    """Make the context called `name`; the first plugin that knows the name answers.
-    `environ`: variables to set in it on top of its own (e.g. a matrix cell's GOTOOLCHAIN)."""
-    return None
-
-
-@pytest.hookspec(firstresult=True)
-def pytest_fynecheck_cells(config: pytest.Config, contexts: list[str]) -> list[str] | None:
-    """The context names to run the catalogue in, made from `contexts` (host and the
-    plugins' contexts): the matrix plugin crosses them with Go toolchains and picks a shard."""
+def pytest_fynecheck_cells(
+    config: pytest.Config, contexts: list[ContextSpec]
+) -> list[ContextSpec] | None:
+    """The contexts to run the catalogue in, made from `contexts` (the host and
+    --fynecheck-os's): the matrix plugin crosses them with Go toolchains and picks a shard.
+    Called once, on the controller; xdist workers get the answer as data."""
     return None

@@ -198,7 +198,7 @@ def test_gl_hint_is_true(tmp_path: Path) -> None:
     The suite container is confined (no capabilities, read-only root), as a user's system
     is not: the packages go in as root in a helper container, committed as an image the
     check then runs in, confined again."""
-    ctx = start_suite("bookworm-no-gl-dev", tmp_path / "before")
+    ctx = start_suite("bookworm", tmp_path / "before", variant="no-gl-dev")
     check = catalogue()["pkgconfig.gl"]
     try:
         with pytest.raises(CheckFailed) as failed:

@@ -6,6 +6,7 @@ runs only link once per change. A cold `-tags wayland` cgo build takes minutes.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,8 @@ def app_context(tmp_path: Path, env: dict[str, str], tags: tuple[str, ...]) -> C
         display_mode="host",  # the display under test, never a stand-in Xvfb
         tags=tags,
     )
-    ctx.settings.update(window_title=TITLE, package=".", window_timeout=60.0, artifacts=tmp_path)
+    ctx.settings = dataclasses.replace(ctx.settings, window_title=TITLE, package=".",
+                                       window_timeout=60.0, artifacts=tmp_path)
     return ctx
 
 

@@ -10,6 +10,7 @@ tried again); a cold cgo build of Fyne in a container takes minutes.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,7 +58,7 @@ def open_suite(hello: Path, tmp_path: Path) -> Iterator[Opener]:
             timeout=1800,  # a cold cgo build of Fyne, on a busy machine
         )
         opened.append(ctx)
-        ctx.settings.update(window_title=TITLE, package=".")
+        ctx.settings = dataclasses.replace(ctx.settings, window_title=TITLE, package=".")
         return ctx
 
     yield open_

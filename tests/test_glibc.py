@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -37,7 +38,9 @@ def test_built_on_trixie_is_caught_before_bullseye_refuses_it(tmp_path: Path) ->
     trixie, exe = _built_on("trixie", tmp_path)
     bullseye = start_suite("bullseye", tmp_path / "scratch-run", readonly=[exe.parent])
     try:
-        trixie.settings["glibc_suites"] = list(SUITES)
+        trixie.settings = dataclasses.replace(
+            trixie.settings, glibc_suites=tuple(SUITES), glibc_named=True
+        )
         with pytest.raises(CheckFailed) as caught:
             glibc_portability(trixie, _needs(exe))
         detail = caught.value.detail
@@ -53,7 +56,9 @@ def test_built_on_trixie_is_caught_before_bullseye_refuses_it(tmp_path: Path) ->
         assert "version `GLIBC_2.38' not found" in ran.output, ran.output
 
         # Suites from --fynecheck-os only: the same finding, as a warning.
-        trixie.settings.update(glibc_suites=[], os_names=["bullseye", "trixie"])
+        trixie.settings = dataclasses.replace(
+            trixie.settings, glibc_suites=("bullseye", "trixie"), glibc_named=False
+        )
         with pytest.raises(CheckWarning):
             glibc_portability(trixie, _needs(exe))
     finally:
@@ -66,7 +71,9 @@ def test_built_on_bullseye_starts_on_newer_suites_as_the_hint_says(tmp_path: Pat
     bullseye, exe = _built_on("bullseye", tmp_path)
     trixie = start_suite("trixie", tmp_path / "scratch-run", readonly=[exe.parent])
     try:
-        bullseye.settings["glibc_suites"] = ["bookworm", "trixie"]
+        bullseye.settings = dataclasses.replace(
+            bullseye.settings, glibc_suites=("bookworm", "trixie"), glibc_named=True
+        )
         found = str(glibc_portability(bullseye, _needs(exe)))
         assert "starts on bookworm, trixie (built on bullseye)" in found, found
         ran = trixie.run([str(exe)], timeout=60)

@@ -102,8 +102,11 @@ def test_settings_are_read_once_and_frozen(pytester: pytest.Pytester) -> None:
             assert s.core.display == "xvfb"
             assert s.watcher.command.modes == ("local", "container:trixie")
             assert s.reload.command.modes == ("local",)
-            assert [t.name for t in s.containers.targets] == ["bookworm"]
-            assert s.containers.os_names == ("bookworm", "windows")
+            assert [c.name for c in s.contexts] == ["host", "bookworm", "windows"]
+            assert [c.kind for c in s.contexts] == ["host", "suite", "windows"]
+            assert [c.display for c in s.contexts] == ["xvfb", "xvfb", "xvfb"]
+            assert s.contexts[0].settings.window_timeout == 60.0
+            assert s.containers.default.suite == "bookworm"
             with pytest.raises(dataclasses.FrozenInstanceError):
                 s.core.timeout = 1.0
             with pytest.raises(dataclasses.FrozenInstanceError):

@@ -17,7 +17,8 @@ from pytest_fynecheck.checks.windows import windows_dlls
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, Result, Status
 from pytest_fynecheck.displays import images
-from pytest_fynecheck.windows import WINDOWS_ENV
+from pytest_fynecheck.plan.spec import parse_context
+from pytest_fynecheck.windows import MINGW_CC, WINDOWS_ENV
 from pytest_fynecheck.windows.dlls import system_dlls, unresolved_dlls
 from pytest_fynecheck.windows.wine import session, wine_prefix, wine_version
 
@@ -47,11 +48,17 @@ def test_every_listed_system_dll_is_one_wine_implements() -> None:
 
 
 def test_windows_contexts_run_the_windows_checks_only() -> None:
-    for name in ("windows", "trixie-windows", "windows+go1.24.13"):
-        ids = set(for_context(name))
+    windows = parse_context("windows", "--fynecheck-os")
+    trixie = parse_context("trixie-windows", "--fynecheck-os")
+    specs = [windows, trixie, windows.with_go("go1.24.13")]
+    for spec in specs:
+        assert spec.target == "windows" and dict(spec.env)["CC"] == MINGW_CC, spec
+        ids = set(for_context(spec.target))
         assert {"windows.build", "windows.dlls", "windows.window", "go.env"} <= ids
         assert not {"cc.works", "pkgconfig.gl", "app.build", "glibc.portability"} & ids
-    assert not {i for i in for_context("bookworm") if i.startswith("windows.")}
+    bookworm = parse_context("bookworm", "--fynecheck-os")
+    assert bookworm.target == "linux"
+    assert not {i for i in for_context(bookworm.target) if i.startswith("windows.")}
 
 
 @pytest.mark.slow

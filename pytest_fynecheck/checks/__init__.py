@@ -51,23 +51,17 @@ class Check:
     # Cheap checks run alongside their requirements (their result is dropped if one fails);
     # expensive ones, or ones that use a requirement's result, wait.
     waits: bool = False
-    # The targets (see context_target) whose contexts run this check.
+    # The targets (TARGETS) whose contexts run this check.
     targets: tuple[str, ...] = ("linux",)
 
 
-# Where a context's binaries run: a Linux system, or Windows (mingw-w64 cross builds run
-# under Wine). Context names: "windows" (the host) and "SUITE-windows" (a suite container).
+# Where a context's binaries run (plan/spec.py's ContextSpec.target): a Linux system, or
+# Windows (mingw-w64 cross builds run under Wine).
 TARGETS = ("linux", "windows")
 
 
-def context_target(name: str) -> str:
-    base = name.partition("+")[0]  # a matrix cell: CONTEXT+go1.X.Y
-    return "windows" if base == "windows" or base.endswith("-windows") else "linux"
-
-
-def for_context(name: str) -> dict[str, Check]:
-    """The checks a context runs, in report order."""
-    target = context_target(name)
+def for_context(target: str) -> dict[str, Check]:
+    """The checks a context of `target` runs, in report order."""
     return {i: c for i, c in catalogue().items() if target in c.targets}
 
 

@@ -30,7 +30,7 @@ from pytest_fynecheck.displays.x11 import MappedWindow, XWindowWatch
     waits=True,  # it runs the binary app.build made
 )
 def app_window(ctx: Context, needs: Needs) -> Found:
-    argv = [str(built_binary(needs, "app.build")), *ctx.settings.get("app_args", ())]
+    argv = [str(built_binary(needs, "app.build")), *ctx.settings.app_args]
     if "wayland" in ctx.tags:
         return _wayland_window(ctx, argv)
     display = x_display(ctx)
@@ -42,8 +42,8 @@ def show_x_window(
 ) -> Found:
     """Start `argv` on X `display`, wait for its window and a non-blank first frame (the
     screenshot), then stop it."""
-    title: str = ctx.settings.get("window_title", "")
-    timeout: float = ctx.settings.get("window_timeout", 60.0)
+    title = ctx.settings.window_title
+    timeout = ctx.settings.window_timeout
     watch = XWindowWatch(ctx, display.env)  # listening before the app starts: no race
     token = secrets.token_hex(8)
     try:
@@ -56,7 +56,7 @@ def show_x_window(
             )
             _, owned = win.owner(app.pid, watch.xres_status, carries)
             first = time.monotonic() - start
-            shot = write_png(frame, ctx.settings["artifacts"] / f"app-window-{ctx.name}.png")
+            shot = write_png(frame, ctx.artifacts() / f"app-window-{ctx.name}.png")
         finally:
             code = app.stop()
     finally:
@@ -194,7 +194,7 @@ def _wayland_window(ctx: Context, argv: list[str]) -> Found:
     """A -tags wayland build on the Wayland display: no X to ask, so the kit's own weston
     is asked for screenshots, and the window is what changed on screen."""
     display = wayland_display(ctx)
-    timeout: float = ctx.settings.get("window_timeout", 60.0)
+    timeout = ctx.settings.window_timeout
     work = Path(tempfile.mkdtemp(prefix="window-", dir=ctx.scratch))
     own = display.server is not None  # only the kit's weston allows screenshots
     before = display.settled_screen(work / "before.png") if own else None
@@ -229,7 +229,7 @@ def _wayland_window(ctx: Context, argv: list[str]) -> Found:
                 f"printed:\n{app.output()[-1500:]}",
                 "raise ini fynecheck_window_timeout if the app starts slowly",
             )
-        shot = write_png(frame, ctx.settings["artifacts"] / f"app-window-{ctx.name}.png")
+        shot = write_png(frame, ctx.artifacts() / f"app-window-{ctx.name}.png")
         first = time.monotonic() - start
     finally:
         code = app.stop()

@@ -14,9 +14,9 @@ from docker.errors import NotFound
 from pytest_fynecheck.checks import Needs, built_binary, check
 from pytest_fynecheck.containers.context import SESSION_ID
 from pytest_fynecheck.containers.engine import engine, failing, missing_engine, owner_labels
-from pytest_fynecheck.containers.images import Target, ensure_base
+from pytest_fynecheck.containers.images import ensure_base
 from pytest_fynecheck.core.context import TOOL_HINTS, Context
-from pytest_fynecheck.core.model import CheckFailed, CheckWarning, InputError, NotApplicable
+from pytest_fynecheck.core.model import CheckFailed, CheckWarning, NotApplicable
 from pytest_fynecheck.run.session import cache_dir
 
 TOOL_HINTS.setdefault("objdump", "install binutils (Debian: apt-get install binutils)")
@@ -103,16 +103,9 @@ def suite_versions(ctx: Context, suite: str, lib: str) -> list[str] | None:
 
 def _suites(ctx: Context) -> tuple[list[str], bool]:
     """(suites the binary should start on, whether the user named them in the ini)."""
-    named: list[str] = list(ctx.settings.get("glibc_suites") or [])
-    names = named or [n for n in ctx.settings.get("os_names", []) if n != "windows"]
-    try:
-        targets = [Target.parse(n, "ini fynecheck_glibc_suites" if named else "--fynecheck-os")
-                   for n in names]
-    except InputError as exc:
-        raise CheckFailed(str(exc), "name Debian suites, e.g. bullseye,bookworm") from None
     own = getattr(getattr(ctx, "target", None), "suite", None)
-    suites = [t.suite for t in targets if t.variant != "windows" and t.suite != own]
-    return list(dict.fromkeys(suites)), bool(named)
+    suites = [s for s in ctx.settings.glibc_suites if s != own]
+    return suites, ctx.settings.glibc_named
 
 
 @check(

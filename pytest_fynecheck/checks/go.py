@@ -42,7 +42,7 @@ FYNE_DOCUMENTED_MIN_GO = "1.19"
 )
 def go_version(ctx: Context, needs: Needs) -> str:
     have = go_env(ctx)["GOVERSION"]
-    pinned = ctx.settings.get("go_toolchain")  # a matrix cell's --fynecheck-go toolchain
+    pinned = ctx.settings.go_toolchain  # a matrix cell's --fynecheck-go toolchain
     if pinned and have != pinned:
         raise CheckFailed(
             f"this cell asks for {pinned} (GOTOOLCHAIN={pinned}) but `go env` reports {have}",

@@ -47,7 +47,7 @@ def recipe_dir() -> Path:
 
 @dataclasses.dataclass(frozen=True)
 class Target:
-    """One buildable image: a suite and a recipe variant. Written `bookworm` or
+    """One buildable image: a suite and a recipe variant, named `bookworm` or
     `bookworm-no-gl-dev`."""
 
     suite: str
@@ -57,20 +57,13 @@ class Target:
     def name(self) -> str:
         return self.suite if self.variant == "full" else f"{self.suite}-{self.variant}"
 
-    @classmethod
-    def parse(cls, text: str, what: str = "--fynecheck-os") -> Target:
-        text = text.strip()
-        for suite in SUITES:
-            if text == suite:
-                return cls(suite)
-            for variant in VARIANTS:
-                if text == f"{suite}-{variant}":
-                    return cls(suite, variant)
-        known = ", ".join(SUITES)
-        variants = ", ".join(v for v in VARIANTS if v != "full")
-        raise InputError(
-            f"{what}: unknown OS {text!r}; known: {known} (variants: SUITE-{{{variants}}})"
-        )
+    def __post_init__(self) -> None:
+        # Made from names the plan checked (plan/spec.py parse_context), or a caller's own.
+        if self.suite not in SUITES or self.variant not in VARIANTS:
+            raise InputError(
+                f"no image recipe for suite {self.suite!r}, variant {self.variant!r}; "
+                f"suites: {', '.join(SUITES)}; variants: {', '.join(VARIANTS)}"
+            )
 
     def files(self, recipes: Path) -> tuple[Path, Path]:
         return recipes / BASE_SCRIPT, recipes / VARIANTS[self.variant]

@@ -1,12 +1,13 @@
 """pytest side of containers: `--fynecheck-os`, the `fyne_container` fixture, the
 `fyne_os(...)` marker, the OS matrix in the summary, and reproducers.
 
-The readiness catalogue runs in a suite because this plugin answers the
-`pytest_fynecheck_make_context` hook with a started `ContainerContext`.
+The readiness catalogue runs in a suite because `make_suite` is the factory of the plan's
+suite kinds (plan/spec.py KINDS): it starts a `ContainerContext`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from pytest_fynecheck.core.model import InputError, Status
 from pytest_fynecheck.core.results import recorded
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.plan.settings import settings, split_names
+from pytest_fynecheck.plan.spec import ContextSpec, parse_context
 from pytest_fynecheck.run import report
 from pytest_fynecheck.run.items import CheckItem
 from pytest_fynecheck.run.session import cache_dir, core, install_state
@@ -68,7 +70,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if is_worker(config):
         return  # the xdist controller checks once for all workers
-    if settings(config).containers.targets:
+    if any(c.suite for c in settings(config).contexts):
         reason = missing_engine(cache_dir())
         if reason is not None:
             raise pytest.UsageError(f"--fynecheck-os: {reason}")
@@ -76,18 +78,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # (ContainerContext.start), so a run that uses none touches none.
 
 
-def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:
-    return [t.name for t in settings(config).containers.targets]
+def make_suite(config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
+               ) -> ContainerContext:
+    """The suite kinds' factory (plan/spec.py KINDS): `spec`'s suite container, started."""
+    ctx = start_container(config, _target(spec), scratch, project, environ=dict(spec.env),
+                          display_mode=spec.display)
+    ctx.name = spec.name  # after start: the container's labels name its suite
+    ctx.settings = dataclasses.replace(spec.settings, artifacts=ctx.settings.artifacts)
+    return ctx
 
 
-def pytest_fynecheck_make_context(
-    config: pytest.Config, name: str, project: Path, scratch: Path, environ: dict[str, str]
-) -> ContainerContext | None:
-    try:
-        target = Target.parse(name)
-    except InputError:
-        return None  # not ours
-    return start_container(config, target, scratch, project, environ=environ)
+def _target(spec: ContextSpec) -> Target:
+    """The image of a suite context, from its parsed fields."""
+    return Target(spec.suite, spec.variant)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -98,11 +101,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "fyne_container" not in metafunc.fixturenames:
         raise pytest.UsageError(f"{where} needs the test to take the fyne_container fixture")
     try:
-        names = [Target.parse(n, where).name
+        specs = [parse_context(n, where, suites_only=True)
                  for n in split_names(",".join(marker.args) or "bookworm")]
     except InputError as exc:
         raise pytest.UsageError(str(exc)) from None
-    metafunc.parametrize("fyne_container", names, indirect=True, ids=names)
+    metafunc.parametrize("fyne_container", specs, indirect=True, ids=[s.name for s in specs])
 
 
 def pytest_collection_modifyitems(
@@ -126,8 +129,8 @@ def fyne_container(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     the expensive part); removed at session end with whatever still runs in it.
     """
     state = request.config.stash[_STATE]
-    param = getattr(request, "param", None)
-    target = Target.parse(param) if param else settings(request.config).containers.default
+    param: ContextSpec | None = getattr(request, "param", None)
+    target = _target(param or settings(request.config).containers.default)
     reason = missing_engine(cache_dir())
     if reason is not None:
         if param is not None:

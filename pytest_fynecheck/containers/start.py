@@ -16,8 +16,8 @@ from pytest_fynecheck.containers.images import Target, ensure_image
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.run.session import cache_dir, host_context
+from pytest_fynecheck.toolchain.cross import WINDOWS_ENV
 from pytest_fynecheck.toolchain.gotool import go_env
-from pytest_fynecheck.windows import WINDOWS_ENV
 
 _GO: dict[str, Path | None] = {}
 _GO_LOCK = threading.Lock()
@@ -69,9 +69,11 @@ def start_container(
     project: Path | None = None,
     readonly: Sequence[Path] = (),
     environ: Mapping[str, str] | None = None,
+    display_mode: str = "xvfb",
 ) -> ContainerContext:
     """Build (if needed) and start the container for `target`, set up like the host context;
-    `environ` is set in it on top of its own (e.g. a matrix cell's GOTOOLCHAIN)."""
+    `environ` is set in it on top of its own (e.g. a matrix cell's GOTOOLCHAIN). A
+    container has no display of its own: by default the checks start a private Xvfb in it."""
     host = host_context(config, project or config.invocation_params.dir, scratch)
     progress = host.progress
     docker = engine(cache_dir())
@@ -89,13 +91,12 @@ def start_container(
         gomodcache=gomodcache,
         timeout=host.timeout,
         progress=progress,
-        # A container has no display of its own: the checks start a private Xvfb in it.
-        display_mode="xvfb",
+        display_mode=display_mode,
         tags=host.tags,
-        extra_mounts=[Path(host.settings["artifacts"])] if "artifacts" in host.settings else [],
+        extra_mounts=[host.artifacts()],
         readonly_mounts=readonly,
     )
-    ctx.settings.update(host.settings)
+    ctx.settings = host.settings
     ctx.environ.update(environ or {})
     return for_target(ctx).start()
 
@@ -105,13 +106,14 @@ def start_suite(
     scratch: Path,
     readonly: Sequence[Path] = (),
     *,
+    variant: str = "full",
     project: Path | None = None,
     tags: Sequence[str] = (),
     keep_builds: bool = False,
     timeout: float = 600.0,
     user: User | None = None,
 ) -> ContainerContext:
-    """A started container of `suite` (e.g. bookworm, bookworm-no-gl-dev) with `project`
+    """A started container of `suite` (e.g. bookworm; `variant` e.g. no-gl-dev) with `project`
     (default `scratch`) as its project, without a pytest config (benches, tests, the
     watcher's modes outside pytest).
 
@@ -124,7 +126,7 @@ def start_suite(
     if reason is not None:
         raise CheckFailed(reason)
     docker = engine(cache)
-    target = Target.parse(suite)
+    target = Target(suite, variant)
     image = ensure_image(docker, target, cache / "locks")
     goroot, modcache = host_go()
     if project is not None:

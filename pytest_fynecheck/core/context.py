@@ -85,6 +85,26 @@ class Completed:
         return (self.stdout + self.stderr).strip()
 
 
+@dataclasses.dataclass(frozen=True)
+class ContextSettings:
+    """The user's settings as checks in a context read them: one frozen value, and these
+    defaults the only ones (a Context made outside a run, by a bench or a test, has them).
+    A run's come from the plan (plan/settings.py), checked once."""
+
+    window_title: str = ""  # ini fynecheck_window_title; "": the app's first window
+    package: str = ""  # ini fynecheck_package; "": the project directory (or its one main)
+    app_args: tuple[str, ...] = ()  # ini fynecheck_app_args
+    window_timeout: float = 60.0  # ini fynecheck_window_timeout, seconds
+    # Screenshots and logs the user reads after the run; None: the context's scratch.
+    artifacts: Path | None = None
+    # Debian suites a Linux build must start on (glibc.portability), each checked, and
+    # whether the user named them (ini fynecheck_glibc_suites: a failure) or they came
+    # from --fynecheck-os (a warning).
+    glibc_suites: tuple[str, ...] = ()
+    glibc_named: bool = False
+    go_toolchain: str = ""  # a matrix cell's pinned --fynecheck-go toolchain; "": none
+
+
 class Process(Protocol):
     """A long-running program the kit started, e.g. the app under test."""
 
@@ -123,10 +143,14 @@ class Context:
         self.tags = tuple(tags)
         self._closers: list[Callable[[], None]] = []
         # The user's settings checks read (window title, package to build, artifact dir).
-        self.settings: dict[str, Any] = {}
+        self.settings = ContextSettings()
         # Values shared between checks (e.g. `go env`), computed once.
         self.memo: dict[str, Any] = {}
         self.memo_lock = threading.Lock()
+
+    def artifacts(self) -> Path:
+        """Where files the user reads after the run go (settings.artifacts, else scratch)."""
+        return self.settings.artifacts or self.scratch
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         return {**self.environ, **(extra or {})}

@@ -1,81 +1,25 @@
 """Matrix cells: one context (the host, a suite container, a target) with one Go toolchain.
 
-A cell's name is its context's name, plus `+go1.X.Y` when it pins a toolchain: the name is
-what the items (`app.build@host+go1.24.13`), the results' `os` and the tables show.
+A cell is a ContextSpec (plan/spec.py); one that pins a toolchain is of the `go` kind and
+named `CONTEXT+go1.X.Y`: the name is what the items (`app.build@host+go1.24.13`), the
+results' `os` and the tables show.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from pytest_fynecheck.core.model import InputError
-
-LOCAL = "local"  # no toolchain pinned: the `go` on PATH, as the environment's GOTOOLCHAIN says
-_SEP = "+"
+from pytest_fynecheck.plan.spec import ContextSpec
 
 
-@dataclasses.dataclass(frozen=True)
-class Cell:
-    context: str  # host, bookworm, ...: what the other plugins make
-    go: str = LOCAL  # `local`, or an exact toolchain such as go1.24.13
-
-    @property
-    def name(self) -> str:
-        return self.context if self.go == LOCAL else f"{self.context}{_SEP}{self.go}"
-
-    @classmethod
-    def parse(cls, name: str) -> Cell:
-        context, sep, go = name.partition(_SEP)
-        return cls(context, go) if sep and go.startswith("go") else cls(name)
-
-    def to_json(self, index: int, total: int, toolchains: str) -> dict[str, Any]:
-        """One entry of GitHub Actions' `strategy.matrix.include`."""
-        suite, target = axes(self.context)
-        return {
-            "shard": f"{index}/{total}",
-            "cell": self.name,
-            "suite": suite,
-            "go": self.go,
-            "target": target,
-            # Exact versions for the shard's --fynecheck-go: a Go release between the plan
-            # job and the shards' jobs must not change the plan under them.
-            "toolchains": toolchains,
-        }
-
-
-def axes(context: str) -> tuple[str, str]:
-    """(suite, target) of a context name. Linux contexts are named for their suite; the
-    Windows target is `windows` on the host and `SUITE-windows` in a suite container."""
-    if context == "windows":
-        return "host", "windows"
-    suite, _, variant = context.partition("-")
-    if variant == "windows":
-        return suite, "windows"
-    return context, "linux"
-
-
-def plan(contexts: Sequence[str], toolchains: Sequence[str]) -> list[Cell]:
+def plan(contexts: Sequence[ContextSpec], toolchains: Sequence[str]) -> list[ContextSpec]:
     """Every context with every toolchain, in that order (the table's column order)."""
-    return [Cell(c, g) for c in contexts for g in (toolchains or [LOCAL])]
+    return [c.with_go(g) for c in contexts for g in toolchains]
 
 
-_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    m = _SHARD.match(text)
-    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
-        raise InputError(
-            f"--fynecheck-shard {text!r}: write I/N with 1 <= I <= N, e.g. 2/4 "
-            "(the `shard` of one --fynecheck-matrix-json entry)"
-        )
-    return int(m.group(1)), int(m.group(2))
-
-
-def shard(cells: Sequence[Cell], index: int, total: int) -> list[Cell]:
+def shard(cells: Sequence[ContextSpec], index: int, total: int) -> list[ContextSpec]:
     """Shard I of N: every Nth cell from the Ith, so N = the number of cells gives one
     cell a shard, and fewer shards get slices of about equal size."""
     mine = list(cells[index - 1 :: total])
@@ -87,7 +31,24 @@ def shard(cells: Sequence[Cell], index: int, total: int) -> list[Cell]:
     return mine
 
 
-def github_matrix(cells: Sequence[Cell]) -> dict[str, Any]:
+def to_json(cell: ContextSpec, index: int, total: int, toolchains: str) -> dict[str, Any]:
+    """One entry of GitHub Actions' `strategy.matrix.include`."""
+    base = cell.base or cell
+    # The job's suite: host, or the suite's image (a windows variant is the target axis).
+    suite = "host" if not base.suite else base.suite if base.target == "windows" else base.name
+    return {
+        "shard": f"{index}/{total}",
+        "cell": cell.name,
+        "suite": suite,
+        "go": cell.go,
+        "target": cell.target,
+        # Exact versions for the shard's --fynecheck-go: a Go release between the plan
+        # job and the shards' jobs must not change the plan under them.
+        "toolchains": toolchains,
+    }
+
+
+def github_matrix(cells: Sequence[ContextSpec]) -> dict[str, Any]:
     """`strategy.matrix` for `fromJSON`: one job per cell, each told its shard."""
     toolchains = ",".join(dict.fromkeys(c.go for c in cells))
-    return {"include": [c.to_json(i, len(cells), toolchains) for i, c in enumerate(cells, 1)]}
+    return {"include": [to_json(c, i, len(cells), toolchains) for i, c in enumerate(cells, 1)]}

@@ -2,13 +2,15 @@
 and `--fynecheck-matrix-json` (CI's job matrix runs the cells), and `--fynecheck-summary`
 (registered in options.py, checked in settings.py).
 
-A cell is a context crossed with a toolchain; this plugin names the cells (the
-`pytest_fynecheck_cells` hook) and makes the `+goX.Y.Z` ones: the base context, made as
-usual, with GOTOOLCHAIN pinned.
+A cell is a context crossed with a toolchain; this plugin plans the cells (the
+`pytest_fynecheck_cells` hook) and makes the `+goX.Y.Z` ones (`make_cell`, the factory of
+the plan's `go` kind): the base context, made by its own kind's factory, with GOTOOLCHAIN
+pinned.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -23,8 +25,8 @@ from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.matrix import cells as matrix_cells
 from pytest_fynecheck.matrix import merge, summary, toolchains
-from pytest_fynecheck.matrix.cells import LOCAL, Cell
 from pytest_fynecheck.plan.settings import matrix_json_only, settings
+from pytest_fynecheck.plan.spec import LOCAL, ContextSpec, make_context
 from pytest_fynecheck.run import report
 from pytest_fynecheck.run.session import Scratch, core, host_context, install_state
 
@@ -38,7 +40,7 @@ class MatrixState:
         self.specs = list(given.go)
         self.shard = given.shard
         self._toolchains: list[str] | None = None
-        self._plan: list[Cell] | None = None
+        self._plan: list[ContextSpec] | None = None
         self._scratch: Scratch | None = None  # recorded: reaped if this run is killed
         self._host: Context | None = None
 
@@ -58,12 +60,12 @@ class MatrixState:
                 raise pytest.UsageError(str(exc)) from None
         return self._toolchains
 
-    def plan(self, contexts: list[str]) -> list[Cell]:
+    def plan(self, contexts: list[ContextSpec]) -> list[ContextSpec]:
         if self._plan is None:
             self._plan = matrix_cells.plan(contexts, self.toolchains())
         return self._plan
 
-    def mine(self, contexts: list[str]) -> list[Cell]:
+    def mine(self, contexts: list[ContextSpec]) -> list[ContextSpec]:
         every = self.plan(contexts)
         if self.shard is None:
             return every
@@ -94,7 +96,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         return None
     config._do_configure()  # as --markers does: the plugins' contexts need a configured run
     try:
-        every = config.stash[_STATE].plan(core(config).base_contexts())
+        every = config.stash[_STATE].plan(list(settings(config).contexts))
         # One line: `echo "matrix=$(pytest ...)" >> $GITHUB_OUTPUT` takes exactly this.
         sys.stdout.write(json.dumps(matrix_cells.github_matrix(every)) + "\n")
         sys.stdout.flush()
@@ -110,40 +112,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if settings(config).core.fynecheck and not is_worker(config):
         # Bad versions or shards stop the run here, before collection, as usage errors.
-        config.stash[_STATE].mine(core(config).base_contexts())
+        core(config).plan()
 
 
-def pytest_fynecheck_cells(config: pytest.Config, contexts: list[str]) -> list[str]:
-    return [c.name for c in config.stash[_STATE].mine(contexts)]
+def pytest_fynecheck_cells(config: pytest.Config, contexts: list[ContextSpec]
+                           ) -> list[ContextSpec]:
+    return config.stash[_STATE].mine(contexts)
 
 
-def pytest_fynecheck_make_context(
-    config: pytest.Config, name: str, project: Path, scratch: Path, environ: dict[str, str]
-) -> Context | None:
-    cell = Cell.parse(name)
-    if cell.go == LOCAL:
-        return None  # a plain context: its own plugin makes it
-    state = config.stash[_STATE]
-    host = state.host()
+def make_cell(config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
+              ) -> Context:
+    """The `go` kind's factory (plan/spec.py KINDS): its base context, made by the base
+    kind's factory with the cell's name, GOTOOLCHAIN and settings."""
+    assert spec.base is not None and spec.go != LOCAL
     # Go fetches the toolchain into the module cache: containers (no network) read it there.
-    toolchains.fetch(host, cell.go)
-    env = {**environ, "GOTOOLCHAIN": cell.go}
-    ctx: Context | None
-    if cell.context == "host":
-        ctx = host_context(config, project, scratch)
-        ctx.environ.update(env)
-    else:
-        ctx = config.hook.pytest_fynecheck_make_context(
-            config=config, name=cell.context, project=project, scratch=scratch, environ=env
-        )
-        if ctx is None:
-            raise pytest.UsageError(f"fynecheck: no plugin knows the context {cell.context!r}")
-        # For a context that runs commands on the host and ignored `environ`; one that does
-        # not (a container) and ignored it fails go.version, which compares GOVERSION.
-        ctx.environ.update(env)
-    ctx.name = cell.name  # screenshots and build keys per cell
-    ctx.settings["go_toolchain"] = cell.go
-    return ctx
+    toolchains.fetch(config.stash[_STATE].host(), spec.go)
+    return make_context(config, dataclasses.replace(spec, kind=spec.base.kind, base=None),
+                        project, scratch)
 
 
 @pytest.hookimpl(tryfirst=True)  # before the core writes --fynecheck-json
@@ -152,9 +137,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if not lead.results:
         return
     state = config.stash[_STATE]
-    base = lead.base_contexts()
+    base = list(settings(config).contexts)
     every = [c.name for c in state.plan(base)]
-    ran = [c.name for c in state.mine(base)]
+    ran = lead.context_names()
     shard = f"{state.shard[0]}/{state.shard[1]}" if state.shard else None
     results = merge.ordered(report.checks_only(lead.results), ran)
     thumbs = summary.thumbnails(results)

@@ -16,35 +16,17 @@ from collections.abc import Sequence
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, InputError
 from pytest_fynecheck.core.progress import GoBuildProgress
-from pytest_fynecheck.matrix.cells import LOCAL
+from pytest_fynecheck.plan.spec import GO_SPEC, LOCAL
 from pytest_fynecheck.toolchain.gotool import go_env, version_tuple
 
 MODULE = "golang.org/toolchain"
 # A release (no rc/beta): go1.20, go1.22.12.
 _RELEASE = re.compile(r"^go(\d+)\.(\d+)(?:\.(\d+))?$")
-_SPEC = re.compile(r"^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?$")
-
-
-def parse_specs(text: str, what: str = "--fynecheck-go") -> list[str]:
-    """`1.22,1.24.3,stable,local` -> the same list, checked; order kept, repeats dropped."""
-    specs: list[str] = []
-    for raw in re.split(r"[,\s]+", text.strip()):
-        if not raw:
-            continue
-        spec = raw.lower()
-        if spec not in (LOCAL, "stable") and not _SPEC.match(spec):
-            raise InputError(
-                f"{what}: {raw!r} is not a Go version; write e.g. 1.22 (its latest patch), "
-                "1.24.3, go1.24.3, stable (the newest release) or local (no toolchain pinned)"
-            )
-        if spec not in specs:
-            specs.append(spec)
-    return specs
 
 
 def needs_list(specs: Sequence[str]) -> bool:
     """Whether resolving asks the proxy: exact versions and `local` do not."""
-    return any(s == "stable" or ((m := _SPEC.match(s)) and m.group(3) is None) for s in specs)
+    return any(s == "stable" or ((m := GO_SPEC.match(s)) and m.group(3) is None) for s in specs)
 
 
 def releases(host: Context) -> list[str]:
@@ -84,8 +66,8 @@ def resolve(host: Context, specs: Sequence[str]) -> list[str]:
         elif spec == "stable":
             exact = known[-1]
         else:
-            m = _SPEC.match(spec)
-            assert m is not None  # parse_specs checked it
+            m = GO_SPEC.match(spec)
+            assert m is not None  # parse_go_specs checked it
             if m.group(3) is not None:
                 exact = f"go{m.group(1)}.{m.group(2)}.{m.group(3)}"
             else:

@@ -16,6 +16,7 @@ import pytest
 from _pytest.config.findpaths import determine_setup
 
 from pytest_fynecheck.containers.images import SUITES
+from pytest_fynecheck.core.context import ContextSettings
 from pytest_fynecheck.displays.servers import KINDS
 from pytest_fynecheck.reload import options as reload
 from pytest_fynecheck.watcher import options as watcher
@@ -98,7 +99,8 @@ def _core(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
         default="",
     )
     parser.addini("fynecheck_app_args", "arguments app.window starts the app with", type="args")
-    parser.addini("fynecheck_window_timeout", "seconds to wait for the app's window", default="60")
+    parser.addini("fynecheck_window_timeout", "seconds to wait for the app's window",
+                  default=f"{ContextSettings.window_timeout:g}")
     parser.addini("fynecheck_timeout", "seconds any one external command may take", default="900")
     parser.addini(
         "fynecheck_glibc_suites",

@@ -9,21 +9,27 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import pytest
 
-from pytest_fynecheck.containers.images import Target
+from pytest_fynecheck.core.context import ContextSettings
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.core.workers import is_worker
-from pytest_fynecheck.matrix.cells import parse_shard
-from pytest_fynecheck.matrix.toolchains import parse_specs
-from pytest_fynecheck.windows import HOST_CONTEXT as WINDOWS_HOST
+from pytest_fynecheck.plan.spec import (
+    HOST,
+    ContextSpec,
+    from_data,
+    parse_context,
+    parse_go_specs,
+    to_data,
+)
 
 DISPLAY_MODES = ("auto", "host", "xvfb")
 DRIFT_UNKNOWN = ("skip", "fail")
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,20 +41,13 @@ class Core:
     display: str  # one of DISPLAY_MODES: the option, else the ini
     project: str  # the option, else the ini; "" is the invocation directory
     tags: tuple[str, ...]
-    window_title: str
-    package: str
-    app_args: tuple[str, ...]
-    window_timeout: float
     timeout: float  # any one external command
-    glibc_suites: tuple[str, ...]
     cache_size: int = 2 << 30  # bytes the build cache may hold (gobuild.sweep)
 
 
 @dataclasses.dataclass(frozen=True)
 class Containers:
-    os_names: tuple[str, ...]  # --fynecheck-os as given: suites, variants, `windows`
-    targets: tuple[Target, ...]  # the suite containers among them
-    default: Target  # ini fynecheck_os: the fyne_container fixture's suite
+    default: ContextSpec  # ini fynecheck_os: the fyne_container fixture's suite
     reproducer: str | None
     reproducer_save: bool
 
@@ -108,6 +107,9 @@ class Reload:
 @dataclasses.dataclass(frozen=True)
 class Settings:
     core: Core
+    # Where the catalogue runs: the host, then --fynecheck-os's contexts in its order (the
+    # matrix crosses them with Go toolchains: session.plan).
+    contexts: tuple[ContextSpec, ...]
     containers: Containers
     matrix: Matrix
     drift: Drift
@@ -122,8 +124,10 @@ class Settings:
     def from_config(cls, config: pytest.Config) -> Settings:
         """Every option and ini the kit reads, checked; all bad values in one usage error."""
         read = _Reader(config)
+        core = _core(read)
         made = cls(
-            core=_core(read),
+            core=core,
+            contexts=_contexts(read, core),
             containers=_containers(read),
             matrix=_matrix(read),
             drift=Drift(
@@ -213,10 +217,10 @@ class _Reader:
                 self.errors.append(f"{what}{given}: {problem} ({path})")
         return str(given or "")
 
-    def parsed(self, parse: Callable[[], T]) -> T | None:
+    def parsed(self, parse: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
         """`parse`'s value; its InputError (which names the input) is one of the errors."""
         try:
-            return parse()
+            return parse(*args, **kwargs)
         except InputError as exc:
             self.errors.append(str(exc))
             return None
@@ -318,21 +322,9 @@ def _core(read: _Reader) -> Core:
         display=given or read.choice("fynecheck_display", DISPLAY_MODES),
         project=read.project(),
         tags=read.args("fynecheck_tags"),
-        window_title=read.ini("fynecheck_window_title"),
-        package=read.ini("fynecheck_package"),
-        app_args=read.args("fynecheck_app_args"),
-        window_timeout=read.seconds("fynecheck_window_timeout"),
         timeout=read.seconds("fynecheck_timeout"),
-        glibc_suites=_suites(read, "fynecheck_glibc_suites"),
         cache_size=read.size("--fynecheck-cache-size", "fynecheck_cache_size"),
     )
-
-
-def _suites(read: _Reader, name: str) -> tuple[str, ...]:
-    """An ini list of suites, as given once every name is known."""
-    names = read.args(name)
-    read.parsed(lambda: _targets(names, f"ini {name}"))
-    return names
 
 
 def split_names(text: str) -> list[str]:
@@ -340,29 +332,39 @@ def split_names(text: str) -> list[str]:
     return [n.strip() for n in text.replace(" ", ",").split(",") if n.strip()]
 
 
-def _targets(names: Sequence[str], what: str) -> tuple[Target, ...]:
-    try:
-        return tuple(Target.parse(n, what) for n in names)
-    except InputError as exc:
-        # The host's Windows target is not a suite, but the option takes it too.
-        also = f"; or {WINDOWS_HOST} (this machine's mingw-w64 and Wine)" \
-            if what == "--fynecheck-os" else ""
-        raise InputError(f"{exc}{also}") from None
+def _contexts(read: _Reader, core: Core) -> tuple[ContextSpec, ...]:
+    """The host and --fynecheck-os's contexts, with the run's display and settings."""
+    given = split_names(read.opt("--fynecheck-os") or "")
+    found = [c for n in given if (c := read.parsed(parse_context, n, "--fynecheck-os"))]
+    if any(c.kind == HOST for c in found):
+        read.errors.append("--fynecheck-os: host is always checked; name the other contexts")
+    # glibc.portability's suites: the ini's, else --fynecheck-os's Linux suites.
+    named = read.args("fynecheck_glibc_suites")
+    glibc = [c for n in named if (c := read.parsed(
+        parse_context, n, "ini fynecheck_glibc_suites", suites_only=True))]
+    settings = ContextSettings(
+        window_title=read.ini("fynecheck_window_title"),
+        package=read.ini("fynecheck_package"),
+        app_args=read.args("fynecheck_app_args"),
+        window_timeout=read.seconds("fynecheck_window_timeout"),
+        glibc_suites=tuple(dict.fromkeys(
+            c.suite for c in (glibc if named else found) if c.suite and c.target == "linux"
+        )),
+        glibc_named=bool(named),
+    )
+    contexts = [parse_context(HOST, HOST), *(c for c in found if c.kind != HOST)]
+    return tuple(dict.fromkeys(c.configured(core.display, settings) for c in contexts))
 
 
 def _containers(read: _Reader) -> Containers:
-    names = tuple(split_names(read.opt("--fynecheck-os") or ""))
-    suites = [n for n in names if n != WINDOWS_HOST]
     fixture = split_names(read.ini("fynecheck_os"))
-    default = read.parsed(lambda: _targets(fixture, "ini fynecheck_os"))
-    if default is not None and len(default) != 1:
+    if len(fixture) != 1:
         read.errors.append("ini fynecheck_os: name exactly one suite")
-    if default is None or len(default) != 1:
-        default = (Target("bookworm"),)  # read on, to report every bad value
+    default = read.parsed(parse_context, fixture[0], "ini fynecheck_os", suites_only=True
+                          ) if len(fixture) == 1 else None
     return Containers(
-        os_names=names,
-        targets=read.parsed(lambda: _targets(suites, "--fynecheck-os")) or (),
-        default=default[0],
+        # Read on after a bad one, to report every bad value.
+        default=default or parse_context("bookworm", "ini fynecheck_os"),
         reproducer=read.opt("--fynecheck-reproducer"),
         reproducer_save=bool(read.opt("--fynecheck-reproducer-save")),
     )
@@ -372,11 +374,24 @@ def _matrix(read: _Reader) -> Matrix:
     text = read.opt("--fynecheck-go") or read.ini("fynecheck_go")
     shard = read.opt("--fynecheck-shard")
     return Matrix(
-        go=tuple(read.parsed(lambda: parse_specs(text or "")) or ()),
+        go=tuple(read.parsed(lambda: parse_go_specs(text or "")) or ()),
         shard=read.parsed(lambda: parse_shard(shard)) if shard else None,
         matrix_json=bool(read.opt("--fynecheck-matrix-json")),
         summary=read.output("--fynecheck-summary"),
     )
+
+
+_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    m = _SHARD.match(text)
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise InputError(
+            f"--fynecheck-shard {text!r}: write I/N with 1 <= I <= N, e.g. 2/4 "
+            "(the `shard` of one --fynecheck-matrix-json entry)"
+        )
+    return int(m.group(1)), int(m.group(2))
 
 
 def _command(read: _Reader, name: str) -> Command:
@@ -391,10 +406,22 @@ def _command(read: _Reader, name: str) -> Command:
 _KEY = pytest.StashKey[Settings]()
 
 
+_WORKERINPUT = "fynecheck_settings"
+
+
 def configure(config: pytest.Config) -> Settings:
-    """Read and check every setting: once, from the core's pytest_configure."""
-    made = config.stash[_KEY] = Settings.from_config(config)
+    """Read and check every setting: once, from the core's pytest_configure, on the
+    controller. An xdist worker takes the controller's as data (`ship`)."""
+    shipped = getattr(config, "workerinput", {}).get(_WORKERINPUT)
+    made = config.stash[_KEY] = (
+        Settings.from_config(config) if shipped is None else from_data(Settings, shipped)
+    )
     return made
+
+
+def ship(config: pytest.Config, workerinput: dict[str, Any]) -> None:
+    """This run's settings into a worker's workerinput (xdist's pytest_configure_node)."""
+    workerinput[_WORKERINPUT] = to_data(settings(config))
 
 
 def settings(config: pytest.Config) -> Settings:

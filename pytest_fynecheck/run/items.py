@@ -94,12 +94,12 @@ class CheckFailure(Exception):
 def check_items(parent: pytest.Collector) -> list[pytest.Item]:
     """One CheckItem per check and context (or matrix cell) of this run."""
     items: list[pytest.Item] = []
-    for context in core(parent.config).context_names():
-        suffix = "" if context == "host" else f"@{context}"
-        for check_id in for_context(context):
+    for spec in core(parent.config).plan():
+        suffix = "" if spec.name == "host" else f"@{spec.name}"
+        for check_id in for_context(spec.target):
             items.append(
                 CheckItem.from_parent(
-                    parent, name=f"{check_id}{suffix}", check_id=check_id, context=context
+                    parent, name=f"{check_id}{suffix}", check_id=check_id, context=spec.name
                 )
             )
     return items

@@ -4,6 +4,7 @@ Library and feature code reach it with `core(config)`; it never imports the entr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import threading
@@ -17,7 +18,9 @@ from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import Result
 from pytest_fynecheck.core.progress import Progress, line_writer
 from pytest_fynecheck.core.results import recorded
+from pytest_fynecheck.plan import settings as planned
 from pytest_fynecheck.plan.settings import settings
+from pytest_fynecheck.plan.spec import ContextSpec, from_data, make_context, to_data
 from pytest_fynecheck.run.runner import Runner
 from pytest_fynecheck.toolchain import gobuild
 
@@ -50,6 +53,7 @@ class Session:
         self._runner: Runner | None = None
         self.results: list[Result] = []
         self._scratch: Scratch | None = None
+        self._plan: list[ContextSpec] | None = None
         # Every context of this process reports through it: one stream of lines.
         self.progress = Progress(line_writer(config))
         # Plugins' additions to the --fynecheck-json file (the matrix plugin's cells).
@@ -106,29 +110,40 @@ class Session:
         assert self._scratch is not None
         scratch = Path(self._scratch.name) / name
         scratch.mkdir(exist_ok=True)
-        if name == "host":
-            return host_context(self.config, self.project(), scratch)
-        made = self.config.hook.pytest_fynecheck_make_context(
-            config=self.config, name=name, project=self.project(), scratch=scratch, environ={}
-        )
-        if made is None:
-            raise pytest.UsageError(f"fynecheck: no plugin knows the context {name!r}")
-        context: Context = made
-        return context
+        return make_context(self.config, self.spec(name), self.project(), scratch)
 
-    def base_contexts(self) -> list[str]:
-        extra = [
-            n
-            for names in self.config.hook.pytest_fynecheck_contexts(config=self.config)
-            for n in names
-        ]
-        return ["host", *extra]
+    def plan(self) -> list[ContextSpec]:
+        """Where this run's checks run: the contexts, crossed with Go toolchains and
+        sharded by the matrix plugin. Made once, on the controller; a worker has the
+        controller's, as data (`pytest_configure_node`)."""
+        if self._plan is None:
+            shipped = getattr(self.config, "workerinput", {}).get(_WORKERINPUT)
+            if shipped is not None:
+                self._plan = [from_data(ContextSpec, c) for c in shipped]
+            else:
+                base = list(settings(self.config).contexts)
+                # No checks, no cells: a run without --fynecheck resolves no toolchain.
+                cells = self.config.hook.pytest_fynecheck_cells(
+                    config=self.config, contexts=base
+                ) if settings(self.config).core.fynecheck else None
+                self._plan = base if cells is None else list(cells)
+        return self._plan
+
+    def spec(self, name: str) -> ContextSpec:
+        """The context called `name`: one of the plan's, or the host (the fyne_ready marker's)."""
+        for spec in (*self.plan(), *settings(self.config).contexts):
+            if spec.name == name:
+                return spec
+        raise pytest.UsageError(f"fynecheck: the context {name!r} is not in this run's plan")
 
     def context_names(self) -> list[str]:
-        """Where this run's checks run: the contexts, as the matrix plugin's cells."""
-        base = self.base_contexts()
-        cells = self.config.hook.pytest_fynecheck_cells(config=self.config, contexts=base)
-        return base if cells is None else list(cells)
+        return [c.name for c in self.plan()]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist, on the controller: a worker gets the settings and the plan as data."""
+        planned.ship(self.config, node.workerinput)
+        node.workerinput[_WORKERINPUT] = to_data(self.plan())
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Every kind of result reaches the controller this one way, with or without xdist.
@@ -144,6 +159,7 @@ class Session:
 
 
 _SESSION = pytest.StashKey[Session]()
+_WORKERINPUT = "fynecheck_plan"
 
 
 def start_session(config: pytest.Config) -> Session:
@@ -169,30 +185,30 @@ def cache_dir() -> Path:
     return Path(base) / "pytest-fynecheck"
 
 
-def host_context(config: pytest.Config, project: Path, scratch: Path) -> Context:
-    """A context on this machine, set up from the run's settings."""
-    s = settings(config).core
+def host_context(
+    config: pytest.Config, project: Path, scratch: Path, spec: ContextSpec | None = None
+) -> Context:
+    """A context on this machine, made as `spec` says (default: the plan's host)."""
+    spec = spec or settings(config).contexts[0]
     ctx = Context(
         project,
         scratch,
         cache_dir(),
-        timeout=s.timeout,
+        timeout=settings(config).core.timeout,
         progress=core(config).progress,
-        display_mode=s.display,
-        tags=list(s.tags),
+        display_mode=spec.display,
+        tags=list(settings(config).core.tags),
     )
+    ctx.name = spec.name
     _temp_in_scratch(ctx.environ, scratch)
-    ctx.settings.update(
-        window_title=s.window_title,
-        package=s.package,
-        app_args=list(s.app_args),
-        window_timeout=s.window_timeout,
-        artifacts=artifact_dir(config),
-        # For glibc.portability: the suites a Linux build must start on.
-        glibc_suites=list(s.glibc_suites),
-        os_names=list(settings(config).containers.os_names),
-    )
+    ctx.environ.update(spec.env)
+    ctx.settings = dataclasses.replace(spec.settings, artifacts=artifact_dir(config))
     return ctx
+
+
+def make_host(config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path) -> Context:
+    """The host kind's factory (plan/spec.py KINDS)."""
+    return host_context(config, project, scratch, spec)
 
 
 def _temp_in_scratch(environ: dict[str, str], scratch: Path) -> None:

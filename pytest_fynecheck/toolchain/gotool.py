@@ -154,8 +154,8 @@ def main_package(ctx: Context) -> MainPackage:
     is taken; several, or a chosen package that is not main, fail with the list."""
 
     def compute() -> MainPackage:
-        explicit = bool(ctx.settings.get("package"))  # ini fynecheck_package is set
-        chosen = str(ctx.settings.get("package") or ".")
+        explicit = bool(ctx.settings.package)  # ini fynecheck_package is set
+        chosen = ctx.settings.package or "."
         done = ctx.run(["go", "list", "-e", "-json", *tag_args(ctx), chosen], timeout=300)
         try:
             (pkg,) = json_stream(done.stdout)

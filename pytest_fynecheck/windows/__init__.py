@@ -8,16 +8,10 @@ DLL it imports and draws, not that a Windows GPU driver works.
 
 from __future__ import annotations
 
-# What `go build` needs to cross-build a cgo (Fyne) app for 64-bit Windows.
-MINGW_CC = "x86_64-w64-mingw32-gcc"
-WINDOWS_ENV = {
-    "GOOS": "windows",
-    "GOARCH": "amd64",
-    "CGO_ENABLED": "1",
-    "CC": MINGW_CC,
-    "CXX": "x86_64-w64-mingw32-g++",
-}
+from pytest_fynecheck.toolchain.cross import MINGW_CC as MINGW_CC
+from pytest_fynecheck.toolchain.cross import WINDOWS_ENV as WINDOWS_ENV
 
-# `--fynecheck-os windows`: the host's mingw-w64 and Wine. (`SUITE-windows` is a suite
-# container with both: an image variant, see containers/Dockerfile.windows.)
+# `--fynecheck-os windows`: the host's mingw-w64 and Wine (the plan's `windows` kind).
+# (`SUITE-windows` is a suite container with both: an image variant, see
+# containers/Dockerfile.windows.)
 HOST_CONTEXT = "windows"

@@ -44,8 +44,8 @@ from hypothesis import Phase, settings
 from stopwatch import median
 
 from pytest_fynecheck.containers.start import start_suite
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.core.process import Child
-from pytest_fynecheck.run.session import cache_dir
 from pytest_fynecheck.watcher import adapters, harness, run
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
 from pytest_fynecheck.watcher.harness import (

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_fynecheck.containers.start import start_suite
-from pytest_fynecheck.run.session import cache_dir
+from pytest_fynecheck.core.paths import cache_dir
 
 __all__ = ["start_suite"]  # shared with the container and watcher tests
 

@@ -10,12 +10,12 @@ from typing import Any
 from hypothesis import settings
 from watcher_support import local
 
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.reload.harness import replay
 from pytest_fynecheck.reload.machine import CASES, ReloadFailed, machine_for
 from pytest_fynecheck.reload.modes import LocalReloadMode, ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.tools import resolve
-from pytest_fynecheck.run.session import cache_dir
 from pytest_fynecheck.watcher.build import build_go
 from pytest_fynecheck.watcher.harness import hypothesis_settings
 

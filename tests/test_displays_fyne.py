@@ -20,6 +20,7 @@ from display_support import (
 )
 
 from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.displays.servers import Display, start_display
 from pytest_fynecheck.displays.wayland import (
     SEATLESS_HINT,
@@ -27,7 +28,6 @@ from pytest_fynecheck.displays.wayland import (
     is_glfw_seatless_crash,
     wayland_seat,
 )
-from pytest_fynecheck.run.session import cache_dir
 
 HELLO = Path(__file__).resolve().parent.parent / "fixtures" / "hello"
 

@@ -21,12 +21,13 @@ from pytest_fynecheck.containers.reproducer import write_reproducer
 from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.core import process
 from pytest_fynecheck.core.model import InputError, Status
+from pytest_fynecheck.core.paths import cache_dir, reproducer_dir
 from pytest_fynecheck.core.results import recorded
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.plan.settings import settings, split_names
 from pytest_fynecheck.run import report
 from pytest_fynecheck.run.items import CheckItem
-from pytest_fynecheck.run.session import cache_dir, core, install_state
+from pytest_fynecheck.run.session import core, host_context, install_state
 
 
 class ContainerState:
@@ -39,12 +40,9 @@ class ContainerState:
 
     def context(self, target: Target, temp: pytest.TempPathFactory) -> ContainerContext:
         if target.name not in self.pool:
-            self.pool[target.name] = start_container(
-                self.config,
-                target,
-                temp.mktemp(f"container-{target.name}"),
-                core(self.config).project(),
-            )
+            scratch = temp.mktemp(f"container-{target.name}")
+            host = host_context(self.config, core(self.config).project(), scratch)
+            self.pool[target.name] = start_container(host, target)
         return self.pool[target.name]
 
     def close(self) -> None:
@@ -87,7 +85,7 @@ def pytest_fynecheck_make_context(
         target = Target.parse(name)
     except InputError:
         return None  # not ours
-    return start_container(config, target, scratch, project, environ=environ)
+    return start_container(host_context(config, project, scratch), target, environ=environ)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -145,7 +143,7 @@ def pytest_runtest_makereport(
     outcome = yield
     rep: pytest.TestReport = outcome.get_result()
     given = settings(item.config).containers
-    out = given.reproducer
+    out = reproducer_dir(given.reproducer)
     if not out or call.when != "call" or not rep.failed or not isinstance(item, CheckItem):
         return
     ctx = core(item.config).runner().contexts.get(item.context)
@@ -155,7 +153,7 @@ def pytest_runtest_makereport(
         # "not run: X failed" is the runner's: X's own reproducer is the one to replay.
         if result.status is Status.FAIL and not result.detail.startswith("not run:"):
             where = write_reproducer(
-                Path(out),
+                out,
                 ctx,
                 result,
                 save=given.reproducer_save,
@@ -174,9 +172,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         stopped = process.interrupted()
         for line in report.matrix(results, columns, stopped).splitlines():
             terminalreporter.write_line(line)
-    out = settings(config).containers.reproducer
-    if out and Path(out).is_dir():
-        made = sorted(p for p in Path(out).iterdir() if (p / "run.sh").is_file())
+    out = reproducer_dir(settings(config).containers.reproducer)
+    if out and out.is_dir():
+        made = sorted(p for p in out.iterdir() if (p / "run.sh").is_file())
         for path in made:
             terminalreporter.write_line(f"fynecheck: reproducer {path} (sh {path}/run.sh)")
 

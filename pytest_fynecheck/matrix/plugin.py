@@ -20,13 +20,14 @@ import pytest
 from pytest_fynecheck.core import process
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import InputError
+from pytest_fynecheck.core.paths import Scratch
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.matrix import cells as matrix_cells
 from pytest_fynecheck.matrix import merge, summary, toolchains
 from pytest_fynecheck.matrix.cells import LOCAL, Cell
 from pytest_fynecheck.plan.settings import matrix_json_only, settings
 from pytest_fynecheck.run import report
-from pytest_fynecheck.run.session import Scratch, core, host_context, install_state
+from pytest_fynecheck.run.session import core, host_context, install_state
 
 
 class MatrixState:

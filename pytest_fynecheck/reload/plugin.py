@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_fynecheck.core.model import CheckFailed, InputError, Status
+from pytest_fynecheck.core.paths import artifact_dir, cache_dir
 from pytest_fynecheck.core.progress import heartbeat
 from pytest_fynecheck.plan.settings import settings
 from pytest_fynecheck.reload.modes import ReloadMode, parse_mode
@@ -25,7 +26,7 @@ from pytest_fynecheck.run.command_check import (
     container_starter,
     require_engine,
 )
-from pytest_fynecheck.run.session import artifact_dir, cache_dir, core
+from pytest_fynecheck.run.session import core
 
 # The harness loads Hypothesis, slow to import: only where a reload check runs.
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import settings
 from watcher_support import local
 
+from pytest_fynecheck.churn.stateful import hypothesis_settings
 from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.reload.harness import replay
 from pytest_fynecheck.reload.machine import CASES, ReloadFailed, machine_for
@@ -17,7 +18,6 @@ from pytest_fynecheck.reload.modes import LocalReloadMode, ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.tools import resolve
 from pytest_fynecheck.watcher.build import build_go
-from pytest_fynecheck.watcher.harness import hypothesis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RELOADERS = ROOT / "fixtures" / "reloaders"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from pytest_fynecheck.churn.stateful import hypothesis_settings
 from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
-from pytest_fynecheck.watcher.harness import hypothesis_settings
 from pytest_fynecheck.watcher.modes import LocalMode, Mode
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -44,7 +44,7 @@ def options(config: pytest.Config) -> Options:
 
 def settings_for(config: pytest.Config) -> hyp_settings:
     """The loaded Hypothesis profile (so `ci` applies under CI=true) with the ini counts."""
-    from pytest_fynecheck.watcher.harness import hypothesis_settings
+    from pytest_fynecheck.churn.stateful import hypothesis_settings
 
     s = settings(config).reload
     # No example database: replaying saved examples would cost seconds each on every run;

@@ -19,12 +19,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_fynecheck.churn.prims import PLACEHOLDER
 from pytest_fynecheck.core import process
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, InputError
 from pytest_fynecheck.watcher import bridge
 from pytest_fynecheck.watcher.build import REFERENCE_DIR, build_go
-from pytest_fynecheck.watcher.protocol import PLACEHOLDER
 
 FSNOTIFY = "github.com/fsnotify/fsnotify"
 # When the project has no go.mod or does not depend on fsnotify: the reference watcher's.

@@ -50,7 +50,7 @@ def settings_for(config: pytest.Config) -> hyp_settings:
     from the ini, else from a profile that changed them, else the kit's."""
     from hypothesis import settings as hyp_settings
 
-    from pytest_fynecheck.watcher.harness import hypothesis_settings
+    from pytest_fynecheck.churn.stateful import hypothesis_settings
 
     parent = hyp_settings.default
     assert parent is not None

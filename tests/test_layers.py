@@ -272,3 +272,24 @@ def test_the_document_is_the_table(tmp_path: Path) -> None:
         "pytest_fynecheck.run.session (layer 1 run) imports pytest_fynecheck.core." in f
         for f in found
     ), found
+
+
+def test_features_know_no_pytest() -> None:
+    """ARCHITECTURE.md: a feature's own modules know no pytest config; only its
+    plugin.py (a hook module) does. (Hypothesis is theirs: it is not pytest.)"""
+    layers = layer_table(ARCHITECTURE)
+    found = []
+    for path in modules(PACKAGE).values():
+        layer = layer_of(str(path.relative_to(PACKAGE)), layers)
+        if layer is None or layer.name != "features":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            found += [f"{path.relative_to(PACKAGE)}:{node.lineno} imports {n}"
+                      for n in names if n.split(".")[0] in ("pytest", "_pytest")]
+    assert not found, found

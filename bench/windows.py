@@ -30,8 +30,7 @@ from pytest_fynecheck.containers.start import start_suite
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.displays.servers import x_display
-from pytest_fynecheck.toolchain.gotool import WINDOWS_ENV
-from pytest_fynecheck.windows import HOST_CONTEXT
+from pytest_fynecheck.windows import HOST_CONTEXT, WINDOWS_ENV
 from pytest_fynecheck.windows.wine import desktop_argv, session, wine_prefix
 
 ROOT = Path(__file__).resolve().parent.parent

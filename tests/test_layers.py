@@ -20,12 +20,16 @@ import pytest_fynecheck
 PACKAGE = Path(pytest_fynecheck.__file__).parent
 ARCHITECTURE = Path(__file__).resolve().parent.parent / "ARCHITECTURE.md"
 
-# Imports that run back up today and are being removed by another part of issue 23 (the
-# "report" helper moves the report model below the features). The lead removes these
-# at merge; an exception that no longer matches an import fails the test, so none lingers.
+# Imports that run back up today and are being removed by other parts of issue 23 (the
+# report part gives features a report model below them; the plan part parses contexts in
+# plan/spec.py, so the plan imports no feature). The lead removes these at merge; an
+# exception that no longer matches an import fails the test, so none lingers.
 ALLOWED_FOR_NOW = {
     ("pytest_fynecheck.drift.report", "pytest_fynecheck.run.report"),
     ("pytest_fynecheck.matrix.merge", "pytest_fynecheck.run.report"),
+    ("pytest_fynecheck.plan.settings", "pytest_fynecheck.matrix.cells"),
+    ("pytest_fynecheck.plan.settings", "pytest_fynecheck.matrix.toolchains"),
+    ("pytest_fynecheck.plan.settings", "pytest_fynecheck.windows"),
 }
 
 
@@ -140,7 +144,7 @@ def imports(package: Path, known: dict[str, Path]) -> list[Edge]:
                     while target not in known:  # a name in a package: the package
                         target = target.rsplit(".", 1)[0]
                     edges.append(Edge(name, rel, node.lineno, target))
-    return edges
+    return list(dict.fromkeys(edges))  # `from m import a, b`: one edge
 
 
 def back_up_imports(package: Path, doc: Path) -> list[str]:
@@ -155,7 +159,24 @@ def back_up_imports(package: Path, doc: Path) -> list[str]:
         for m in known
         if layer_of(rel[m], layers) is None
     ]
-    for e in imports(package, known):
+    edges = imports(package, known)
+    for m in known:
+        # Importing a module runs its packages' __init__.py first: one placed in a layer
+        # below its package's (a feature's options file, in the plan) must not drag the
+        # feature in through it.
+        here = layer_of(rel[m], layers)
+        parent = m.rsplit(".", 1)[0]
+        while here is not None and parent in known and parent != package.name:
+            above = layer_of(rel[parent], layers)
+            pulled = [e.target for e in edges if e.module == parent]
+            if above is not None and above.rank > here.rank and pulled:
+                found.append(
+                    f"{rel[m]}: in layer {here.rank} {here.name}, but importing it runs "
+                    f"{rel[parent]} (layer {above.rank} {above.name}), which imports "
+                    f"{', '.join(sorted(set(pulled)))}"
+                )
+            parent = parent.rsplit(".", 1)[0]
+    for e in edges:
         here, there = layer_of(rel[e.module], layers), layer_of(rel[e.target], layers)
         if here is None or there is None:
             continue  # named above
@@ -193,7 +214,7 @@ def test_the_table_has_the_layers_and_names_every_module() -> None:
     names = [la.name for la in layers]
     # The order the code shows (ARCHITECTURE.md says why plan sits above the features).
     assert names.index("core") < names.index("containers") < names.index("churn")
-    assert names.index("churn") < names.index("features") < names.index("run")
+    assert names.index("churn") < names.index("plan") < names.index("features") < names.index("run")
     every = modules(PACKAGE)
     for path in every.values():
         rel = str(path.relative_to(PACKAGE))
@@ -238,9 +259,20 @@ def test_a_planted_import_between_features_is_caught(copy: Path) -> None:
     found = [f for f in back_up_imports(copy, ARCHITECTURE) if "sandbox" in f]
     assert len(found) == 1, found
     assert found[0].endswith(
-        "pytest_fynecheck.reload.sandbox (layer 6 features) imports "
-        "pytest_fynecheck.watcher.churn (layer 6 features, beside it, not allowed by the table)"
+        "pytest_fynecheck.reload.sandbox (layer 7 features) imports "
+        "pytest_fynecheck.watcher.churn (layer 7 features, beside it, not allowed by the table)"
     ), found
+
+
+def test_a_file_placed_below_its_package_cannot_drag_the_package_in(copy: Path) -> None:
+    """watcher/options.py sits in the plan layer, but importing it runs watcher/__init__.py
+    first: an import planted there would load the feature under the plan."""
+    (copy / "watcher" / "__init__.py").write_text("from . import harness\n")
+    found = [f for f in back_up_imports(copy, ARCHITECTURE) if "runs" in f]
+    assert found == [
+        "watcher/options.py: in layer 6 plan, but importing it runs watcher/__init__.py "
+        "(layer 7 features), which imports pytest_fynecheck.watcher.harness"
+    ], found
 
 
 def test_a_module_in_no_row_is_named(copy: Path) -> None:

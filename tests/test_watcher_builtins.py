@@ -43,10 +43,18 @@ def _new_dir_losses(name: str, root: Path, rounds: int) -> int:
     return lost
 
 
-def test_every_builtin_watcher_has_its_row_its_finding_and_its_package() -> None:
+def test_every_builtin_watcher_has_its_row_its_finding_and_its_package(
+    pytester: pytest.Pytester,
+) -> None:
     """`adapters.NAMES` is the one list: adding a built-in watcher there (or to the
-    bridge) fails here until README's table has its row and says what the harness finds
-    as BUILTIN_FINDINGS does, and CI and the suite images install its package."""
+    bridge) fails here until --help names it, README's table has its row and says what
+    the harness finds as BUILTIN_FINDINGS does, and CI and the suite images install its
+    package."""
+    shown = pytester.runpytest_subprocess("--help", "-p", "no:cacheprovider")
+    helps = " ".join(" ".join(shown.outlines).split())
+    where = helps.index("--fynecheck-watcher=")
+    for name in adapters.NAMES:
+        assert re.search(rf"\b{name}\b", helps[where:where + 600]), f"--help: {name}"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Built-in watchers", 1)[1].split("\n#", 1)[0]
     rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([^`]+)`[^|]*\| ([^|]+)\|",

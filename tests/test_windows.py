@@ -15,7 +15,7 @@ from pytest_fynecheck.checks.windows import windows_dlls
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, Result, Status
 from pytest_fynecheck.displays import images
-from pytest_fynecheck.toolchain.gotool import WINDOWS_ENV
+from pytest_fynecheck.windows import WINDOWS_ENV
 from pytest_fynecheck.windows.dlls import system_dlls, unresolved_dlls
 from pytest_fynecheck.windows.wine import session, wine_prefix, wine_version
 

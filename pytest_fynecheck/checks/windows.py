@@ -12,7 +12,7 @@ from pytest_fynecheck.core.context import TOOL_HINTS, Context
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.displays.servers import x_display
 from pytest_fynecheck.toolchain.cprobe import build_cgo_probe, compiler_identity
-from pytest_fynecheck.toolchain.gotool import MINGW_CC
+from pytest_fynecheck.windows import MINGW_CC
 from pytest_fynecheck.windows.dlls import imported_dlls, missing_hint, unresolved_dlls
 from pytest_fynecheck.windows.wine import desktop_argv, session, wine_prefix, wine_version
 

@@ -15,7 +15,8 @@ from pytest_fynecheck.containers.images import Target, ensure_image
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.core.paths import cache_dir
-from pytest_fynecheck.toolchain.gotool import WINDOWS_ENV, go_env
+from pytest_fynecheck.toolchain.cross import WINDOWS_ENV
+from pytest_fynecheck.toolchain.gotool import go_env
 
 _GO: dict[str, Path | None] = {}
 _GO_LOCK = threading.Lock()

@@ -18,7 +18,6 @@ from _pytest.config.findpaths import determine_setup
 from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.displays.servers import KINDS
 from pytest_fynecheck.reload import options as reload
-from pytest_fynecheck.watcher import adapters
 from pytest_fynecheck.watcher import options as watcher
 
 GROUP = "fynecheck"
@@ -222,8 +221,8 @@ def _watcher(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
         group,
         "watcher",
         command="check this file-watcher command (watcher protocol v1); {root} is replaced by "
-        f"the watched directory, or it is appended; or a built-in: {adapters.described()} "
-        "(default: ini fynecheck_watcher)",
+        "the watched directory, or it is appended; or a built-in: inotifywait, fswatch, "
+        "watchman, fsnotify (the project's own fsnotify version) (default: ini fynecheck_watcher)",
         modes="where to check the watcher: local, container:SUITE, bind:SUITE (churn on the host, "
         "watcher in the container) or bind:SUITE:reverse (repeatable; default: ini "
         "fynecheck_watcher_modes)",

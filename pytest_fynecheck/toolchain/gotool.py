@@ -19,17 +19,6 @@ from pytest_fynecheck.core.progress import GoBuildProgress, step_name
 
 FYNE_MODULE = "fyne.io/fyne/v2"
 
-# What `go build` needs to cross-build a cgo (Fyne) app for 64-bit Windows: the env of
-# the windows contexts, the host's and a SUITE-windows container's (containers/start.py).
-MINGW_CC = "x86_64-w64-mingw32-gcc"
-WINDOWS_ENV = {
-    "GOOS": "windows",
-    "GOARCH": "amd64",
-    "CGO_ENABLED": "1",
-    "CC": MINGW_CC,
-    "CXX": "x86_64-w64-mingw32-g++",
-}
-
 
 def go_env(ctx: Context) -> dict[str, str]:
     def compute() -> dict[str, str]:

@@ -29,9 +29,9 @@ from pytest_fynecheck.watcher.build import REFERENCE_DIR, build_go
 FSNOTIFY = "github.com/fsnotify/fsnotify"
 # When the project has no go.mod or does not depend on fsnotify: the reference watcher's.
 PINNED_FSNOTIFY = "v1.9.0"
-# The one list of built-in watchers (--help, the tests and README's table follow it):
-# real tools through the bridge (bridge.PACKAGES: name -> Debian package), and those the
-# kit builds itself (name -> what it is).
+# The one list of built-in watchers (tests/test_watcher_builtins.py holds --help, README's
+# table, the findings, CI's and the images' packages to it): real tools through the
+# bridge (bridge.PACKAGES: name -> Debian package), and those the kit builds itself.
 TOOLS = tuple(bridge.PACKAGES)  # inotifywait fswatch watchman
 KIT_BUILT = {"fsnotify": "the project's own fsnotify version"}
 NAMES = (*TOOLS, *KIT_BUILT)
@@ -45,11 +45,6 @@ class Resolved:
     argv: list[str]  # with {root}
     builtin: str  # "" for a user's own command
     note: str  # what the name became, for the report
-
-
-def described() -> str:
-    """The built-in watchers in words, for --help."""
-    return ", ".join([*TOOLS, *(f"{name} ({what})" for name, what in KIT_BUILT.items())])
 
 
 def builtin_name(cmd: str | Sequence[str]) -> str:

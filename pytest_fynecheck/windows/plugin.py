@@ -11,8 +11,7 @@ import pytest
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.plan.settings import settings
 from pytest_fynecheck.run.session import host_context
-from pytest_fynecheck.toolchain.gotool import WINDOWS_ENV
-from pytest_fynecheck.windows import HOST_CONTEXT
+from pytest_fynecheck.windows import HOST_CONTEXT, WINDOWS_ENV
 
 
 def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:

@@ -1,8 +1,9 @@
 """The layer table of ARCHITECTURE.md, enforced: every import of every module of the
-package (read with `ast`, so imports inside functions and under TYPE_CHECKING count too)
-goes to its own layer or one below, and a feature imports another feature only where the
-table's "may also import" column says so. The table is read from the document itself:
-the doc and this test cannot disagree."""
+package (read with `ast`, so imports inside functions and under TYPE_CHECKING count too,
+and so does a module named by string for a later import) goes to its own layer or one
+below, and a feature imports another feature only where the table's "may also import"
+column says so. The table is read from the document itself: the doc and this test cannot
+disagree."""
 
 from __future__ import annotations
 
@@ -48,6 +49,12 @@ class Edge:
     path: str  # of the importing file, relative to the package's parent
     line: int
     target: str
+    how: str = "imports"  # or "names ... by string": imported later, by name
+
+
+# A module named in a string, "pytest_fynecheck.run.session" or "...session:function":
+# what imports it later (pytest_plugins, a factory table) does so for this module.
+_NAMED = re.compile(r"pytest_fynecheck(?:\.\w+)+(?::\w+)?")
 
 
 def layer_table(doc: Path) -> list[Layer]:
@@ -125,9 +132,14 @@ def imports(package: Path, known: dict[str, Path]) -> list[Edge]:
         rel = str(path.relative_to(package.parent))
         for node in ast.walk(tree):
             targets: list[str] = []
-            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            how = "imports"
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if not _NAMED.fullmatch(node.value):
+                    continue
+                targets, how = [node.value.split(":")[0]], "names by string"
+            elif not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
-            if isinstance(node, ast.Import):
+            elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             else:
                 if node.level:
@@ -143,7 +155,7 @@ def imports(package: Path, known: dict[str, Path]) -> list[Edge]:
                 if target == root or target.startswith(root + "."):
                     while target not in known:  # a name in a package: the package
                         target = target.rsplit(".", 1)[0]
-                    edges.append(Edge(name, rel, node.lineno, target))
+                    edges.append(Edge(name, rel, node.lineno, target, how))
     return list(dict.fromkeys(edges))  # `from m import a, b`: one edge
 
 
@@ -187,7 +199,7 @@ def back_up_imports(package: Path, doc: Path) -> list[str]:
             continue
         how = "above it" if there.rank > here.rank else "beside it, not allowed by the table"
         found.append(
-            f"{e.path}:{e.line}: {e.module} (layer {here.rank} {here.name}) imports "
+            f"{e.path}:{e.line}: {e.module} (layer {here.rank} {here.name}) {e.how} "
             f"{e.target} (layer {there.rank} {there.name}, {how})"
         )
     return found
@@ -243,6 +255,19 @@ def test_a_planted_lazy_import_back_up_is_caught(copy: Path) -> None:
     assert planted == [
         "pytest_fynecheck/core/planted.py:2: pytest_fynecheck.core.planted (layer 1 core) "
         "imports pytest_fynecheck.run.session (layer 8 run, above it)"
+    ], found
+
+
+def test_a_module_named_by_string_counts_as_an_import(copy: Path) -> None:
+    """A factory table that names an upper module by string imports it later: the plan
+    naming the session's function is the plan depending on the run layer."""
+    (copy / "plan" / "planted.py").write_text(
+        'FACTORIES = {"host": "pytest_fynecheck.run.session:host_context"}\n'
+    )
+    found = [f for f in back_up_imports(copy, ARCHITECTURE) if "planted" in f]
+    assert found == [
+        "pytest_fynecheck/plan/planted.py:1: pytest_fynecheck.plan.planted (layer 6 plan) "
+        "names by string pytest_fynecheck.run.session (layer 8 run, above it)"
     ], found
 
 
@@ -305,23 +330,3 @@ def test_the_document_is_the_table(tmp_path: Path) -> None:
         for f in found
     ), found
 
-
-def test_features_know_no_pytest() -> None:
-    """ARCHITECTURE.md: a feature's own modules know no pytest config; only its
-    plugin.py (a hook module) does. (Hypothesis is theirs: it is not pytest.)"""
-    layers = layer_table(ARCHITECTURE)
-    found = []
-    for path in modules(PACKAGE).values():
-        layer = layer_of(str(path.relative_to(PACKAGE)), layers)
-        if layer is None or layer.name != "features":
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and not node.level:
-                names = [node.module or ""]
-            else:
-                continue
-            found += [f"{path.relative_to(PACKAGE)}:{node.lineno} imports {n}"
-                      for n in names if n.split(".")[0] in ("pytest", "_pytest")]
-    assert not found, found

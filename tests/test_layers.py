@@ -49,7 +49,7 @@ class Edge:
     path: str  # of the importing file, relative to the package's parent
     line: int
     target: str
-    how: str = "imports"  # or "names ... by string": imported later, by name
+    how: str = "imports"  # or "names by string": imported later, by that name
 
 
 # A module named in a string, "pytest_fynecheck.run.session" or "...session:function":

@@ -31,8 +31,8 @@ from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import engine
 from pytest_fynecheck.containers.images import SUITES, Target, ensure_image, recipe_dir
 from pytest_fynecheck.containers.start import host_go
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.displays.servers import x_display
-from pytest_fynecheck.run.session import cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "fixtures" / "hello"

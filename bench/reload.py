@@ -29,14 +29,14 @@ from pathlib import Path
 
 from hypothesis import settings
 
+from pytest_fynecheck.churn.stateful import hypothesis_settings
 from pytest_fynecheck.containers.start import start_suite
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.reload.harness import ReloadCheckFailed, check_reloader
 from pytest_fynecheck.reload.modes import ReloadMode, parse_mode, tool_mounts
 from pytest_fynecheck.reload.options import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS, Options
 from pytest_fynecheck.reload.tools import resolve
-from pytest_fynecheck.run.session import cache_dir
 from pytest_fynecheck.watcher.build import build_go
-from pytest_fynecheck.watcher.harness import hypothesis_settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reloaders"
 DEFAULT_TOOLS = ["good", "stale", "nokill", "air", "air --build.exclude_dir tmp "

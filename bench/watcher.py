@@ -43,16 +43,13 @@ from pathlib import Path
 from hypothesis import Phase, settings
 from stopwatch import median
 
+from pytest_fynecheck.churn.stateful import hypothesis_settings
 from pytest_fynecheck.containers.start import start_suite
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.core.process import Child
-from pytest_fynecheck.run.session import cache_dir
 from pytest_fynecheck.watcher import adapters, harness, run
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
-from pytest_fynecheck.watcher.harness import (
-    WatcherCheckFailed,
-    check_watcher,
-    hypothesis_settings,
-)
+from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher
 from pytest_fynecheck.watcher.machine import ChurnMachine, machine_for
 from pytest_fynecheck.watcher.modes import ContainerSandbox, Mode, parse_mode
 from pytest_fynecheck.watcher.options import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS, Options

@@ -29,9 +29,9 @@ from stopwatch import timed
 from pytest_fynecheck.checks.app_window import show_x_window
 from pytest_fynecheck.containers.start import start_suite
 from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.displays.servers import x_display
 from pytest_fynecheck.plan.spec import parse_context
-from pytest_fynecheck.run.session import cache_dir
 from pytest_fynecheck.windows import HOST_CONTEXT, WINDOWS_ENV
 from pytest_fynecheck.windows.wine import desktop_argv, session, wine_prefix
 

@@ -1,5 +1,6 @@
 """Hooks through which feature plugins add where checks run. Bodies are never called.
-(A new kind of context is a row of plan/spec.py's KINDS, not a hook.)"""
+A new kind of context is a row of plan/spec.py's KINDS and its plugin's
+`pytest_fynecheck_make_context`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytest_fynecheck.core.context import Context
     from pytest_fynecheck.plan.spec import ContextSpec
 
 
@@ -18,4 +22,14 @@ def pytest_fynecheck_cells(
     """The contexts to run the catalogue in, made from `contexts` (the host and
     --fynecheck-os's): the matrix plugin crosses them with Go toolchains and picks a shard.
     Called once, on the controller; xdist workers get the answer as data."""
+    return None
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_fynecheck_make_context(
+    config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
+) -> Context | None:
+    """The factory of `spec.kind` (a row of plan/spec.py's KINDS): the Context made real,
+    with `spec`'s name, environment, display and settings applied; None when the kind is
+    not this plugin's. The host kind is made by run/session.py."""
     return None

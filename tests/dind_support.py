@@ -33,7 +33,7 @@ from pytest_fynecheck.containers.images import (
     recipe_dir,
 )
 from pytest_fynecheck.core.context import wait_until
-from pytest_fynecheck.run.session import cache_dir
+from pytest_fynecheck.core.paths import cache_dir
 
 RECIPE = Path(__file__).parent / "dind"
 LABEL_DIND = "io.fynecheck.dind"

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from pytest_fynecheck.core.context import Context
-from pytest_fynecheck.run.session import cache_dir
+from pytest_fynecheck.core.paths import cache_dir
 
 # The build modes of issue 6; release is what `fyne build --release` adds.
 MODES: dict[str, tuple[str, ...]] = {

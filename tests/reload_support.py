@@ -11,13 +11,13 @@ from support.env import cache
 from support.sample import ROOT
 from watcher_support import local
 
+from pytest_fynecheck.churn.stateful import hypothesis_settings
 from pytest_fynecheck.reload.harness import replay
 from pytest_fynecheck.reload.machine import CASES, ReloadFailed, machine_for
 from pytest_fynecheck.reload.modes import LocalReloadMode, ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.tools import resolve
 from pytest_fynecheck.watcher.build import build_go
-from pytest_fynecheck.watcher.harness import hypothesis_settings
 
 RELOADERS = ROOT / "fixtures" / "reloaders"
 # The fixture reloader debounces 100 ms and builds in about a second here.

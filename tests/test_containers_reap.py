@@ -29,8 +29,8 @@ from pytest_fynecheck.containers.engine import (
 )
 from pytest_fynecheck.containers.reap import reap_containers
 from pytest_fynecheck.core.context import wait_until
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.core.reaper import process_start_time
-from pytest_fynecheck.run.session import cache_dir
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from watcher_support import quick, reference
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
 from pytest_fynecheck.containers.engine import LABEL_SESSION, engine
 from pytest_fynecheck.core.model import InputError
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.reload.modes import BindReloadMode
 from pytest_fynecheck.reload.modes import parse_mode as parse_reload_mode
-from pytest_fynecheck.run.session import cache_dir
 from pytest_fynecheck.watcher.harness import check_watcher
 from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
 

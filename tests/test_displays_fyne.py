@@ -21,6 +21,7 @@ from display_support import (
 from support.sample import HELLO, TITLE
 
 from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.displays.servers import Display, start_display
 from pytest_fynecheck.displays.wayland import (
     SEATLESS_HINT,
@@ -28,7 +29,6 @@ from pytest_fynecheck.displays.wayland import (
     is_glfw_seatless_crash,
     wayland_seat,
 )
-from pytest_fynecheck.run.session import cache_dir
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import path_without, run_fynecheck
 
-from pytest_fynecheck.run.session import cache_dir
+from pytest_fynecheck.core.paths import cache_dir
 
 TOOLS_VERSION = "v1.7.4"
 

@@ -4,8 +4,6 @@ controller by plan/spec.py's parse_context, and sent to xdist workers as data.""
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import inspect
 import json
 import re
 from pathlib import Path
@@ -41,13 +39,22 @@ def test_one_parser_makes_every_kind(
         spec.name = "elsewhere"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_every_kind_names_a_factory_that_exists(kind: str) -> None:
-    """The table is true: each row's dotted name imports, as a factory of the plan's shape."""
-    module, _, attr = KINDS[kind].factory.partition(":")
-    factory = getattr(importlib.import_module(module), attr)
-    params = list(inspect.signature(factory).parameters)
-    assert params == ["config", "spec", "project", "scratch"], (kind, params)
+def test_a_kind_is_made_by_its_plugins_factory_and_an_unclaimed_kind_is_named(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """The table is true: the windows row is made by the windows plugin's factory (the
+    host with the cross-build environment), and a kind no plugin claims is an error
+    naming it, not a None context."""
+    from pytest_fynecheck.run.session import make_context
+
+    config = pytester.parseconfigure("--fynecheck", "-p", "no:cacheprovider")
+    windows = parse_context("windows", "--fynecheck-os")
+    ctx = make_context(config, windows, HELLO, tmp_path)
+    assert ctx.name == "windows"
+    assert {k: ctx.environ.get(k) for k in WINDOWS_ENV} == dict(WINDOWS_ENV)
+    nobody = dataclasses.replace(windows, kind="nobody's", name="elsewhere")
+    with pytest.raises(InputError, match="elsewhere: no plugin makes contexts of kind"):
+        make_context(config, nobody, HELLO, tmp_path)
 
 
 def test_a_go_version_cell_is_its_base_with_the_toolchain_pinned() -> None:

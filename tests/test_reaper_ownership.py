@@ -105,8 +105,8 @@ def test_scratch_of_a_killed_run_is_removed_by_the_next(records: Path) -> None:
     made = subprocess.run(
         [sys.executable, "-c",
          "import os, signal\n"
-         "from pytest_fynecheck.core import reaper\n"
-         "print(reaper.scratch_dir('fynecheck-test-'), flush=True)\n"
+         "from pytest_fynecheck.core import paths\n"
+         "print(paths.scratch_dir('fynecheck-test-'), flush=True)\n"
          "os.kill(os.getpid(), signal.SIGKILL)\n"],
         capture_output=True, text=True, timeout=60, check=False,
     )

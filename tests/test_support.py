@@ -14,7 +14,7 @@ from conftest import path_without
 from support import sample
 from support.env import cache, cache_env
 
-from pytest_fynecheck.run.session import cache_dir
+from pytest_fynecheck.core.paths import cache_dir
 
 
 def test_collecting_needs_no_go(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ project's own version. What the harness found in each tool is a test here, not h
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +17,13 @@ from watcher_support import BUILTIN_FINDINGS, broken, check_builtin, local, quic
 
 from pytest_fynecheck.core.context import wait_until
 from pytest_fynecheck.core.model import InputError
-from pytest_fynecheck.watcher import adapters
+from pytest_fynecheck.watcher import adapters, bridge
 from pytest_fynecheck.watcher.churn import Tree
 from pytest_fynecheck.watcher.harness import LiveWatcher, WatcherCheckFailed, check_watcher
 from pytest_fynecheck.watcher.options import Options
 from pytest_fynecheck.watcher.reproducer import Tries, write_script
 
-TOOLS = ("inotifywait", "fswatch", "watchman")
+TOOLS = adapters.TOOLS  # the bridged ones: inotifywait fswatch watchman
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,6 +43,41 @@ def _new_dir_losses(name: str, root: Path, rounds: int) -> int:
             seen = {(e.op, e.path) for e in live.barrier()}
             lost += ("create", f"d{i}/f") not in seen
     return lost
+
+
+def test_every_builtin_watcher_has_its_row_its_finding_and_its_package(
+    pytester: pytest.Pytester,
+) -> None:
+    """`adapters.NAMES` is the one list: adding a built-in watcher there (or to the
+    bridge) fails here until --help names it, README's table has its row and says what
+    the harness finds as BUILTIN_FINDINGS does, and CI and the suite images install its
+    package."""
+    shown = pytester.runpytest_subprocess("--help", "-p", "no:cacheprovider")
+    helps = " ".join(" ".join(shown.outlines).split())
+    where = helps.index("--fynecheck-watcher=")
+    for name in adapters.NAMES:
+        assert re.search(rf"\b{name}\b", helps[where:where + 600]), f"--help: {name}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Built-in watchers", 1)[1].split("\n#", 1)[0]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([^`]+)`[^|]*\| ([^|]+)\|",
+                                                         section, re.M)}
+    assert sorted(rows) == sorted(adapters.NAMES), "README's Built-in watchers table"
+    assert sorted(BUILTIN_FINDINGS) == sorted(adapters.NAMES), "tests/watcher_support.py"
+    for name, local_column in rows.items():
+        # The local column and the finding the test asserts say the same thing.
+        caught = local_column.strip() == "caught"
+        assert caught == (BUILTIN_FINDINGS[name] is not None), (name, local_column)
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    apt = ci.split("APT_PACKAGES=(", 1)[1].split("\n)", 1)[0]
+    recipe = (ROOT / "containers" / "Dockerfile").read_text(encoding="utf-8")
+    # Its commands, each on one line (continuations joined), without its comments.
+    image = "\n".join(x for x in recipe.replace("\\\n", " ").splitlines()
+                      if not x.lstrip().startswith("#"))
+    for name, package in bridge.PACKAGES.items():
+        assert re.search(rf"^ +[^#\n]*\b{package}\b", apt, re.M), (
+            f".ci/run does not install {package} for the built-in watcher {name}")
+        assert re.search(rf"install .*\b{package}\b", image), (
+            f"containers/Dockerfile does not install {package} for the built-in watcher {name}")
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN_FINDINGS))

@@ -17,8 +17,8 @@ from reload_support import FAST, local_mode, reloader
 from reload_support import quick as reload_quick
 from watcher_support import broken, local, quick
 
+from pytest_fynecheck.churn.script import NO_WORKDIR
 from pytest_fynecheck.reload.harness import ReloadCheckFailed, check_reloader
-from pytest_fynecheck.replay_script import NO_WORKDIR
 from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher
 
 

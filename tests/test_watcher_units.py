@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_fynecheck.churn.prims import LocalFilesystem, Prim
+from pytest_fynecheck.churn.script import shell
 from pytest_fynecheck.core.model import InputError
-from pytest_fynecheck.replay_script import shell
-from pytest_fynecheck.watcher.churn import Kind, LocalFilesystem, Prim, Tree, names
+from pytest_fynecheck.watcher.churn import Kind, Tree, names
 from pytest_fynecheck.watcher.oracle import judge
 from pytest_fynecheck.watcher.protocol import Event, WatcherProcess, command_argv
 

@@ -11,8 +11,8 @@ from hypothesis import settings
 from support.env import cache
 from support.sample import HELLO, ROOT
 
+from pytest_fynecheck.churn.stateful import hypothesis_settings
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
-from pytest_fynecheck.watcher.harness import hypothesis_settings
 from pytest_fynecheck.watcher.modes import LocalMode, Mode
 
 BROKEN_DIR = ROOT / "fixtures" / "watchers"

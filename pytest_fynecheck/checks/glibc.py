@@ -17,7 +17,7 @@ from pytest_fynecheck.containers.engine import engine, failing, missing_engine, 
 from pytest_fynecheck.containers.images import ensure_base
 from pytest_fynecheck.core.context import TOOL_HINTS, Context
 from pytest_fynecheck.core.model import CheckFailed, CheckWarning, NotApplicable
-from pytest_fynecheck.run.session import cache_dir
+from pytest_fynecheck.core.paths import cache_dir
 
 TOOL_HINTS.setdefault("objdump", "install binutils (Debian: apt-get install binutils)")
 # Where a Debian amd64 suite keeps libc and friends (/lib is /usr/lib from bookworm on).

@@ -1,8 +1,9 @@
 """pytest side of containers: `--fynecheck-os`, the `fyne_container` fixture, the
 `fyne_os(...)` marker, the OS matrix in the summary, and reproducers.
 
-The readiness catalogue runs in a suite because `make_suite` is the factory of the plan's
-suite kinds (plan/spec.py KINDS): it starts a `ContainerContext`.
+The readiness catalogue runs in a suite because this plugin's
+`pytest_fynecheck_make_context` is the factory of the plan's suite kinds (plan/spec.py
+KINDS): it starts a `ContainerContext`.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from pytest_fynecheck.containers.reproducer import write_reproducer
 from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.core import process
 from pytest_fynecheck.core.model import InputError, Status
+from pytest_fynecheck.core.paths import cache_dir, reproducer_dir
 from pytest_fynecheck.core.results import recorded
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.plan.settings import settings, split_names
 from pytest_fynecheck.plan.spec import ContextSpec, parse_context
 from pytest_fynecheck.run import report
 from pytest_fynecheck.run.items import CheckItem
-from pytest_fynecheck.run.session import cache_dir, core, install_state
+from pytest_fynecheck.run.session import core, host_context, install_state
 
 
 class ContainerState:
@@ -41,12 +43,9 @@ class ContainerState:
 
     def context(self, target: Target, temp: pytest.TempPathFactory) -> ContainerContext:
         if target.name not in self.pool:
-            self.pool[target.name] = start_container(
-                self.config,
-                target,
-                temp.mktemp(f"container-{target.name}"),
-                core(self.config).project(),
-            )
+            scratch = temp.mktemp(f"container-{target.name}")
+            host = host_context(self.config, core(self.config).project(), scratch)
+            self.pool[target.name] = start_container(host, target)
         return self.pool[target.name]
 
     def close(self) -> None:
@@ -78,11 +77,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # (ContainerContext.start), so a run that uses none touches none.
 
 
-def make_suite(config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
-               ) -> ContainerContext:
+def pytest_fynecheck_make_context(
+    config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
+) -> ContainerContext | None:
     """The suite kinds' factory (plan/spec.py KINDS): `spec`'s suite container, started."""
-    ctx = start_container(config, _target(spec), scratch, project, environ=dict(spec.env),
-                          display_mode=spec.display)
+    if spec.kind not in ("suite", "suite-windows"):
+        return None
+    host = host_context(config, project, scratch)
+    ctx = start_container(host, _target(spec), environ=dict(spec.env), display_mode=spec.display)
     ctx.name = spec.name  # after start: the container's labels name its suite
     ctx.settings = dataclasses.replace(spec.settings, artifacts=ctx.settings.artifacts)
     return ctx
@@ -148,7 +150,7 @@ def pytest_runtest_makereport(
     outcome = yield
     rep: pytest.TestReport = outcome.get_result()
     given = settings(item.config).containers
-    out = given.reproducer
+    out = reproducer_dir(given.reproducer)
     if not out or call.when != "call" or not rep.failed or not isinstance(item, CheckItem):
         return
     ctx = core(item.config).runner().contexts.get(item.context)
@@ -158,7 +160,7 @@ def pytest_runtest_makereport(
         # "not run: X failed" is the runner's: X's own reproducer is the one to replay.
         if result.status is Status.FAIL and not result.detail.startswith("not run:"):
             where = write_reproducer(
-                Path(out),
+                out,
                 ctx,
                 result,
                 save=given.reproducer_save,
@@ -177,9 +179,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         stopped = process.interrupted()
         for line in report.matrix(results, columns, stopped).splitlines():
             terminalreporter.write_line(line)
-    out = settings(config).containers.reproducer
-    if out and Path(out).is_dir():
-        made = sorted(p for p in Path(out).iterdir() if (p / "run.sh").is_file())
+    out = reproducer_dir(settings(config).containers.reproducer)
+    if out and out.is_dir():
+        made = sorted(p for p in out.iterdir() if (p / "run.sh").is_file())
         for path in made:
             terminalreporter.write_line(f"fynecheck: reproducer {path} (sh {path}/run.sh)")
 

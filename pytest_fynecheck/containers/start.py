@@ -1,4 +1,5 @@
-"""Starting a ContainerContext from pytest settings: image, mounts, Go, display."""
+"""Starting a ContainerContext set up like the run's host context: image, mounts, Go,
+display. The caller makes the host context (the run layer): this module knows no pytest."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import pytest
-
 from pytest_fynecheck.containers.confine import User
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import engine, missing_engine
 from pytest_fynecheck.containers.images import Target, ensure_image
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
-from pytest_fynecheck.run.session import cache_dir, host_context
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.toolchain.cross import WINDOWS_ENV
 from pytest_fynecheck.toolchain.gotool import go_env
 
@@ -63,18 +62,16 @@ def image_cache(image: str) -> Path:
 
 
 def start_container(
-    config: pytest.Config,
+    host: Context,
     target: Target,
-    scratch: Path,
-    project: Path | None = None,
     readonly: Sequence[Path] = (),
     environ: Mapping[str, str] | None = None,
     display_mode: str = "xvfb",
 ) -> ContainerContext:
-    """Build (if needed) and start the container for `target`, set up like the host context;
-    `environ` is set in it on top of its own (e.g. a matrix cell's GOTOOLCHAIN). A
-    container has no display of its own: by default the checks start a private Xvfb in it."""
-    host = host_context(config, project or config.invocation_params.dir, scratch)
+    """Build (if needed) and start the container for `target`, set up like `host` (the run's
+    host context: its project, scratch, timeout, progress and settings); `environ` is set
+    in it on top of its own (e.g. a matrix cell's GOTOOLCHAIN)."""
+    scratch = host.scratch
     progress = host.progress
     docker = engine(cache_dir())
     image = ensure_image(docker, target, cache_dir() / "locks", progress)

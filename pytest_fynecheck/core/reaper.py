@@ -109,7 +109,7 @@ def record_process(pid: int) -> None:
 
 
 # Only directories we make are ever removed: displays.start_weston's runtime dirs
-# (fynecheck-weston.*) and the runs' scratch (`scratch_dir`).
+# (fynecheck-weston.*) and the runs' scratch (`paths.scratch_dir`).
 OWN_DIR_PREFIX = "fynecheck-weston."
 SCRATCH_PREFIX = "fynecheck-"
 
@@ -117,20 +117,6 @@ SCRATCH_PREFIX = "fynecheck-"
 def record_dir(path: str | Path) -> None:
     """Remember a private directory a server uses, removed once its servers are ended."""
     _append(f"dir {path}")
-
-
-def scratch_dir(prefix: str = SCRATCH_PREFIX) -> Path:
-    """A new private directory in the temp dir, recorded: when this process is killed,
-    the next run's `reap_processes` removes it. Whoever makes it removes it when done."""
-    if not prefix.startswith(SCRATCH_PREFIX):
-        raise ValueError(f"scratch prefix {prefix!r} must start with {SCRATCH_PREFIX!r}")
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    try:
-        record_dir(path)
-    except BaseException:
-        shutil.rmtree(path, ignore_errors=True)
-        raise
-    return path
 
 
 def _group(owner: Owner) -> str:

@@ -16,6 +16,7 @@ import pytest
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, InputError, Result
+from pytest_fynecheck.core.paths import Scratch, cache_dir
 from pytest_fynecheck.core.results import record
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.drift.check import check
@@ -23,7 +24,7 @@ from pytest_fynecheck.drift.report import DRIFT, UNKNOWN, DriftReport, aspect
 from pytest_fynecheck.plan.settings import settings
 from pytest_fynecheck.run.items import add_items
 from pytest_fynecheck.run.report import describe
-from pytest_fynecheck.run.session import Scratch, cache_dir, core, install_state
+from pytest_fynecheck.run.session import core, install_state
 
 # Fixed, so every xdist worker collects the same items without reading the binary.
 ASPECTS = ("deps", "vcs.revision", "vcs.modified", "embed", "bundle")

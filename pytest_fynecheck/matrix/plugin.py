@@ -3,9 +3,9 @@ and `--fynecheck-matrix-json` (CI's job matrix runs the cells), and `--fynecheck
 (registered in options.py, checked in settings.py).
 
 A cell is a context crossed with a toolchain; this plugin plans the cells (the
-`pytest_fynecheck_cells` hook) and makes the `+goX.Y.Z` ones (`make_cell`, the factory of
-the plan's `go` kind): the base context, made by its own kind's factory, with GOTOOLCHAIN
-pinned.
+`pytest_fynecheck_cells` hook) and makes the `+goX.Y.Z` ones (its
+`pytest_fynecheck_make_context`, the factory of the plan's `go` kind): the base context,
+made by its own kind's factory, with GOTOOLCHAIN pinned.
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ import pytest
 from pytest_fynecheck.core import process
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import InputError
+from pytest_fynecheck.core.paths import Scratch
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.matrix import cells as matrix_cells
 from pytest_fynecheck.matrix import merge, summary, toolchains
 from pytest_fynecheck.plan.settings import matrix_json_only, settings
-from pytest_fynecheck.plan.spec import LOCAL, ContextSpec, make_context
+from pytest_fynecheck.plan.spec import LOCAL, ContextSpec
 from pytest_fynecheck.run import report
-from pytest_fynecheck.run.session import Scratch, core, host_context, install_state
+from pytest_fynecheck.run.session import core, host_context, install_state, make_context
 
 
 class MatrixState:
@@ -120,10 +121,13 @@ def pytest_fynecheck_cells(config: pytest.Config, contexts: list[ContextSpec]
     return config.stash[_STATE].mine(contexts)
 
 
-def make_cell(config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
-              ) -> Context:
+def pytest_fynecheck_make_context(
+    config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
+) -> Context | None:
     """The `go` kind's factory (plan/spec.py KINDS): its base context, made by the base
     kind's factory with the cell's name, GOTOOLCHAIN and settings."""
+    if spec.kind != "go":
+        return None
     assert spec.base is not None and spec.go != LOCAL
     # Go fetches the toolchain into the module cache: containers (no network) read it there.
     toolchains.fetch(config.stash[_STATE].host(), spec.go)

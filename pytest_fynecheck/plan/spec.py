@@ -4,25 +4,23 @@ target OS and arch, suite, Go toolchain, display, environment and settings.
 `parse_context` is the one parser of context names (--fynecheck-os, ini fynecheck_os and
 fynecheck_glibc_suites, the fyne_os marker); it runs on the controller, at configure
 time, and xdist workers get the values as data (`to_data`, `from_data`). `KINDS` is the
-one table from a kind to its factory: a new kind is its module and one row here.
+one table of kinds and the facts their contexts share; a kind's factory is its plugin's
+`pytest_fynecheck_make_context` (hookspecs.py). A new kind is its module and one row here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import platform
 import re
 import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
-
-import pytest
+from typing import Any
 
 from pytest_fynecheck.containers.images import SUITES, VARIANTS
-from pytest_fynecheck.core.context import Context, ContextSettings
+from pytest_fynecheck.core.context import ContextSettings
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.toolchain.cross import WINDOWS_ENV
 
@@ -36,7 +34,6 @@ _MACHINE = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
 class Kind:
     """One row of KINDS: how a kind of context is made, and the facts its contexts share."""
 
-    factory: str  # "module:function", a Factory; imported when the first one is made
     target: str = "linux"  # where its binaries run (checks' `targets`); "": its base's
     arch: str = ""  # GOARCH it builds for; "": this machine's
     display: str = ""  # its display mode; "": the run's (--fynecheck-display)
@@ -47,13 +44,12 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    HOST: Kind("pytest_fynecheck.run.session:make_host", written="this machine"),
-    "windows": Kind("pytest_fynecheck.windows.plugin:make_windows", "windows", "amd64",
-                    env=WINDOWS_ENV, written="this machine's mingw-w64 and Wine"),
-    "suite": Kind("pytest_fynecheck.containers.plugin:make_suite", display="xvfb"),
-    "suite-windows": Kind("pytest_fynecheck.containers.plugin:make_suite", "windows",
-                          "amd64", "xvfb", WINDOWS_ENV),
-    "go": Kind("pytest_fynecheck.matrix.plugin:make_cell", target=""),
+    HOST: Kind(written="this machine"),  # made by run/session.py
+    "windows": Kind("windows", "amd64", env=WINDOWS_ENV,
+                    written="this machine's mingw-w64 and Wine"),  # windows/plugin.py
+    "suite": Kind(display="xvfb"),  # containers/plugin.py
+    "suite-windows": Kind("windows", "amd64", "xvfb", WINDOWS_ENV),  # containers/plugin.py
+    "go": Kind(target=""),  # matrix/plugin.py
 }
 
 
@@ -141,21 +137,6 @@ def parse_go_specs(text: str, what: str = "--fynecheck-go") -> list[str]:
     return specs
 
 
-class Factory(Protocol):
-    """Makes a kind's Context: `spec`'s name, environment, display and settings applied
-    (the artifact directory of this process added)."""
-
-    def __call__(
-        self, config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
-    ) -> Context: ...
-
-
-def make_context(config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
-                 ) -> Context:
-    """`spec` made real by its kind's factory."""
-    module, _, attr = KINDS[spec.kind].factory.partition(":")
-    factory: Factory = getattr(importlib.import_module(module), attr)
-    return factory(config, spec, project, scratch)
 
 
 def to_data(value: Any) -> Any:

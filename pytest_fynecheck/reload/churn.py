@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 
+from pytest_fynecheck.churn.prims import Prim
 from pytest_fynecheck.reload import probe
-from pytest_fynecheck.watcher.churn import Prim
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from hypothesis import Phase, settings
 
+from pytest_fynecheck.churn.stateful import hypothesis_settings, run_machine
 from pytest_fynecheck.reload.machine import (
     CASES,
     ReloadFailed,
@@ -25,7 +26,6 @@ from pytest_fynecheck.reload.modes import ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.reproducer import write_script
 from pytest_fynecheck.reload.tools import TOOLS
-from pytest_fynecheck.watcher.harness import hypothesis_settings, run_machine
 
 
 class ReloadCheckFailed(AssertionError):

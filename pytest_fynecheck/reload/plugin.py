@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_fynecheck.core.model import CheckFailed, InputError, Status
+from pytest_fynecheck.core.paths import artifact_dir, cache_dir
 from pytest_fynecheck.core.progress import heartbeat
 from pytest_fynecheck.plan.settings import settings
 from pytest_fynecheck.reload.modes import ReloadMode, parse_mode
@@ -25,7 +26,7 @@ from pytest_fynecheck.run.command_check import (
     container_starter,
     require_engine,
 )
-from pytest_fynecheck.run.session import artifact_dir, cache_dir, core
+from pytest_fynecheck.run.session import core
 
 # The harness loads Hypothesis, slow to import: only where a reload check runs.
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def options(config: pytest.Config) -> Options:
 
 def settings_for(config: pytest.Config) -> hyp_settings:
     """The loaded Hypothesis profile (so `ci` applies under CI=true) with the ini counts."""
-    from pytest_fynecheck.watcher.harness import hypothesis_settings
+    from pytest_fynecheck.churn.stateful import hypothesis_settings
 
     s = settings(config).reload
     # No example database: replaying saved examples would cost seconds each on every run;

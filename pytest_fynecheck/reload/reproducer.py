@@ -13,11 +13,11 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_fynecheck.churn.script import header, shell, shell_command, write_executable
 from pytest_fynecheck.reload import probe
 from pytest_fynecheck.reload.churn import Action, ProbeTree, Step, history
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.sandbox import initial_prims, locked
-from pytest_fynecheck.replay_script import header, shell, shell_command, write_executable
 
 _AFTER_HEADER = r"""ROOT=$BASE/tree
 CTL=$BASE/ctl

@@ -21,10 +21,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_fynecheck.churn.prims import PLACEHOLDER, LocalFilesystem, Prim
 from pytest_fynecheck.reload import probe
 from pytest_fynecheck.reload.churn import Action, ProbeTree, state_label, track
-from pytest_fynecheck.watcher.churn import LocalFilesystem, Prim
-from pytest_fynecheck.watcher.protocol import PLACEHOLDER
 
 POLL = 0.05
 

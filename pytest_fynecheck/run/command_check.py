@@ -22,11 +22,12 @@ from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.containers.starter import ContainerStarter
 from pytest_fynecheck.core.model import InputError, Result, Status
+from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.core.results import record
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.plan.settings import Command, settings
 from pytest_fynecheck.run.items import add_items
-from pytest_fynecheck.run.session import cache_dir
+from pytest_fynecheck.run.session import host_context
 
 R = TypeVar("R")  # what one run of the check returns
 
@@ -128,7 +129,8 @@ def container_starter(config: pytest.Config) -> ContainerStarter:
     """How modes start a suite's container in this run."""
 
     def start(suite: str, scratch: Path, readonly: Sequence[Path]) -> ContainerContext:
-        return start_container(config, Target(suite), scratch, readonly=readonly)
+        host = host_context(config, config.invocation_params.dir, scratch)
+        return start_container(host, Target(suite), readonly=readonly)
 
     return start
 

@@ -5,22 +5,19 @@ Library and feature code reach it with `core(config)`; it never imports the entr
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import threading
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
 
-from pytest_fynecheck.core import reaper
+from pytest_fynecheck.core import paths, reaper
 from pytest_fynecheck.core.context import Context
-from pytest_fynecheck.core.model import Result
+from pytest_fynecheck.core.model import InputError, Result
 from pytest_fynecheck.core.progress import Progress, line_writer
 from pytest_fynecheck.core.results import recorded
 from pytest_fynecheck.plan import settings as planned
 from pytest_fynecheck.plan.settings import settings
-from pytest_fynecheck.plan.spec import ContextSpec, from_data, make_context, to_data
+from pytest_fynecheck.plan.spec import HOST, ContextSpec, from_data, to_data
 from pytest_fynecheck.run.runner import Runner
 from pytest_fynecheck.toolchain import gobuild
 
@@ -52,7 +49,7 @@ class Session:
         self.config = config
         self._runner: Runner | None = None
         self.results: list[Result] = []
-        self._scratch: Scratch | None = None
+        self._scratch: paths.Scratch | None = None
         self._plan: list[ContextSpec] | None = None
         # Every context of this process reports through it: one stream of lines.
         self.progress = Progress(line_writer(config))
@@ -87,22 +84,22 @@ class Session:
 
     def sweep_cache(self) -> gobuild.Swept:
         """The build cache of every project, bounded (ini fynecheck_cache_size)."""
-        return gobuild.sweep(cache_dir(), settings(self.config).core.cache_size)
+        return gobuild.sweep(paths.cache_dir(), settings(self.config).core.cache_size)
 
     def cache_summary(self) -> str:
         """The report's line on the build cache, after bounding it; also in the JSON."""
         swept = self.sweep_cache()
         limit = settings(self.config).core.cache_size
         self.json_extra["build_cache"] = {
-            "path": str(cache_dir()), "bytes": swept.size, "builds": swept.builds,
+            "path": str(paths.cache_dir()), "bytes": swept.size, "builds": swept.builds,
             "limit_bytes": limit,
         }
         return (f"fynecheck: build cache {human_size(swept.size)} in {swept.builds} build(s) "
-                f"of at most {human_size(limit)} (fynecheck_cache_size), {cache_dir()}")
+                f"of at most {human_size(limit)} (fynecheck_cache_size), {paths.cache_dir()}")
 
     def runner(self) -> Runner:
         if self._runner is None:
-            self._scratch = Scratch("fynecheck-")
+            self._scratch = paths.Scratch("fynecheck-")
             self._runner = Runner(self.make_context, idle=self.progress.flush)
         return self._runner
 
@@ -179,12 +176,6 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
-def cache_dir() -> Path:
-    """Content-keyed builds and probes, shared by every project and run."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pytest-fynecheck"
-
-
 def host_context(
     config: pytest.Config, project: Path, scratch: Path, spec: ContextSpec | None = None
 ) -> Context:
@@ -193,7 +184,7 @@ def host_context(
     ctx = Context(
         project,
         scratch,
-        cache_dir(),
+        paths.cache_dir(),
         timeout=settings(config).core.timeout,
         progress=core(config).progress,
         display_mode=spec.display,
@@ -202,13 +193,21 @@ def host_context(
     ctx.name = spec.name
     _temp_in_scratch(ctx.environ, scratch)
     ctx.environ.update(spec.env)
-    ctx.settings = dataclasses.replace(spec.settings, artifacts=artifact_dir(config))
+    ctx.settings = dataclasses.replace(spec.settings, artifacts=paths.artifact_dir(config))
     return ctx
 
 
-def make_host(config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path) -> Context:
-    """The host kind's factory (plan/spec.py KINDS)."""
-    return host_context(config, project, scratch, spec)
+def make_context(config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
+                 ) -> Context:
+    """`spec` made real: the host here, any other kind by its plugin's factory."""
+    if spec.kind == HOST:
+        return host_context(config, project, scratch, spec)
+    made: Context | None = config.hook.pytest_fynecheck_make_context(
+        config=config, spec=spec, project=project, scratch=scratch
+    )
+    if made is None:
+        raise InputError(f"{spec.name}: no plugin makes contexts of kind {spec.kind!r}")
+    return made
 
 
 def _temp_in_scratch(environ: dict[str, str], scratch: Path) -> None:
@@ -220,41 +219,3 @@ def _temp_in_scratch(environ: dict[str, str], scratch: Path) -> None:
     if given.is_dir() and scratch.resolve().is_relative_to(given.resolve()):
         (scratch / "tmp").mkdir(exist_ok=True)
         environ["TMPDIR"] = str(scratch / "tmp")
-
-
-class Scratch:
-    """A run's scratch directory, recorded (`reaper.scratch_dir`) so that the next run
-    removes it when this one is killed; `cleanup` removes it when this one ends."""
-
-    def __init__(self, prefix: str) -> None:
-        self.name = str(reaper.scratch_dir(prefix))
-
-    def cleanup(self) -> None:
-        shutil.rmtree(self.name, ignore_errors=True)
-
-
-_ARTIFACTS = pytest.StashKey[Path]()
-_ARTIFACTS_LOCK = threading.Lock()  # contexts are made by the runner's threads
-
-
-def artifact_dir(config: pytest.Config) -> Path:
-    """Screenshots, logs and reproducers the user reads after the run: .pytest_cache/d/
-    fynecheck, else (-p no:cacheprovider) this run's directory under pytest's basetemp,
-    which pytest bounds (the last 3 runs), else recorded scratch, removed by a later run
-    once this one has ended. One directory per run and process."""
-    with _ARTIFACTS_LOCK:
-        return _artifact_dir(config)
-
-
-def _artifact_dir(config: pytest.Config) -> Path:
-    if _ARTIFACTS not in config.stash:
-        cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
-        temps: pytest.TempPathFactory | None = getattr(config, "_tmp_path_factory", None)
-        if cache is not None:
-            path: Path = cache.mkdir("fynecheck")
-        elif temps is not None:
-            path = temps.mktemp("fynecheck-artifacts")
-        else:  # -p no:tmpdir too
-            path = reaper.scratch_dir("fynecheck-artifacts-")
-        config.stash[_ARTIFACTS] = path
-    return config.stash[_ARTIFACTS]

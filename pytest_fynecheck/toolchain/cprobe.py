@@ -14,9 +14,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_fynecheck import PROBES_DIR
 from pytest_fynecheck.core.context import Completed, Context
 from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.core.paths import PROBES_DIR
 from pytest_fynecheck.toolchain.gotool import go_env
 
 # pkg-config module -> the Debian package that ships its .pc file (and headers).

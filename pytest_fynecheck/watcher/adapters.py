@@ -19,18 +19,22 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_fynecheck.churn.prims import PLACEHOLDER
 from pytest_fynecheck.core import process
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, InputError
 from pytest_fynecheck.watcher import bridge
 from pytest_fynecheck.watcher.build import REFERENCE_DIR, build_go
-from pytest_fynecheck.watcher.protocol import PLACEHOLDER
 
 FSNOTIFY = "github.com/fsnotify/fsnotify"
 # When the project has no go.mod or does not depend on fsnotify: the reference watcher's.
 PINNED_FSNOTIFY = "v1.9.0"
+# The one list of built-in watchers (tests/test_watcher_builtins.py holds --help, README's
+# table, the findings, CI's and the images' packages to it): real tools through the
+# bridge (bridge.PACKAGES: name -> Debian package), and those the kit builds itself.
 TOOLS = tuple(bridge.PACKAGES)  # inotifywait fswatch watchman
-NAMES = (*TOOLS, "fsnotify")
+KIT_BUILT = {"fsnotify": "the project's own fsnotify version"}
+NAMES = (*TOOLS, *KIT_BUILT)
 BRIDGE_NAME = "fynecheck-bridge"  # the bridge's program name in the cache
 # (tool, suite) pairs a suite image cannot have: Debian has no package for them there.
 UNAVAILABLE = {("watchman", "trixie"): "Debian trixie has no watchman package"}

@@ -13,10 +13,9 @@ import posixpath
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from pytest_fynecheck.watcher.agent import apply
+from pytest_fynecheck.churn.prims import Prim
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
@@ -47,17 +46,6 @@ _COVER = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Prim:
-    """One file-system call. Paths are relative to the churn root, '/'-separated."""
-
-    verb: str  # write append truncate rename remove mkdir rmtree chmod symlink
-    path: str
-    data: bytes = b""
-    dest: str = ""  # rename: new path; symlink: link target (as written in the link)
-    mode: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
 class Expect:
     path: str
     kind: Kind
@@ -76,25 +64,6 @@ class Step:
 
     def __str__(self) -> str:
         return self.label
-
-
-class Filesystem(Protocol):
-    """Where churn happens. Local today; a container-side helper can implement it later."""
-
-    def apply(self, prims: Sequence[Prim]) -> None: ...
-
-
-class LocalFilesystem:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def apply(self, prims: Sequence[Prim]) -> None:
-        for p in prims:
-            apply_local(self.root, p)
-
-
-def apply_local(root: Path, p: Prim) -> None:
-    apply(str(root), p.verb, p.path, p.data, p.dest, p.mode)
 
 
 # -- names -----------------------------------------------------------------------------

@@ -29,12 +29,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pytest_fynecheck.churn import agent
+from pytest_fynecheck.churn.prims import Filesystem, LocalFilesystem, Prim
 from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.containers.starter import ContainerStarter, SuiteContainer
 from pytest_fynecheck.core import reaper
 from pytest_fynecheck.core.model import InputError
-from pytest_fynecheck.watcher import agent
-from pytest_fynecheck.watcher.churn import Filesystem, LocalFilesystem, Prim
 from pytest_fynecheck.watcher.protocol import WatcherProcess, command_argv
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_fynecheck.core.model import CheckFailed, InputError, Status
+from pytest_fynecheck.core.paths import artifact_dir, cache_dir, reproducer_dir
 from pytest_fynecheck.plan.settings import settings
 from pytest_fynecheck.run.command_check import (
     CommandCheck,
@@ -20,7 +21,7 @@ from pytest_fynecheck.run.command_check import (
     container_starter,
     require_engine,
 )
-from pytest_fynecheck.run.session import artifact_dir, cache_dir, core
+from pytest_fynecheck.run.session import core
 from pytest_fynecheck.watcher import adapters
 from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
 from pytest_fynecheck.watcher.options import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS, Options
@@ -49,7 +50,7 @@ def settings_for(config: pytest.Config) -> hyp_settings:
     from the ini, else from a profile that changed them, else the kit's."""
     from hypothesis import settings as hyp_settings
 
-    from pytest_fynecheck.watcher.harness import hypothesis_settings
+    from pytest_fynecheck.churn.stateful import hypothesis_settings
 
     parent = hyp_settings.default
     assert parent is not None
@@ -68,11 +69,6 @@ def settings_for(config: pytest.Config) -> hyp_settings:
         max_examples=counts.get("max_examples"),
         stateful_step_count=counts.get("stateful_step_count"),
     )
-
-
-def _reproducers(config: pytest.Config) -> Path | None:
-    given = settings(config).containers.reproducer
-    return Path(given) if given else None
 
 
 def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:
@@ -133,7 +129,7 @@ def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Ou
             options=options(config),
             hyp=settings_for(config),
             artifacts=artifact_dir(config),
-            reproducers=_reproducers(config),
+            reproducers=reproducer_dir(settings(config).containers.reproducer),
             save_image=settings(config).containers.reproducer_save,
             app=core(config).project(),
         )

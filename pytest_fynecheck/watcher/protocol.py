@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO
 
+from pytest_fynecheck.churn.prims import PLACEHOLDER
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.core.process import Child, Running
 
 OPS = frozenset({"create", "write", "remove", "rename", "chmod"})
-PLACEHOLDER = "{root}"
 
 
 @dataclasses.dataclass(frozen=True)

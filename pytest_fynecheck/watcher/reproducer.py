@@ -16,14 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_fynecheck.churn import agent
+from pytest_fynecheck.churn.prims import PLACEHOLDER, Prim
+from pytest_fynecheck.churn.script import header, shell, shell_command, write_executable
 from pytest_fynecheck.containers.context import Command
 from pytest_fynecheck.containers.reproducer import FILES_IN_CONTAINER, write_reproducer
 from pytest_fynecheck.core.model import Result, Status
-from pytest_fynecheck.replay_script import header, shell, shell_command, write_executable
-from pytest_fynecheck.watcher import agent
 from pytest_fynecheck.watcher.adapters import BRIDGE_NAME
-from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Prim, Step
-from pytest_fynecheck.watcher.protocol import PLACEHOLDER, command_argv
+from pytest_fynecheck.watcher.churn import COOKIE_PREFIX, Expect, Step
+from pytest_fynecheck.watcher.protocol import command_argv
 
 # The harness's own churn code, embedded in each script (standard library only).
 AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8")

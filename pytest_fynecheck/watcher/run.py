@@ -11,11 +11,11 @@ import posixpath
 import time
 from collections.abc import Callable, Sequence
 
+from pytest_fynecheck.churn.prims import Prim
 from pytest_fynecheck.watcher.churn import (
     COOKIE_PREFIX,
     Expect,
     Kind,
-    Prim,
     Step,
     renamed,
     shorter_names,

@@ -13,7 +13,10 @@ from pytest_fynecheck.plan.spec import ContextSpec
 from pytest_fynecheck.run.session import host_context
 
 
-def make_windows(config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
-                 ) -> Context:
+def pytest_fynecheck_make_context(
+    config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
+) -> Context | None:
     """The windows kind's factory: the host, with the cross-build environment `spec` sets."""
+    if spec.kind != "windows":
+        return None
     return host_context(config, project, scratch, spec)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_fynecheck.run.session import cache_dir
+from pytest_fynecheck.core.paths import cache_dir
 
 # A copy, taken when conftest imports this: before any test moves HOME.
 _STARTED_WITH = dict(os.environ)

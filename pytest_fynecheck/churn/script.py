@@ -12,8 +12,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pytest_fynecheck.watcher.churn import Prim
-from pytest_fynecheck.watcher.protocol import PLACEHOLDER
+from pytest_fynecheck.churn.prims import PLACEHOLDER, Prim
 
 # A script's exit status when it cannot make its private work directory.
 NO_WORKDIR = 4

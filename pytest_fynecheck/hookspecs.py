@@ -1,4 +1,5 @@
-"""Hooks through which feature plugins add where checks run. Bodies are never called."""
+"""Hooks through which feature plugins add where checks run and what the report shows.
+Bodies are never called."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.report import Section
 
 
 def pytest_fynecheck_contexts(config: pytest.Config) -> list[str]:
@@ -28,3 +30,12 @@ def pytest_fynecheck_cells(config: pytest.Config, contexts: list[str]) -> list[s
     """The context names to run the catalogue in, made from `contexts` (host and the
     plugins' contexts): the matrix plugin crosses them with Go toolchains and picks a shard."""
     return None
+
+
+def pytest_fynecheck_report_sections(config: pytest.Config) -> list[Section]:
+    """Sections for the run's one terminal summary (run/report.py), and keys for the
+    --fynecheck-json file (`Section.json`). Called once per run, after the last test, in
+    the process that prints the summary (the xdist controller). Every plugin's sections
+    are shown, ordered by `Section.order`, then title and lines; one without lines shows
+    nothing. A third-party plugin (a conftest too) implements it the same way."""
+    return []

@@ -12,8 +12,8 @@ import pytest
 from drift_support import HELLO, MODES, build, copy_repo, host, make_other, make_repo, run
 
 from pytest_fynecheck.core.model import InputError
+from pytest_fynecheck.core.report import DRIFT_WORDS
 from pytest_fynecheck.drift import check, probe
-from pytest_fynecheck.run.report import DRIFT_WORDS
 
 
 @pytest.fixture(scope="module")

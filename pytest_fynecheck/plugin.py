@@ -34,6 +34,7 @@ pytest_plugins: list[str] = [
     "pytest_fynecheck.windows.plugin",
     "pytest_fynecheck.reload.plugin",
     "pytest_fynecheck.run.report",  # the header line and the one terminal summary
+    "pytest_fynecheck.run.seed",  # the run's Hypothesis seed, sent to xdist workers
 ]
 
 

@@ -15,22 +15,28 @@ from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.core import process
 from pytest_fynecheck.core import report as model
 from pytest_fynecheck.core.model import CheckFailed, Result
+from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.plan.settings import settings
+from pytest_fynecheck.run import seed
 from pytest_fynecheck.run.session import core
 from pytest_fynecheck.toolchain.gotool import FYNE_MODULE, go_env, list_module
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """Printed by the xdist controller (or the one process), like pytest-randomly's line."""
-    if not settings(config).core.fynecheck:
+    """What the run is, in one line like pytest-randomly's; printed by the xdist controller
+    (or the one process), never worked out on a worker."""
+    if is_worker(config):
         return []
-    return [header(config)]
+    parts = run_parts(config) if settings(config).core.fynecheck else []
+    if seed.uses_hypothesis(config):
+        parts.append(seed.describe(config))
+    return ["fynecheck: " + "; ".join(parts)] if parts else []
 
 
-def header(config: pytest.Config) -> str:
+def run_parts(config: pytest.Config) -> list[str]:
     """Project, contexts, Go and Fyne versions. The versions come from the host context's
     `go env -json` and `go list -m` probes, which go.version runs anyway: memoized on the
-    runner's host context, so the checks reuse them (about 10 ms, warm)."""
+    runner's host context, so the checks reuse them (bench/report_header.py)."""
     lead = core(config)
     parts = [f"project {lead.project()}", f"contexts {', '.join(lead.context_names())}"]
     host = lead.runner().context("host")
@@ -39,14 +45,28 @@ def header(config: pytest.Config) -> str:
     except (CheckFailed, KeyError):
         parts.append("Go unknown (see go.version)")  # the check says why, with its fix
     try:
-        parts.append(f"Fyne {list_module(host, FYNE_MODULE)['Version']}")
-    except (CheckFailed, KeyError):
-        parts.append("Fyne unknown (see go.version)")
-    return "fynecheck: " + "; ".join(parts)
+        parts.append(f"Fyne {_module_version(list_module(host, FYNE_MODULE))}")
+    except CheckFailed as exc:  # e.g. "not a known dependency": Go's own words, short
+        said = str(exc).splitlines()[0].partition(" failed: ")[2].removeprefix("go: ")
+        parts.append(f"Fyne unknown ({said[:80]})")
+    return parts
+
+
+def _module_version(module: dict[str, Any]) -> str:
+    """As `go list -m` prints it after the path: `v2.7.1`, `v2.7.1 => ../fyne`."""
+    shown = module.get("Version") or "(main module)"
+    replace = module.get("Replace")
+    if replace:
+        shown += " => " + " ".join(filter(None, (replace.get("Path"), replace.get("Version"))))
+    return str(shown)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """The kit's only terminal summary: every section, in `Section.order`."""
+    """The kit's only terminal summary: every section, in `Section.order`. Not on an xdist
+    worker: nobody sees its output, and its sections would write files (the JSON, summary
+    pages) from a part of the results."""
+    if is_worker(config):
+        return
     added = config.hook.pytest_fynecheck_report_sections(config=config)
     features = [s for sections in added for s in sections]
     for section in render(config, features):

@@ -61,7 +61,7 @@ def check_reloader(
     *,
     options: Options | None = None,
     hyp: settings | None = None,
-    seed_value: int | str | None = None,
+    seed_value: int | None = None,
     artifacts: Path | None = None,
 ) -> Outcome:
     """Returns the outcome; raises ReloadCheckFailed on a failure (ReloadFailed from

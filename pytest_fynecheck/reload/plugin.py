@@ -25,7 +25,6 @@ from pytest_fynecheck.run.command_check import (
     container_starter,
     require_engine,
 )
-from pytest_fynecheck.run.seed import seed_for
 from pytest_fynecheck.run.session import artifact_dir, cache_dir, core
 
 # The harness loads Hypothesis, slow to import: only where a reload check runs.
@@ -98,11 +97,10 @@ def run_check(config: pytest.Config, cmd: str | Sequence[str], mode_spec: str) -
     from pytest_fynecheck.reload.harness import check_reloader
 
     argv = _argv(config, cmd) if isinstance(cmd, str) else list(cmd)
-    hyp = settings_for(config)
     mode = _mode(config, mode_spec, argv)
     try:
-        return check_reloader(argv, mode, options=options(config), hyp=hyp,
-                              seed_value=seed_for(config, hyp), artifacts=artifact_dir(config))
+        return check_reloader(argv, mode, options=options(config), hyp=settings_for(config),
+                              artifacts=artifact_dir(config))
     finally:
         mode.close()
 

@@ -1,29 +1,31 @@
 """The run's Hypothesis seed, in pytest-randomly's manner: `--hypothesis-seed` (Hypothesis's
-own option) when given, else one chosen by the controller, sent to the xdist workers, and
-named in the header, so `--hypothesis-seed=N` repeats the run. It seeds the kit's Hypothesis
-runs (watcher, reload) unless the profile derandomizes them (Hypothesis's `ci` profile,
-under CI=true): then no seed is used, as Hypothesis itself does with a forced seed.
-Choosing one imports nothing; reading the profile imports Hypothesis, so only a run that
-uses it asks."""
+own option) when given, else one the controller picks and sends to the xdist workers; the
+header names it, so `--hypothesis-seed=N` repeats the run. Only in a run that uses
+Hypothesis (a watcher or reload command is set): choosing imports nothing, applying and
+naming it import Hypothesis. A profile that derandomizes (Hypothesis's `ci`, under CI=true)
+wins over any seed, as in Hypothesis itself; the header then says so."""
 
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from pytest_fynecheck.plan.settings import settings
 
-if TYPE_CHECKING:
-    from hypothesis import settings as hyp_settings
-
 _SEED = pytest.StashKey[int | str]()
 _WORKER_KEY = "fynecheck_hypothesis_seed"
 
 
+def uses_hypothesis(config: pytest.Config) -> bool:
+    """The run checks a watcher or reload tool (as items, or a fixture's default command)."""
+    s = settings(config)
+    return bool(s.watcher.command.default or s.reload.command.default)
+
+
 def run_seed(config: pytest.Config) -> int | str:
-    """The seed of this run, the same in every process of it."""
+    """This run's seed, the same in every process of it."""
     if _SEED not in config.stash:
         given = config.getoption("hypothesis_seed", None)
         worker = getattr(config, "workerinput", None)
@@ -37,28 +39,36 @@ def run_seed(config: pytest.Config) -> int | str:
     return config.stash[_SEED]
 
 
-def seed_for(config: pytest.Config, hyp: hyp_settings) -> int | str | None:
-    """What a kit's Hypothesis run is seeded with: none when `hyp` derandomizes."""
-    return None if hyp.derandomize else run_seed(config)
-
-
-def uses_hypothesis(config: pytest.Config) -> bool:
-    """The run checks a watcher or reload tool (items, or a fixture's default command)."""
-    s = settings(config)
-    return bool(s.watcher.command.default or s.reload.command.default)
-
-
 def describe(config: pytest.Config) -> str:
-    """The header's words on the seed (imports Hypothesis: call it only when it is used)."""
+    """The header's words on the seed."""
     from hypothesis import settings as hyp_settings
 
-    profile = hyp_settings.get_current_profile_name()
     loaded = hyp_settings.default
     assert loaded is not None  # a profile is always loaded once Hypothesis is imported
     if loaded.derandomize:
+        profile = hyp_settings.get_current_profile_name()
         return f"Hypothesis derandomized (profile {profile!r}): no seed"
     seed = run_seed(config)
     return f"Hypothesis seed {seed} (--hypothesis-seed={seed} repeats it)"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Seed every Hypothesis run of this process (the kit's watcher and reload, a user's
+    own tests) as `--hypothesis-seed` does; Hypothesis's plugin did it when that was given.
+    An xdist controller runs no test and collects nothing, so never gets here."""
+    config = session.config
+    if not uses_hypothesis(config) or config.getoption("hypothesis_seed", None) is not None:
+        return
+    from hypothesis import core
+
+    hyp_core: Any = core  # typed None there: its plugin sets it the same way
+    before = hyp_core.global_force_seed
+    hyp_core.global_force_seed = run_seed(config)
+
+    def restore() -> None:  # an in-process run (pytester) leaves the next one unseeded
+        hyp_core.global_force_seed = before
+
+    config.add_cleanup(restore)
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist it is never called

@@ -172,7 +172,7 @@ def check_watcher(
     *,
     options: Options | None = None,
     hyp: settings | None = None,
-    seed_value: int | str | None = None,
+    seed_value: int | None = None,
     artifacts: Path | None = None,
     reproducers: Path | None = None,
     save_image: bool = False,
@@ -288,7 +288,7 @@ def failure_behind(exc: BaseException, kind: type[F]) -> F | None:
 
 
 def run_machine(
-    machine: type[RuleBasedStateMachine], hyp: settings, kind: type[F], seed_value: int | str | None
+    machine: type[RuleBasedStateMachine], hyp: settings, kind: type[F], seed_value: int | None
 ) -> tuple[F, bool, list[str]] | None:
     """Run `machine` under `hyp` (seeded when given), keeping what Hypothesis prints (its
     program of the failing example) out of the output. On a failure: the `kind` failure

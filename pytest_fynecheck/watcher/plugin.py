@@ -20,7 +20,6 @@ from pytest_fynecheck.run.command_check import (
     container_starter,
     require_engine,
 )
-from pytest_fynecheck.run.seed import seed_for
 from pytest_fynecheck.run.session import artifact_dir, cache_dir, core
 from pytest_fynecheck.watcher import adapters
 from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
@@ -124,7 +123,6 @@ def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Ou
     from pytest_fynecheck.watcher.harness import check_watcher
 
     found = resolved(config, cmd)
-    hyp = settings_for(config)
     mode = parse_mode(mode_spec, start=container_starter(config), cmd=found.argv)
     try:
         if found.builtin and isinstance(mode, ContainerMode) and mode.watch_inside:
@@ -133,8 +131,7 @@ def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Ou
             found.argv,
             mode,
             options=options(config),
-            hyp=hyp,
-            seed_value=seed_for(config, hyp),
+            hyp=settings_for(config),
             artifacts=artifact_dir(config),
             reproducers=_reproducers(config),
             save_image=settings(config).containers.reproducer_save,

@@ -90,19 +90,17 @@ def to_json(
     extra: Mapping[str, Any] | None = None,
     interrupted: str | None = None,
 ) -> str:
-    """`extra`: what plugins add (the matrix this run is part of). `interrupted`: why the
-    run stopped early; then "ready" is false and "interrupted" true."""
-    return json.dumps(
-        {
-            "checks": [r.to_json() for r in results],
-            "ready": not interrupted and not any(r.blocking for r in results),
-            "interrupted": bool(interrupted),
-            **({"interrupted_by": interrupted} if interrupted else {}),
-            **(extra or {}),
-        },
-        indent=2,
-        ensure_ascii=False,
-    )
+    """`extra`: what plugins add (the matrix this run is part of); never the verdict's keys,
+    so no plugin turns a failed run "ready". `interrupted`: why the run stopped early; then
+    "ready" is false and "interrupted" true."""
+    verdict = {
+        "checks": [r.to_json() for r in results],
+        "ready": not interrupted and not any(r.blocking for r in results),
+        "interrupted": bool(interrupted),
+        **({"interrupted_by": interrupted} if interrupted else {}),
+    }
+    added = {k: v for k, v in (extra or {}).items() if k not in (*verdict, "interrupted_by")}
+    return json.dumps({**verdict, **added}, indent=2, ensure_ascii=False)
 
 
 def matrix(

@@ -100,9 +100,10 @@ def _checks_section(config: pytest.Config, features: list[model.Section]) -> mod
     lines = [*model.table(results, interrupted=stopped).splitlines(), state.cache_summary()]
     path = settings(config).core.json
     if path:
-        extra = {**state.json_extra}
+        extra: dict[str, Any] = {}
         for section in features:
             extra.update(section.json)
+        extra.update(state.json_extra)  # the kit's own keys (build_cache) win
         text = model.to_json(results, extra, interrupted=stopped)
         Path(path).write_text(text, encoding="utf-8")
         lines.append(f"fynecheck: JSON written to {path}")

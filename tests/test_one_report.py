@@ -27,8 +27,8 @@ def pytest_fynecheck_report_sections(config):
     with open(Path(__file__).parent / "calls.log", "a") as log:
         log.write(where + "\\n")
     return [
-        Section("acme licences", ("acme: 3 licences checked", "acme: all permissive"),
-                json={"acme": {"licences": 3}}),
+        Section("acme licences", ["acme: 3 licences checked", "acme: all permissive"],
+                json={"acme": {"licences": 3}}),  # a list will do
         Section("acme first", ("acme: before the checks",), order=5),
         Section("acme silent"),  # no lines: nothing shown
         Section("", json={"ready": False, "checks": []}),  # no plugin writes the verdict

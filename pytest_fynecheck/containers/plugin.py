@@ -170,12 +170,12 @@ def pytest_fynecheck_report_sections(config: pytest.Config) -> list[report.Secti
     if any(r.where != "host" for r in results):
         table = report.matrix(results, lead.context_names(), process.interrupted())
         sections.append(report.Section("fynecheck: checks by OS", tuple(table.splitlines()),
-                                       order=report.BY_OS))
+                                       order=report.Order.BY_OS))
     out = settings(config).containers.reproducer
     if out and Path(out).is_dir():
         made = sorted(p for p in Path(out).iterdir() if (p / "run.sh").is_file())
         lines = tuple(f"fynecheck: reproducer {path} (sh {path}/run.sh)" for path in made)
-        sections.append(report.Section("", lines, order=report.FILES))
+        sections.append(report.Section("", lines, order=report.Order.FILES))
     return sections
 
 

@@ -11,27 +11,35 @@ from typing import Any
 
 from pytest_fynecheck.core.model import Result, Status
 
-# Where a section goes in the summary (Section.order); equal orders sort by title, lines.
-DRIFT = 10  # the binaries a drift check compared
-CHECKS = 20  # the readiness checks, the verdict, the build cache and the JSON file
-BY_OS = 30  # the checks-by-OS matrix
-PLUGINS = 50  # the default: a third-party plugin's section
-FILES = 90  # lines naming files the run wrote (reproducers, summary pages)
+
+class Order:
+    """Where a section goes in the summary (`Section.order`); equal orders sort by title,
+    then lines."""
+
+    DRIFT = 10  # the binaries a drift check compared
+    CHECKS = 20  # the readiness checks, the verdict, the build cache and the JSON file
+    BY_OS = 30  # the checks-by-OS matrix
+    PLUGINS = 50  # the default: a third-party plugin's section
+    FILES = 90  # lines naming files the run wrote (reproducers, summary pages)
 
 
 @dataclasses.dataclass(frozen=True)
 class Section:
     """One part of the terminal summary: the `=` rule `title` ("" for none: lines that
     follow the section before) over `lines`; shown only when it has lines. `json`: keys it
-    adds to the --fynecheck-json file (which never loses one: additions only)."""
+    adds to the --fynecheck-json file (never the verdict's: `to_json`)."""
 
     title: str
-    lines: tuple[str, ...] = ()
-    order: int = PLUGINS
+    lines: Sequence[str] = ()
+    order: int = Order.PLUGINS
     json: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lines", tuple(self.lines))  # a plugin's list sorts too
+
     def key(self) -> tuple[int, str, tuple[str, ...]]:
-        return (self.order, self.title, self.lines)
+        return (self.order, self.title, tuple(self.lines))
+
 
 # Drift's own words for a status: what a person comparing a binary with its tree reads.
 DRIFT_WORDS = {Status.OK: "match", Status.FAIL: "drift", Status.NA: "unknown", Status.WARN: "warn"}

@@ -16,8 +16,7 @@ import pytest
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, InputError, Result
-from pytest_fynecheck.core.report import DRIFT as DRIFT_SECTION
-from pytest_fynecheck.core.report import Section, describe
+from pytest_fynecheck.core.report import Order, Section, describe
 from pytest_fynecheck.core.results import record
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.drift.check import check
@@ -231,4 +230,4 @@ def pytest_fynecheck_report_sections(config: pytest.Config) -> list[Section]:
         for r in sorted((r for r in seen if r.where == binary), key=lambda r: r.id):
             # The summary lines only: the details are in each failed item's report.
             lines.append(describe(dataclasses.replace(r, detail="", hint="")))
-    return [Section("fynecheck drift", tuple(lines), order=DRIFT_SECTION)]
+    return [Section("fynecheck drift", tuple(lines), order=Order.DRIFT)]

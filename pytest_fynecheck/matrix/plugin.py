@@ -169,4 +169,4 @@ def pytest_fynecheck_report_sections(config: pytest.Config) -> list[report.Secti
                       interrupted=process.interrupted())
         lines.append(f"fynecheck: summary written to {where}")
     meta = merge.meta(every, shard, ran, thumbs)
-    return [report.Section("", tuple(lines), order=report.FILES, json={"matrix": meta})]
+    return [report.Section("", tuple(lines), order=report.Order.FILES, json={"matrix": meta})]

@@ -107,5 +107,5 @@ def _checks_section(config: pytest.Config, features: list[model.Section]) -> mod
         text = model.to_json(results, extra, interrupted=stopped)
         Path(path).write_text(text, encoding="utf-8")
         lines.append(f"fynecheck: JSON written to {path}")
-    return model.Section("fynecheck", tuple(lines), order=model.CHECKS)
+    return model.Section("fynecheck", tuple(lines), order=model.Order.CHECKS)
 

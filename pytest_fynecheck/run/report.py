@@ -6,6 +6,7 @@ the checks and the verdict; features add theirs through `pytest_fynecheck_report
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,14 @@ def run_parts(config: pytest.Config) -> list[str]:
     lead = core(config)
     parts = [f"project {lead.project()}", f"contexts {', '.join(lead.context_names())}"]
     host = lead.runner().context("host")
+    with ThreadPoolExecutor(1) as pool:  # the two go commands at once
+        fyne = pool.submit(list_module, host, FYNE_MODULE)
+        try:
+            parts.append(f"Go {go_env(host)['GOVERSION']} (host)")
+        except (CheckFailed, KeyError):
+            parts.append("Go unknown (see go.version)")  # the check says why, with its fix
     try:
-        parts.append(f"Go {go_env(host)['GOVERSION']} (host)")
-    except (CheckFailed, KeyError):
-        parts.append("Go unknown (see go.version)")  # the check says why, with its fix
-    try:
-        parts.append(f"Fyne {_module_version(list_module(host, FYNE_MODULE))}")
+        parts.append(f"Fyne {_module_version(fyne.result())}")
     except CheckFailed as exc:  # e.g. "not a known dependency": Go's own words, short
         said = str(exc).splitlines()[0].partition(" failed: ")[2].removeprefix("go: ")
         parts.append(f"Fyne unknown ({said[:80]})")

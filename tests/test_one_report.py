@@ -78,10 +78,12 @@ def test_header_says_why_fyne_is_unknown(pytester: pytest.Pytester, tmp_path: Pa
     (plain / "go.mod").write_text("module example.com/plain\n\ngo 1.21\n")
     run = run_fynecheck(pytester, plain, "-k", "go.version")
     go = _go(plain, "version").split()[2]
-    run.result.stdout.fnmatch_lines([
-        f"fynecheck: project {plain}; contexts host; Go {go} (host); "
-        "Fyne unknown (module fyne.io/fyne/v2: not a known dependency)"
-    ])
+    refused = subprocess.run(["go", "list", "-m", "fyne.io/fyne/v2"], cwd=plain,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0, refused
+    said = refused.stderr.splitlines()[0].removeprefix("go: ")  # "module …: not a known …"
+    want = f"fynecheck: project {plain}; contexts host; Go {go} (host); Fyne unknown ({said})"
+    assert want in run.result.outlines, run
 
 
 @pytest.mark.parametrize("xdist", [False, True], ids=["one-process", "n2"])

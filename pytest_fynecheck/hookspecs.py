@@ -1,6 +1,6 @@
-"""Hooks through which feature plugins add where checks run. Bodies are never called.
-A new kind of context is a row of plan/spec.py's KINDS and its plugin's
-`pytest_fynecheck_make_context`."""
+"""Hooks through which feature plugins add where checks run and what the report shows.
+Bodies are never called. A new kind of context is a row of plan/spec.py's KINDS and its
+plugin's `pytest_fynecheck_make_context`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_fynecheck.core.context import Context
+    from pytest_fynecheck.core.report import Section
     from pytest_fynecheck.plan.spec import ContextSpec
 
 
@@ -33,3 +34,12 @@ def pytest_fynecheck_make_context(
     with `spec`'s name, environment, display and settings applied; None when the kind is
     not this plugin's. The host kind is made by run/session.py."""
     return None
+
+
+def pytest_fynecheck_report_sections(config: pytest.Config) -> list[Section]:
+    """Sections for the run's one terminal summary (run/report.py), and keys for the
+    --fynecheck-json file (`Section.json`). Called once per run, after the last test, in
+    the process that prints the summary (the xdist controller). Every plugin's sections
+    are shown, ordered by `Section.order`, then title and lines; one without lines shows
+    nothing. A third-party plugin (a conftest too) implements it the same way."""
+    return []

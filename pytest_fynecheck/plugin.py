@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import signal
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_fynecheck.checks import catalogue
 from pytest_fynecheck.core import process
-from pytest_fynecheck.core.model import Result
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.plan import options
 from pytest_fynecheck.plan.settings import configure, settings
-from pytest_fynecheck.run import report as doctor
 from pytest_fynecheck.run.items import CheckItem, add_items, check_items
 from pytest_fynecheck.run.session import core, start_session
 
@@ -37,6 +34,8 @@ pytest_plugins: list[str] = [
     "pytest_fynecheck.run.attachments",
     "pytest_fynecheck.windows.plugin",
     "pytest_fynecheck.reload.plugin",
+    "pytest_fynecheck.run.report",  # the header line and the one terminal summary
+    "pytest_fynecheck.run.seed",  # the run's Hypothesis seed, sent to xdist workers
 ]
 
 
@@ -135,30 +134,6 @@ def pytest_runtestloop(session: pytest.Session) -> None:
         for item in session.items:
             if isinstance(item, CheckItem):
                 runner.submit(item.context, item.check_id)
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    state = core(config)
-    # Drift aspects have their own section, headed by the binary they compare.
-    results = sorted((r for r in state.results if r.kind != "drift"), key=_report_order)
-    stopped = process.interrupted()  # an interrupted run is never "ready"
-    # Interrupted before any check ended: still say so, and write the JSON that says it.
-    if not results and not (stopped and settings(config).core.fynecheck):
-        return
-    terminalreporter.write_sep("=", "fynecheck")
-    for line in doctor.table(results, interrupted=stopped).splitlines():
-        terminalreporter.write_line(line)
-    terminalreporter.write_line(state.cache_summary())
-    path = settings(config).core.json
-    if path:
-        text = doctor.to_json(results, state.json_extra, interrupted=stopped)
-        Path(path).write_text(text, encoding="utf-8")
-        terminalreporter.write_line(f"fynecheck: JSON written to {path}")
-
-
-def _report_order(result: Result) -> tuple[int, str]:
-    ids = list(catalogue())
-    return (ids.index(result.id) if result.id in ids else len(ids), result.where)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

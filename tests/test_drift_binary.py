@@ -13,8 +13,8 @@ from drift_support import MODES, build, copy_repo, host, make_other, make_repo, 
 from support.sample import HELLO, MODULE
 
 from pytest_fynecheck.core.model import InputError
+from pytest_fynecheck.core.report import DRIFT_WORDS
 from pytest_fynecheck.drift import check, probe
-from pytest_fynecheck.run.report import DRIFT_WORDS
 
 
 @pytest.fixture(scope="module")

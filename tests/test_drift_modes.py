@@ -11,8 +11,8 @@ import pytest
 from drift_support import MODES, build, commit, copy_repo, git, host, make_repo, run
 from support.sample import HELLO, MODULE
 
+from pytest_fynecheck.core.report import DRIFT_WORDS
 from pytest_fynecheck.drift import DriftReport, check
-from pytest_fynecheck.run.report import DRIFT_WORDS
 
 ASPECTS = {"deps", "vcs.revision", "vcs.modified", "embed"}
 

@@ -21,14 +21,9 @@ import pytest_fynecheck
 PACKAGE = Path(pytest_fynecheck.__file__).parent
 ARCHITECTURE = Path(__file__).resolve().parent.parent / "ARCHITECTURE.md"
 
-# Imports that run back up today and are being removed by other parts of issue 23 (the
-# report part gives features a report model below them; the plan part parses contexts in
-# plan/spec.py, so the plan imports no feature). The lead removes these at merge; an
-# exception that no longer matches an import fails the test, so none lingers.
-ALLOWED_FOR_NOW = {
-    ("pytest_fynecheck.drift.report", "pytest_fynecheck.run.report"),
-    ("pytest_fynecheck.matrix.merge", "pytest_fynecheck.run.report"),
-}
+# Imports allowed to run back up while a change removes them (none today); an exception
+# that no longer matches an import fails the test, so none lingers.
+ALLOWED_FOR_NOW: set[tuple[str, str]] = set()
 
 
 @dataclasses.dataclass(frozen=True)

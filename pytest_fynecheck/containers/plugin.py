@@ -21,14 +21,13 @@ from pytest_fynecheck.containers.engine import missing_engine
 from pytest_fynecheck.containers.images import Target
 from pytest_fynecheck.containers.reproducer import write_reproducer
 from pytest_fynecheck.containers.start import start_container
-from pytest_fynecheck.core import process
+from pytest_fynecheck.core import process, report
 from pytest_fynecheck.core.model import InputError, Status
 from pytest_fynecheck.core.paths import cache_dir, reproducer_dir
 from pytest_fynecheck.core.results import recorded
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.plan.settings import settings, split_names
 from pytest_fynecheck.plan.spec import ContextSpec, parse_context
-from pytest_fynecheck.run import report
 from pytest_fynecheck.run.items import CheckItem
 from pytest_fynecheck.run.session import core, host_context, install_state
 
@@ -168,22 +167,21 @@ def pytest_runtest_makereport(
             rep.sections.append(("fynecheck reproducer", f"replay with: sh {where}/run.sh"))
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+def pytest_fynecheck_report_sections(config: pytest.Config) -> list[report.Section]:
     lead = core(config)
+    sections = []
     # Checks only: a watcher's mode (local, container:SUITE) is not an OS.
     results = report.checks_only(lead.results)
     if any(r.where != "host" for r in results):
-        terminalreporter.write_sep("=", "fynecheck: checks by OS")
-        columns = lead.context_names()
-        stopped = process.interrupted()
-        for line in report.matrix(results, columns, stopped).splitlines():
-            terminalreporter.write_line(line)
+        table = report.matrix(results, lead.context_names(), process.interrupted())
+        sections.append(report.Section("fynecheck: checks by OS", tuple(table.splitlines()),
+                                       order=report.Order.BY_OS))
     out = reproducer_dir(settings(config).containers.reproducer)
     if out and out.is_dir():
         made = sorted(p for p in out.iterdir() if (p / "run.sh").is_file())
-        for path in made:
-            terminalreporter.write_line(f"fynecheck: reproducer {path} (sh {path}/run.sh)")
+        lines = tuple(f"fynecheck: reproducer {path} (sh {path}/run.sh)" for path in made)
+        sections.append(report.Section("", lines, order=report.Order.FILES))
+    return sections
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

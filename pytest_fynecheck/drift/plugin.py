@@ -17,13 +17,13 @@ import pytest
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, InputError, Result
 from pytest_fynecheck.core.paths import Scratch, cache_dir
+from pytest_fynecheck.core.report import Order, Section, describe
 from pytest_fynecheck.core.results import record
 from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.drift.check import check
 from pytest_fynecheck.drift.report import DRIFT, UNKNOWN, DriftReport, aspect
 from pytest_fynecheck.plan.settings import settings
 from pytest_fynecheck.run.items import add_items
-from pytest_fynecheck.run.report import describe
 from pytest_fynecheck.run.session import core, install_state
 
 # Fixed, so every xdist worker collects the same items without reading the binary.
@@ -221,16 +221,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         )
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+def pytest_fynecheck_report_sections(config: pytest.Config) -> list[Section]:
     seen = [r for r in core(config).results if r.kind == "drift"]
-    if not seen:
-        return
     state = config.stash[_STATE]
-    terminalreporter.write_sep("=", "fynecheck drift")
+    lines: list[str] = []
     for binary in dict.fromkeys(r.where for r in seen):
         # Made in this process at session start (bad input stops the run there).
-        for line in state.report(Path(binary), state.project()).header().splitlines():
-            terminalreporter.write_line(line)
+        lines += state.report(Path(binary), state.project()).header().splitlines()
         for r in sorted((r for r in seen if r.where == binary), key=lambda r: r.id):
             # The summary lines only: the details are in each failed item's report.
-            terminalreporter.write_line(describe(dataclasses.replace(r, detail="", hint="")))
+            lines.append(describe(dataclasses.replace(r, detail="", hint="")))
+    return [Section("fynecheck drift", tuple(lines), order=Order.DRIFT)]

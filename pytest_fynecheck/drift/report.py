@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from pytest_fynecheck.core import report as doctor
 from pytest_fynecheck.core.model import Result, Status
-from pytest_fynecheck.run import report as doctor
 
 # Drift's words for the statuses its comparisons give. Missing data is never a match.
 MATCH, DRIFT, UNKNOWN = Status.OK, Status.FAIL, Status.NA

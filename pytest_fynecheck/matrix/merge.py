@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pytest_fynecheck.core import report
 from pytest_fynecheck.core.model import InputError, Result
 from pytest_fynecheck.matrix import summary
-from pytest_fynecheck.run import report
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,11 +15,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from pytest_fynecheck.core import process
+from pytest_fynecheck.core import process, report
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.core.paths import Scratch
@@ -28,7 +27,6 @@ from pytest_fynecheck.matrix import cells as matrix_cells
 from pytest_fynecheck.matrix import merge, summary, toolchains
 from pytest_fynecheck.plan.settings import matrix_json_only, settings
 from pytest_fynecheck.plan.spec import LOCAL, ContextSpec
-from pytest_fynecheck.run import report
 from pytest_fynecheck.run.session import core, host_context, install_state, make_context
 
 
@@ -135,11 +133,12 @@ def pytest_fynecheck_make_context(
                         project, scratch)
 
 
-@pytest.hookimpl(tryfirst=True)  # before the core writes --fynecheck-json
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+def pytest_fynecheck_report_sections(config: pytest.Config) -> list[report.Section]:
+    """The matrix this run is part of (a key of --fynecheck-json), and the summary pages,
+    written here."""
     lead = core(config)
     if not lead.results:
-        return
+        return []
     state = config.stash[_STATE]
     base = list(settings(config).contexts)
     every = [c.name for c in state.plan(base)]
@@ -147,14 +146,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     shard = f"{state.shard[0]}/{state.shard[1]}" if state.shard else None
     results = merge.ordered(report.checks_only(lead.results), ran)
     thumbs = summary.thumbnails(results)
-    lead.json_extra["matrix"] = merge.meta(every, shard, ran, thumbs)
     targets = []
     path = settings(config).matrix.summary
     if path:
         targets.append((Path(path), False))
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         targets.append((Path(os.environ["GITHUB_STEP_SUMMARY"]), True))
+    lines = []
     for where, append in targets:
         summary.write(where, results, ran, thumbs, append=append,
                       interrupted=process.interrupted())
-        terminalreporter.write_line(f"fynecheck: summary written to {where}")
+        lines.append(f"fynecheck: summary written to {where}")
+    meta = merge.meta(every, shard, ran, thumbs)
+    return [report.Section("", tuple(lines), order=report.Order.FILES, json={"matrix": meta})]

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_fynecheck.checks import for_context
+from pytest_fynecheck.core import report as doctor
 from pytest_fynecheck.core.model import Result
 from pytest_fynecheck.plan.spec import ContextSpec
-from pytest_fynecheck.run import report as doctor
 from pytest_fynecheck.run.runner import Runner
 from pytest_fynecheck.run.session import core
 

@@ -1,123 +1,114 @@
-"""The one renderer: the doctor-style report of every kind of result, the checks-by-OS
-matrix, and the JSON form."""
+"""The run's one report: the header line that says what the run is, and the one terminal
+summary, rendered from sections (core/report.py's `Section`). The core's own section is
+the checks and the verdict; features add theirs through `pytest_fynecheck_report_sections`
+(hookspecs.py). Nothing else in the kit writes a summary."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-from pytest_fynecheck.core.model import Result, Status
+import pytest
 
-# Drift's own words for a status: what a person comparing a binary with its tree reads.
-DRIFT_WORDS = {Status.OK: "match", Status.FAIL: "drift", Status.NA: "unknown", Status.WARN: "warn"}
-
-
-def describe(result: Result) -> str:
-    """One result: its mark line, then what was found and the fix, indented."""
-    if result.kind == "drift":
-        word = DRIFT_WORDS[result.status]
-        lines = [f"[{result.status.mark}] drift {result.id}: {word}: {result.title}"]
-    else:
-        optional = "" if result.required else " (optional)"
-        where = "" if result.where == "host" else f" [{result.where}]"
-        lines = [f"[{result.status.mark}] {result.id}{where}: {result.title}{optional}"]
-    for text in result.detail.splitlines():
-        lines.append(f"    {text}")
-    # An aspect that cannot be compared has a fix (build with vcs info); a n/a check none.
-    fixable = (Status.FAIL, Status.WARN, Status.NOT_RUN,
-               *((Status.NA,) if result.kind == "drift" else ()))
-    if result.hint and result.status in fixable:
-        lines.append(f"    fix: {result.hint}")
-    for role, path in sorted(result.artifacts.items()):
-        lines.append(f"    {role}: {path}")
-    return "\n".join(lines)
+from pytest_fynecheck.checks import catalogue
+from pytest_fynecheck.core import process
+from pytest_fynecheck.core import report as model
+from pytest_fynecheck.core.model import CheckFailed, Result
+from pytest_fynecheck.core.workers import is_worker
+from pytest_fynecheck.plan.settings import settings
+from pytest_fynecheck.run import seed
+from pytest_fynecheck.run.session import core
+from pytest_fynecheck.toolchain.gotool import FYNE_MODULE, go_env, list_module
 
 
-def table(results: Sequence[Result], interrupted: str | None = None) -> str:
-    body = "\n".join(describe(r) for r in results)
-    return f"{body}\n{summary(results, interrupted)}".lstrip("\n")
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """What the run is, in one line like pytest-randomly's; printed by the xdist controller
+    (or the one process), never worked out on a worker."""
+    if is_worker(config):
+        return []
+    parts = run_parts(config) if settings(config).core.fynecheck else []
+    if seed.uses_hypothesis(config):
+        parts.append(seed.describe(config))
+    return ["fynecheck: " + "; ".join(parts)] if parts else []
 
 
-def summary(results: Sequence[Result], interrupted: str | None = None) -> str:
-    """The verdict line. `interrupted`: why the run stopped early (e.g. "SIGTERM"); such
-    a run is never ready, whatever its finished checks say."""
-    counts = {s: sum(r.status is s for r in results) for s in Status}
-    failed = sum(r.blocking and r.status is Status.FAIL for r in results)
-    not_run = sum(r.blocking and r.status is Status.NOT_RUN for r in results)
-    # A check not run is not a second failure; it still is no pass.
-    why = [*([f"{failed} required check(s) failed"] if failed else []),
-           *([f"{not_run} not run"] if not_run else [])]
-    if interrupted:
-        before = f"; {', '.join(why)} before it" if why else ""
-        verdict = (
-            f"INTERRUPTED ({interrupted}): not every check ran, so this is no verdict{before}"
-        )
-    elif why:
-        verdict = f"NOT READY: {', '.join(why)}"
-    else:
-        verdict = "ready: every required check passed"
-    parts = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
-    return f"{verdict} ({parts or 'no check finished'})"
+def run_parts(config: pytest.Config) -> list[str]:
+    """Project, contexts, Go and Fyne versions. The versions come from the host context's
+    `go env -json` and `go list -m` probes, which go.version runs anyway: memoized on the
+    runner's host context, so the checks reuse them (bench/report_header.py)."""
+    lead = core(config)
+    parts = [f"project {lead.project()}", f"contexts {', '.join(lead.context_names())}"]
+    host = lead.runner().context("host")
+    with ThreadPoolExecutor(1) as pool:  # the two go commands at once
+        fyne = pool.submit(list_module, host, FYNE_MODULE)
+        try:
+            parts.append(f"Go {go_env(host)['GOVERSION']} (host)")
+        except (CheckFailed, KeyError):
+            parts.append("Go unknown (see go.version)")  # the check says why, with its fix
+    try:
+        parts.append(f"Fyne {_module_version(fyne.result())}")
+    except CheckFailed as exc:  # e.g. "not a known dependency": Go's own words, short
+        said = str(exc).splitlines()[0].partition(" failed: ")[2].removeprefix("go: ")
+        parts.append(f"Fyne unknown ({said[:80]})")
+    return parts
 
 
-def to_json(
-    results: Sequence[Result],
-    extra: Mapping[str, Any] | None = None,
-    interrupted: str | None = None,
-) -> str:
-    """`extra`: what plugins add (the matrix this run is part of). `interrupted`: why the
-    run stopped early; then "ready" is false and "interrupted" true."""
-    return json.dumps(
-        {
-            "checks": [r.to_json() for r in results],
-            "ready": not interrupted and not any(r.blocking for r in results),
-            "interrupted": bool(interrupted),
-            **({"interrupted_by": interrupted} if interrupted else {}),
-            **(extra or {}),
-        },
-        indent=2,
-        ensure_ascii=False,
-    )
+def _module_version(module: dict[str, Any]) -> str:
+    """As `go list -m` prints it after the path: `v2.7.1`, `v2.7.1 => ../fyne`."""
+    shown = module.get("Version") or "(main module)"
+    replace = module.get("Replace")
+    if replace:
+        shown += " => " + " ".join(filter(None, (replace.get("Path"), replace.get("Version"))))
+    return str(shown)
 
 
-def matrix(
-    results: Sequence[Result], columns: Sequence[str] | None = None, interrupted: str | None = None
-) -> str:
-    """One row per check, one column per OS or matrix cell (`columns`' order, else host
-    first, then in order of appearance); each cell is the status mark. Failures' details
-    stay in `table`, above it. Only checks: a watcher's mode is not an OS. An interrupted
-    run's OS without a failure is "interrupted", never "ready"."""
-    results = checks_only(results)
-    oses: list[str] = []
-    checks: list[str] = []
-    cell: dict[tuple[str, str], Result] = {}
-    for r in results:
-        if r.where not in oses:
-            oses.append(r.where)
-        if r.id not in checks:
-            checks.append(r.id)
-        cell[(r.id, r.where)] = r
-    if columns is not None:
-        oses = [c for c in columns if c in oses] + [o for o in oses if o not in columns]
-    else:
-        oses.sort(key=lambda o: o != "host")  # stable: the host first, the rest as they came
-    first = max([len("check"), *map(len, checks)])
-    widths = [max(len(o), 1) for o in oses]
-    header = "check".ljust(first) + "".join(
-        f"  {o:^{w}}" for o, w in zip(oses, widths, strict=True)
-    )
-    lines = [header, "-" * len(header)]
-    for check_id in checks:
-        marks = [cell[(check_id, o)].status.mark if (check_id, o) in cell else " " for o in oses]
-        row = "".join(f"  {m:^{w}}" for m, w in zip(marks, widths, strict=True))
-        lines.append(check_id.ljust(first) + row.rstrip())
-    legend = ", ".join(f"{s.mark} {s.value}" for s in Status)
-    blocked = {os for (_, os), r in cell.items() if r.blocking}
-    fine = "interrupted" if interrupted else "ready"
-    per_os = "; ".join(f"{o}: {'NOT READY' if o in blocked else fine}" for o in oses)
-    return "\n".join([*lines, f"({legend})", per_os])
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The kit's only terminal summary: every section, in `Section.order`. Not on an xdist
+    worker: nobody sees its output, and its sections would write files (the JSON, summary
+    pages) from a part of the results."""
+    if is_worker(config):
+        return
+    added = config.hook.pytest_fynecheck_report_sections(config=config)
+    features = [s for sections in added for s in sections]
+    for section in render(config, features):
+        if section.title:
+            terminalreporter.write_sep("=", section.title)
+        for line in section.lines:
+            terminalreporter.write_line(line)
 
 
-def checks_only(results: Sequence[Result]) -> list[Result]:
-    return [r for r in results if r.kind == "check"]
+def render(config: pytest.Config, features: Iterable[model.Section]) -> list[model.Section]:
+    """The sections to show, sorted; writes --fynecheck-json with every section's keys."""
+    features = list(features)
+    checks = _checks_section(config, features)
+    shown = [s for s in [*features, *([checks] if checks else [])] if s.lines]
+    return sorted(shown, key=model.Section.key)
+
+
+def _checks_section(config: pytest.Config, features: list[model.Section]) -> model.Section | None:
+    state = core(config)
+    # Drift aspects have their own section, headed by the binary they compare.
+    ids = list(catalogue())
+
+    def rank(r: Result) -> tuple[int, str]:  # catalogue order, unknown ids last
+        return (ids.index(r.id) if r.id in ids else len(ids), r.where)
+
+    results = sorted((r for r in state.results if r.kind != "drift"), key=rank)
+    stopped = process.interrupted()  # an interrupted run is never "ready"
+    # Interrupted before any check ended: still say so, and write the JSON that says it.
+    if not results and not (stopped and settings(config).core.fynecheck):
+        return None
+    lines = [*model.table(results, interrupted=stopped).splitlines(), state.cache_summary()]
+    path = settings(config).core.json
+    if path:
+        extra: dict[str, Any] = {}
+        for section in features:
+            extra.update(section.json)
+        extra.update(state.json_extra)  # the kit's own keys (build_cache) win
+        text = model.to_json(results, extra, interrupted=stopped)
+        Path(path).write_text(text, encoding="utf-8")
+        lines.append(f"fynecheck: JSON written to {path}")
+    return model.Section("fynecheck", tuple(lines), order=model.Order.CHECKS)
+

@@ -29,6 +29,7 @@ from pytest_fynecheck.toolchain.gotool import (
     tag_args,
     version_tuple,
 )
+from pytest_fynecheck.toolchain.probecache import Reused
 
 # Fyne's own go.mod says `go 1.19` from v2.5 to v2.7: the floor when the module is not resolved.
 FYNE_DOCUMENTED_MIN_GO = "1.19"
@@ -331,8 +332,10 @@ def project_gomod(ctx: Context, needs: Needs) -> str:
     where = f" at {root}" if root != ctx.project else ""
     work = go_project(ctx).gowork
     extra += f"; workspace {work}" if work else ""
+    # A listing of an earlier run (probecache): say so, and from when.
+    reused = f" (`go list -deps` {done.note()})" if isinstance(done, Reused) else ""
     return (
         f"module {path}{where}, requires {FYNE_MODULE} {fyne_version}{extra}; "
-        "go.sum covers the build"
+        f"go.sum covers the build{reused}"
     )
 

@@ -110,10 +110,13 @@ def _first_frame(
         if now >= deadline:
             detail, hint = _no_window(display, app, watch, title, timeout, carries)
             raise CheckFailed(detail, hint)
-        time.sleep(0.1)
+        # Often: the frame is taken as soon as it is drawn (a poll reads the watch's
+        # output; only a mapped window costs an xwd).
+        time.sleep(_POLL)
 
 
 _BLANK_LIMIT = 15.0
+_POLL = 0.02
 
 
 TOKEN_VAR = "FYNECHECK_APP_TOKEN"

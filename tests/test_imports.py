@@ -87,16 +87,19 @@ def test_plugins_load_without_docker_or_hypothesis() -> None:
     assert done.stdout.strip() == "[]", f"the kit's plugins imported {done.stdout}"
 
 
-def test_host_run_imports_no_docker(pytester: pytest.Pytester, hello: Path) -> None:
+def test_host_run_imports_no_docker_or_hypothesis(
+    pytester: pytest.Pytester, hello: Path
+) -> None:
     """A real `pytest --fynecheck` on the host, every check run: none of them starts a
-    container, so the Docker SDK is never imported. (Hypothesis is left out: its own
-    pytest plugin imports it at every terminal summary, with or without the kit.)"""
+    container or a watcher, so neither the Docker SDK nor Hypothesis is imported while
+    the checks run. (Looked at when the session finishes: Hypothesis's own pytest plugin
+    imports it at every terminal summary, with or without the kit.)"""
     seen = pytester.path / "modules.txt"
     pytester.makeconftest(
         "import sys, pytest\n"
         "@pytest.hookimpl(tryfirst=True)\n"
         "def pytest_sessionfinish(session):\n"
-        f"    open({str(seen)!r}, 'w').write(' '.join(m for m in ('docker', 'requests') "
+        f"    open({str(seen)!r}, 'w').write(' '.join(m for m in {HEAVY!r} "
         "if m in sys.modules))\n"
     )
     run = run_fynecheck(pytester, hello, env={"DISPLAY": ""})

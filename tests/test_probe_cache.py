@@ -4,6 +4,7 @@ and neither ever hides an input that changed or vanished (a false pass)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ from conftest import run_fynecheck
 from pytest_fynecheck.core.context import Completed, Context
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.toolchain.cprobe import c_program, compile_probe
-from pytest_fynecheck.toolchain.gotool import json_stream, package_deps
+from pytest_fynecheck.toolchain.gotool import MainPackage, json_stream, main_package, package_deps
 from pytest_fynecheck.toolchain.probecache import RACY_SECONDS, Reused
 
 
@@ -219,3 +220,27 @@ def test_project_gomod_says_its_listing_was_reused(pytester: pytest.Pytester, he
     third = run_fynecheck(pytester, hello, "-k", "project.gomod")
     assert third.status("project.gomod") == "ok", third
     assert "reused" not in third.checks["project.gomod"]["detail"]
+
+
+def _main(project: Path, cache: Path) -> MainPackage:
+    scratch = cache.parent / "scratch"
+    scratch.mkdir(exist_ok=True)
+    return main_package(Context(project, scratch, cache, environ=dict(os.environ), timeout=300))
+
+
+def test_main_package_is_not_reused_once_it_is_no_longer_main(
+    hello: Path, tmp_path: Path
+) -> None:
+    """main_package's listing is kept once it names a main package; after the package
+    clause changes, the kept answer would still say main (and app.build would build a
+    library): it is listed again and says what is true."""
+    cache = tmp_path / "cache"
+    time.sleep(2 * RACY_SECONDS)
+    assert _main(hello, cache).import_path == "example.com/hello"
+    (kept,) = (cache / "probes" / "host" / "run").glob("go-list-main-*/inputs.json")
+    assert str(hello / "main.go") in json.loads(kept.read_text())["inputs"]
+    assert _main(hello, cache).import_path == "example.com/hello"  # from the kept listing
+    main_go = hello / "main.go"
+    main_go.write_text(main_go.read_text().replace("package main", "package hello", 1))
+    with pytest.raises(CheckFailed, match=r"not main|no main package"):
+        _main(hello, cache)

@@ -154,6 +154,14 @@ def _module_roots(ctx: Context) -> list[Path]:
 _MAIN_FIELDS = "-json=Name,ImportPath,Dir,Module,Error"
 
 
+def _is_main(done: Completed) -> bool:
+    try:
+        (pkg,) = json_stream(done.stdout)
+    except ValueError:
+        return False
+    return pkg.get("Name") == "main" and not pkg.get("Error")
+
+
 def main_package(ctx: Context) -> MainPackage:
     """The package to build: ini fynecheck_package (default `.`, the project directory).
     When the default is no main package, the only main package below it (or in the module)
@@ -162,7 +170,14 @@ def main_package(ctx: Context) -> MainPackage:
     def compute() -> MainPackage:
         explicit = bool(ctx.settings.get("package"))  # ini fynecheck_package is set
         chosen = str(ctx.settings.get("package") or ".")
-        done = ctx.run(["go", "list", "-e", _MAIN_FIELDS, *tag_args(ctx), chosen], timeout=300)
+        # Kept (probecache) only when it names a main package: its name, import path and
+        # module come from its directory's files and go.mod (listing_inputs), `go env`.
+        done = reused_run(
+            ctx, "go-list-main", ["go", "list", "-e", _MAIN_FIELDS, *tag_args(ctx), chosen],
+            key=[json.dumps(stable_go_env(ctx), sort_keys=True)],
+            inputs=lambda listed: listing_inputs(ctx, listed) if _is_main(listed) else None,
+            timeout=300,
+        )
         try:
             (pkg,) = json_stream(done.stdout)
         except ValueError:

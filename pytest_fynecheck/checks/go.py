@@ -176,8 +176,8 @@ def _module_cache(ctx: Context) -> _ModuleCache:
         f" with tags {','.join(ctx.tags)}" if ctx.tags else ""
     )
     mode = mod_flag(ctx)
-    argv = ["go", "list", mode, "-e", "-deps", "-json=ImportPath,Dir,Module,EmbedFiles,Error",
-            *tag_args(ctx), pattern]
+    argv = ["go", "list", mode, "-e", "-deps",
+            "-json=ImportPath,Dir,Module,Standard,EmbedFiles,Error", *tag_args(ctx), pattern]
     # Kept (probecache) only when every package listed without error: the module cache's
     # package directories and .mod files are among its inputs, so a module removed from
     # the cache lists again.

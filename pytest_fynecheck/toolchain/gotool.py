@@ -288,18 +288,20 @@ def stable_go_env(ctx: Context) -> dict[str, str]:
 
 
 def listing_inputs(ctx: Context, done: Completed) -> list[str]:
-    """Every file a `go list -deps` result depends on, for probecache: the go binary,
-    go.work, each package's directory (a file added or removed) and its files, the trees
-    its //go:embed patterns may reach, and each module's go.mod (the main module's go.sum
-    and vendor/modules.txt beside it). `go env` is in the key."""
+    """Every file a `go list -deps` result depends on, for probecache: the go binary and
+    its GOROOT's VERSION (the standard library's packages are the toolchain's, as in
+    app.build's key), go.work, each other package's directory (a file added or removed)
+    and its files, the trees its //go:embed patterns may reach, and each module's go.mod
+    (the main module's go.sum and vendor/modules.txt beside it). `go env` is in the key."""
     env = go_env(ctx)
-    paths = {str(Path(env.get("GOROOT", "")) / "bin" / "go")}
+    goroot = Path(env.get("GOROOT", ""))
+    paths = {str(goroot / "bin" / "go"), str(goroot / "VERSION")}
     gowork = env.get("GOWORK", "")
     if gowork and gowork != "off":
         paths |= {gowork, gowork + ".sum"}
     for pkg in json_stream(done.stdout):
         pkg_dir = pkg.get("Dir")
-        if pkg_dir:
+        if pkg_dir and not pkg.get("Standard"):
             paths |= _dir_entries(Path(pkg_dir), recursive=bool(pkg.get("EmbedFiles")))
         module = pkg.get("Module") or {}
         for mod in (module, module.get("Replace") or {}):

@@ -3,6 +3,7 @@
     python bench/readiness.py                  # fixtures/hello, warm, where the time goes
     python bench/readiness.py --app fyne_demo  # fyne's cmd/fyne_demo, through the module proxy
     python bench/readiness.py --cold           # also cold: empty GOCACHE for both sides (minutes)
+    python bench/readiness.py --before DIR     # also another tree's kit, in the same loop
     python bench/readiness.py --app DIR --title TITLE   # another app: its main package's directory
 
 Both sides run in this one run, alternately, on the same display, so the ratio is fair on
@@ -229,6 +230,10 @@ def main() -> None:
         help=f"a main package's directory, or one of {', '.join(FETCHED)} (fetched)",
     )
     parser.add_argument("--title", default=None, help="its window's title")
+    parser.add_argument(
+        "--before", type=Path, default=None,
+        help="a directory holding another pytest_fynecheck, timed in the same loop",
+    )
     args = parser.parse_args()
     xvfb, display = start_xvfb()
     try:
@@ -249,15 +254,32 @@ def main() -> None:
             print(f"app {HELLO}; {args.repeat} runs each; {load()}", flush=True)
             bare(env, out)  # warm both caches first
             kit(env)
+            # --before DIR: another tree's kit (e.g. `git archive` of an older commit) in
+            # the same loop, so both kits see the same load.
+            other = {**env, "PYTHONPATH": os.pathsep.join(
+                [str(args.before), env.get("PYTHONPATH", "")])} if args.before else None
+            if other is not None:
+                kit(other)
             TIMELINES.clear()
-            bs, ks = [], []
-            for _ in range(args.repeat):  # alternately: both sides see the same load
+            bs, ks, olds = [], [], []
+            old_lines: list[dict[str, Any]] = []
+            for _ in range(args.repeat):  # alternately: every side sees the same load
                 bs.append(bare(env, out))
                 ks.append(kit(env, report))
+                if other is not None:
+                    olds.append(pytest_run(other, "--fynecheck", *PROJECT_ARGS, into=old_lines))
             print(
                 f"warm  bare tools {figure(bs)}   pytest --fynecheck {figure(ks)}   "
                 f"ratio {med(ks) / med(bs):4.2f} (goal <= 2.0)   {load()}"
             )
+            if other is not None:
+                first = med([min(s for s, _ in t["checks"].values()) for t in old_lines])
+                last = med([max(e for _, e in t["checks"].values()) for t in old_lines])
+                print(
+                    f"      the kit at --before {args.before}: {figure(olds)}   ratio "
+                    f"{med(olds) / med(bs):4.2f}; first check at {first:4.2f}, last check "
+                    f"ends {last:4.2f}, exit {med(olds):4.2f} (medians, same loop)"
+                )
             where_the_time_goes(env, args.repeat)
             no_display = {k_: v for k_, v in env.items() if k_ != "DISPLAY"}
             k2 = [kit(no_display) for _ in range(args.repeat)]

@@ -6,6 +6,10 @@
     python bench/readiness.py --before DIR     # also another tree's kit, in the same loop
     python bench/readiness.py --app DIR --title TITLE   # another app: its main package's directory
 
+pytest runs with its cache in a directory of the bench's own (`-o cache_dir=`), as a user's
+run has it; --no-cacheprovider runs it with -p no:cacheprovider instead, as the issue-11
+figures were taken.
+
 Both sides run in this one run, alternately, on the same display, so the ratio is fair on
 a machine that others load too; figures are medians of --repeat runs (min beside them), with
 the load average. Python runs with its bytecode cache, as on a user's machine: with
@@ -41,6 +45,10 @@ TITLE = "fynecheck hello"
 # module cache a directory of the bench's own, with --fynecheck-project (as tests/test_corpus).
 CWD = HELLO
 PROJECT_ARGS: list[str] = []
+# pytest's cache as a user has it (on), in a directory of the bench's own: the tree stays
+# clean. With it off (--no-cacheprovider, the issue-11 figures) the kit keeps artifacts
+# under pytest's basetemp, whose cleanup of old numbered directories every side pays for.
+CACHE_ARGS: list[str] = []
 # Apps fetched as Go modules through the module proxy: (module, directory, window title).
 FETCHED = {"fyne_demo": ("fyne.io/fyne/v2@v2.7.1", "cmd/fyne_demo", "Fyne Demo")}
 
@@ -125,8 +133,7 @@ def pytest_run(
     def run() -> None:
         env["FYNECHECK_BENCH_T0"] = repr(time.time())
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "timeline",
-             *args],
+            [sys.executable, "-m", "pytest", "-q", *CACHE_ARGS, "-p", "timeline", *args],
             cwd=CWD,
             env=env,
             capture_output=True,
@@ -231,6 +238,10 @@ def main() -> None:
     )
     parser.add_argument("--title", default=None, help="its window's title")
     parser.add_argument(
+        "--no-cacheprovider", action="store_true",
+        help="run pytest with -p no:cacheprovider (as the issue-11 figures did)",
+    )
+    parser.add_argument(
         "--before", type=Path, default=None,
         help="a directory holding another pytest_fynecheck, timed in the same loop",
     )
@@ -245,6 +256,8 @@ def main() -> None:
             else:
                 HELLO, TITLE = Path(args.app).resolve(), TITLE
             TITLE = args.title or TITLE
+            CACHE_ARGS.extend(["-p", "no:cacheprovider"] if args.no_cacheprovider
+                              else ["-o", f"cache_dir={Path(tmp, 'pytest-cache')}"])
             if not (HELLO / "pytest.ini").is_file():  # not the app's own pytest root
                 CWD = Path(tmp, "run")
                 CWD.mkdir()

@@ -130,6 +130,8 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     if settings(session.config).core.fynecheck and not is_worker(session.config):
         if session.config.pluginmanager.has_plugin("dsession"):
             return  # xdist controller: the workers run the checks
+        if session.config.option.collectonly:
+            return  # --co lists the checks: it runs none
         runner = core(session.config).runner()
         for item in session.items:
             if isinstance(item, CheckItem):

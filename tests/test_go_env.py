@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -45,9 +46,10 @@ def test_goproxy_off_passes_when_the_offline_build_works(
     env = run.checks["go.env"]
     assert env["status"] == "ok", env
     # It says what it asked, and no more.
-    assert f"that the main package {MODULE} needs for linux/amd64 are in the " \
-        "module cache (`go list -mod=readonly -deps -json=ImportPath,Module,Error .` with " \
-        "GOPROXY=off)" in env["detail"], env["detail"]
+    said = (f"that the main package {MODULE} needs for linux/amd64 are in the "
+            "module cache (`go list -mod=readonly -deps "
+            "-json=ImportPath,Dir,Module,Standard,EmbedFiles,Error .` with GOPROXY=off)")
+    assert said in env["detail"], env["detail"]
     assert UNIMPORTED not in env["detail"]
 
 
@@ -55,6 +57,12 @@ def test_goproxy_off_passes_when_the_offline_build_works(
 def cache_without_glfw(tmp_path: Path, hello: Path) -> Path:
     """A fresh module cache with every module the build needs but the GLFW binding, filled
     from the warm cache's download directory (a file:// proxy, no network)."""
+    cache = _fill_cache(tmp_path, hello, skip=NEEDED)
+    assert not (cache / "github.com" / "go-gl" / "glfw").exists()
+    return cache
+
+
+def _fill_cache(tmp_path: Path, hello: Path, skip: str | None) -> Path:
     needed = _go(
         ["list", "-deps", "-f", "{{with .Module}}{{if not .Main}}{{.Path}}@{{.Version}}"
          "{{end}}{{end}}", "."], hello, {"GOPROXY": "off"},
@@ -65,13 +73,36 @@ def cache_without_glfw(tmp_path: Path, hello: Path) -> Path:
     cache = tmp_path / "modcache"
     warm = Path(cache_env()["GOMODCACHE"]) / "cache" / "download"
     filled = _go(
-        ["mod", "download", "-json", *(m for m in modules if not m.startswith(NEEDED + "@"))],
+        ["mod", "download", "-json",
+         *(m for m in modules if skip is None or not m.startswith(skip + "@"))],
         hello,
         {"GOMODCACHE": str(cache), "GOPROXY": warm.as_uri(), "GOFLAGS": "-modcacherw"},
     )
     assert filled.returncode == 0, filled.stdout + filled.stderr
-    assert not (cache / "github.com" / "go-gl" / "glfw").exists()
     return cache
+
+
+def test_a_kept_listing_is_not_reused_once_a_module_leaves_the_cache(
+    pytester: pytest.Pytester, hello: Path, tmp_path: Path
+) -> None:
+    """go.env's offline listing is kept (probecache) and reused while the module cache
+    holds what it listed; once the GLFW binding is removed from the cache, a reused
+    listing would still say every module is there (a false pass): it lists again and
+    fails naming the module."""
+    cache = _fill_cache(tmp_path, hello, skip=None)
+    offline = {"GOPROXY": "off", "GOFLAGS": "-modcacherw", "GOMODCACHE": str(cache)}
+    first = run_fynecheck(pytester, hello, "-k", "go.env", env=offline)
+    assert first.checks["go.env"]["status"] == "ok", first
+    second = run_fynecheck(pytester, hello, "-k", "go.env", env=offline)
+    assert second.checks["go.env"]["status"] == "ok", second
+    assert "reused from" in second.checks["go.env"]["detail"], second.checks["go.env"]
+    # Both its files and its download (Go extracts the zip again on its own, offline).
+    shutil.rmtree(next((cache / "github.com" / "go-gl" / "glfw" / "v3.3").glob("glfw@*")))
+    shutil.rmtree(cache / "cache" / "download" / NEEDED)
+    third = run_fynecheck(pytester, hello, "-k", "go.env", env=offline)
+    env = third.checks["go.env"]
+    assert env["status"] == "fail" and NEEDED in env["detail"], env
+    assert "reused" not in env["detail"]
 
 
 def test_goproxy_off_names_the_needed_module_the_cache_lacks(

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_fynecheck
 
 import pytest_fynecheck
 
@@ -62,3 +63,45 @@ def test_no_check_module_behind(module: str) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "[]", f"import {module} imported {done.stdout}"
+
+
+# Imported only by the runs that use them: the Docker SDK (and requests under it) when a
+# container starts, Hypothesis when a watcher or reload mode runs (issue 23: the kit's
+# plugins add at most 0.1 s before the first check).
+HEAVY = ("docker", "requests", "hypothesis")
+
+
+def test_plugins_load_without_docker_or_hypothesis() -> None:
+    """The entry point and every feature plugin it lists, loaded as pytest loads them."""
+    code = (
+        "import importlib, sys\n"
+        "plugin = importlib.import_module('pytest_fynecheck.plugin')\n"
+        "for name in plugin.pytest_plugins:\n"
+        "    importlib.import_module(name)\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]", f"the kit's plugins imported {done.stdout}"
+
+
+def test_host_run_imports_no_docker_or_hypothesis(
+    pytester: pytest.Pytester, hello: Path
+) -> None:
+    """A real `pytest --fynecheck` on the host, every check run: none of them starts a
+    container or a watcher, so neither the Docker SDK nor Hypothesis is imported while
+    the checks run. (Looked at when the session finishes: Hypothesis's own pytest plugin
+    imports it at every terminal summary, with or without the kit.)"""
+    seen = pytester.path / "modules.txt"
+    pytester.makeconftest(
+        "import sys, pytest\n"
+        "@pytest.hookimpl(tryfirst=True)\n"
+        "def pytest_sessionfinish(session):\n"
+        f"    open({str(seen)!r}, 'w').write(' '.join(m for m in {HEAVY!r} "
+        "if m in sys.modules))\n"
+    )
+    run = run_fynecheck(pytester, hello, env={"DISPLAY": ""})
+    assert run.report["ready"] is True, run
+    assert seen.read_text() == "", f"a host run imported {seen.read_text()}"

@@ -99,6 +99,28 @@ def test_without_fynecheck_nothing_is_collected(pytester: pytest.Pytester) -> No
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
+def test_collect_only_lists_the_checks_and_runs_none(
+    pytester: pytest.Pytester, hello: Path, tmp_path: Path
+) -> None:
+    """`--co` lists every check and starts no program: a `go` first on PATH notes each
+    call. The same run without --co does call it, so the note would show a run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "go-calls"
+    real_go = subprocess.run(["which", "go"], capture_output=True, text=True).stdout.strip()
+    go = bin_dir / "go"
+    go.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {real_go} "$@"\n')
+    go.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "DISPLAY": ""}
+    listed = run_fynecheck(pytester, hello, "--co", "-q", env=env)
+    assert listed.ret == 0, listed
+    listed.result.stdout.fnmatch_lines(["*::fynecheck::go.version", "*::fynecheck::app.window"])
+    assert not calls.exists(), f"--co ran go: {calls.read_text()}"
+    ran = run_fynecheck(pytester, hello, "-k", "go.version", env=env)
+    assert ran.ret == 0, ran
+    assert "env" in calls.read_text()
+
+
 def test_under_xdist_the_report_is_complete(pytester: pytest.Pytester, hello: Path) -> None:
     """Results come back from the workers: the controller prints every check."""
     run = run_fynecheck(pytester, hello, "-n", "2", "-k", "not app.window", xdist=True)

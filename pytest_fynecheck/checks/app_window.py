@@ -16,7 +16,13 @@ from pathlib import Path
 from pytest_fynecheck.checks import Found, Needs, built_binary, check
 from pytest_fynecheck.core.context import Context, Process, wait_until
 from pytest_fynecheck.core.model import CheckFailed, CheckWarning
-from pytest_fynecheck.displays.images import Image, changed_box, read_png, read_xwd, write_png
+from pytest_fynecheck.displays.images import (
+    Image,
+    changed_box,
+    read_png,
+    read_xwd,
+    write_screenshot,
+)
 from pytest_fynecheck.displays.servers import WESTON_PANEL_ROWS, Display, wayland_display, x_display
 from pytest_fynecheck.displays.wayland import explain_wayland_failure
 from pytest_fynecheck.displays.x11 import MappedWindow, XWindowWatch
@@ -56,7 +62,7 @@ def show_x_window(
             )
             _, owned = win.owner(app.pid, watch.xres_status, carries)
             first = time.monotonic() - start
-            shot = write_png(frame, ctx.artifacts() / f"app-window-{ctx.name}.png")
+            shot = write_screenshot(frame, ctx.artifacts() / f"app-window-{ctx.name}.png")
         finally:
             code = app.stop()
     finally:
@@ -110,10 +116,13 @@ def _first_frame(
         if now >= deadline:
             detail, hint = _no_window(display, app, watch, title, timeout, carries)
             raise CheckFailed(detail, hint)
-        time.sleep(0.1)
+        # Often: the frame is taken as soon as it is drawn (a poll reads the watch's
+        # output; only a mapped window costs an xwd).
+        time.sleep(_POLL)
 
 
 _BLANK_LIMIT = 15.0
+_POLL = 0.02
 
 
 TOKEN_VAR = "FYNECHECK_APP_TOKEN"
@@ -229,7 +238,7 @@ def _wayland_window(ctx: Context, argv: list[str]) -> Found:
                 f"printed:\n{app.output()[-1500:]}",
                 "raise ini fynecheck_window_timeout if the app starts slowly",
             )
-        shot = write_png(frame, ctx.artifacts() / f"app-window-{ctx.name}.png")
+        shot = write_screenshot(frame, ctx.artifacts() / f"app-window-{ctx.name}.png")
         first = time.monotonic() - start
     finally:
         code = app.stop()

@@ -9,8 +9,6 @@ import re
 import tarfile
 from pathlib import Path
 
-from docker.errors import NotFound
-
 from pytest_fynecheck.checks import Needs, built_binary, check
 from pytest_fynecheck.containers.context import SESSION_ID
 from pytest_fynecheck.containers.engine import engine, failing, missing_engine, owner_labels
@@ -57,6 +55,8 @@ def suite_versions(ctx: Context, suite: str, lib: str) -> list[str] | None:
     """The GLIBC_ versions `lib` defines in `suite` (None: the suite has no such library),
     asked of the suite's own file: read out of its base image, then `objdump -p` here.
     Cached by the image tag, which is a hash of what went into the image."""
+    from docker.errors import NotFound  # here, not at import: containers.engine says why
+
     root = cache_dir()  # the kit's cache, whatever ctx's is
     reason = missing_engine(root)
     if reason is not None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 from pytest_fynecheck.checks import TARGETS, Needs, check
-from pytest_fynecheck.core.context import TOOL_HINTS, Context
+from pytest_fynecheck.core.context import TOOL_HINTS, Completed, Context
 from pytest_fynecheck.core.model import CheckFailed, CheckWarning
 from pytest_fynecheck.core.progress import count
 from pytest_fynecheck.toolchain.gotool import (
@@ -20,15 +21,18 @@ from pytest_fynecheck.toolchain.gotool import (
     go_project,
     json_stream,
     list_module,
+    listing_inputs,
     main_package,
     mod_flag,
     package_deps,
     path_hint,
     proxy_refusal,
     setup_hint,
+    stable_go_env,
     tag_args,
     version_tuple,
 )
+from pytest_fynecheck.toolchain.probecache import Reused, reused_run
 
 # Fyne's own go.mod says `go 1.19` from v2.5 to v2.7: the floor when the module is not resolved.
 FYNE_DOCUMENTED_MIN_GO = "1.19"
@@ -172,9 +176,16 @@ def _module_cache(ctx: Context) -> _ModuleCache:
         f" with tags {','.join(ctx.tags)}" if ctx.tags else ""
     )
     mode = mod_flag(ctx)
-    argv = ["go", "list", mode, "-e", "-deps", "-json=ImportPath,Module,Error", *tag_args(ctx),
-            pattern]
-    done = ctx.run(argv, cwd=cwd, env={"GOPROXY": "off"}, timeout=300)
+    argv = ["go", "list", mode, "-e", "-deps",
+            "-json=ImportPath,Dir,Module,Standard,EmbedFiles,Error", *tag_args(ctx), pattern]
+    # Kept (probecache) only when every package listed without error: the module cache's
+    # package directories and .mod files are among its inputs, so a module removed from
+    # the cache lists again.
+    done = reused_run(
+        ctx, "go-list-offline", argv, key=[json.dumps(stable_go_env(ctx), sort_keys=True)],
+        inputs=lambda listed: _complete_inputs(ctx, listed), cwd=cwd, env={"GOPROXY": "off"},
+        timeout=300,
+    )
     try:
         packages = json_stream(done.stdout)
     except ValueError:
@@ -214,12 +225,24 @@ def _module_cache(ctx: Context) -> _ModuleCache:
         for p in packages
         if (m := p.get("Module")) and not m.get("Main")
     }
+    reused = f", {done.note()}" if isinstance(done, Reused) else ""
     return _ModuleCache(
         scope, [],
         f"the {count(len(modules), 'module')} that {scope} needs for {target} "
         f"{'is' if len(modules) == 1 else 'are'} in the module cache "
-        f"(`{shown}` with GOPROXY=off)",
+        f"(`{shown}` with GOPROXY=off{reused})",
     )
+
+
+def _complete_inputs(ctx: Context, done: Completed) -> list[str] | None:
+    """The listing's inputs when it is whole: no package with an error, nothing on stderr."""
+    try:
+        packages = json_stream(done.stdout)
+    except ValueError:
+        return None
+    if done.stderr.strip() or not packages or any(p.get("Error") for p in packages):
+        return None
+    return listing_inputs(ctx, done)
 
 
 def _providers(ctx: Context, imports: list[str], cwd: Path, mode: str) -> list[str]:
@@ -331,8 +354,10 @@ def project_gomod(ctx: Context, needs: Needs) -> str:
     where = f" at {root}" if root != ctx.project else ""
     work = go_project(ctx).gowork
     extra += f"; workspace {work}" if work else ""
+    # A listing of an earlier run (probecache): say so, and from when.
+    reused = f" (`go list -deps` {done.note()})" if isinstance(done, Reused) else ""
     return (
         f"module {path}{where}, requires {FYNE_MODULE} {fyne_version}{extra}; "
-        "go.sum covers the build"
+        f"go.sum covers the build{reused}"
     )
 

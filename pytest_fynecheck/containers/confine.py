@@ -18,14 +18,14 @@ import dataclasses
 import os
 import threading
 from pathlib import Path
-from typing import Any
-
-import docker.errors
-import docker.types
+from typing import TYPE_CHECKING, Any
 
 from pytest_fynecheck.containers.engine import Engine, failing, owner_labels
 from pytest_fynecheck.containers.images import file_lock
 from pytest_fynecheck.containers.transfer import read_file
+
+if TYPE_CHECKING:
+    import docker.types
 
 # A tmpfs the container user owns: HOME for Go's telemetry and config, Fyne's settings.
 HOME_IN_CONTAINER = "/home/fynecheck"
@@ -83,6 +83,8 @@ _ETC_LOCK = threading.Lock()
 def identity_mounts(engine: Engine, image: str, user: User, into: Path) -> list[docker.types.Mount]:
     """For a non-root user: the image's /etc/passwd and /etc/group plus an entry for
     `user`, written under `into` and bound read-only over the image's."""
+    import docker.types  # here, not at import: containers.engine says why
+
     if user.root:
         return []
     with _ETC_LOCK:
@@ -111,6 +113,8 @@ def _without(table: bytes, ident: int) -> bytes:
 
 
 def _image_etc(engine: Engine, image: str) -> tuple[bytes, bytes]:
+    import docker.errors  # here, not at import: containers.engine says why
+
     with failing(f"reading /etc/passwd of {image}"):
         box = engine.client.containers.create(image, ["true"], network_mode="none",
                                               labels=owner_labels("etc-reader"))
@@ -126,6 +130,8 @@ def user_volume(engine: Engine, image: str, name: str, at: str, user: User) -> s
     """The volume `name` (root's) or, for a non-root user, its own `name-uidN`, whose
     top directory a helper chowns: a new volume is root's, and the confined container
     cannot chown. Idempotent, so it is done at every start (a cheap helper run)."""
+    import docker.types  # here, not at import: containers.engine says why
+
     if user.root:
         return name
     mine = f"{name}-uid{user.uid}"

@@ -19,8 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import docker.types
-
 from pytest_fynecheck.containers import remote
 from pytest_fynecheck.containers.confine import (
     HOME_IN_CONTAINER,
@@ -155,6 +153,8 @@ class ContainerContext(Context):
         return [] if covered else [self.project]
 
     def start(self) -> ContainerContext:
+        import docker.types  # here, not at import: containers.engine says why
+
         self._pids.mkdir(parents=True, exist_ok=True)
         self.cache.mkdir(parents=True, exist_ok=True)
         removed = reap_once(self.engine)
@@ -214,6 +214,8 @@ class ContainerContext(Context):
         return self
 
     def _store(self, paths: Sequence[Path]) -> str | None:
+        import docker.types  # here, not at import: containers.engine says why
+
         if not paths:
             return None
         with failing(f"creating the read-only store of a {self.image} container"):

@@ -17,14 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import docker
-import docker.errors
-import docker.types
-import requests.exceptions
-
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.core.reaper import boot_id, pid_namespace, process_start_time
+
+# The Docker SDK (and requests) import in the functions that use them (0.1 s): most runs
+# start no container and never pay for it. Other modules of the package do the same.
 
 # Labels every container we start carries; the reaper reads them back.
 LABEL_SESSION = "io.fynecheck.session"
@@ -54,6 +52,9 @@ def where() -> str:
 
 def describe_error(exc: BaseException) -> str:
     """The engine's own words for an SDK exception, without the SDK's wrapping."""
+    import docker.errors
+    import requests.exceptions
+
     if isinstance(exc, docker.errors.APIError):
         return str(exc.explanation or exc)
     if isinstance(exc, docker.errors.BuildError):
@@ -66,6 +67,9 @@ def describe_error(exc: BaseException) -> str:
 @contextlib.contextmanager
 def failing(what: str, hint: str = "") -> Iterator[None]:
     """Turn an SDK failure during `what` into a CheckFailed naming it."""
+    import docker.errors
+    import requests.exceptions
+
     try:
         yield
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
@@ -95,6 +99,8 @@ class Engine:
         self.cache = cache
         self.host = Context(root, root, cache, timeout=900.0)
         self.address = base_url or os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+        import docker
+
         with failing(f"connecting to the Docker engine at {where()}"):
             if base_url is not None:
                 self.client = docker.DockerClient(base_url=base_url, timeout=300)
@@ -127,6 +133,9 @@ class Engine:
 
     def _probe_shared(self, image: str) -> bool:
         token = secrets.token_hex(8)
+        import docker.errors
+        import docker.types
+
         with tempfile.TemporaryDirectory(prefix="fynecheck-shared-") as tmp:
             Path(tmp, "marker").write_text(token)
             mount = docker.types.Mount("/fynecheck-probe", tmp, type="bind", read_only=True)

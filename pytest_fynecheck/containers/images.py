@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import docker.errors
-
 from pytest_fynecheck.containers.engine import Engine, failing, local_engine, where
 from pytest_fynecheck.core.model import CheckFailed, InputError
 
@@ -86,6 +84,8 @@ def _digest(*parts: bytes) -> str:
 
 
 def exists(engine: Engine, tag: str) -> bool:
+    import docker.errors  # here, not at import: containers.engine says why
+
     try:
         with failing(f"looking up image {tag}"):
             engine.client.images.get(tag)

@@ -17,8 +17,6 @@ import socket
 import threading
 from collections.abc import Mapping
 
-import docker.errors
-
 from pytest_fynecheck.containers.engine import (
     LABEL_BOOT,
     LABEL_HOST,
@@ -60,6 +58,8 @@ def owner_gone(labels: Mapping[str, str]) -> bool:
 
 def reap_containers(docker_engine: Engine) -> list[str]:
     """Remove labelled containers whose owner is provably gone; return their ids."""
+    import docker.errors  # here, not at import: containers.engine says why
+
     with failing("listing labelled containers for the reaper"):
         found = docker_engine.client.containers.list(
             all=True, filters={"label": [LABEL_SESSION, f"{LABEL_USER}={os.getuid()}"]}

@@ -18,13 +18,15 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import docker.types
+from typing import TYPE_CHECKING
 
 from pytest_fynecheck.containers.engine import Engine, failing, owner_labels
 from pytest_fynecheck.containers.images import file_lock
 from pytest_fynecheck.containers.transfer import read_file, upload_tree
 from pytest_fynecheck.core.model import CheckFailed
+
+if TYPE_CHECKING:
+    import docker.types
 
 PROXY_IN_CONTAINER = "/var/cache/fynecheck/goproxy"
 MODCACHE_IN_CONTAINER = "/var/cache/fynecheck/gomod"
@@ -45,6 +47,8 @@ def go_volumes(
     project: Path,
     progress: Callable[[str], None],
 ) -> GoVolumes:
+    import docker.types  # here, not at import: containers.engine says why
+
     version = (goroot / "VERSION").read_bytes() if (goroot / "VERSION").is_file() else b""
     key = hashlib.sha256(str(goroot).encode() + b"\0" + version).hexdigest()[:12]
     goroot_volume = f"fynecheck-goroot-{key}"
@@ -81,6 +85,8 @@ def _fill(
 ) -> None:
     """Run `send(container)` on a created (never started) container with `volume` at `at`,
     unless the volume is already marked filled; one filler per engine and volume."""
+    import docker.types  # here, not at import: containers.engine says why
+
     lock = re.sub(r"[^A-Za-z0-9]", "_", f"{engine.address}-{volume}")
     with file_lock(engine.cache / "locks" / f"{lock}.lock"):
         with failing(f"preparing volume {volume} on the engine"):

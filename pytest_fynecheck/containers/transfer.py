@@ -19,8 +19,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import docker.errors
-
 from pytest_fynecheck.containers.engine import failing
 from pytest_fynecheck.core.process import DEVNULL, PIPE, Child
 
@@ -89,6 +87,8 @@ def upload_tree(api: Any, container: str, root: Path, what: str) -> None:
 
 def read_file(api: Any, container: str, path: str) -> bytes | None:
     """One small file from the container, or None when it does not exist."""
+    import docker.errors  # here, not at import: containers.engine says why
+
     try:
         chunks, _ = api.get_archive(container, path)
         data = b"".join(chunks)
@@ -153,6 +153,8 @@ class Mirror:
 
     def pull(self, token: str) -> None:
         """Bring back what the command run under `token` wrote (see `pull_script`)."""
+        import docker.errors  # here, not at import: containers.engine says why
+
         remote = f"{SYNC_DIR}/{token}.tar"
         try:
             chunks, _ = self.api.get_archive(self.container, remote)

@@ -9,21 +9,23 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pytest_fynecheck.core.model import Result, Status
-from pytest_fynecheck.displays.images import png_bytes, read_png
+from pytest_fynecheck.displays.images import THUMB_WIDTH, png_bytes, read_png, thumbnail_path
 
-THUMB_WIDTH = 160
 # Cell -> data: URI of its screenshot's thumbnail.
 Thumbnails = Mapping[str, str]
 
 
 def thumbnail(path: str | Path) -> str | None:
-    """A small PNG of a screenshot as a data: URI; None when the file is gone or no PNG."""
+    """A small PNG of a screenshot as a data: URI: the one written beside it
+    (images.write_screenshot), else made from it; None when it is gone or no PNG."""
     try:
-        image = read_png(Path(path).read_bytes())
-    except (OSError, ValueError):
-        return None
-    data = base64.b64encode(png_bytes(image.scaled(THUMB_WIDTH))).decode()
-    return f"data:image/png;base64,{data}"
+        small = thumbnail_path(Path(path)).read_bytes()
+    except OSError:
+        try:
+            small = png_bytes(read_png(Path(path).read_bytes()).scaled(THUMB_WIDTH))
+        except (OSError, ValueError):
+            return None
+    return f"data:image/png;base64,{base64.b64encode(small).decode()}"
 
 
 def thumbnails(results: Sequence[Result]) -> dict[str, str]:

@@ -145,7 +145,7 @@ def fyne_reload(request: pytest.FixtureRequest) -> Iterator[ReloadKit]:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    RELOAD.setup_marked(item, _kit, _check_errors())
+    RELOAD.setup_marked(item, _kit, _check_errors)
 
 
 __all__ = ["ReloadItem", "ReloadKit", "fyne_reload"]

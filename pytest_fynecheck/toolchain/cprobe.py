@@ -5,12 +5,11 @@ proves cgo works. Checks, displays and the Windows target import it; it imports 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import shlex
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from pytest_fynecheck.core.context import Completed, Context
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.core.paths import PROBES_DIR
 from pytest_fynecheck.toolchain.gotool import go_env
+from pytest_fynecheck.toolchain.probecache import keep, probe_dir, reusable
 
 # pkg-config module -> the Debian package that ships its .pc file (and headers).
 # tests/test_readiness.py checks each row against `dpkg-query -S` on the host.
@@ -123,9 +123,9 @@ def compile_probe(ctx: Context, name: str, modules: Sequence[str], source: str) 
     """Compile and link a C program against the modules; returns the executable.
 
     On the host, a probe that compiled before is reused while the same compiler, flags
-    and source would read the same files: every header (gcc -MD) and library (ld -t)
-    that compile used still has its size, mtime and inode. A missing or changed header
-    or library, or a new compiler, compiles again, so the check still proves them."""
+    and source would read the same files (probecache): every header (gcc -MD) and
+    library (ld -t) that compile used is as it was. A missing or changed header or
+    library, or a new compiler, compiles again, so the check still proves them."""
     flags = ctx.run(["pkg-config", "--cflags", "--libs", *modules], timeout=30)
     if not flags.ok:
         raise CheckFailed(f"pkg-config --cflags --libs {' '.join(modules)}: {flags.output}")
@@ -133,7 +133,7 @@ def compile_probe(ctx: Context, name: str, modules: Sequence[str], source: str) 
     cc = ["gcc"] if ctx.environ.get("GOOS", "linux") != "linux" else c_compiler(ctx)
     argv = [*cc, *shlex.split(flags.stdout)]
     cached = _probe_cache(ctx, name, argv, source)
-    if cached is not None and _inputs_unchanged(cached / "inputs.json"):
+    if cached is not None and reusable(cached) is not None:
         return cached / name
     out = cached or ctx.scratch
     out.mkdir(parents=True, exist_ok=True)
@@ -144,6 +144,7 @@ def compile_probe(ctx: Context, name: str, modules: Sequence[str], source: str) 
     target = out / f".{name}.{os.getpid()}.{threading.get_ident()}" if cached else exe
     deps = target.with_name(target.name + ".d")
     trace = ["-MD", "-MF", str(deps), "-Wl,-t"] if cached else []
+    started = time.time()
     done = ctx.run([argv[0], *trace, "-o", str(target), str(src), *argv[1:]], timeout=120)
     if not done.ok:
         raise CheckFailed(
@@ -154,22 +155,19 @@ def compile_probe(ctx: Context, name: str, modules: Sequence[str], source: str) 
         target.replace(exe)
         inputs = _used_files(deps.read_text(), done.stdout)
         deps.unlink()
-        write_if_changed(cached / "inputs.json", json.dumps(_stats([str(exe), *inputs])))
+        # The source is the kit's own (its text is in the key), written just now.
+        keep(cached, [p for p in inputs if p != str(src)], started, outputs=[str(exe)])
     return exe
 
 
 def _probe_cache(ctx: Context, name: str, argv: Sequence[str], source: str) -> Path | None:
-    """Where this probe's build is kept: host only (the inputs are stat()ed here)."""
-    if ctx.name != "host":
-        return None
-    compiler = ctx.which(argv[0])
+    """Where this probe's build is kept (probecache's key: compiler, flags, source)."""
+    compiler = ctx.which(argv[0]) if ctx.name == "host" else None
     if compiler is None:
         return None
     st = os.stat(compiler)
-    key = hashlib.sha256(
-        json.dumps([list(argv), compiler, st.st_size, st.st_mtime_ns, source]).encode()
-    ).hexdigest()[:16]
-    return ctx.cache / "probes" / ctx.name / "c" / f"{name}-{key}"
+    return probe_dir(ctx, "c", name, [*argv, "\0", compiler, str(st.st_size),
+                                      str(st.st_mtime_ns), source])
 
 
 def _used_files(depfile: str, linker_trace: str) -> list[str]:
@@ -179,22 +177,6 @@ def _used_files(depfile: str, linker_trace: str) -> list[str]:
     libs = [m.group(1) or m.group(2) for m in opened]
     # The compiler's own temporary objects are gone by now: nothing to keep watching.
     return sorted({p for p in [*headers, *libs] if os.path.exists(p)})
-
-
-def _stats(paths: Sequence[str]) -> dict[str, list[int]]:
-    out = {}
-    for path in paths:
-        st = os.stat(path)
-        out[path] = [st.st_size, st.st_mtime_ns, st.st_ino]
-    return out
-
-
-def _inputs_unchanged(manifest: Path) -> bool:
-    try:
-        recorded: dict[str, list[int]] = json.loads(manifest.read_text())
-        return bool(recorded) and _stats(list(recorded)) == recorded
-    except (OSError, ValueError):
-        return False
 
 
 def _owner_hint(ctx: Context, modules: Sequence[str]) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from pytest_fynecheck.core.context import CURRENT_CHECK, Completed, Context
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.core.progress import GoBuildProgress, step_name
+from pytest_fynecheck.toolchain.probecache import reused_run
 
 FYNE_MODULE = "fyne.io/fyne/v2"
 
@@ -148,6 +149,19 @@ def _module_roots(ctx: Context) -> list[Path]:
     return [Path(d) for d in done.stdout.split("\n") if d.strip()]
 
 
+# What main_package reads: with a field list Go skips the rest, staleness above all (a
+# plain -json hashes every dependency: 0.2 s of 0.25 s on a warm machine).
+_MAIN_FIELDS = "-json=Name,ImportPath,Dir,Module,Error"
+
+
+def _is_main(done: Completed) -> bool:
+    try:
+        (pkg,) = json_stream(done.stdout)
+    except ValueError:
+        return False
+    return pkg.get("Name") == "main" and not pkg.get("Error")
+
+
 def main_package(ctx: Context) -> MainPackage:
     """The package to build: ini fynecheck_package (default `.`, the project directory).
     When the default is no main package, the only main package below it (or in the module)
@@ -156,7 +170,14 @@ def main_package(ctx: Context) -> MainPackage:
     def compute() -> MainPackage:
         explicit = bool(ctx.settings.package)  # ini fynecheck_package is set
         chosen = ctx.settings.package or "."
-        done = ctx.run(["go", "list", "-e", "-json", *tag_args(ctx), chosen], timeout=300)
+        # Kept (probecache) only when it names a main package: its name, import path and
+        # module come from its directory's files and go.mod (listing_inputs), `go env`.
+        done = reused_run(
+            ctx, "go-list-main", ["go", "list", "-e", _MAIN_FIELDS, *tag_args(ctx), chosen],
+            key=[json.dumps(stable_go_env(ctx), sort_keys=True)],
+            inputs=lambda listed: listing_inputs(ctx, listed) if _is_main(listed) else None,
+            timeout=300,
+        )
         try:
             (pkg,) = json_stream(done.stdout)
         except ValueError:
@@ -180,7 +201,7 @@ def main_package(ctx: Context) -> MainPackage:
             mains += main_packages(ctx, root)
         if len(mains) == 1 and not explicit:
             found = json_stream(
-                ctx.run(["go", "list", "-json", *tag_args(ctx), mains[0]], timeout=300).stdout
+                ctx.run(["go", "list", _MAIN_FIELDS, *tag_args(ctx), mains[0]], timeout=300).stdout
             )[0]
             return MainPackage(
                 mains[0], found["ImportPath"], Path(found["Dir"]), found.get("Module") or {},
@@ -243,8 +264,13 @@ def package_deps(ctx: Context, pattern: str, cwd: Path | None = None) -> Complet
         listing = GoBuildProgress(ctx.progress, step_name(CURRENT_CHECK.get() or "go list",
                                                           ctx.name))
         with listing.running():
-            return ctx.run(
+            # `go env` (toolchain, GOOS, GOFLAGS, GOPROXY, CC, ...) is the key; the files
+            # the listing names are the inputs (listing_inputs).
+            return reused_run(
+                ctx, "go-list-deps",
                 ["go", "list", mode, "-deps", f"-json={_DEPS_FIELDS}", *tag_args(ctx), pattern],
+                key=[json.dumps(stable_go_env(ctx), sort_keys=True)],
+                inputs=lambda done: listing_inputs(ctx, done),
                 cwd=where,
                 timeout=300,
                 on_line=listing.on_line,
@@ -252,6 +278,53 @@ def package_deps(ctx: Context, pattern: str, cwd: Path | None = None) -> Complet
 
     done: Completed = ctx.memoize(f"go list -deps {mode} {pattern} in {where}", compute)
     return done
+
+
+def stable_go_env(ctx: Context) -> dict[str, str]:
+    """`go env` without what differs at every call: GOGCCFLAGS names a fresh temporary
+    directory (-fdebug-prefix-map); CC, CGO_CFLAGS and GOARCH, which make the rest of
+    it, stay."""
+    return {k: v for k, v in go_env(ctx).items() if k != "GOGCCFLAGS"}
+
+
+def listing_inputs(ctx: Context, done: Completed) -> list[str]:
+    """Every file a `go list -deps` result depends on, for probecache: the go binary and
+    its GOROOT's VERSION (the standard library's packages are the toolchain's, as in
+    app.build's key), go.work, each other package's directory (a file added or removed)
+    and its files, the trees its //go:embed patterns may reach, and each module's go.mod
+    (the main module's go.sum and vendor/modules.txt beside it). `go env` is in the key."""
+    env = go_env(ctx)
+    goroot = Path(env.get("GOROOT", ""))
+    paths = {str(goroot / "bin" / "go"), str(goroot / "VERSION")}
+    gowork = env.get("GOWORK", "")
+    if gowork and gowork != "off":
+        paths |= {gowork, gowork + ".sum"}
+    for pkg in json_stream(done.stdout):
+        pkg_dir = pkg.get("Dir")
+        if pkg_dir and not pkg.get("Standard"):
+            paths |= _dir_entries(Path(pkg_dir), recursive=bool(pkg.get("EmbedFiles")))
+        module = pkg.get("Module") or {}
+        for mod in (module, module.get("Replace") or {}):
+            if gomod := mod.get("GoMod"):
+                paths.add(gomod)
+                if mod.get("Main") or not mod.get("Version"):  # mutable: the main module's
+                    root = Path(gomod).parent
+                    paths |= {str(root / "go.sum"), str(root / "vendor" / "modules.txt")}
+    return sorted(paths)
+
+
+def _dir_entries(where: Path, *, recursive: bool) -> set[str]:
+    """A directory and what is in it (subdirectories' own entries too, if `recursive`)."""
+    out = {str(where)}
+    try:
+        entries = list(os.scandir(where))
+    except OSError:
+        return out
+    for entry in entries:
+        out.add(entry.path)
+        if recursive and entry.is_dir(follow_symlinks=False):
+            out |= _dir_entries(Path(entry.path), recursive=True)
+    return out
 
 
 def list_module(ctx: Context, path: str) -> dict[str, Any]:

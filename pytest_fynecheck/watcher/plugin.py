@@ -200,7 +200,7 @@ def fyne_watcher(request: pytest.FixtureRequest) -> Iterator[WatcherKit]:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    WATCHER.setup_marked(item, _kit, _check_errors())
+    WATCHER.setup_marked(item, _kit, _check_errors)
 
 
 __all__ = ["WatcherItem", "WatcherKit", "fyne_watcher"]

@@ -128,7 +128,7 @@ def matrix_run(oses: str, env: dict[str, str] | None = None) -> float:
 
 def bench_remote(repeat: int) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
-    from dind_support import remote_engine
+    from support.dind import remote_engine
 
     matrix_run("bookworm")  # warm the local side
     local = statistics.median(matrix_run("bookworm") for _ in range(repeat))

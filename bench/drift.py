@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from drift_support import MODES, build, commit, copy_repo, host, make_repo, run
 from stopwatch import median
+from support.drift import MODES, build, commit, copy_repo, host, make_repo, run
 from support.sample import HELLO
 
 from pytest_fynecheck.drift import check, probe

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from interrupt_support import APP, InterruptedRun, wait_for  # noqa: E402
+from support.interrupt import APP, InterruptedRun, wait_for  # noqa: E402
 
 PROMISE = 5.0  # seconds from the signal to exit
 START = 900.0  # for the run to reach the moment the signal is sent

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from proc_support import live_processes
+from support.proc import live_processes
 
 PR_SET_CHILD_SUBREAPER = 36
 

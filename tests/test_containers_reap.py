@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import start_suite
-from proc_support import in_pid_namespace
+from support.proc import in_pid_namespace
 
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import (

@@ -1,5 +1,5 @@
 """The kit against a remote Docker engine: a second dockerd in a container (tests/
-dind_support.py) whose file system this machine does not share, reached by DOCKER_HOST
+support/dind.py) whose file system this machine does not share, reached by DOCKER_HOST
 alone. The matrix, files in and out, and the container watcher mode work there; bind
 modes say clearly why they cannot. Real engines, real images, no mocks."""
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from conftest import run_fynecheck, start_suite
-from dind_support import remote_engine
+from support.dind import remote_engine
 from support.env import cache
-from watcher_support import quick, reference
+from support.watcher import quick, reference
 
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
 from pytest_fynecheck.containers.engine import LABEL_SESSION, engine

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from support.env import cache_env
 from support.sample import ROOT
-from wheel_support import wheel_venv
+from support.wheel import wheel_venv
 
 from pytest_fynecheck.displays.images import read_png
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import path_without, pc_dir_without
-from proc_support import live_processes
+from support.proc import live_processes
 
 from pytest_fynecheck.core import reaper
 from pytest_fynecheck.core.context import Context

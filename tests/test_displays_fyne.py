@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from display_support import (
+from support.display import (
     WINDOW_AREA,
     build,
     run_wayland_app,

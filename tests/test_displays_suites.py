@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import start_suite
-from display_support import (
+from support.display import (
     WINDOW_AREA,
     build,
     run_wayland_app,

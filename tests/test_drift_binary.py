@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drift_support import MODES, build, copy_repo, host, make_other, make_repo, run
+from support.drift import MODES, build, copy_repo, host, make_other, make_repo, run
 from support.sample import HELLO, MODULE
 
 from pytest_fynecheck.core.model import InputError

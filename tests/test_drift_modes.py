@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from drift_support import MODES, build, commit, copy_repo, git, host, make_repo, run
+from support.drift import MODES, build, commit, copy_repo, git, host, make_repo, run
 from support.sample import HELLO, MODULE
 
 from pytest_fynecheck.core.report import DRIFT_WORDS

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from drift_support import MODES, build, copy_repo, make_repo
+from support.drift import MODES, build, copy_repo, make_repo
 from support.sample import HELLO, MODULE
 
 

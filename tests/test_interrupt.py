@@ -1,9 +1,9 @@
 """Issue 22 item 2: an interrupted run (Ctrl-C, SIGTERM) stops starting work, ends all it
 started, and says "interrupted", never "ready".
 
-Real runs of `pytest --fynecheck` on a copy of fixtures/hello (interrupt_support), signalled
-while `go build` compiles Fyne cold (an empty GOCACHE: minutes of compiling) and while the
-app starts. No timing asserts: bench/interrupt.py measures the time to exit; the bound
+Real runs of `pytest --fynecheck` on a copy of fixtures/hello (tests/support/interrupt.py),
+signalled while `go build` compiles Fyne cold (an empty GOCACHE: minutes of compiling) and
+while the app starts. No timing asserts: bench/interrupt.py measures the time to exit; the bound
 here only ends a run that would otherwise go on for minutes.
 """
 
@@ -14,7 +14,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from interrupt_support import APP, InterruptedRun, wait_for
+from support.interrupt import APP, InterruptedRun, wait_for
 
 from pytest_fynecheck.core.model import InputError, Result, Status
 from pytest_fynecheck.matrix import merge, summary

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import run_fynecheck
 from support.env import cache_env
-from workflow_support import proxy_releases, tool_env
+from support.workflow import proxy_releases, tool_env
 
 from pytest_fynecheck.toolchain.gotool import version_tuple
 

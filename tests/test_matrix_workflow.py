@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from support.env import cache_env
 from support.sample import ROOT
-from workflow_support import LocalWorkflow, proxy_releases, tool_env
+from support.workflow import LocalWorkflow, proxy_releases, tool_env
 
 from pytest_fynecheck.matrix import merge
 from pytest_fynecheck.toolchain.gotool import version_tuple

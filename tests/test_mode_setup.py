@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import start_suite
 from support.env import cache
-from watcher_support import quick, reference
+from support.watcher import quick, reference
 
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
 from pytest_fynecheck.containers.engine import LABEL_SESSION, Engine, engine

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from wheel_support import PIP, ROOT, build_wheel
+from support.wheel import PIP, ROOT, build_wheel
 
 from pytest_fynecheck.containers.images import recipe_dir
 

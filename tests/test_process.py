@@ -1,6 +1,6 @@
 """The process layer with real programs: a timed-out run ends its whole group, a grand-
 child too; stop escalates to SIGKILL for a program that ignores SIGTERM; nothing it
-started is left. Processes are counted in /proc (proc_support), never assumed."""
+started is left. Processes are counted in /proc (tests/support/proc.py), never assumed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from proc_support import live_processes
+from support.proc import live_processes
 
 from pytest_fynecheck.core import process
 from pytest_fynecheck.core.context import Context, HostProcess, ToolTimeout, wait_until

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from wheel_support import NOT_SOURCE
+from support.wheel import NOT_SOURCE
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

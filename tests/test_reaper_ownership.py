@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from proc_support import in_pid_namespace
+from support.proc import in_pid_namespace
 
 from pytest_fynecheck.core import reaper
 from pytest_fynecheck.core.context import wait_until

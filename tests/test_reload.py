@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from reload_support import FAST, local_mode, quick, reloader, scenario
+from support.reload import FAST, local_mode, quick, reloader, scenario
 
 from pytest_fynecheck.core.context import wait_until
 from pytest_fynecheck.reload.churn import Action, ProbeTree

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import start_suite
-from reload_support import (
+from support.env import cache
+from support.reload import (
     AIR,
     AIR_FIXED,
     ASSET,
@@ -19,7 +20,6 @@ from reload_support import (
     scenario,
     tool,
 )
-from support.env import cache
 
 from pytest_fynecheck.reload.machine import CASES
 from pytest_fynecheck.reload.modes import BindReloadMode, parse_mode

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 
 import pytest
-from reload_support import AIR_FIXED, WGO_FIXED, reloader, tool
+from support.reload import AIR_FIXED, WGO_FIXED, reloader, tool
 from support.sample import ROOT
 
 from pytest_fynecheck.reload.tools import TOOLS

@@ -7,8 +7,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from reload_support import AIR, AIR_FIXED, ASSET, FAST, GOW_FIXED, RACES, WGO_FIXED, scenario, tool
 from support.env import cache
+from support.reload import AIR, AIR_FIXED, ASSET, FAST, GOW_FIXED, RACES, WGO_FIXED, scenario, tool
 
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.reload.tools import TOOLS, install

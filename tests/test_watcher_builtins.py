@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from support.env import cache
 from support.sample import HELLO
-from watcher_support import BUILTIN_FINDINGS, broken, check_builtin, local, quick
+from support.watcher import BUILTIN_FINDINGS, broken, check_builtin, local, quick
 
 from pytest_fynecheck.core.context import wait_until
 from pytest_fynecheck.core.model import InputError
@@ -62,7 +62,7 @@ def test_every_builtin_watcher_has_its_row_its_finding_and_its_package(
     rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([^`]+)`[^|]*\| ([^|]+)\|",
                                                          section, re.M)}
     assert sorted(rows) == sorted(adapters.NAMES), "README's Built-in watchers table"
-    assert sorted(BUILTIN_FINDINGS) == sorted(adapters.NAMES), "tests/watcher_support.py"
+    assert sorted(BUILTIN_FINDINGS) == sorted(adapters.NAMES), "tests/support/watcher.py"
     for name, local_column in rows.items():
         # The local column and the finding the test asserts say the same thing.
         caught = local_column.strip() == "caught"
@@ -256,7 +256,7 @@ def test_replay_stops_everything_the_watcher_started(shell: str, tmp_path: Path)
 @pytest.mark.parametrize("shell", ["dash", "bash"])
 def test_an_interrupted_replay_stops_the_watcher(shell: str, tmp_path: Path) -> None:
     # Every try passes (the reference watcher), so the script is mid-run when signalled.
-    from watcher_support import reference
+    from support.watcher import reference
 
     marker = f"{tmp_path}/child-int-{shell}"
     wrapper = _wrapper(tmp_path, marker)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import start_suite
 from support.env import cache
-from watcher_support import BROKEN, BUILTIN_FINDINGS, broken, check_builtin, quick, reference
+from support.watcher import BROKEN, BUILTIN_FINDINGS, broken, check_builtin, quick, reference
 
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import Phase
-from watcher_support import BROKEN, broken, local, quick, reference
+from support.watcher import BROKEN, broken, local, quick, reference
 
 from pytest_fynecheck.core.context import wait_until
 from pytest_fynecheck.core.model import InputError

@@ -9,7 +9,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from watcher_support import broken, reference
+from support.watcher import broken, reference
 
 FAST_INI = """
 [pytest]

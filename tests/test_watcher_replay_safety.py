@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from reload_support import FAST, local_mode, reloader
-from reload_support import quick as reload_quick
-from watcher_support import broken, local, quick
+from support.reload import FAST, local_mode, reloader
+from support.reload import quick as reload_quick
+from support.watcher import broken, local, quick
 
 from pytest_fynecheck.churn.script import NO_WORKDIR
 from pytest_fynecheck.reload.harness import ReloadCheckFailed, check_reloader

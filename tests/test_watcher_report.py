@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import Phase, find
-from watcher_support import broken, local, quick
+from support.watcher import broken, local, quick
 
 from pytest_fynecheck.watcher.churn import Tree, names
 from pytest_fynecheck.watcher.harness import WatcherCheckFailed, check_watcher

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from support.env import cache
-from support.sample import HELLO, ROOT
 
 from pytest_fynecheck.churn.stateful import hypothesis_settings
 from pytest_fynecheck.watcher.build import build_go, reference_watcher
 from pytest_fynecheck.watcher.modes import LocalMode, Mode
+from support.env import cache
+from support.sample import HELLO, ROOT
 
 BROKEN_DIR = ROOT / "fixtures" / "watchers"
 # One bug class each (see each main.go); all but `overflow -declare` must be caught.

@@ -7,9 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import settings
-from support.env import cache
-from support.sample import ROOT
-from watcher_support import local
 
 from pytest_fynecheck.churn.stateful import hypothesis_settings
 from pytest_fynecheck.reload.harness import replay
@@ -18,6 +15,9 @@ from pytest_fynecheck.reload.modes import LocalReloadMode, ReloadMode
 from pytest_fynecheck.reload.options import Options
 from pytest_fynecheck.reload.tools import resolve
 from pytest_fynecheck.watcher.build import build_go
+from support.env import cache
+from support.sample import ROOT
+from support.watcher import local
 
 RELOADERS = ROOT / "fixtures" / "reloaders"
 # The fixture reloader debounces 100 ms and builds in about a second here.

@@ -9,14 +9,13 @@ import dataclasses
 import re
 from pathlib import Path
 
-from support.sample import TITLE
-
 from pytest_fynecheck.checks import Found
 from pytest_fynecheck.checks.app_build import app_build
 from pytest_fynecheck.core.context import Context, wait_until
 from pytest_fynecheck.displays import images
 from pytest_fynecheck.displays.servers import WESTON_PANEL_ROWS, Display
 from pytest_fynecheck.displays.x11 import XWindow, find_x_window
+from support.sample import TITLE
 
 WINDOW_AREA = 320 * 160  # fixtures/hello's window, in pixels
 

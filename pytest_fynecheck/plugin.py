@@ -34,8 +34,10 @@ pytest_plugins: list[str] = [
     "pytest_fynecheck.run.attachments",
     "pytest_fynecheck.windows.plugin",
     "pytest_fynecheck.reload.plugin",
-    "pytest_fynecheck.run.report",  # the header line and the one terminal summary
+    # seed before report, which imports it: pytest rewrites asserts in an installed
+    # plugin's modules, and one already imported warns in every run.
     "pytest_fynecheck.run.seed",  # the run's Hypothesis seed, sent to xdist workers
+    "pytest_fynecheck.run.report",  # the header line and the one terminal summary
 ]
 
 

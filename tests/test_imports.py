@@ -105,3 +105,22 @@ def test_host_run_imports_no_docker_or_hypothesis(
     run = run_fynecheck(pytester, hello, env={"DISPLAY": ""})
     assert run.report["ready"] is True, run
     assert seen.read_text() == "", f"a host run imported {seen.read_text()}"
+
+
+def test_no_plugin_is_imported_before_its_turn() -> None:
+    """pytest rewrites asserts in an installed plugin's modules when it imports them from
+    `pytest_plugins`; one another plugin imported first is not rewritten, and every run
+    then warns (PytestAssertRewriteWarning: run.report imported run.seed)."""
+    code = (
+        "import importlib, sys\n"
+        "from pytest_fynecheck import plugin\n"
+        "for name in plugin.pytest_plugins:\n"
+        "    if name in sys.modules:\n"
+        "        print(name)\n"
+        "    importlib.import_module(name)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == [], "imported before pytest registers it"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from conftest import path_without
-
-from pytest_fynecheck.core.paths import cache_dir
 from support import sample
 from support.env import cache, cache_env
+
+from pytest_fynecheck.core.paths import cache_dir
 
 
 def test_collecting_needs_no_go(tmp_path: Path) -> None:

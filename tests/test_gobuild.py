@@ -16,7 +16,14 @@ import pytest
 from pytest_fynecheck.core import reaper
 from pytest_fynecheck.core.context import Context, wait_until
 from pytest_fynecheck.core.model import CheckFailed
-from pytest_fynecheck.toolchain.gobuild import LOCK_NAME, KeyLock, cached_build, go_sources, sweep
+from pytest_fynecheck.toolchain.gobuild import (
+    LOCK_NAME,
+    KeyLock,
+    cached_build,
+    go_sources,
+    prune,
+    sweep,
+)
 
 MAIN = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("%s") }\n'
 ENV = {"GOWORK": "off", "GOFLAGS": "-buildvcs=false", "CGO_ENABLED": "0"}
@@ -84,8 +91,8 @@ def test_racing_processes_both_end_with_a_good_binary(module: Path, tmp_path: Pa
     assert len(paths) == 1, outs
     exe = Path(paths.pop())
     assert _says(exe) == "one"
-    # No temp file left behind; the lock stays (removed with its build).
-    assert sorted(p.name for p in exe.parent.iterdir()) == [".lock", "hi"]
+    # No temp file left behind; the locks stay (removed with their build).
+    assert sorted(p.name for p in exe.parent.iterdir()) == [".inuse", ".lock", "hi"]
 
 
 def test_go_errors_once_each_with_the_callers_hint(module: Path, tmp_path: Path) -> None:
@@ -181,6 +188,30 @@ def test_the_cache_is_bounded_for_all_projects_least_recently_used_first(
     assert (old.exists(), probe.exists(), boxed.exists(), new.exists(), busy.exists()) == (
         False, False, True, True, True)
     assert (swept.removed, swept.builds, swept.size) == (2, 3, 1200)
+
+
+def test_a_build_a_run_holds_is_kept_by_sweep_and_prune_until_it_ends(
+    module: Path, tmp_path: Path
+) -> None:
+    """Issue 23: a build is held from cached_build's return until its context closes
+    (the run's end). Before, a sweep removed the app a run was about to start."""
+    cache = tmp_path / "cache"
+    ctx = Context(module, module, cache, timeout=300)
+    built = cached_build(ctx, module, ".", "hi", kind="go", key_parts=[b"held"], env=ENV)
+    other, _ = _build(module, cache)  # made and let go: its context is gone
+    swept = sweep(cache, limit=1)
+    assert (swept.removed, swept.busy, swept.builds) == (1, 1, 1)
+    assert built.path.exists() and not other.exists()
+    assert prune(built.path.parent.parent, "x", keep=0) == []  # no owner: kept
+    (built.path.parent / "owner").write_text("x")
+    assert prune(built.path.parent.parent, "x", keep=0) == [] and built.path.exists()
+    # A held build whose binary went (by hand) is built again, not waited for.
+    built.path.unlink()
+    again = cached_build(ctx, module, ".", "hi", kind="go", key_parts=[b"held"], env=ENV)
+    assert not again.cached and _says(again.path) == "one"
+    ctx.close()
+    swept = sweep(cache, limit=1)
+    assert (swept.removed, swept.busy, swept.builds) == (1, 0, 0) and not again.path.exists()
 
 
 KILLED = """

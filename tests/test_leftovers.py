@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 from support.env import cache_env
 
 from pytest_fynecheck.core.context import wait_until
+from pytest_fynecheck.toolchain.gobuild import sweep
 
 KILLED_RUNS = 3
 
@@ -34,14 +36,17 @@ class Runs:
                     "TMPDIR": str(self.tmpdir)}
         self.procs: list[subprocess.Popen[str]] = []
 
-    def start(self, n: int, *args: str) -> subprocess.Popen[str]:
+    def start(self, n: int, *args: str, path: str | None = None) -> subprocess.Popen[str]:
+        """Run `n`; `path` first in its PATH (a tool of the test's in place of the real)."""
         where = self.tmp / f"run{n}"
         where.mkdir()
         proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", "--fynecheck", f"--fynecheck-project={self.project}",
              f"--fynecheck-json={where / 'out.json'}", "-p", "no:cacheprovider", "-p",
              "no:xdist", "--fynecheck-display=xvfb", *args],
-            cwd=where, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=where,
+            env={**self.env, "PATH": f"{path}{os.pathsep}{self.env['PATH']}"} if path else self.env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.procs.append(proc)
         return proc
@@ -137,3 +142,46 @@ def test_four_concurrent_runs_on_one_project_build_it_once(runs: Runs) -> None:
     cache = runs.json(0)["build_cache"]
     assert isinstance(cache, dict) and cache["builds"] == 1 and cache["bytes"] > 1 << 20
     assert all("fynecheck: build cache " in out and "of at most 2.0 GiB" in out for out in outs)
+
+
+# Xvfb that starts only once the test says so: the run waits between app.build and
+# app.window (whose display is not up yet) for as long as the test needs.
+HELD_XVFB = """#!/bin/sh
+touch {waiting}
+i=0
+while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+exec {xvfb} "$@"
+"""
+
+
+def test_a_build_in_use_outlives_another_runs_sweep(runs: Runs) -> None:
+    """Run A has built the app and is about to run it (app.window) when run B ends, with
+    the cache over its bound: B's sweep must keep the build A uses. Fails before: B
+    removed it and A's app.window failed: "`.../builds/app-KEY/app` not found on PATH in
+    host"."""
+    held = runs.tmp / "held"
+    held.mkdir()
+    xvfb = shutil.which("Xvfb")
+    assert xvfb, "Xvfb is a requirement of the suite"
+    (held / "Xvfb").write_text(HELD_XVFB.format(
+        waiting=held / "waiting", go=held / "go", xvfb=xvfb))
+    (held / "Xvfb").chmod(0o755)
+    a = runs.start(0, "-k", "app.window", path=str(held))
+    try:
+        cache = runs.cache / "pytest-fynecheck"
+        assert wait_until(lambda: (held / "waiting").exists()
+                          and list(cache.glob("builds/app-*/app")), 600, 0.2), (
+            "run A never got between app.build and app.window")
+        [binary] = cache.glob("builds/app-*/app")
+        b = runs.start(1, "-k", "project.gomod", "--fynecheck-cache-size=1")
+        out_b = b.communicate(timeout=600)[0]
+        assert b.returncode == 0, out_b[-3000:]
+        assert binary.exists(), "run B's sweep removed the build run A is using"
+        assert "1 build(s) in use by live runs keep it above the bound" in out_b, out_b[-2000:]
+    finally:
+        (held / "go").touch()
+    out_a = a.communicate(timeout=600)[0]
+    assert a.returncode == 0, out_a[-3000:]
+    assert runs.check(0, "app.window")["status"] == "ok", runs.check(0, "app.window")
+    # Held by a live run only: once A has ended, the next sweep removes it.
+    assert sweep(cache, limit=1).removed >= 1 and not binary.exists()

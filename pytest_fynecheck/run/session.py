@@ -89,13 +89,17 @@ class Session:
         limit = settings(self.config).core.cache_size
         self.json_extra["build_cache"] = {
             "path": str(paths.cache_dir()), "bytes": swept.size, "builds": swept.builds,
-            "limit_bytes": limit,
+            "limit_bytes": limit, "busy_builds": swept.busy,
         }
         removed = (f"; removed {swept.removed} least recently used build(s) to stay within it"
                    if swept.removed else "")
+        # The bound is on what no live run uses: a build another run is making or about to
+        # run is kept, and the cache stays above the bound until that run ends.
+        busy = (f"; {swept.busy} build(s) in use by live runs keep it above the bound"
+                if swept.busy else "")
         return (f"fynecheck: build cache {human_size(swept.size)} in {swept.builds} build(s) "
                 f"of at most {human_size(limit)} (fynecheck_cache_size), {paths.cache_dir()}"
-                f"{removed}")
+                f"{removed}{busy}")
 
     def runner(self) -> Runner:
         if self._runner is None:

@@ -11,6 +11,12 @@ One builder per key at a time, across processes and threads: an flock on
 result. A lock nobody holds also proves a `.NAME.*.tmp` beside it is a killed build's
 leftover. `sweep` bounds the whole cache (every project, kind and image) by size,
 removing the least recently used builds first.
+
+A run holds each build it got (a shared flock on `<name>-<key>/.inuse`) until its
+context closes: the app it is about to run, the probe drift reads, the binary glibc
+copies into containers. Neither `sweep` nor `prune` removes a build someone holds, so
+the cache is at most its bound plus the builds live runs use. A killed run's holds go
+with its process.
 """
 
 from __future__ import annotations
@@ -119,14 +125,20 @@ def cached_build(
     key = content_key(ctx, key_parts, env, tags)
     out_dir = ctx.cache / kind / f"{name}-{key}"
     exe = out_dir / name
-    if _reuse(exe):
-        return Built(exe, key, cached=True)
+    # Held before it is looked at: a sweep may not remove it between the look and the use.
+    use = InUse.take(out_dir)
+    if use is not None:
+        if _reuse(exe):
+            return Built(_hold(ctx, use, exe), key, cached=True)
+        use.release()
     # One builder per key: a racing run (or thread) waits here, then reuses the result.
     held = KeyLock.acquire(out_dir, f"{kind}/{name}-{key}",
                            ctx.timeout if timeout is None else timeout, ctx.progress)
     if _reuse(exe):
-        held.release()
-        return Built(exe, key, cached=True)
+        try:
+            return Built(_hold(ctx, InUse.take(out_dir), exe), key, cached=True)
+        finally:
+            held.release()
     held.remove_leftovers(name)
     # Written aside, then renamed: the cache never holds half a binary. Its name says
     # whose it is: a killed run's `go build` is ended and its file removed (`sweep`).
@@ -158,6 +170,7 @@ def cached_build(
                 "set ini fynecheck_package to your app's main package, e.g. ./cmd/NAME",
             )
         os.replace(tmp, exe)
+        _hold(ctx, InUse.take(out_dir), exe)  # under the key lock: no sweep in between
     finally:
         tmp.unlink(missing_ok=True)
         held.release()
@@ -181,6 +194,13 @@ def _failed(
             refused.hint(go_env(ctx).get("GOPROXY", "")),
         )
     return CheckFailed(f"{what} failed:\n{err[-3000:]}", hint(err) if hint else "")
+
+
+def _hold(ctx: Context, use: InUse | None, exe: Path) -> Path:
+    """`exe`, held in use until `ctx` closes (the run's end)."""
+    if use is not None:  # None: removed by hand this instant; the caller's use fails
+        ctx.on_close(use.release)
+    return exe
 
 
 def _reuse(exe: Path) -> bool:
@@ -293,6 +313,62 @@ class KeyLock:
             self.fd = -1
 
 
+IN_USE_NAME = ".inuse"
+
+
+class InUse:
+    """A shared flock on one build directory's `.inuse`: some run uses the build. Only
+    a removal takes it exclusively (`_remove_unless_busy`), builders never do, so a run
+    holding a build whose binary went (removed by hand) still rebuilds it."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    @classmethod
+    def take(cls, out_dir: Path) -> InUse | None:
+        """Held; None when the directory is gone (or goes while we wait)."""
+        path = out_dir / IN_USE_NAME
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError:
+            return None  # a read-only cache: nobody can remove its builds either
+        # Waits only while a sweep removes this directory (it holds it exclusively then).
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(fd)
+            return None
+        return cls(fd)
+
+    @staticmethod
+    def free(out_dir: Path) -> int | None:
+        """An fd holding `.inuse` exclusively, -1 when there is none (no run ever used
+        the build), None when a run uses it now."""
+        try:
+            fd = os.open(out_dir / IN_USE_NAME, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return -1
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return fd
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self) -> None:
+        self.release()  # a context never closed (a script's): its holds end with it
+
+
 # -- a killed run's builds -------------------------------------------------------------------
 
 _TMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<start>\d+)-(?P<ns>\d*)\.\d+\.tmp$")
@@ -343,12 +419,21 @@ def _holder(out_dir: Path) -> str:
 
 
 def _remove_unless_busy(build: Path) -> bool:
-    """Remove one build directory, under its lock; False when someone builds it now."""
+    """Remove one build directory, under its lock; False when someone builds it now or
+    a live run holds it in use. The key lock first, then `.inuse`: `cached_build` takes
+    `.inuse` while holding the key lock, so this order never waits on it."""
     held = KeyLock.try_acquire(build)
     if held is None:
         return not build.exists()
     try:
-        shutil.rmtree(build, ignore_errors=True)
+        free = InUse.free(build)
+        if free is None:
+            return False
+        try:
+            shutil.rmtree(build, ignore_errors=True)
+        finally:
+            if free >= 0:
+                os.close(free)
     finally:
         held.release()
     return True
@@ -382,7 +467,7 @@ def _last_use(build: Path) -> float:
     """When the build was last made or reused: its newest file (reuse touches it)."""
     times = [0.0]
     for entry in build.iterdir():
-        if entry.name not in (LOCK_NAME, "owner"):  # written after or beside the build
+        if entry.name not in (LOCK_NAME, IN_USE_NAME, "owner"):  # written after or beside the build
             with contextlib.suppress(OSError):
                 times.append(entry.lstat().st_mtime)
     return max(times)
@@ -394,12 +479,14 @@ class Swept:
     size: int  # bytes kept
     removed: int  # builds removed to stay within the bound
     freed: int  # bytes those and killed builds' leftovers held
+    busy: int = 0  # builds beyond the bound kept: being made, or in use by a live run
 
 
 def sweep(cache: Path, limit: int = DEFAULT_CACHE_BYTES) -> Swept:
     """Remove killed builds' leftovers, then the least recently used builds until the
     rest fit in `limit` bytes. Builds someone is making now are neither touched nor
-    removed (they are counted)."""
+    removed, nor are builds a live run holds in use (`InUse`): they are counted, and
+    those that keep the cache above `limit` are `busy`."""
     found: list[tuple[float, int, Path]] = []
     freed = 0
     end_orphan_builds(cache)
@@ -422,7 +509,7 @@ def sweep(cache: Path, limit: int = DEFAULT_CACHE_BYTES) -> Swept:
         except OSError:
             continue  # removed by a parallel sweep
     total = sum(size for _, size, _ in found)
-    removed = 0
+    removed = busy = 0
     for _, size, build in sorted(found):  # oldest use first
         if total <= limit:
             break
@@ -430,4 +517,6 @@ def sweep(cache: Path, limit: int = DEFAULT_CACHE_BYTES) -> Swept:
             total -= size
             freed += size
             removed += 1
-    return Swept(len(found) - removed, total, removed, freed)
+        else:
+            busy += 1
+    return Swept(len(found) - removed, total, removed, freed, busy if total > limit else 0)

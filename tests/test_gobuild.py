@@ -205,6 +205,10 @@ def test_a_build_a_run_holds_is_kept_by_sweep_and_prune_until_it_ends(
     assert prune(built.path.parent.parent, "x", keep=0) == []  # no owner: kept
     (built.path.parent / "owner").write_text("x")
     assert prune(built.path.parent.parent, "x", keep=0) == [] and built.path.exists()
+    fds = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):  # asked again: held once
+        cached_build(ctx, module, ".", "hi", kind="go", key_parts=[b"held"], env=ENV)
+    assert len(os.listdir("/proc/self/fd")) == fds
     # A held build whose binary went (by hand) is built again, not waited for.
     built.path.unlink()
     again = cached_build(ctx, module, ".", "hi", kind="go", key_parts=[b"held"], env=ENV)

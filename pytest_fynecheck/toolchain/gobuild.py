@@ -197,9 +197,17 @@ def _failed(
 
 
 def _hold(ctx: Context, use: InUse | None, exe: Path) -> Path:
-    """`exe`, held in use until `ctx` closes (the run's end)."""
-    if use is not None:  # None: removed by hand this instant; the caller's use fails
+    """`exe`, held in use until `ctx` closes (the run's end): once per context and
+    directory (a check asks for the same build again and again)."""
+    if use is None:  # removed by hand this instant; the caller's use fails
+        return exe
+
+    def first() -> InUse:
         ctx.on_close(use.release)
+        return use
+
+    if ctx.memoize(f"gobuild.InUse {exe.parent} {os.fstat(use.fd).st_ino}", first) is not use:
+        use.release()
     return exe
 
 

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.wheel import PIP, ROOT, build_wheel
+from support.sample import ROOT
+from support.wheel import PIP, build_wheel
 
 from pytest_fynecheck.containers.images import recipe_dir
 

@@ -35,7 +35,7 @@ from pytest_fynecheck.containers.images import (
 from pytest_fynecheck.core.context import wait_until
 from pytest_fynecheck.core.paths import cache_dir
 
-RECIPE = Path(__file__).parent / "dind"
+RECIPE = Path(__file__).resolve().parents[1] / "dind"  # tests/dind
 LABEL_DIND = "io.fynecheck.dind"
 INNER = "/run/fynecheck-dind"
 _DOCKERD = (

@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support.sample import ROOT
+
 # What a build must not see: an in-tree build/ would ship stale files from earlier builds.
 NOT_SOURCE = shutil.ignore_patterns(
     "build", "dist", "*.egg-info", ".git", "__pycache__", ".*_cache", ".hypothesis"

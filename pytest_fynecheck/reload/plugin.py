@@ -16,9 +16,7 @@ from pytest_fynecheck.core.model import CheckFailed, InputError, Status
 from pytest_fynecheck.core.paths import artifact_dir, cache_dir
 from pytest_fynecheck.core.progress import heartbeat
 from pytest_fynecheck.plan.settings import settings
-from pytest_fynecheck.reload.modes import ReloadMode, parse_mode
 from pytest_fynecheck.reload.options import Options
-from pytest_fynecheck.reload.tools import resolve
 from pytest_fynecheck.run.command_check import (
     CommandCheck,
     Kit,
@@ -29,10 +27,13 @@ from pytest_fynecheck.run.command_check import (
 from pytest_fynecheck.run.session import core
 
 # The harness loads Hypothesis, slow to import: only where a reload check runs.
+# So do the modes (sandbox, container starter) and the tool installer: this module loads
+# at every pytest start.
 if TYPE_CHECKING:
     from hypothesis import settings as hyp_settings
 
     from pytest_fynecheck.reload.harness import Outcome
+    from pytest_fynecheck.reload.modes import ReloadMode
 
 RELOAD = CommandCheck("reload")
 
@@ -56,12 +57,16 @@ def settings_for(config: pytest.Config) -> hyp_settings:
 
 
 def _mode(config: pytest.Config, spec: str, argv: Sequence[str]) -> ReloadMode:
+    from pytest_fynecheck.reload.modes import parse_mode
+
     return parse_mode(spec, start=container_starter(config), argv=argv)
 
 
 def _argv(config: pytest.Config, cmd: str) -> list[str]:
     """The command, its tool installed first when it names a pinned one (a cold install
     compiles for a minute or two: progress lines come while the main thread waits)."""
+    from pytest_fynecheck.reload.tools import resolve
+
     progress = core(config).progress
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:

@@ -88,7 +88,16 @@ def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if RELOAD.command(session.config):
+        _machinery()
     RELOAD.validate_at_start(session, _validate, (InputError, CheckFailed))
+
+
+def _machinery() -> None:
+    """What validating imports, in every process of a run with a reload command, xdist
+    workers too: Hypothesis draws from the constants of the local modules loaded, so
+    --hypothesis-seed repeats a run only if its processes load the same modules."""
+    from pytest_fynecheck.reload import modes, tools  # noqa: F401
 
 
 def _check_errors() -> tuple[type[Exception], ...]:

@@ -97,7 +97,17 @@ def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if WATCHER.command(session.config):
+        _machinery()
     WATCHER.validate_at_start(session, _validate)
+
+
+def _machinery() -> None:
+    """What validating imports, imported in every process of a run with a watcher, xdist
+    workers too (they do not validate): Hypothesis draws from the constants of the local
+    modules loaded, so a run's --hypothesis-seed repeats it only if each process of it
+    loads the same modules, with or without xdist."""
+    from pytest_fynecheck.watcher import adapters, modes  # noqa: F401
 
 
 def _check_errors() -> tuple[type[Exception], ...]:

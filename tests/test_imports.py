@@ -87,19 +87,74 @@ def test_plugins_load_without_docker_or_hypothesis() -> None:
     assert done.stdout.strip() == "[]", f"the kit's plugins imported {done.stdout}"
 
 
+# A feature's machinery loads in the hooks of a run that uses the feature, not with its
+# plugin: pytest imports every plugin at every start (issue 23: at most 0.1 s before the
+# first check). Each was imported at plugin load before.
+FEATURE_MACHINERY = (
+    "pytest_fynecheck.drift.check",  # debug/buildinfo, bundle and embed readers
+    "pytest_fynecheck.containers.context",  # container start, engine, reaping
+    "pytest_fynecheck.containers.start",
+    "pytest_fynecheck.containers.reproducer",
+    "pytest_fynecheck.watcher.adapters",  # built-in watchers: fsnotify bridge, builds
+    "pytest_fynecheck.watcher.modes",
+    "pytest_fynecheck.reload.modes",  # reload's sandbox and container modes
+    "pytest_fynecheck.reload.tools",  # the pinned tool installer
+)
+
+
+def test_plugins_load_without_feature_machinery() -> None:
+    code = (
+        "import importlib, sys\n"
+        "plugin = importlib.import_module('pytest_fynecheck.plugin')\n"
+        "for name in plugin.pytest_plugins:\n"
+        "    importlib.import_module(name)\n"
+        f"print(sorted(m for m in {FEATURE_MACHINERY!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]", f"the kit's plugins imported {done.stdout}"
+
+
+def test_drift_names_load_on_first_use() -> None:
+    """drift's package names load lazily (PEP 562); `check` stays the function even once
+    the submodule `drift.check` is imported (the import binds the package's `check` to
+    it), as the drift plugin's lazy import does first."""
+    code = (
+        "import sys\n"
+        "import pytest_fynecheck.drift as drift\n"
+        "assert 'pytest_fynecheck.drift.check' not in sys.modules\n"
+        "from pytest_fynecheck.drift import check\n"
+        "from pytest_fynecheck.drift import check as again, read_buildinfo, DriftReport\n"
+        "module = sys.modules['pytest_fynecheck.drift.check']\n"
+        "print(callable(check), check is again, drift.check is check, module.check is check,\n"
+        "      read_buildinfo.__module__, DriftReport.__module__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == [
+        "True", "True", "True", "True",
+        "pytest_fynecheck.drift.check", "pytest_fynecheck.drift.report",
+    ]
+
+
 def test_host_run_imports_no_docker_or_hypothesis(
     pytester: pytest.Pytester, hello: Path
 ) -> None:
     """A real `pytest --fynecheck` on the host, every check run: none of them starts a
     container or a watcher, so neither the Docker SDK nor Hypothesis is imported while
     the checks run. (Looked at when the session finishes: Hypothesis's own pytest plugin
-    imports it at every terminal summary, with or without the kit.)"""
+    imports it at every terminal summary, with or without the kit.) Nor is any feature's
+    machinery: checks/glibc imported the container machinery for its session id."""
     seen = pytester.path / "modules.txt"
     pytester.makeconftest(
         "import sys, pytest\n"
         "@pytest.hookimpl(tryfirst=True)\n"
         "def pytest_sessionfinish(session):\n"
-        f"    open({str(seen)!r}, 'w').write(' '.join(m for m in {HEAVY!r} "
+        f"    open({str(seen)!r}, 'w').write(' '.join(m for m in {HEAVY + FEATURE_MACHINERY!r} "
         "if m in sys.modules))\n"
     )
     run = run_fynecheck(pytester, hello, env={"DISPLAY": ""})

@@ -10,7 +10,6 @@ import tarfile
 from pathlib import Path
 
 from pytest_fynecheck.checks import Needs, built_binary, check
-from pytest_fynecheck.containers.context import SESSION_ID
 from pytest_fynecheck.containers.engine import engine, failing, missing_engine, owner_labels
 from pytest_fynecheck.containers.images import ensure_base
 from pytest_fynecheck.core.context import TOOL_HINTS, Context
@@ -56,6 +55,10 @@ def suite_versions(ctx: Context, suite: str, lib: str) -> list[str] | None:
     asked of the suite's own file: read out of its base image, then `objdump -p` here.
     Cached by the image tag, which is a hash of what went into the image."""
     from docker.errors import NotFound  # here, not at import: containers.engine says why
+
+    # The container machinery loads where a suite is asked: catalogue() imports this
+    # module in every run, before the first check.
+    from pytest_fynecheck.containers.context import SESSION_ID
 
     root = cache_dir()  # the kit's cache, whatever ctx's is
     reason = missing_engine(root)

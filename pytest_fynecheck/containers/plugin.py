@@ -12,15 +12,11 @@ import dataclasses
 import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_fynecheck.containers.context import ContainerContext
-from pytest_fynecheck.containers.engine import missing_engine
 from pytest_fynecheck.containers.images import Target
-from pytest_fynecheck.containers.reproducer import write_reproducer
-from pytest_fynecheck.containers.start import start_container
 from pytest_fynecheck.core import process, report
 from pytest_fynecheck.core.model import InputError, Status
 from pytest_fynecheck.core.paths import cache_dir, reproducer_dir
@@ -30,6 +26,12 @@ from pytest_fynecheck.plan.settings import settings, split_names
 from pytest_fynecheck.plan.spec import ContextSpec, parse_context
 from pytest_fynecheck.run.items import CheckItem
 from pytest_fynecheck.run.session import core, host_context, install_state
+
+if TYPE_CHECKING:
+    from pytest_fynecheck.containers.context import ContainerContext
+
+# The engine probe, container start and reproducer load inside the hooks that use them: a
+# run with no suite context (most runs) imports none of them at pytest's start.
 
 
 class ContainerState:
@@ -44,6 +46,8 @@ class ContainerState:
         if target.name not in self.pool:
             scratch = temp.mktemp(f"container-{target.name}")
             host = host_context(self.config, core(self.config).project(), scratch)
+            from pytest_fynecheck.containers.start import start_container
+
             self.pool[target.name] = start_container(host, target)
         return self.pool[target.name]
 
@@ -69,6 +73,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if is_worker(config):
         return  # the xdist controller checks once for all workers
     if any(c.suite for c in settings(config).contexts):
+        from pytest_fynecheck.containers.engine import missing_engine
+
         reason = missing_engine(cache_dir())
         if reason is not None:
             raise pytest.UsageError(f"--fynecheck-os: {reason}")
@@ -83,6 +89,8 @@ def pytest_fynecheck_make_context(
     if spec.kind not in ("suite", "suite-windows"):
         return None
     host = host_context(config, project, scratch)
+    from pytest_fynecheck.containers.start import start_container
+
     ctx = start_container(host, _target(spec), environ=dict(spec.env), display_mode=spec.display)
     ctx.name = spec.name  # after start: the container's labels name its suite
     ctx.settings = dataclasses.replace(spec.settings, artifacts=ctx.settings.artifacts)
@@ -116,6 +124,8 @@ def pytest_collection_modifyitems(
     # (An xdist worker cannot stop the run cleanly: there the fixture errors each test.)
     marked = [i for i in items if i.get_closest_marker("fyne_os") is not None]
     if marked and not is_worker(config):
+        from pytest_fynecheck.containers.engine import missing_engine
+
         reason = missing_engine(cache_dir())
         if reason is not None:
             raise pytest.UsageError(f"fyne_os marker ({marked[0].nodeid}): {reason}")
@@ -132,6 +142,8 @@ def fyne_container(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     state = request.config.stash[_STATE]
     param: ContextSpec | None = getattr(request, "param", None)
     target = _target(param or settings(request.config).containers.default)
+    from pytest_fynecheck.containers.engine import missing_engine
+
     reason = missing_engine(cache_dir())
     if reason is not None:
         if param is not None:
@@ -152,6 +164,9 @@ def pytest_runtest_makereport(
     out = reproducer_dir(given.reproducer)
     if not out or call.when != "call" or not rep.failed or not isinstance(item, CheckItem):
         return
+    from pytest_fynecheck.containers.context import ContainerContext
+    from pytest_fynecheck.containers.reproducer import write_reproducer
+
     ctx = core(item.config).runner().contexts.get(item.context)
     if not isinstance(ctx, ContainerContext):
         return

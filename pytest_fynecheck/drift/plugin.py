@@ -20,7 +20,6 @@ from pytest_fynecheck.core.paths import Scratch, cache_dir
 from pytest_fynecheck.core.report import Order, Section, describe
 from pytest_fynecheck.core.results import record
 from pytest_fynecheck.core.workers import is_worker
-from pytest_fynecheck.drift.check import check
 from pytest_fynecheck.drift.report import DRIFT, UNKNOWN, DriftReport, aspect
 from pytest_fynecheck.plan.settings import settings
 from pytest_fynecheck.run.items import add_items
@@ -67,6 +66,10 @@ class _State:
         """Checked once per session and process; bad input is remembered too."""
         key = (binary, project)
         if key not in self._reports:
+            # The comparison's modules (debug/buildinfo, bundle and embed readers) load only
+            # in a run that compares a binary: not in every pytest start.
+            from pytest_fynecheck.drift import check
+
             try:
                 self._reports[key] = check(self.context(project), binary)
             except InputError as exc:

@@ -16,9 +16,7 @@ from pytest_fynecheck.core.model import CheckFailed, InputError, Status
 from pytest_fynecheck.core.paths import artifact_dir, cache_dir
 from pytest_fynecheck.core.progress import heartbeat
 from pytest_fynecheck.plan.settings import settings
-from pytest_fynecheck.reload.modes import ReloadMode, parse_mode
 from pytest_fynecheck.reload.options import Options
-from pytest_fynecheck.reload.tools import resolve
 from pytest_fynecheck.run.command_check import (
     CommandCheck,
     Kit,
@@ -29,10 +27,13 @@ from pytest_fynecheck.run.command_check import (
 from pytest_fynecheck.run.session import core
 
 # The harness loads Hypothesis, slow to import: only where a reload check runs.
+# So do the modes (sandbox, container starter) and the tool installer: this module loads
+# at every pytest start.
 if TYPE_CHECKING:
     from hypothesis import settings as hyp_settings
 
     from pytest_fynecheck.reload.harness import Outcome
+    from pytest_fynecheck.reload.modes import ReloadMode
 
 RELOAD = CommandCheck("reload")
 
@@ -56,12 +57,16 @@ def settings_for(config: pytest.Config) -> hyp_settings:
 
 
 def _mode(config: pytest.Config, spec: str, argv: Sequence[str]) -> ReloadMode:
+    from pytest_fynecheck.reload.modes import parse_mode
+
     return parse_mode(spec, start=container_starter(config), argv=argv)
 
 
 def _argv(config: pytest.Config, cmd: str) -> list[str]:
     """The command, its tool installed first when it names a pinned one (a cold install
     compiles for a minute or two: progress lines come while the main thread waits)."""
+    from pytest_fynecheck.reload.tools import resolve
+
     progress = core(config).progress
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -83,7 +88,16 @@ def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if RELOAD.command(session.config):
+        _machinery()
     RELOAD.validate_at_start(session, _validate, (InputError, CheckFailed))
+
+
+def _machinery() -> None:
+    """What validating imports, in every process of a run with a reload command, xdist
+    workers too: Hypothesis draws from the constants of the local modules loaded, so
+    --hypothesis-seed repeats a run only if its processes load the same modules."""
+    from pytest_fynecheck.reload import modes, tools  # noqa: F401
 
 
 def _check_errors() -> tuple[type[Exception], ...]:

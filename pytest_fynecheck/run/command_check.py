@@ -12,15 +12,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import pytest
 
-from pytest_fynecheck.containers.context import ContainerContext
-from pytest_fynecheck.containers.engine import missing_engine
 from pytest_fynecheck.containers.images import Target
-from pytest_fynecheck.containers.start import start_container
-from pytest_fynecheck.containers.starter import ContainerStarter
 from pytest_fynecheck.core.model import InputError, Result, Status
 from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.core.results import record
@@ -28,6 +24,13 @@ from pytest_fynecheck.core.workers import is_worker
 from pytest_fynecheck.plan.settings import Command, settings
 from pytest_fynecheck.run.items import add_items
 from pytest_fynecheck.run.session import host_context
+
+if TYPE_CHECKING:
+    from pytest_fynecheck.containers.context import ContainerContext
+    from pytest_fynecheck.containers.starter import ContainerStarter
+
+# The engine probe and container start load where a mode uses them: the watcher and
+# reload plugins import this module at every pytest start.
 
 R = TypeVar("R")  # what one run of the check returns
 
@@ -130,6 +133,8 @@ def container_starter(config: pytest.Config) -> ContainerStarter:
     """How modes start a suite's container in this run."""
 
     def start(suite: str, scratch: Path, readonly: Sequence[Path]) -> ContainerContext:
+        from pytest_fynecheck.containers.start import start_container
+
         host = host_context(config, config.invocation_params.dir, scratch)
         return start_container(host, Target(suite), readonly=readonly)
 
@@ -140,6 +145,8 @@ def require_engine(modes: Sequence[str]) -> None:
     """Modes other than local need a Docker engine: one clear error naming them."""
     remote = [m for m in modes if m != "local"]
     if remote:
+        from pytest_fynecheck.containers.engine import missing_engine
+
         reason = missing_engine(cache_dir())
         if reason is not None:
             raise InputError(f"modes {', '.join(remote)}: {reason}")

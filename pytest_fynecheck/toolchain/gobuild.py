@@ -231,7 +231,7 @@ def prune(builds: Path, owner: str, keep: int = KEEP_BUILDS) -> list[Path]:
     for marker in builds.glob("*/owner"):
         try:
             if marker.read_text() == owner:
-                mine.append((_last_use(marker.parent), marker.parent))
+                mine.append((_usage(marker.parent)[1], marker.parent))
         except (OSError, ValueError):
             continue  # half made, or removed by a parallel run
     gone = [d for _, d in sorted(mine, reverse=True)[keep:]]
@@ -471,14 +471,21 @@ def _size(build: Path) -> int:
     return total
 
 
-def _last_use(build: Path) -> float:
-    """When the build was last made or reused: its newest file (reuse touches it)."""
+def _usage(build: Path) -> tuple[int, float]:
+    """The build's bytes, and when it was last made or reused: its newest file (reuse
+    touches it). One pass over the directory: the sweep reads every build at every run."""
+    total = 0
     times = [0.0]
-    for entry in build.iterdir():
-        if entry.name not in (LOCK_NAME, IN_USE_NAME, "owner"):  # written after or beside the build
-            with contextlib.suppress(OSError):
-                times.append(entry.lstat().st_mtime)
-    return max(times)
+    with os.scandir(build) as entries:
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            total += st.st_size
+            if entry.name not in (LOCK_NAME, IN_USE_NAME, "owner"):  # beside the build
+                times.append(st.st_mtime)
+    return total, max(times)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -501,6 +508,7 @@ def sweep(cache: Path, limit: int = DEFAULT_CACHE_BYTES) -> Swept:
     for build in builds_in(cache):
         try:
             held = KeyLock.try_acquire(build)
+            before = None
             if held is not None:
                 try:
                     before = _size(build)
@@ -510,10 +518,12 @@ def sweep(cache: Path, limit: int = DEFAULT_CACHE_BYTES) -> Swept:
                         shutil.rmtree(build)  # a killed build's directory, and nothing in it
                         freed += before
                         continue
-                    freed += before - _size(build)
                 finally:
                     held.release()
-            found.append((_last_use(build), _size(build), build))
+            size, last_use = _usage(build)
+            if before is not None:
+                freed += before - size
+            found.append((last_use, size, build))
         except OSError:
             continue  # removed by a parallel sweep
     total = sum(size for _, size, _ in found)

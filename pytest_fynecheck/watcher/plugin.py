@@ -22,16 +22,17 @@ from pytest_fynecheck.run.command_check import (
     require_engine,
 )
 from pytest_fynecheck.run.session import core
-from pytest_fynecheck.watcher import adapters
-from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
 from pytest_fynecheck.watcher.options import DEFAULT_MAX_EXAMPLES, DEFAULT_STEPS, Options
 from pytest_fynecheck.watcher.protocol import WatcherFailed, command_argv, resolve_executable
 
 # The harness loads Hypothesis, which is slow to import: it is imported where a watcher
 # check runs, so that a run without one does not pay for it.
+# The built-ins (adapters: fsnotify bridge, builds) and the modes (churn, container
+# starter) load only in a run with a watcher: this module loads at every pytest start.
 if TYPE_CHECKING:
     from hypothesis import settings as hyp_settings
 
+    from pytest_fynecheck.watcher import adapters
     from pytest_fynecheck.watcher.harness import LiveWatcher, Outcome
 
 _HYPOTHESIS_DEFAULTS = {"max_examples": 100, "stateful_step_count": 50}
@@ -74,6 +75,9 @@ def settings_for(config: pytest.Config) -> hyp_settings:
 def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:
     """Bad input (missing command, unknown mode, no Docker engine for a container mode)
     is one clear error, before anything runs."""
+    from pytest_fynecheck.watcher import adapters
+    from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
+
     try:
         argv = command_argv(cmd, "{root}")
     except ValueError as exc:  # shlex: unbalanced quotes
@@ -93,7 +97,17 @@ def _validate(config: pytest.Config, cmd: str, modes: list[str]) -> None:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if WATCHER.command(session.config):
+        _machinery()
     WATCHER.validate_at_start(session, _validate)
+
+
+def _machinery() -> None:
+    """What validating imports, imported in every process of a run with a watcher, xdist
+    workers too (they do not validate): Hypothesis draws from the constants of the local
+    modules loaded, so a run's --hypothesis-seed repeats it only if each process of it
+    loads the same modules, with or without xdist."""
+    from pytest_fynecheck.watcher import adapters, modes  # noqa: F401
 
 
 def _check_errors() -> tuple[type[Exception], ...]:
@@ -103,11 +117,13 @@ def _check_errors() -> tuple[type[Exception], ...]:
     return (WatcherCheckFailed, WatcherFailed, InputError, CheckFailed)
 
 
-_RESOLVED = pytest.StashKey[dict[str, adapters.Resolved]]()
+_RESOLVED = pytest.StashKey[dict[str, "adapters.Resolved"]]()
 
 
 def resolved(config: pytest.Config, cmd: str | list[str]) -> adapters.Resolved:
     """The command a built-in name stands for (built once per session), or `cmd` itself."""
+    from pytest_fynecheck.watcher import adapters
+
     memo = config.stash.setdefault(_RESOLVED, {})
     key = cmd if isinstance(cmd, str) else "\0".join(cmd)
     if key not in memo:
@@ -116,7 +132,9 @@ def resolved(config: pytest.Config, cmd: str | list[str]) -> adapters.Resolved:
 
 
 def run_check(config: pytest.Config, cmd: str | list[str], mode_spec: str) -> Outcome:
+    from pytest_fynecheck.watcher import adapters
     from pytest_fynecheck.watcher.harness import check_watcher
+    from pytest_fynecheck.watcher.modes import ContainerMode, parse_mode
 
     found = resolved(config, cmd)
     mode = parse_mode(mode_spec, start=container_starter(config), cmd=found.argv)

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import run_fynecheck
 
+from pytest_fynecheck.core.context import Context, ToolMissing
+
 BROKEN_MAIN = """package main
 
 import "fyne.io/fyne/v2/app"
@@ -117,3 +119,24 @@ def test_one_package_compiled_reads_right(pytester: pytest.Pytester, hello: Path
     assert run.ret == 0, run
     detail = run.checks["app.build"]["detail"]
     assert re.search(r"\(1 package compiled\)", detail), detail
+
+
+def test_a_missing_file_run_by_path_is_not_told_to_install_it(tmp_path: Path) -> None:
+    """A path is run as given, never looked up on PATH. Before: a cached app removed after
+    its build read '`…/builds/app-KEY/app` not found on PATH', fix 'install …/app and put
+    it on PATH': false advice for a file the kit builds."""
+    ctx = Context(tmp_path, tmp_path, tmp_path, timeout=60)
+    gone = tmp_path / "builds" / "app-0123" / "app"
+    with pytest.raises(ToolMissing) as caught:
+        ctx.run([str(gone)])
+    assert caught.value.detail == (
+        f"`{gone}` not found in {ctx.name}: no executable file at that path"
+    )
+    assert "install" not in caught.value.hint and "PATH" not in caught.value.hint
+    plain = tmp_path / "not-executable"
+    plain.write_text("#!/bin/sh\n")
+    with pytest.raises(ToolMissing, match="no executable file at that path"):
+        ctx.run([str(plain)])
+    # A bare name is still looked up on PATH, and its message names PATH.
+    with pytest.raises(ToolMissing, match=f"`fyne-nonexistent` not found on PATH in {ctx.name}"):
+        ctx.run(["fyne-nonexistent"])

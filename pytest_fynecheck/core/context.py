@@ -39,8 +39,17 @@ class ToolMissing(CheckFailed):
     """A command the kit needs is not on PATH in the context."""
 
     def __init__(self, tool: str, context: str, path: str) -> None:
-        hint = TOOL_HINTS.get(tool, f"install {tool} and put it on PATH")
-        super().__init__(f"`{tool}` not found on PATH in {context} (PATH={path})", hint)
+        if "/" in tool:
+            # A path is run as given, never looked up on PATH: "install it" would be false
+            # advice for a file the kit built (a cached app) or the user named.
+            super().__init__(
+                f"`{tool}` not found in {context}: no executable file at that path",
+                "check that the file exists there and is executable; a build of the kit's "
+                "cache that is gone is built again by the next run",
+            )
+        else:
+            hint = TOOL_HINTS.get(tool, f"install {tool} and put it on PATH")
+            super().__init__(f"`{tool}` not found on PATH in {context} (PATH={path})", hint)
         self.tool = tool
 
 

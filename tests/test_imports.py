@@ -26,6 +26,27 @@ def _modules() -> list[str]:
     return names
 
 
+def _python(code: str) -> str:
+    """Run `code` in a fresh interpreter (nothing of this one imported); its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _loaded_with_the_plugins(modules: tuple[str, ...]) -> str:
+    """Which of `modules` are imported once the entry point and every feature plugin it
+    lists are loaded, as pytest loads them."""
+    return _python(
+        "import importlib, sys\n"
+        "plugin = importlib.import_module('pytest_fynecheck.plugin')\n"
+        "for name in plugin.pytest_plugins:\n"
+        "    importlib.import_module(name)\n"
+        f"print(sorted(m for m in {modules!r} if m in sys.modules))"
+    )
+
+
 def test_the_list_is_the_package() -> None:
     assert "pytest_fynecheck.containers.engine" in _modules()
     assert len(_modules()) > 20
@@ -58,11 +79,8 @@ def test_no_check_module_behind(module: str) -> None:
         f"import sys, {module}\n"
         "print(sorted(m for m in sys.modules if m.startswith('pytest_fynecheck.checks')))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "[]", f"import {module} imported {done.stdout}"
+    out = _python(code)
+    assert out.strip() == "[]", f"import {module} imported {out}"
 
 
 # Imported only by the runs that use them: the Docker SDK (and requests under it) when a
@@ -73,18 +91,8 @@ HEAVY = ("docker", "requests", "hypothesis")
 
 def test_plugins_load_without_docker_or_hypothesis() -> None:
     """The entry point and every feature plugin it lists, loaded as pytest loads them."""
-    code = (
-        "import importlib, sys\n"
-        "plugin = importlib.import_module('pytest_fynecheck.plugin')\n"
-        "for name in plugin.pytest_plugins:\n"
-        "    importlib.import_module(name)\n"
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "[]", f"the kit's plugins imported {done.stdout}"
+    loaded = _loaded_with_the_plugins(HEAVY)
+    assert loaded.strip() == "[]", f"the kit's plugins imported {loaded}"
 
 
 # A feature's machinery loads in the hooks of a run that uses the feature, not with its
@@ -103,18 +111,8 @@ FEATURE_MACHINERY = (
 
 
 def test_plugins_load_without_feature_machinery() -> None:
-    code = (
-        "import importlib, sys\n"
-        "plugin = importlib.import_module('pytest_fynecheck.plugin')\n"
-        "for name in plugin.pytest_plugins:\n"
-        "    importlib.import_module(name)\n"
-        f"print(sorted(m for m in {FEATURE_MACHINERY!r} if m in sys.modules))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "[]", f"the kit's plugins imported {done.stdout}"
+    loaded = _loaded_with_the_plugins(FEATURE_MACHINERY)
+    assert loaded.strip() == "[]", f"the kit's plugins imported {loaded}"
 
 
 def test_drift_names_load_on_first_use() -> None:
@@ -131,11 +129,8 @@ def test_drift_names_load_on_first_use() -> None:
         "print(callable(check), check is again, drift.check is check, module.check is check,\n"
         "      read_buildinfo.__module__, DriftReport.__module__)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split() == [
+    out = _python(code)
+    assert out.split() == [
         "True", "True", "True", "True",
         "pytest_fynecheck.drift.check", "pytest_fynecheck.drift.report",
     ]
@@ -174,8 +169,5 @@ def test_no_plugin_is_imported_before_its_turn() -> None:
         "        print(name)\n"
         "    importlib.import_module(name)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split() == [], "imported before pytest registers it"
+    out = _python(code)
+    assert out.split() == [], "imported before pytest registers it"

@@ -463,14 +463,6 @@ def builds_in(cache: Path) -> Iterator[Path]:
                 yield path
 
 
-def _size(build: Path) -> int:
-    total = 0
-    for entry in build.iterdir():
-        with contextlib.suppress(OSError):
-            total += entry.lstat().st_size
-    return total
-
-
 def _usage(build: Path) -> tuple[int, float]:
     """The build's bytes, and when it was last made or reused: its newest file (reuse
     touches it). One pass over the directory: the sweep reads every build at every run."""
@@ -511,7 +503,7 @@ def sweep(cache: Path, limit: int = DEFAULT_CACHE_BYTES) -> Swept:
             before = None
             if held is not None:
                 try:
-                    before = _size(build)
+                    before = _usage(build)[0]
                     held.remove_leftovers()
                     name = _BUILD_DIR.match(build.name)
                     if name and not (build / name["name"]).exists():

@@ -110,16 +110,46 @@ def test_reaper_removes_only_provably_orphaned_containers(planted: Planted) -> N
         assert gone not in planted.left()
 
 
+# Planted by the session itself, in its own pid namespace, before it could reap: only that
+# session can take the container for a dead run's, so another xdist worker's reaper (which
+# removed a planted orphan of the host's namespace in CI) leaves it alone.
+PLANT_CONFTEST = """
+import os, pathlib, subprocess
+from pytest_fynecheck.containers.engine import (
+    LABEL_PID, LABEL_PID_START, engine, owner_labels)
+from pytest_fynecheck.core.paths import cache_dir
+from pytest_fynecheck.core.reaper import process_start_time
+
+_gone = subprocess.Popen(["sleep", "0.2"])
+_start = process_start_time(_gone.pid)
+_gone.wait()
+_box = engine(cache_dir()).client.containers.create(
+    os.environ["FYNECHECK_TEST_IMAGE"], ["sleep", "600"], network_mode="none",
+    labels={**owner_labels(os.environ["FYNECHECK_TEST_SESSION"]),
+            LABEL_PID: str(_gone.pid), LABEL_PID_START: _start})
+(pathlib.Path(os.environ["FYNECHECK_TEST_DIR"]) / "orphan").write_text(str(_box.id))
+"""
+
+
 def test_a_session_without_containers_reaps_nothing(
-    pytester: pytest.Pytester, planted: Planted
+    pytester: pytest.Pytester, planted: Planted, tmp_path: Path
 ) -> None:
     """Fails before the fix: every session start reaped, and said so."""
-    pid, start = _gone_pid()
-    orphan = planted.add(**{LABEL_PID: str(pid), LABEL_PID_START: start})
+    pytester.makeconftest(PLANT_CONFTEST)
     pytester.makepyfile("def test_plain():\n    assert True\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
-    assert "left by killed runs" not in result.stdout.str()
+    env = {**os.environ, "FYNECHECK_TEST_DIR": str(tmp_path),
+           "FYNECHECK_TEST_IMAGE": planted.image, "FYNECHECK_TEST_SESSION": planted.session}
+    result = subprocess.run(
+        [*in_pid_namespace(), sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=pytester.path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    orphan_file = tmp_path / "orphan"
+    assert orphan_file.exists(), result.stdout + result.stderr
+    orphan = orphan_file.read_text()
+    planted.ids.append(orphan)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+    assert "left by killed runs" not in result.stdout
     assert orphan in planted.left()
 
 

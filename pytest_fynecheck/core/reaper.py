@@ -163,13 +163,22 @@ def _read_records(
     return owner, entries, dirs
 
 
-def _remove_own_dir(path: Path) -> None:
+def _remove_own_dir(path: Path) -> bool:
+    """Remove a recorded scratch directory of ours; False while it is still there (a
+    killed run's orphan may write into it meanwhile: the next run tries again)."""
     try:
         info = path.lstat()
     except FileNotFoundError:
-        return
-    if path.name.startswith(SCRATCH_PREFIX) and info.st_uid == os.getuid() and path.is_dir():
+        return True
+    if not (path.name.startswith(SCRATCH_PREFIX) and info.st_uid == os.getuid()
+            and path.is_dir()):
+        return True  # not ours to remove: forget it
+    for _ in range(3):  # a writer that was ending may have added an entry meanwhile
         shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def reap_processes(grace: float = 3.0) -> list[int]:
@@ -195,9 +204,8 @@ def reap_processes(grace: float = 3.0) -> list[int]:
                 continue
             if boot == here.boot:  # (then also this pid namespace: gone() said so)
                 ended += [pid for pid, started in entries if _end_server(pid, started, grace)]
-            for made in dirs:
-                _remove_own_dir(made)
-            path.unlink(missing_ok=True)
+            if all([_remove_own_dir(made) for made in dirs]):
+                path.unlink(missing_ok=True)
         if boot != here.boot:
             with contextlib.suppress(OSError):
                 group.rmdir()  # an earlier boot's group, now empty

@@ -33,6 +33,7 @@ pytest_plugins: list[str] = [
     "pytest_fynecheck.matrix.plugin",
     "pytest_fynecheck.run.attachments",
     "pytest_fynecheck.windows.plugin",
+    "pytest_fynecheck.web.plugin",
     "pytest_fynecheck.reload.plugin",
     # seed before report, which imports it: pytest rewrites asserts in an installed
     # plugin's modules, and one already imported warns in every run.

@@ -55,9 +55,10 @@ class Check:
     targets: tuple[str, ...] = ("linux",)
 
 
-# Where a context's binaries run (plan/spec.py's ContextSpec.target): a Linux system, or
-# Windows (mingw-w64 cross builds run under Wine).
-TARGETS = ("linux", "windows")
+# Where a context's binaries run (plan/spec.py's ContextSpec.target): a Linux system,
+# Windows (mingw-w64 cross builds run under Wine), or the browser (js/wasm in Chromium).
+TARGETS = ("linux", "windows", "web")
+NATIVE = ("linux", "windows")  # the targets that draw through a display and GL
 
 
 def for_context(target: str) -> dict[str, Check]:
@@ -69,7 +70,8 @@ CATALOGUE: dict[str, Check] = {}
 
 # Modules that define checks, in report order.
 _MODULES = (
-    "go", "cc", "debian", "fyne_cli", "display", "app_build", "app_window", "glibc", "windows"
+    "go", "cc", "debian", "fyne_cli", "display", "app_build", "app_window", "glibc", "windows",
+    "web",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pytest_fynecheck.checks import TARGETS, Needs, check
+from pytest_fynecheck.checks import NATIVE, Needs, check
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, CheckWarning, NotApplicable
 from pytest_fynecheck.displays.servers import wayland_display, x_display
@@ -19,7 +19,7 @@ FYNE_MIN_GL = (2, 1)
     "display.x11",
     "X display answers",
     hint="point DISPLAY at a running X server, or use --fynecheck-display=xvfb",
-    targets=TARGETS,  # Wine draws through X too
+    targets=NATIVE,  # Wine draws through X too
 )
 def display_x11(ctx: Context, needs: Needs) -> str:
     if "wayland" in ctx.tags:

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pytest_fynecheck.checks import TARGETS, Needs, check
+from pytest_fynecheck.checks import NATIVE, TARGETS, Needs, check
 from pytest_fynecheck.core.context import TOOL_HINTS, Completed, Context
 from pytest_fynecheck.core.model import CheckFailed, CheckWarning
 from pytest_fynecheck.core.progress import count
@@ -270,7 +270,7 @@ def _providers(ctx: Context, imports: list[str], cwd: Path, mode: str) -> list[s
     "cgo.enabled",
     "cgo enabled",
     hint="set CGO_ENABLED=1 and install a C compiler (Debian: apt-get install gcc libc6-dev)",
-    targets=TARGETS,
+    targets=NATIVE,  # js/wasm has no cgo
 )
 def cgo_enabled(ctx: Context, needs: Needs) -> str:
     env = go_env(ctx)

@@ -31,6 +31,7 @@ VARIANTS = {
     "full": "Dockerfile",
     "no-gl-dev": "Dockerfile.no-gl-dev",
     "windows": "Dockerfile.windows",
+    "web": "Dockerfile.web",
 }
 BASE_SCRIPT = "base.sh"
 

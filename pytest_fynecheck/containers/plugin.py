@@ -86,7 +86,7 @@ def pytest_fynecheck_make_context(
     config: pytest.Config, spec: ContextSpec, project: Path, scratch: Path
 ) -> ContainerContext | None:
     """The suite kinds' factory (plan/spec.py KINDS): `spec`'s suite container, started."""
-    if spec.kind not in ("suite", "suite-windows"):
+    if spec.kind not in ("suite", "suite-windows", "suite-web"):
         return None
     host = host_context(config, project, scratch)
     from pytest_fynecheck.containers.start import start_container

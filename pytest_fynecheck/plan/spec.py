@@ -22,7 +22,7 @@ from typing import Any
 from pytest_fynecheck.containers.images import SUITES, VARIANTS
 from pytest_fynecheck.core.context import ContextSettings
 from pytest_fynecheck.core.model import InputError
-from pytest_fynecheck.toolchain.cross import WINDOWS_ENV
+from pytest_fynecheck.toolchain.cross import WEB_ENV, WINDOWS_ENV
 
 LOCAL = "local"  # no toolchain pinned: the `go` on PATH, as the environment's GOTOOLCHAIN says
 HOST = "host"
@@ -47,8 +47,11 @@ KINDS: dict[str, Kind] = {
     HOST: Kind(written="this machine"),  # made by run/session.py
     "windows": Kind("windows", "amd64", env=WINDOWS_ENV,
                     written="this machine's mingw-w64 and Wine"),  # windows/plugin.py
+    "web": Kind("web", "wasm", env=WEB_ENV,
+                written="this machine's Go and headless Chromium"),  # web/plugin.py
     "suite": Kind(display="xvfb"),  # containers/plugin.py
     "suite-windows": Kind("windows", "amd64", "xvfb", WINDOWS_ENV),  # containers/plugin.py
+    "suite-web": Kind("web", "wasm", "xvfb", WEB_ENV),  # containers/plugin.py
     "go": Kind(target=""),  # matrix/plugin.py
 }
 
@@ -57,7 +60,7 @@ KINDS: dict[str, Kind] = {
 class ContextSpec:
     kind: str  # a key of KINDS
     name: str  # what items, results and tables show: host, bookworm-windows, host+go1.24.3
-    target: str  # linux or windows: which checks run, what the build makes
+    target: str  # linux, windows or web: which checks run, what the build makes
     arch: str  # GOARCH
     suite: str = ""  # a container's Debian suite; "" for the host's kinds
     variant: str = "full"  # the suite's image recipe (containers/images.VARIANTS)
@@ -91,7 +94,7 @@ def parse_context(text: str, what: str, *, suites_only: bool = False) -> Context
     suite, dash, variant = name.partition("-")
     variant = variant if dash else "full"
     if suite in SUITES and variant in VARIANTS:
-        kind = "suite-windows" if variant == "windows" else "suite"
+        kind = f"suite-{variant}" if f"suite-{variant}" in KINDS else "suite"
         return _spec(kind, suite if variant == "full" else name, suite=suite, variant=variant)
     row = KINDS.get(name)
     if row is not None and row.written and not suites_only:

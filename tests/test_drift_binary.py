@@ -139,7 +139,7 @@ def test_bad_inputs_each_name_the_input(hello_repo: Path, other_repo: Path, tmp_
     text.write_text("not a program\n")
     cases = {
         Path("/bin/ls"): "/bin/ls is not a Go program: it has no Go build info",
-        text: f"{text} is not an executable (not ELF, PE or Mach-O",
+        text: f"{text} is not an executable (not ELF, PE, Mach-O or WebAssembly",
         truncated: f"{truncated} is truncated or corrupt",
         damaged: f"{damaged} is truncated or corrupt ({damaged.stat().st_size} bytes): its Go "
         "build info block is there but damaged",

@@ -1,7 +1,9 @@
 """The Go probe that reads a binary without running it (build info, embed tables, bundles).
 
 Go is the honest tool here: `debug/buildinfo` is what `go version -m` uses, and
-`debug/elf|pe|macho` and `go/parser` are the reference readers. The probe is built
+`debug/elf|pe|macho` and `go/parser` are the reference readers. A .wasm has no block
+`go version -m` can read (Go's wasm linker leaves it out): the probe reads the same facts
+from its data segments and producers section (see the probe's comment). The probe is built
 once per probe source and Go toolchain into the kit's one cached Go build (gobuild).
 """
 
@@ -97,7 +99,7 @@ def _input_message(binary: Path, kind: str, message: str) -> str:
     if kind == "corrupt" and "not a Go executable" in message:
         message = "its Go build info block is there but damaged"
     if kind == "not-executable":
-        return f"{binary} is not an executable (not ELF, PE or Mach-O; {size} bytes)"
+        return f"{binary} is not an executable (not ELF, PE, Mach-O or WebAssembly; {size} bytes)"
     if kind == "not-go":
         return f"{binary} is not a Go program: it has no Go build info ({message})"
     if kind == "corrupt":

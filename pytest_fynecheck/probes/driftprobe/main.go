@@ -7,6 +7,15 @@
 // directly by n entries {name string, data string, hash [16]byte}; we find a name
 // string, then a string header pointing at it, then walk back to that slice header.
 //
+// WebAssembly (GOOS=js GOARCH=wasm) has no build info block: Go's wasm linker writes
+// only rodata, pclntab and data into the module's data section, not the .go.buildinfo
+// section debug/buildinfo searches, so `go version -m app.wasm` says "unrecognized file
+// format" (Go 1.26). The same facts are there in other forms: the runtime.modinfo string
+// (between its two 16-byte sentinels, as cmd/go wrote it) and the Go version in the
+// "producers" custom section. The data segments, laid out at their linear-memory
+// offsets (zeros the linker omitted filled back in), are searched like ELF's rodata:
+// a wasm pointer is 8 bytes, little-endian.
+//
 // Usage:
 //
 //	driftprobe inspect BINARY REQUEST.json [-symbols]   (JSON report on stdout;
@@ -23,6 +32,7 @@ import (
 	"debug/elf"
 	"debug/macho"
 	"debug/pe"
+	"errors"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -34,6 +44,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -143,6 +154,16 @@ func load(r io.ReaderAt, fileSize uint64, magic []byte) (*image, error) {
 		return nil
 	}
 	switch {
+	case isWasm(magic):
+		w, err := readWasm(r, fileSize)
+		if err != nil {
+			return nil, err
+		}
+		im.format, im.order, im.ptr = "wasm", binary.LittleEndian, 8
+		if w.mem.size > 0 {
+			im.segs = []segment{w.mem}
+			im.tiers[0] = []segment{w.mem}
+		}
 	case bytes.HasPrefix(magic, []byte("\x7fELF")):
 		f, err := elf.NewFile(r)
 		if err != nil {
@@ -479,10 +500,15 @@ func inspect(path, reqPath string, withSymbols bool) {
 		fail("usage", "cannot read the request %s", reqPath)
 	}
 	magic := make([]byte, 4)
-	if _, err := f.ReadAt(magic, 0); err != nil || !(bytes.HasPrefix(magic, []byte("\x7fELF")) || bytes.HasPrefix(magic, []byte("MZ")) || isMachO(magic)) {
-		fail("not-executable", "%s is not an ELF, PE or Mach-O executable", path)
+	if _, err := f.ReadAt(magic, 0); err != nil || !(bytes.HasPrefix(magic, []byte("\x7fELF")) || bytes.HasPrefix(magic, []byte("MZ")) || isMachO(magic) || isWasm(magic)) {
+		fail("not-executable", "%s is not an ELF, PE, Mach-O or WebAssembly executable", path)
 	}
-	bi, err := buildinfo.Read(f)
+	var bi *debug.BuildInfo
+	if isWasm(magic) {
+		bi, err = wasmBuildInfo(f, uint64(st.Size()))
+	} else {
+		bi, err = buildinfo.Read(f)
+	}
 	if err != nil {
 		kind := "corrupt"
 		if strings.Contains(err.Error(), "not a Go executable") && !hasBuildInfoMagic(path) {
@@ -559,6 +585,188 @@ func hasBuildInfoMagic(path string) bool {
 		off += i + 1
 	}
 }
+
+func isWasm(magic []byte) bool { return bytes.Equal(magic, []byte("\x00asm")) }
+
+// wasmModule is what the probe reads of a WebAssembly module: linear memory as its
+// data segments initialise it, and the Go version its producers section names.
+type wasmModule struct {
+	mem       segment
+	goVersion string
+}
+
+var errNotWasm = errors.New("not a WebAssembly module")
+
+// cmd/go wraps runtime.modinfo in these (cmd/go/internal/modload.ModInfoData).
+var (
+	modinfoStart, _ = hex.DecodeString("3077af0c9274080241e1c107e6d618e6")
+	modinfoEnd, _   = hex.DecodeString("f932433186182072008242104116d8f2")
+)
+
+func wasmBuildInfo(r io.ReaderAt, size uint64) (*debug.BuildInfo, error) {
+	w, err := readWasm(r, size)
+	if err != nil {
+		return nil, err
+	}
+	data := w.mem.data
+	for off := 0; ; {
+		i := bytes.Index(data[off:], modinfoStart)
+		if i < 0 {
+			return nil, fmt.Errorf("not a Go executable: no runtime.modinfo in its data segments (built without modules?)")
+		}
+		start := off + i + len(modinfoStart)
+		off = start
+		j := bytes.Index(data[start:], modinfoEnd)
+		if j < 0 {
+			continue
+		}
+		bi, err := debug.ParseBuildInfo(string(data[start : start+j]))
+		if err != nil {
+			continue
+		}
+		if w.goVersion == "" {
+			return nil, fmt.Errorf("its producers section names no Go version")
+		}
+		bi.GoVersion = w.goVersion
+		return bi, nil
+	}
+}
+
+func readWasm(r io.ReaderAt, size uint64) (*wasmModule, error) {
+	raw := make([]byte, size)
+	if _, err := r.ReadAt(raw, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	if len(raw) < 8 || !isWasm(raw[:4]) {
+		return nil, errNotWasm
+	}
+	rd := &wasmReader{b: raw, pos: 8}
+	w := &wasmModule{}
+	type piece struct {
+		addr uint64
+		data []byte
+	}
+	var pieces []piece
+	for rd.pos < len(rd.b) && rd.err == nil {
+		id := rd.byte()
+		n := int(rd.uleb())
+		if rd.err != nil || n > len(rd.b)-rd.pos {
+			return nil, fmt.Errorf("section %d at file offset %d runs past the end of the file (%d bytes): truncated", id, rd.pos, size)
+		}
+		sec := &wasmReader{b: rd.b[:rd.pos+n], pos: rd.pos}
+		rd.pos += n
+		switch id {
+		case 0: // custom
+			if sec.name() == "producers" {
+				for fields := sec.uleb(); fields > 0 && sec.err == nil; fields-- {
+					field := sec.name()
+					for vals := sec.uleb(); vals > 0 && sec.err == nil; vals-- {
+						lang, version := sec.name(), sec.name()
+						if field == "language" && lang == "Go" {
+							w.goVersion = version
+						}
+					}
+				}
+			}
+		case 11: // data
+			for count := sec.uleb(); count > 0 && sec.err == nil; count-- {
+				flags := sec.uleb()
+				if flags == 2 {
+					sec.uleb() // memory index
+				}
+				var addr uint64
+				if flags != 1 { // active: an i32.const offset expression
+					if op := sec.byte(); op != 0x41 {
+						return nil, fmt.Errorf("a data segment's offset is not an i32.const (opcode %#x)", op)
+					}
+					addr = uint64(uint32(sec.sleb()))
+					if sec.byte() != 0x0b {
+						return nil, fmt.Errorf("a data segment's offset expression does not end")
+					}
+				}
+				data := sec.bytes(int(sec.uleb()))
+				if flags != 1 && sec.err == nil {
+					pieces = append(pieces, piece{addr, data})
+				}
+			}
+		}
+		if sec.err != nil {
+			return nil, fmt.Errorf("section %d: %v", id, sec.err)
+		}
+	}
+	if rd.err != nil {
+		return nil, rd.err
+	}
+	if len(pieces) == 0 {
+		return w, nil
+	}
+	lo, hi := pieces[0].addr, uint64(0)
+	for _, p := range pieces {
+		lo, hi = min(lo, p.addr), max(hi, p.addr+uint64(len(p.data)))
+	}
+	mem := make([]byte, hi-lo)
+	for _, p := range pieces {
+		copy(mem[p.addr-lo:], p.data)
+	}
+	w.mem = segment{addr: lo, size: hi - lo, data: mem}
+	return w, nil
+}
+
+// wasmReader reads the WebAssembly binary format's LEB128 numbers and names.
+type wasmReader struct {
+	b   []byte
+	pos int
+	err error
+}
+
+func (r *wasmReader) byte() byte {
+	if r.pos >= len(r.b) {
+		r.err = io.ErrUnexpectedEOF
+		return 0
+	}
+	r.pos++
+	return r.b[r.pos-1]
+}
+
+func (r *wasmReader) uleb() uint64 {
+	var v uint64
+	for shift := 0; shift < 64 && r.err == nil; shift += 7 {
+		c := r.byte()
+		v |= uint64(c&0x7f) << shift
+		if c&0x80 == 0 {
+			return v
+		}
+	}
+	return v
+}
+
+func (r *wasmReader) sleb() int64 {
+	var v int64
+	shift := 0
+	for r.err == nil {
+		c := r.byte()
+		v |= int64(c&0x7f) << shift
+		shift += 7
+		if c&0x80 == 0 {
+			if shift < 64 && c&0x40 != 0 {
+				v |= -1 << shift
+			}
+			return v
+		}
+	}
+	return v
+}
+
+func (r *wasmReader) bytes(n int) []byte {
+	if n < 0 || n > len(r.b)-r.pos {
+		r.err = io.ErrUnexpectedEOF
+		return nil
+	}
+	r.pos += n
+	return r.b[r.pos-n : r.pos]
+}
+
+func (r *wasmReader) name() string { return string(r.bytes(int(r.uleb()))) }
 
 func isMachO(magic []byte) bool {
 	raw := magic

@@ -33,6 +33,7 @@ from pytest_fynecheck.toolchain.gotool import (
     version_tuple,
 )
 from pytest_fynecheck.toolchain.probecache import Reused, reused_run
+from pytest_fynecheck.web.excluded import only_exclusions
 
 # Fyne's own go.mod says `go 1.19` from v2.5 to v2.7: the floor when the module is not resolved.
 FYNE_DOCUMENTED_MIN_GO = "1.19"
@@ -338,7 +339,8 @@ def project_gomod(ctx: Context, needs: Needs) -> str:
     except CheckFailed:  # app.build names the main packages
         what, cwd = "./...", root
     done = package_deps(ctx, what, cwd)
-    if not done.ok:
+    excluded = not done.ok and only_exclusions(done.stderr)
+    if not done.ok and not excluded:
         err = dedupe_errors(done.stderr)
         refused = proxy_refusal(err)
         if refused is not None:  # before go.sum: go.sum names the version it could not get
@@ -356,6 +358,10 @@ def project_gomod(ctx: Context, needs: Needs) -> str:
     extra += f"; workspace {work}" if work else ""
     # A listing of an earlier run (probecache): say so, and from when.
     reused = f" (`go list -deps` {done.note()})" if isinstance(done, Reused) else ""
+    if excluded:  # not go.mod's fault: the build check names the package and its chain
+        goenv = go_env(ctx)
+        extra += (f"; for {goenv.get('GOOS')}/{goenv.get('GOARCH')} build constraints exclude "
+                  "a package it imports (the build check names it)")
     return (
         f"module {path}{where}, requires {FYNE_MODULE} {fyne_version}{extra}; "
         f"go.sum covers the build{reused}"

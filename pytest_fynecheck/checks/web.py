@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
-from pytest_fynecheck.checks import Found, Needs, check
+from pytest_fynecheck.checks import Found, Needs, built_binary, check
+from pytest_fynecheck.checks.app_build import build_app
 from pytest_fynecheck.core.context import Context
-from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.core.model import CheckFailed, InputError
+from pytest_fynecheck.drift.report import UNKNOWN
+from pytest_fynecheck.toolchain.gotool import go_env, main_package
+from pytest_fynecheck.web.build import WASM, make_site
+from pytest_fynecheck.web.excluded import EXCLUDED, excluded_packages
 
 WEB = ("web",)
 
@@ -19,7 +24,37 @@ WEB = ("web",)
     targets=WEB,
 )
 def web_build(ctx: Context, needs: Needs) -> Found:
-    raise CheckFailed("not written yet", "issue 24")
+    try:
+        wasm, detail = build_app(ctx, WASM)
+    except CheckFailed as exc:
+        if EXCLUDED not in exc.detail:
+            raise
+        raise _excluded(ctx, exc) from None
+    pkg = main_package(ctx)
+    site = make_site(ctx, wasm, pkg.import_path)
+    return Found(
+        f"{WASM} {site.sizes()} (`go build` for js/wasm: no fyne CLI used); site {site.dir}: "
+        f"index.html, {site.wasm_exec.name} of {go_env(ctx).get('GOVERSION')} "
+        f"({site.wasm_exec}), {WASM}; {detail}",
+        {"site": str(site.dir), "binary": str(site.wasm)},  # web.serve and web.drift read it
+    )
+
+
+def _excluded(ctx: Context, failed: CheckFailed) -> CheckFailed:
+    """Go's "build constraints exclude all Go files" said as which package, why, and
+    the imports that pull it in."""
+    pkg = main_package(ctx)
+    found = excluded_packages(ctx, pkg.pattern, pkg.import_path)
+    if not found:  # Go said it, and its listing does not show it: keep Go's words
+        return failed
+    target = "{GOOS}/{GOARCH}".format(**go_env(ctx))
+    named = "\n".join(e.text(target) for e in found)
+    fix = (
+        f"remove the import of {found[0].package} from the web build (put the code that "
+        "needs it behind a `//go:build !js` file, with a js/wasm alternative), or use a "
+        "pure-Go package"
+    )
+    return CheckFailed(f"{named}\n(Go said: {failed.detail.strip()[-800:]})", fix)
 
 
 @check(
@@ -52,4 +87,17 @@ def web_window(ctx: Context, needs: Needs) -> Found:
     targets=WEB,
 )
 def web_drift(ctx: Context, needs: Needs) -> str:
-    raise CheckFailed("not written yet", "issue 24")
+    from pytest_fynecheck.drift.check import check as drift_check  # the comparison, on use
+
+    wasm = built_binary(needs, "web.build")
+    try:
+        report = drift_check(ctx, wasm)
+    except InputError as exc:
+        raise CheckFailed(str(exc), "rebuild the .wasm from this tree") from None
+    text = report.text()
+    if report.drifted:
+        hints = dict.fromkeys(a.hint for a in report.drifted if a.hint)
+        raise CheckFailed(text, "; ".join(hints) or "rebuild the .wasm from this tree")
+    unknown = [a.id for a in report.aspects if a.status is UNKNOWN]
+    said = f" ({', '.join(unknown)}: not comparable, see below)" if unknown else ""
+    return f"{wasm.name} matches the tree{said}\n{text}"

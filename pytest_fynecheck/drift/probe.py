@@ -38,7 +38,10 @@ def probe_path(ctx: Context) -> Path:
             PROBE,
             kind="go",
             key_parts=go_sources(src, src),
-            env={"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GOWORK": "off"},
+            # Built for where it runs: a cross context's GOOS/GOARCH (js/wasm) is the
+            # app's target, not the probe's ("" is Go's own default).
+            env={"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GOWORK": "off",
+                 "GOOS": "", "GOARCH": ""},
             hint=lambda _err: "this is a pytest-fynecheck bug or a broken Go install; "
             "report it with this text",
             timeout=300,

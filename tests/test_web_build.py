@@ -1,0 +1,293 @@
+"""The web target's build side for real: js/wasm builds of the sample app and of a cgo-only
+sample, the site (index.html, the toolchain's wasm_exec.js, app.wasm), wasm_exec.js found
+and compared, and drift on a .wasm (issue 24)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FynecheckRun, run_fynecheck
+from support.drift import MODES, build, copy_repo, host, make_other, make_repo, run
+from support.env import cache
+from support.sample import HELLO, MODULE, ROOT
+
+from pytest_fynecheck.checks import Found
+from pytest_fynecheck.checks.web import web_build, web_drift
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, Result, Status
+from pytest_fynecheck.drift import probe
+from pytest_fynecheck.web import WEB_ENV
+from pytest_fynecheck.web.build import make_site
+from pytest_fynecheck.web.excluded import excluded_packages, only_exclusions
+from pytest_fynecheck.web.wasmexec import compare_wasm_exec, find_wasm_exec
+
+WEBCGO = ROOT / "fixtures" / "webcgo"
+GOROOT_JS = "lib/wasm/wasm_exec.js"
+# A toolchain GOTOOLCHAIN fetches as a module; before Go 1.24 such a GOROOT has no misc/.
+OLD_GO = "go1.22.12"
+OTHER_GO = "go1.24.13"
+
+
+def _web_ctx(project: Path, scratch: Path, **env: str) -> Context:
+    ctx = Context(project, scratch, cache(), timeout=900)
+    ctx.name = "web"
+    ctx.environ.update({**WEB_ENV, **env})
+    return ctx
+
+
+def _check(run_: FynecheckRun, check_id: str, where: str = "web") -> dict[str, Any]:
+    found = [c for c in run_.report.get("checks", []) if c["id"] == check_id and c["os"] == where]
+    assert len(found) == 1, (check_id, where, run_)
+    check: dict[str, Any] = found[0]
+    return check
+
+
+def _goroot() -> Path:
+    return Path(run(HELLO, ["go", "env", "GOROOT"]).strip())
+
+
+def test_hello_builds_for_the_web_and_its_wasm_matches_the_tree(
+    pytester: pytest.Pytester, hello: Path
+) -> None:
+    run_ = run_fynecheck(pytester, hello, "--fynecheck-os=web", "-k", "web.build or web.drift")
+    built = _check(run_, "web.build")
+    assert built["status"] == "ok", run_
+    sizes = re.search(r"app\.wasm (\d+\.\d) MB raw, (\d+\.\d) MB gzipped", built["detail"])
+    assert sizes, built
+    site = Path(built["artifacts"]["site"])
+    wasm = Path(built["artifacts"]["binary"])
+    assert wasm == site / "app.wasm"
+    data = wasm.read_bytes()
+    assert data[:4] == b"\0asm"
+    # The sizes shown are this file's (gzip -6 and Python's zlib make the same stream).
+    assert sizes[1] == f"{len(data) / 1e6:.1f}"
+    assert sizes[2] == f"{len(gzip.compress(data, 6)) / 1e6:.1f}"
+    # The toolchain's own wasm_exec.js, byte for byte, and a page that runs the .wasm.
+    assert (site / "wasm_exec.js").read_bytes() == (_goroot() / GOROOT_JS).read_bytes()
+    page = (site / "index.html").read_text()
+    for needed in ('src="wasm_exec.js"', "new Go()", 'fetch("app.wasm")', "go.run("):
+        assert needed in page, page
+    assert "`go build` for js/wasm" in built["detail"], built
+    drift = _check(run_, "web.drift")
+    assert drift["status"] == "ok", drift
+    assert "GOOS/GOARCH=js/wasm" in drift["detail"] and "format=wasm" in drift["detail"]
+    assert "[✓] drift embed: match: 2 embedded file(s) match the disk" in drift["detail"]
+    assert "[✓] drift deps: match" in drift["detail"]
+
+
+def test_a_cgo_only_import_fails_web_build_naming_the_package_and_its_chain(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    project = tmp_path / "webcgo"
+    shutil.copytree(WEBCGO, project)
+    run_ = run_fynecheck(pytester, project, "--fynecheck-os=web", "-k",
+                         "web.build or app.build or project.gomod")
+    built = _check(run_, "web.build")
+    assert built["status"] == "fail", run_
+    first = built["detail"].splitlines()[0]
+    assert first == (
+        "example.com/webcgo/internal/native is excluded for js/wasm (it needs cgo, which "
+        'js/wasm does not have: native.go imports "C"); imported by main '
+        "(example.com/webcgo) → example.com/webcgo/internal/gui → "
+        "example.com/webcgo/internal/native"
+    ), built
+    assert "remove the import of example.com/webcgo/internal/native" in built["hint"]
+    # go.mod is not what is wrong: project.gomod passes, saying the build check names it.
+    gomod = _check(run_, "project.gomod")
+    assert gomod["status"] == "ok" and "build constraints exclude" in gomod["detail"], gomod
+    # The same sample builds natively (cgo on): the web target alone excludes it.
+    native = _check(run_, "app.build", "host")
+    assert native["status"] == "ok", native
+
+
+def test_a_package_for_other_systems_is_named_with_its_constraint(tmp_path: Path) -> None:
+    """Not only cgo: a package whose files are all `//go:build linux` is named with that."""
+    mod = tmp_path / "tags"
+    (mod / "lin").mkdir(parents=True)
+    (mod / "go.mod").write_text("module example.com/tags\n\ngo 1.22\n")
+    (mod / "main.go").write_text('package main\n\nimport "example.com/tags/lin"\n\n'
+                                 "func main() { lin.F() }\n")
+    (mod / "lin" / "lin.go").write_text("//go:build linux\n\npackage lin\n\nfunc F() {}\n")
+    found = excluded_packages(_web_ctx(mod, tmp_path), ".", "example.com/tags")
+    assert [e.text("js/wasm") for e in found] == [
+        "example.com/tags/lin is excluded for js/wasm (its files build only where `linux`); "
+        "imported by main (example.com/tags) → example.com/tags/lin"
+    ]
+
+
+def test_only_exclusions_tells_them_from_other_go_errors() -> None:
+    excluded = ("package example.com/a\n\timports example.com/b\n\timports example.com/c: "
+                "build constraints exclude all Go files in /x/c\n")
+    assert only_exclusions(excluded)
+    # A go.sum problem beside it is go.mod's to report: project.gomod must still fail.
+    assert not only_exclusions(excluded + "main.go:4:2: missing go.sum entry for module "
+                               "providing package example.com/d\n")
+    assert not only_exclusions("")
+
+
+def test_a_goroot_without_wasm_exec_names_every_path_looked_in(tmp_path: Path) -> None:
+    """A copy of GOROOT (a symlink farm) with lib/wasm gone, pointed at by GOROOT."""
+    real = _goroot()
+    fake = tmp_path / "goroot"
+    fake.mkdir()
+    for entry in real.iterdir():
+        if entry.name != "lib":
+            (fake / entry.name).symlink_to(entry)
+    (fake / "lib").mkdir()
+    for entry in (real / "lib").iterdir():
+        if entry.name != "wasm":
+            (fake / "lib" / entry.name).symlink_to(entry)
+    ctx = _web_ctx(tmp_path, tmp_path, GOROOT=str(fake))
+    with pytest.raises(CheckFailed) as caught:
+        find_wasm_exec(ctx)
+    detail = caught.value.detail
+    assert f"at GOROOT {fake} has no wasm_exec.js" in detail, detail
+    assert f"looked in {fake / GOROOT_JS} and {fake / 'misc/wasm/wasm_exec.js'}" in detail
+    assert find_wasm_exec(_web_ctx(tmp_path, tmp_path)) == real / GOROOT_JS
+
+
+def test_a_pre_1_24_module_toolchain_has_no_wasm_exec_and_it_is_said(tmp_path: Path) -> None:
+    """GOTOOLCHAIN's module of Go 1.22 has no misc/: the old place is looked in first."""
+    ctx = _web_ctx(tmp_path, tmp_path, GOTOOLCHAIN=OLD_GO)
+    with pytest.raises(CheckFailed) as caught:
+        find_wasm_exec(ctx)
+    detail = caught.value.detail
+    assert re.search(rf"{OLD_GO} at GOROOT \S+toolchain@v0\.0\.1-{OLD_GO}\S+ has no "
+                     r"wasm_exec\.js: looked in \S+/misc/wasm/wasm_exec\.js and "
+                     r"\S+/lib/wasm/wasm_exec\.js", detail), detail
+
+
+@pytest.fixture(scope="module")
+def tiny_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small js/wasm program's site, made as web.build makes one, copied out of the cache
+    (the tests edit it)."""
+    tmp = tmp_path_factory.mktemp("web-site")
+    repo = make_other(tmp / "other")
+    wasm = build(repo, (), WEB_ENV, name="app.wasm")
+    site = make_site(_web_ctx(repo, tmp), wasm, "other")
+    copy = tmp / "site"
+    shutil.copytree(site.dir, copy)
+    return copy
+
+
+def test_the_sites_wasm_exec_is_the_one_of_the_go_that_built_it(
+    tiny_site: Path, tmp_path: Path
+) -> None:
+    ctx = _web_ctx(tmp_path, tmp_path)
+    version = run(HELLO, ["go", "env", "GOVERSION"]).strip()
+    said = compare_wasm_exec(ctx, tiny_site)
+    assert said == (f"{tiny_site / 'wasm_exec.js'} is {version}'s wasm_exec.js "
+                    f"({_goroot() / GOROOT_JS}), the Go that built app.wasm"), said
+
+
+def test_another_versions_wasm_exec_is_a_mismatch_naming_both(
+    tiny_site: Path, tmp_path: Path
+) -> None:
+    """An edited copy stands for another release's file (the glue changes between them)."""
+    site = tmp_path / "site"
+    shutil.copytree(tiny_site, site)
+    served = site / "wasm_exec.js"
+    served.write_text(served.read_text().replace("globalThis.Go = class {",
+                                                 "globalThis.Go = class { // go1.20"))
+    version = run(HELLO, ["go", "env", "GOVERSION"]).strip()
+    with pytest.raises(CheckFailed) as caught:
+        compare_wasm_exec(_web_ctx(tmp_path, tmp_path), site)
+    reference = _goroot() / GOROOT_JS
+    detail = caught.value.detail
+    assert detail.startswith(f"{served} (") and "is not the wasm_exec.js of " in detail
+    assert f"of {version}, which built app.wasm: that is {reference} (" in detail, detail
+    assert caught.value.hint == f"copy the right file: cp {reference} {served}"
+
+
+def test_a_wasm_built_by_another_go_is_compared_with_that_gos_file(tmp_path: Path) -> None:
+    """A .wasm built by Go 1.24 (GOTOOLCHAIN, as a fyne CLI built with it would) is held to
+    Go 1.24's wasm_exec.js, found through that toolchain, not to this context's Go."""
+    repo = make_other(tmp_path / "other")
+    wasm = build(repo, (), {**WEB_ENV, "GOTOOLCHAIN": OTHER_GO}, name="app.wasm")
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copy(wasm, site / "app.wasm")
+    ctx = _web_ctx(tmp_path, tmp_path)
+    other = find_wasm_exec(ctx, {"GOTOOLCHAIN": OTHER_GO})
+    assert f"toolchain@v0.0.1-{OTHER_GO}" in str(other), other
+    shutil.copy(other, site / "wasm_exec.js")
+    said = compare_wasm_exec(ctx, site)
+    assert said.startswith(f"{site / 'wasm_exec.js'} is {OTHER_GO}'s wasm_exec.js ({other})")
+    (site / "wasm_exec.js").write_text("// not Go's\n")
+    with pytest.raises(CheckFailed) as caught:
+        compare_wasm_exec(ctx, site)
+    assert f"of {OTHER_GO}, which built app.wasm: that is {other}" in caught.value.detail
+
+
+def test_wasm_build_info_is_what_go_records_for_the_same_build_natively(tmp_path: Path) -> None:
+    """`go version -m` cannot read a .wasm (Go's wasm linker leaves the block out), so the
+    oracle is the same tree built for linux: everything but the target is the same."""
+    repo = make_other(tmp_path / "other")
+    wasm = build(repo, MODES["release"], WEB_ENV, name="app.wasm")
+    native = build(repo, MODES["release"])
+    oracle = json.loads(run(repo, ["go", "version", "-m", "-json", str(native)]))
+    request = {"packages": [], "contents": [], "data_max": 0}
+    seen = probe.inspect(_web_ctx(repo, tmp_path), wasm, request)
+    assert seen["format"] == "wasm" and seen["ptr_size"] == 8
+    info = seen["buildinfo"]
+    target = {"GOOS", "GOARCH", "CGO_ENABLED", "GOAMD64"}
+    assert {s["Key"]: s["Value"] for s in info["Settings"] if s["Key"] in target} == {
+        "GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0"}
+
+    def rest(bi: dict[str, object]) -> dict[str, object]:
+        return {**bi, "Settings": [s for s in bi["Settings"]  # type: ignore[attr-defined]
+                                   if s["Key"] not in target]}
+
+    assert rest(info) == rest(oracle)
+    direct = host(repo).run(["go", "version", "-m", str(wasm)], timeout=300)
+    if direct.ok:  # a Go that reads .wasm build info is the oracle itself
+        assert f"\tpath\t{info['Path']}" in direct.stdout
+    else:
+        assert "unrecognized file format" in direct.output, direct.output
+
+
+def test_web_drift_names_an_embedded_file_edited_after_the_build(hello: Path) -> None:
+    ctx = _web_ctx(hello, hello.parent)
+    try:
+        found = web_build(ctx, {})
+        assert isinstance(found, Found)
+        needs = {"web.build": Result("web.build", "", Status.OK, artifacts=found.artifacts)}
+        assert "embed: match" in str(web_drift(ctx, needs))
+        (hello / "assets" / "greeting.txt").write_text("Hello, edited after the build\n")
+        with pytest.raises(CheckFailed) as caught:
+            web_drift(ctx, needs)
+    finally:
+        ctx.close()
+    detail = caught.value.detail
+    assert f"changed: {MODULE} assets/greeting.txt: a reload shows 30 B" in detail, detail
+    assert "+Hello, edited after the build" in detail and "-Hello from fynecheck!" in detail
+    assert "[✗] drift embed: drift:" in detail
+    assert caught.value.hint.startswith("rebuild the binary")
+
+
+def test_fynecheck_binary_takes_a_wasm_with_the_native_report(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """`--fynecheck-binary app.wasm`: the same items and verdicts as for a native binary
+    (tests/test_drift_plugin.py), vcs included (built with -buildvcs=true in a repo)."""
+    template = make_repo(HELLO, tmp_path / "template")
+    wasm = build(template, MODES["release"], WEB_ENV, name="app.wasm")
+    project = copy_repo(template, tmp_path / "hello")
+    args = ["--fynecheck", f"--fynecheck-binary={wasm}", f"--fynecheck-project={project}",
+            "-k", "drift", "-p", "no:cacheprovider"]
+    result = pytester.runpytest_subprocess(*args, timeout=900)
+    result.assert_outcomes(passed=4, skipped=1)
+    (project / "assets" / "greeting.txt").write_text("Hello, edited for reload\n")
+    result = pytester.runpytest_subprocess(*args, "-rf", timeout=900)
+    result.assert_outcomes(passed=2, failed=2, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["FAILED *drift[[]vcs.modified[]]*", "FAILED *drift[[]embed[]]*"], consecutive=False
+    )
+    result.stdout.fnmatch_lines([f"*changed: {MODULE} assets/greeting.txt: a reload shows 25 B*"])
+    result.stdout.fnmatch_lines(["*GOOS/GOARCH=js/wasm*format=wasm*"])

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FynecheckRun, run_fynecheck
+from conftest import FynecheckRun, path_without, run_fynecheck
 from support.drift import MODES, build, copy_repo, host, make_other, make_repo, run
 from support.env import cache
 from support.sample import HELLO, MODULE, ROOT
@@ -32,6 +33,7 @@ GOROOT_JS = "lib/wasm/wasm_exec.js"
 # A toolchain GOTOOLCHAIN fetches as a module; before Go 1.24 such a GOROOT has no misc/.
 OLD_GO = "go1.22.12"
 OTHER_GO = "go1.24.13"
+FYNE_CLI = "fyne.io/tools/cmd/fyne@v1.7.4"
 
 
 def _web_ctx(project: Path, scratch: Path, **env: str) -> Context:
@@ -53,9 +55,11 @@ def _goroot() -> Path:
 
 
 def test_hello_builds_for_the_web_and_its_wasm_matches_the_tree(
-    pytester: pytest.Pytester, hello: Path
+    pytester: pytest.Pytester, hello: Path, tmp_path: Path
 ) -> None:
-    run_ = run_fynecheck(pytester, hello, "--fynecheck-os=web", "-k", "web.build or web.drift")
+    no_fyne = {"PATH": path_without("fyne", tmp=tmp_path)}
+    run_ = run_fynecheck(pytester, hello, "--fynecheck-os=web", "-k", "web.build or web.drift",
+                         env=no_fyne)
     built = _check(run_, "web.build")
     assert built["status"] == "ok", run_
     sizes = re.search(r"app\.wasm (\d+\.\d) MB raw, (\d+\.\d) MB gzipped", built["detail"])
@@ -73,7 +77,8 @@ def test_hello_builds_for_the_web_and_its_wasm_matches_the_tree(
     page = (site / "index.html").read_text()
     for needed in ('src="wasm_exec.js"', "new Go()", 'fetch("app.wasm")', "go.run("):
         assert needed in page, page
-    assert "`go build` for js/wasm" in built["detail"], built
+    said = "`go build` for js/wasm: no fyne CLI on PATH packs for the browser"
+    assert said in built["detail"], built
     drift = _check(run_, "web.drift")
     assert drift["status"] == "ok", drift
     assert "GOOS/GOARCH=js/wasm" in drift["detail"] and "format=wasm" in drift["detail"]
@@ -291,3 +296,67 @@ def test_fynecheck_binary_takes_a_wasm_with_the_native_report(
     )
     result.stdout.fnmatch_lines([f"*changed: {MODULE} assets/greeting.txt: a reload shows 25 B*"])
     result.stdout.fnmatch_lines(["*GOOS/GOARCH=js/wasm*format=wasm*"])
+
+
+@pytest.fixture(scope="module")
+def fyne_bin() -> Path:
+    """fyne.io/tools' CLI, installed once into the kit's cache (not on the user's PATH:
+    fyne.cli would see it) through the module proxy."""
+    where = cache() / "test-tools" / FYNE_CLI.replace("/", "_").replace("@", "-")
+    bin_dir = where / "bin"
+    if not (bin_dir / "fyne").is_file():
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        run(HELLO, ["go", "install", FYNE_CLI], {"GOBIN": str(bin_dir), "GOFLAGS": "-mod=mod"})
+    return bin_dir
+
+
+def _icon(path: Path) -> None:
+    """A 16x16 opaque PNG: what `fyne package` wants as Icon.png."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    rows = b"".join(b"\0" + bytes([47, 111, 223, 255]) * 16 for _ in range(16))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 6,
+                                                                          0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_a_fyne_cli_packs_the_site_in_a_copy_of_the_project(
+    pytester: pytest.Pytester, hello: Path, fyne_bin: Path
+) -> None:
+    """`fyne package -os wasm` is how users ship: used when the CLI is on PATH, in a copy
+    (the user's tree gets no wasm/ directory), and its site holds what a browser needs."""
+    _icon(hello / "Icon.png")
+    before = sorted(p.relative_to(hello) for p in hello.rglob("*"))
+    env = {"PATH": f"{fyne_bin}:{os.environ['PATH']}"}
+    run_ = run_fynecheck(pytester, hello, "--fynecheck-os=web", "-k", "web.build or web.drift",
+                         env=env)
+    built = _check(run_, "web.build")
+    assert built["status"] == "ok", run_
+    assert re.match(r"\S+\.wasm \d+\.\d MB raw, \d+\.\d MB gzipped \(`fyne package -os wasm`, "
+                    rf"fyne cli version: v1\.7\.4 at {re.escape(str(fyne_bin))}/fyne, in a copy",
+                    built["detail"]), built
+    site = Path(built["artifacts"]["site"])
+    assert {"index.html", "wasm_exec.js"} <= {p.name for p in site.iterdir()}
+    assert Path(built["artifacts"]["binary"]).read_bytes()[:4] == b"\0asm"
+    assert sorted(p.relative_to(hello) for p in hello.rglob("*")) == before
+    drift = _check(run_, "web.drift")
+    assert drift["status"] == "ok", drift
+    assert "[✓] drift embed: match: 2 embedded file(s) match the disk" in drift["detail"]
+
+
+def test_a_project_the_fyne_cli_refuses_is_built_with_go_build_saying_why(
+    pytester: pytest.Pytester, hello: Path, fyne_bin: Path
+) -> None:
+    """No Icon.png: `fyne package` stops; the project does not ship with the CLI, so the
+    kit builds as `go build` does, and says why (not a silent switch)."""
+    env = {"PATH": f"{fyne_bin}:{os.environ['PATH']}"}
+    run_ = run_fynecheck(pytester, hello, "--fynecheck-os=web", "-k", "web.build", env=env)
+    built = _check(run_, "web.build")
+    assert built["status"] == "ok", run_
+    assert ("(`go build` for js/wasm: fyne cli version: v1.7.4 is on PATH, but `fyne package` "
+            "refuses this project: Missing application icon at") in built["detail"], built

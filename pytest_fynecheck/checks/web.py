@@ -8,8 +8,8 @@ from pytest_fynecheck.checks.app_build import build_app
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, InputError
 from pytest_fynecheck.drift.report import UNKNOWN
-from pytest_fynecheck.toolchain.gotool import go_env, main_package
-from pytest_fynecheck.web.build import WASM, make_site
+from pytest_fynecheck.toolchain.gotool import go_env, go_project, main_package
+from pytest_fynecheck.web.build import WASM, Site, fyne_cli, make_site, package_with_fyne
 from pytest_fynecheck.web.excluded import EXCLUDED, excluded_packages
 
 WEB = ("web",)
@@ -24,16 +24,32 @@ WEB = ("web",)
     targets=WEB,
 )
 def web_build(ctx: Context, needs: Needs) -> Found:
+    pkg = main_package(ctx)
+    cli = fyne_cli(ctx)
+    why = "no fyne CLI on PATH packs for the browser"
+    if cli is not None:
+        try:
+            packed = package_with_fyne(ctx, go_project(ctx).module_root, pkg.dir)
+        except CheckFailed as exc:
+            if EXCLUDED not in exc.detail:
+                raise
+            raise _excluded(ctx, exc) from None
+        if isinstance(packed, Site):
+            return Found(
+                f"{packed.wasm.name} {packed.sizes()} (`fyne package -os wasm`, {cli[1]} at "
+                f"{cli[0]}, in a copy of the project); site {packed.dir}",
+                {"site": str(packed.dir), "binary": str(packed.wasm)},
+            )
+        why = f"{cli[1]} is on PATH, but `fyne package` refuses this project: {packed}"
     try:
         wasm, detail = build_app(ctx, WASM)
     except CheckFailed as exc:
         if EXCLUDED not in exc.detail:
             raise
         raise _excluded(ctx, exc) from None
-    pkg = main_package(ctx)
     site = make_site(ctx, wasm, pkg.import_path)
     return Found(
-        f"{WASM} {site.sizes()} (`go build` for js/wasm: no fyne CLI used); site {site.dir}: "
+        f"{WASM} {site.sizes()} (`go build` for js/wasm: {why}); site {site.dir}: "
         f"index.html, {site.wasm_exec.name} of {go_env(ctx).get('GOVERSION')} "
         f"({site.wasm_exec}), {WASM}; {detail}",
         {"site": str(site.dir), "binary": str(site.wasm)},  # web.serve and web.drift read it

@@ -86,22 +86,25 @@ def test_hello_builds_for_the_web_and_its_wasm_matches_the_tree(
     assert "[✓] drift deps: match" in drift["detail"]
 
 
+CGO_CHAIN = (
+    "example.com/webcgo/internal/native is excluded for js/wasm (it needs cgo, which "
+    'js/wasm does not have: native.go imports "C"); imported by main '
+    "(example.com/webcgo) → example.com/webcgo/internal/gui → "
+    "example.com/webcgo/internal/native"
+)
+
+
 def test_a_cgo_only_import_fails_web_build_naming_the_package_and_its_chain(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
     project = tmp_path / "webcgo"
     shutil.copytree(WEBCGO, project)
     run_ = run_fynecheck(pytester, project, "--fynecheck-os=web", "-k",
-                         "web.build or app.build or project.gomod")
+                         "web.build or app.build or project.gomod",
+                         env={"PATH": path_without("fyne", tmp=tmp_path)})
     built = _check(run_, "web.build")
     assert built["status"] == "fail", run_
-    first = built["detail"].splitlines()[0]
-    assert first == (
-        "example.com/webcgo/internal/native is excluded for js/wasm (it needs cgo, which "
-        'js/wasm does not have: native.go imports "C"); imported by main '
-        "(example.com/webcgo) → example.com/webcgo/internal/gui → "
-        "example.com/webcgo/internal/native"
-    ), built
+    assert built["detail"].splitlines()[0] == CGO_CHAIN, built
     assert "remove the import of example.com/webcgo/internal/native" in built["hint"]
     # go.mod is not what is wrong: project.gomod passes, saying the build check names it.
     gomod = _check(run_, "project.gomod")
@@ -360,3 +363,17 @@ def test_a_project_the_fyne_cli_refuses_is_built_with_go_build_saying_why(
     assert built["status"] == "ok", run_
     assert ("(`go build` for js/wasm: fyne cli version: v1.7.4 is on PATH, but `fyne package` "
             "refuses this project: Missing application icon at") in built["detail"], built
+
+
+def test_the_fyne_cli_build_of_a_cgo_only_import_is_named_the_same(
+    pytester: pytest.Pytester, tmp_path: Path, fyne_bin: Path
+) -> None:
+    project = tmp_path / "webcgo"
+    shutil.copytree(WEBCGO, project)
+    _icon(project / "Icon.png")
+    env = {"PATH": f"{fyne_bin}:{os.environ['PATH']}"}
+    run_ = run_fynecheck(pytester, project, "--fynecheck-os=web", "-k", "web.build", env=env)
+    built = _check(run_, "web.build")
+    assert built["status"] == "fail", run_
+    assert built["detail"].splitlines()[0] == CGO_CHAIN, built
+    assert "`fyne package -os wasm` in a copy of the project" in built["detail"], built

@@ -24,16 +24,21 @@ WEB = ("web",)
     targets=WEB,
 )
 def web_build(ctx: Context, needs: Needs) -> Found:
+    try:
+        return _build(ctx)
+    except CheckFailed as exc:
+        if EXCLUDED not in exc.detail:
+            raise
+        raise _excluded(ctx, exc) from None
+
+
+def _build(ctx: Context) -> Found:
+    """With the fyne CLI where it packs this project for the browser, else `go build`."""
     pkg = main_package(ctx)
     cli = fyne_cli(ctx)
     why = "no fyne CLI on PATH packs for the browser"
     if cli is not None:
-        try:
-            packed = package_with_fyne(ctx, go_project(ctx).module_root, pkg.dir)
-        except CheckFailed as exc:
-            if EXCLUDED not in exc.detail:
-                raise
-            raise _excluded(ctx, exc) from None
+        packed = package_with_fyne(ctx, go_project(ctx).module_root, pkg.dir)
         if isinstance(packed, Site):
             return Found(
                 f"{packed.wasm.name} {packed.sizes()} (`fyne package -os wasm`, {cli[1]} at "
@@ -41,12 +46,7 @@ def web_build(ctx: Context, needs: Needs) -> Found:
                 {"site": str(packed.dir), "binary": str(packed.wasm)},
             )
         why = f"{cli[1]} is on PATH, but `fyne package` refuses this project: {packed}"
-    try:
-        wasm, detail = build_app(ctx, WASM)
-    except CheckFailed as exc:
-        if EXCLUDED not in exc.detail:
-            raise
-        raise _excluded(ctx, exc) from None
+    wasm, detail = build_app(ctx, WASM)
     site = make_site(ctx, wasm, pkg.import_path)
     return Found(
         f"{WASM} {site.sizes()} (`go build` for js/wasm: {why}); site {site.dir}: "

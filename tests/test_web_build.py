@@ -94,6 +94,24 @@ CGO_CHAIN = (
 )
 
 
+@pytest.mark.slow
+def test_hello_builds_and_matches_its_tree_in_a_suite_container(
+    pytester: pytest.Pytester, hello: Path
+) -> None:
+    """SUITE-web: the build, the site and the drift probe through the container's own
+    commands (its Go, its GOCACHE volume; the kit's cache mounted)."""
+    run_ = run_fynecheck(pytester, hello, "--fynecheck-os=bookworm-web", "-k",
+                         "web.build or web.drift")
+    built = _check(run_, "web.build", "bookworm-web")
+    assert built["status"] == "ok", run_
+    site = Path(built["artifacts"]["site"])
+    assert {p.name for p in site.iterdir()} >= {"index.html", "wasm_exec.js", "app.wasm"}
+    assert (site / "wasm_exec.js").read_bytes() == (_goroot() / GOROOT_JS).read_bytes()
+    drift = _check(run_, "web.drift", "bookworm-web")
+    assert drift["status"] == "ok", drift
+    assert "[✓] drift embed: match: 2 embedded file(s) match the disk" in drift["detail"]
+
+
 def test_a_cgo_only_import_fails_web_build_naming_the_package_and_its_chain(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:

@@ -9,8 +9,11 @@ once per probe source and Go toolchain into the kit's one cached Go build (gobui
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,14 +33,15 @@ def probe_path(ctx: Context) -> Path:
     """The built probe; builds it on first use (seconds, no cgo)."""
 
     def compute() -> Path:
-        src = _source_dir()
+        parts = go_sources(_source_dir(), _source_dir())
+        src = _sources_in_cache(ctx, parts)
         return cached_build(
             ctx,
             src,
             ".",
             PROBE,
             kind="go",
-            key_parts=go_sources(src, src),
+            key_parts=parts,
             # Built for where it runs: a cross context's GOOS/GOARCH (js/wasm) is the
             # app's target, not the probe's ("" is Go's own default).
             env={"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GOWORK": "off",
@@ -49,6 +53,27 @@ def probe_path(ctx: Context) -> Path:
 
     path: Path = ctx.memoize("drift probe", compute)
     return path
+
+
+def _sources_in_cache(ctx: Context, parts: list[bytes]) -> Path:
+    """The probe's sources copied into the context's cache, where the context can build
+    them: a suite container mounts the kit's cache, not the installed package. Named by
+    their content; copied aside and renamed, so a racing run finds all of them or none."""
+    digest = hashlib.sha256(b"".join(parts)).hexdigest()[:16]
+    where = ctx.cache / "sources" / f"{PROBE}-{digest}"
+    if not (where / "main.go").is_file():
+        tmp = where.with_name(f".{where.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        src = _source_dir()
+        for path in [src / "go.mod", src / "go.sum", *src.glob("*.go")]:  # as go_sources
+            if path.is_file():
+                shutil.copy(path, tmp / path.name)
+        try:
+            tmp.rename(where)
+        except OSError:  # another run's copy is there: the same bytes
+            shutil.rmtree(tmp, ignore_errors=True)
+    return where
 
 
 def inspect(

@@ -21,7 +21,7 @@ from support.sample import HELLO, MODULE, ROOT
 from pytest_fynecheck.checks import Found
 from pytest_fynecheck.checks.web import web_build, web_drift
 from pytest_fynecheck.core.context import Context
-from pytest_fynecheck.core.model import CheckFailed, Result, Status
+from pytest_fynecheck.core.model import CheckFailed, InputError, Result, Status
 from pytest_fynecheck.drift import probe
 from pytest_fynecheck.web import WEB_ENV
 from pytest_fynecheck.web.build import make_site
@@ -395,3 +395,21 @@ def test_the_fyne_cli_build_of_a_cgo_only_import_is_named_the_same(
     assert built["status"] == "fail", run_
     assert built["detail"].splitlines()[0] == CGO_CHAIN, built
     assert "`fyne package -os wasm` in a copy of the project" in built["detail"], built
+
+
+def test_a_wasm_go_did_not_build_or_a_cut_one_is_bad_input_said_as_such(
+    tiny_site: Path, tmp_path: Path
+) -> None:
+    """Never a build info made up: a WebAssembly module with no Go in it, and a cut .wasm."""
+    ctx = _web_ctx(tmp_path, tmp_path)
+    request: dict[str, object] = {"packages": [], "contents": [], "data_max": 0}
+    empty = tmp_path / "empty.wasm"
+    empty.write_bytes(b"\0asm\x01\0\0\0")  # a valid module with no sections
+    with pytest.raises(InputError, match=r"empty\.wasm is not a Go program: it has no Go "
+                       r"build info \(not a Go executable: no runtime\.modinfo"):
+        probe.inspect(ctx, empty, request)
+    cut = tmp_path / "cut.wasm"
+    cut.write_bytes((tiny_site / "app.wasm").read_bytes()[: 1 << 20])
+    with pytest.raises(InputError, match=r"cut\.wasm is truncated or corrupt \(1048576 bytes\): "
+                       r"section \d+ at file offset \d+ runs past the end of the file"):
+        probe.inspect(ctx, cut, request)

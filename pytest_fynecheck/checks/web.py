@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from pytest_fynecheck.checks import Found, Needs, check
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.web import browser
 
 WEB = ("web",)
 
@@ -19,7 +23,25 @@ WEB = ("web",)
     targets=WEB,
 )
 def web_build(ctx: Context, needs: Needs) -> Found:
-    raise CheckFailed("not written yet", "issue 24")
+    # STAND-IN (browser branch): the build branch's web.build replaces this at the merge.
+    from pytest_fynecheck.checks.app_build import build_app
+    from pytest_fynecheck.web.wasmexec import find_wasm_exec
+
+    wasm, detail = build_app(ctx, "app.wasm")
+    site = ctx.scratch / "web-site"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "index.html").write_text(_STAND_IN_INDEX)
+    ctx.run(["cp", str(find_wasm_exec(ctx)), str(wasm), str(site)])
+    return Found(detail, {"site": str(site), "binary": str(site / "app.wasm")})
+
+
+_STAND_IN_INDEX = """<!doctype html>
+<html><head><meta charset="utf-8"><script src="wasm_exec.js"></script></head><body><script>
+const go = new Go();
+WebAssembly.instantiateStreaming(fetch("app.wasm"), go.importObject)
+  .then((r) => go.run(r.instance));
+</script></body></html>
+"""
 
 
 @check(
@@ -29,8 +51,25 @@ def web_build(ctx: Context, needs: Needs) -> Found:
     requires=("web.build",),
     targets=WEB,
 )
-def web_serve(ctx: Context, needs: Needs) -> str:
-    raise CheckFailed("not written yet", "issue 24")
+def web_serve(ctx: Context, needs: Needs) -> Found:
+    from pytest_fynecheck.web.wasmexec import compare_wasm_exec
+
+    site = Path(needs["web.build"].artifacts["site"])
+    report = browser.run_probe(ctx, "serve", site, step="web.serve", timeout=browser.SERVE_TIMEOUT)
+    if report.get("verdict") == "bad-site":
+        raise CheckFailed(f"nothing to serve: {report.get('error')}")
+    if report.get("verdict") != "ok":
+        raise CheckFailed(f"serving {site} failed: {report.get('error') or report.get('verdict')}")
+    problems = browser.served_problems(report)
+    if problems:
+        raise CheckFailed(f"{site} served from {report['url']}: " + "; ".join(problems))
+    served = report["served"]
+    types = ", ".join(
+        f"{name} {got['type']}" for name, got in sorted(served.items())
+        if name.endswith((".wasm", ".js", ".html"))
+    )
+    detail = f"served {site} on {report['url']} ({types}); {compare_wasm_exec(ctx, site)}"
+    return Found(detail, {"site": str(site)})  # web.window loads it
 
 
 @check(
@@ -41,7 +80,65 @@ def web_serve(ctx: Context, needs: Needs) -> str:
     targets=WEB,
 )
 def web_window(ctx: Context, needs: Needs) -> Found:
-    raise CheckFailed("not written yet", "issue 24")
+    site = Path(needs["web.serve"].artifacts["site"])
+    shot = ctx.artifacts() / f"web-window-{ctx.name}.png"
+    shot.unlink(missing_ok=True)  # an earlier run's frame is no evidence of this one
+    timeout = ctx.settings.window_timeout
+    report = browser.run_probe(ctx, "load", site, step="web.window", timeout=timeout, shot=shot)
+    browser.require_tools(ctx, report)
+    return _window_verdict(report, site, timeout)
+
+
+def _window_verdict(report: dict[str, Any], site: Path, timeout: float) -> Found:
+    """The probe's report as a result: a pass only for a non-blank frame with no page error,
+    Go panic or exit of the Go program."""
+    verdict = report.get("verdict")
+    timings = report.get("timings") or {}
+    tail = browser.console_tail(report)
+    frame = f"; its last frame: {report['screenshot']}" if report.get("screenshot") else ""
+    if verdict == "panic":
+        raise CheckFailed(
+            "the app panicked in the browser:\n" + "\n\n".join(report["panics"])[:3000]
+            + frame,
+            "the panic is the app's own, only in js/wasm: read its first line and trace",
+        )
+    if verdict == "exited":
+        raise CheckFailed(
+            f"the Go program exited in the browser (exit code {report.get('exit_code')}), "
+            f"so nothing draws; its last console lines:\n{tail}{frame}",
+        )
+    if verdict == "page-error":
+        raise CheckFailed(
+            "the page threw: " + "; ".join(report["page_errors"][:5]) + f"{frame}\n"
+            f"its last console lines:\n{tail}",
+        )
+    if verdict in ("timeout", "no-canvas"):
+        canvas = report.get("canvas")
+        what = (
+            f"the canvas ({canvas['width']}x{canvas['height']}) stayed blank "
+            f"(one colour)" if canvas else "the page made no canvas"
+        )
+        raise CheckFailed(
+            f"no frame drawn within {timeout:g} s: {what}; the last console lines:\n{tail}",
+            "raise fynecheck_window_timeout if this machine is slow; otherwise read the "
+            "console lines: the app did not reach its first frame",
+        )
+    if verdict == "no-browser":
+        raise CheckFailed(
+            f"headless Chromium did not start: {report.get('error')}",
+            "run chromedriver and chromium-headless-shell by hand to see why; both come "
+            "from the same Debian source (chromium): their versions must match",
+        )
+    if verdict != "ok" or not report.get("screenshot") or not report.get("canvas"):
+        raise CheckFailed(f"loading {site} failed: {report.get('error') or verdict}")
+    canvas = report["canvas"]
+    return Found(
+        f"first non-blank frame {timings.get('first_frame', 0):.1f} s after the page "
+        f"was opened (browser start {timings.get('launch', 0):.1f} s), canvas "
+        f"{canvas['width']}x{canvas['height']}, {report.get('colors')}+ colours; "
+        f"{len(report.get('console') or [])} console lines, no page error or Go panic",
+        {"screenshot": str(report["screenshot"])},
+    )
 
 
 @check(

@@ -233,7 +233,8 @@ class _Runs:
                     "XDG_CACHE_HOME": str(tmp / "xdg-cache")}
         self.procs: list[subprocess.Popen[str]] = []
 
-    def start(self, project: Path, *args: str, k: str = "web") -> subprocess.Popen[str]:
+    def start(self, project: Path, *args: str, k: str = "web.serve or web.window"
+              ) -> subprocess.Popen[str]:
         where = self.tmp / f"run{len(self.procs)}"
         where.mkdir()
         proc = subprocess.Popen(
@@ -295,6 +296,7 @@ def test_a_sigkilled_run_leaves_no_browser_after_the_next_run(
     probes = [pid for pid, _n, _f in live_processes() if _reads(pid, "cmdline", "webpage.py")
               and _reads(pid, "environ", str(runs.tmpdir))]
     assert len(probes) == 1, probes
+    time.sleep(3)  # the page is loaded and polled (for 300 s): no step is cut short
     os.kill(probes[0], signal.SIGKILL)
     run.kill()
     run.wait()

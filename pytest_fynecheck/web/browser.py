@@ -27,6 +27,7 @@ PROBE = PROBES_DIR / "webpage" / "webpage.py"
 MARGIN = 60.0
 SERVE_TIMEOUT = 60.0
 WASM_MIME = "application/wasm"
+PIDS = "webpage: pids "  # the probe's line naming chromedriver's and Chromium's pids
 # The Debian packages the probe names when it finds no browser, driver or Selenium.
 APT = "apt-get install chromium-headless-shell chromium-driver"
 MISSING_HINTS = {
@@ -84,17 +85,18 @@ def run_probe(
         argv += ["--shot", str(shot)]
     label = step_name(step, ctx.name)
     proc = ctx.spawn(argv)
+    recorded: set[int] | None = None  # inside a container the container's end does it
     if isinstance(proc, HostProcess):
-        # A SIGKILLed run's probe (and the browser in its group) is the next run's to end;
-        # inside a container the container's end does it.
+        # A SIGKILLed run's probe (and the browser in its group) is the next run's to end.
         reaper.record_process(proc.pid)
+        recorded = {proc.pid}
     seen = 0
     limit = timeout + MARGIN
     deadline = time.monotonic() + limit
     try:
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-            seen = _forward(ctx, label, proc.output(), seen)
+            seen = _forward(ctx, label, proc.output(), seen, recorded)
         if proc.poll() is None:
             raise CheckFailed(
                 f"the page probe did not finish within {limit:g} s; it printed:\n"
@@ -104,15 +106,24 @@ def run_probe(
     finally:
         proc.stop(grace=10.0)
     output = proc.output()
-    _forward(ctx, label, output, seen)
+    _forward(ctx, label, output, seen, recorded)
     return _report(output, argv)
 
 
-def _forward(ctx: Context, label: str, output: str, seen: int) -> int:
+def _forward(ctx: Context, label: str, output: str, seen: int, recorded: set[int] | None) -> int:
+    """The probe's new progress lines to the context's progress; the chromedriver and
+    Chromium pids it names to the reaper (`recorded`: those done; None: not on this
+    machine), each by pid and start time: if the probe is SIGKILLed alone they outlive it,
+    in a group whose leader is gone, and the next run ends them."""
     lines = output.splitlines()
     done = len(lines) if output.endswith("\n") else max(0, len(lines) - 1)
     for line in lines[seen:done]:
-        if line.startswith("webpage: "):
+        if line.startswith(PIDS):
+            for pid in map(int, line.removeprefix(PIDS).split()):
+                if recorded is not None and pid not in recorded:
+                    reaper.record_process(pid)
+                    recorded.add(pid)
+        elif line.startswith("webpage: "):
             ctx.progress(f"{label}: {line.removeprefix('webpage: ')}")
     return max(seen, done)
 

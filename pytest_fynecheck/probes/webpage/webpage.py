@@ -242,12 +242,13 @@ def guard_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def kill_rest_of_group() -> None:
-    """SIGKILL every other process of our group, when we lead it (the kit starts the probe
-    so; run by hand, the group is the shell's and is left alone)."""
+def rest_of_group() -> list[int]:
+    """The other processes of our group, when we lead it (the kit starts the probe so; run
+    by hand, the group is the shell's: none)."""
     me = os.getpid()
     if os.getpgrp() != me:
-        return
+        return []
+    found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == me:
             continue
@@ -256,8 +257,45 @@ def kill_rest_of_group() -> None:
         except (OSError, IndexError):
             continue
         if len(fields) > 2 and int(fields[2]) == me:
-            with contextlib.suppress(OSError):
-                os.kill(int(entry), signal.SIGKILL)
+            found.append(int(entry))
+    return found
+
+
+_announced: set[int] = set()
+
+
+def announce_processes() -> None:
+    """Name chromedriver's and Chromium's new pids for the kit's reaper: a probe SIGKILLed
+    alone leaves them, in a group whose leader is gone, and the next run ends each by
+    its pid and start time."""
+    pids = sorted(set(rest_of_group()) - _announced)
+    if pids:
+        _announced.update(pids)
+        progress("pids " + " ".join(map(str, pids)))
+
+
+@contextlib.contextmanager
+def announcing(every: float = 0.2) -> Iterator[None]:
+    """Announce new pids while the block runs (Chromium starts inside one driver call)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            announce_processes()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(every * 5)
+
+
+def kill_rest_of_group() -> None:
+    for pid in rest_of_group():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _real_binary(path: str) -> str:
@@ -424,11 +462,13 @@ def load(args: argparse.Namespace, site: Path, result: dict[str, Any]) -> None:
     try:
         progress(f"starting {found['browser']} through {found['chromedriver']}")
         try:
-            driver = webdriver.Chrome(options=options, service=service)
+            with announcing():
+                driver = webdriver.Chrome(options=options, service=service)
         except WebDriverException as exc:
             result.update(verdict="no-browser", error=_first_lines(exc.msg or str(exc)))
             return
         timings["launch"] = round(time.monotonic() - start, 3)
+        announce_processes()
         driver.set_page_load_timeout(max(1.0, args.timeout))
         driver.set_script_timeout(10)
         url = result["url"] + args.page
@@ -436,6 +476,7 @@ def load(args: argparse.Namespace, site: Path, result: dict[str, Any]) -> None:
         t_get = time.monotonic()
         driver.get(url)
         timings["page_loaded"] = round(time.monotonic() - t_get, 3)
+        announce_processes()  # the page's renderer is new
         deadline = t_get + args.timeout
         settle_until: float | None = None
         canvas: dict[str, Any] | None = None
@@ -468,6 +509,7 @@ def load(args: argparse.Namespace, site: Path, result: dict[str, Any]) -> None:
                 break
             if time.monotonic() - last_note >= PROGRESS_EVERY:
                 last_note = time.monotonic()
+                announce_processes()
                 progress(f"waiting for a non-blank frame: {time.monotonic() - t_get:.0f} s of "
                          f"{args.timeout:g} s, {len(page.console)} console lines"
                          + (f", canvas {canvas['width']}x{canvas['height']} "

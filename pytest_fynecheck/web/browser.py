@@ -26,6 +26,7 @@ PROBE = PROBES_DIR / "webpage" / "webpage.py"
 # Beyond the page's own timeout: Chromium's start and stop, the server, the JSON.
 MARGIN = 60.0
 SERVE_TIMEOUT = 60.0
+QUIET = 8.0  # seconds without a probe line before a progress line of our own
 WASM_MIME = "application/wasm"
 PIDS = "webpage: pids "  # the probe's line naming chromedriver's and Chromium's pids
 # The Debian packages the probe names when it finds no browser, driver or Selenium.
@@ -81,8 +82,11 @@ def run_probe(
     Progress lines (the probe's, every 5 s while it waits) go to the context's progress.
     The probe is stopped (its group: chromedriver and Chromium too) on every path."""
     argv = [*_probe_argv(ctx), mode, str(site), "--timeout", f"{timeout:g}"]
-    if shot is not None:
-        argv += ["--shot", str(shot)]
+    # The screenshot is written where the probe runs: a container writes it into the
+    # scratch it shares with this machine, and it is moved to `shot` after.
+    written = shot if shot is None or not _in_container(ctx) else ctx.scratch / shot.name
+    if written is not None:
+        argv += ["--shot", str(written)]
     label = step_name(step, ctx.name)
     proc = ctx.spawn(argv)
     recorded: set[int] | None = None  # inside a container the container's end does it
@@ -93,10 +97,16 @@ def run_probe(
     seen = 0
     limit = timeout + MARGIN
     deadline = time.monotonic() + limit
+    started = last = time.monotonic()
     try:
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-            seen = _forward(ctx, label, proc.output(), seen, recorded)
+            now_seen = _forward(ctx, label, proc.output(), seen, recorded)
+            if now_seen > seen:
+                seen, last = now_seen, time.monotonic()
+            elif time.monotonic() - last >= QUIET:  # a line at least every 10 s
+                last = time.monotonic()
+                ctx.progress(f"{label}: the page probe runs ({last - started:.0f} s)")
         if proc.poll() is None:
             raise CheckFailed(
                 f"the page probe did not finish within {limit:g} s; it printed:\n"
@@ -107,7 +117,12 @@ def run_probe(
         proc.stop(grace=10.0)
     output = proc.output()
     _forward(ctx, label, output, seen, recorded)
-    return _report(output, argv)
+    report = _report(output, argv)
+    if shot is not None and written is not None and written != shot and written.is_file():
+        shutil.move(written, shot)
+    if report.get("screenshot"):
+        report["screenshot"] = str(shot) if shot is not None and shot.is_file() else None
+    return report
 
 
 def _forward(ctx: Context, label: str, output: str, seen: int, recorded: set[int] | None) -> int:

@@ -199,6 +199,28 @@ def test_a_page_that_throws_after_drawing_fails(tmp_path: Path) -> None:
     assert report["page_errors"] == ["Uncaught Error: throws: the page broke after its first frame"]
 
 
+def test_a_go_panic_after_the_first_frame_fails(tmp_path: Path) -> None:
+    report = _load(tmp_path, PAGES / "panics-late")
+    assert "first_frame" in report["timings"], report  # it did draw first
+    assert report["verdict"] == "panic", report
+    assert report["panics"][0].startswith("panic: panics-late: a goroutine died"), report
+
+
+def test_a_go_program_that_exits_fails(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    env = {**os.environ, **cache_env(), "GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0"}
+    subprocess.run(["go", "build", "-o", str(site / "app.wasm"), "."],
+                   cwd=FIXTURES / "webexit", env=env, check=True, timeout=900)
+    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True,
+                            check=True, env=env, timeout=60).stdout.strip()
+    shutil.copy(Path(goroot, "lib", "wasm", "wasm_exec.js"), site)
+    (site / "index.html").write_text(INDEX)
+    report = _load(tmp_path, site, timeout=120)
+    assert report["verdict"] == "exited" and report["exit_code"] == 3, report
+    assert "webexit: no configuration" in "\n".join(report["console_tail"])
+
+
 @pytest.mark.slow
 def test_twenty_loads_in_a_row_all_pass(tmp_path: Path, hello_site: Path) -> None:
     verdicts = [_load(tmp_path, hello_site)["verdict"] for _ in range(LOADS)]

@@ -136,9 +136,18 @@ def _window_verdict(report: dict[str, Any], site: Path, timeout: float) -> Found
         f"first non-blank frame {timings.get('first_frame', 0):.1f} s after the page "
         f"was opened (browser start {timings.get('launch', 0):.1f} s), canvas "
         f"{canvas['width']}x{canvas['height']}, {_colours(int(report['colors']))}; "
-        f"{len(report.get('console') or [])} console lines, no page error or Go panic",
+        f"{len(report.get('console') or [])} console lines, no page error or Go panic"
+        + _console_errors(report),
         {"screenshot": report["screenshot"]} if report.get("screenshot") else {},
     )
+
+
+def _console_errors(report: dict[str, Any]) -> str:
+    errors = list(report.get("console_errors") or [])
+    if not errors:
+        return ""
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"; console errors: {errors[0][:300]}{more}"
 
 
 def _colours(n: int) -> str:

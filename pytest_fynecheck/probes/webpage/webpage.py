@@ -374,12 +374,18 @@ class Page:
         self.page_errors: list[str] = []
         self.panics: list[str] = []  # each a panic's or fatal error's text with its trace
         self.exit_code: int | None = None
+        # console.error lines and failed requests: named in a pass, no fail by themselves
+        # (a page that still draws survived them); the browser's own favicon.ico is none.
+        self.console_errors: list[str] = []
         self._panic: list[str] | None = None
 
     def take(self, entries: list[dict[str, Any]]) -> None:
         for raw in entries:
             entry = parse_log(raw)
             self.console.append(entry)
+            if (entry["level"] == "SEVERE" and entry["source"] != "javascript"
+                    and "favicon.ico" not in entry["where"] + entry["text"]):
+                self.console_errors.append(entry["text"])
             # A Go panic: its "panic:" line and what follows (goroutine trace) until the
             # exit warning; the runtime prints each line to stderr, one console line each.
             for line in entry["text"].splitlines() or [""]:
@@ -528,6 +534,7 @@ def load(args: argparse.Namespace, site: Path, result: dict[str, Any]) -> None:
         result["console"] = page.tail(200)
         result["console_tail"] = page.tail()
         result["page_errors"] = page.page_errors
+        result["console_errors"] = page.console_errors
         result["panics"] = page.panics
         result["exit_code"] = page.exit_code
         if shot and args.shot:

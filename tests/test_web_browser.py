@@ -343,3 +343,19 @@ def test_a_sigkilled_run_stops_its_browser_at_once(runs: _Runs, tmp_path: Path) 
     run.kill()
     run.wait()
     assert wait_until(lambda: runs.ours() == [], 30, 0.2), runs.ours()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_while_the_page_loads_stops_the_browser(
+    runs: _Runs, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Ctrl-C (or SIGTERM) of the run while web.window waits for a frame: the run says
+    interrupted, and no browser is left. (The bound only ends a run that would go on.)"""
+    run = runs.start(_copy("webnodraw", tmp_path), "-o", "fynecheck_window_timeout=300")
+    assert wait_until(lambda: any("chromium" in p for p in runs.ours()), 600, 0.1), \
+        "no browser started"
+    run.send_signal(sig)
+    out, _ = run.communicate(timeout=120)
+    assert run.returncode == 2, out[-3000:]  # pytest's "interrupted"
+    assert f"INTERRUPTED ({sig.name})" in out, out[-3000:]
+    assert runs.ours() == [], out[-2000:]

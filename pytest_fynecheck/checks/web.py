@@ -119,7 +119,8 @@ def _window_verdict(report: dict[str, Any], site: Path, timeout: float) -> Found
             f"(one colour)" if canvas else "the page made no canvas"
         )
         raise CheckFailed(
-            f"no frame drawn within {timeout:g} s: {what}; the last console lines:\n{tail}",
+            f"no frame drawn within {timeout:g} s: {what}{frame}; the last console "
+            f"lines:\n{tail}",
             "raise fynecheck_window_timeout if this machine is slow; otherwise read the "
             "console lines: the app did not reach its first frame",
         )

@@ -448,7 +448,7 @@ def load(args: argparse.Namespace, site: Path, result: dict[str, Any]) -> None:
         result.update(verdict="missing", missing=missing)
         return
     from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
+    from selenium.common.exceptions import TimeoutException, WebDriverException
     from selenium.webdriver.chrome.service import Service
 
     timings: dict[str, float] = {}
@@ -479,8 +479,11 @@ def load(args: argparse.Namespace, site: Path, result: dict[str, Any]) -> None:
         url = result["url"] + args.page
         progress(f"loading {url}")
         t_get = time.monotonic()
-        driver.get(url)
-        timings["page_loaded"] = round(time.monotonic() - t_get, 3)
+        try:
+            driver.get(url)
+            timings["page_loaded"] = round(time.monotonic() - t_get, 3)
+        except TimeoutException:
+            pass  # its load event never came: the loop below reports the timeout, with console
         announce_processes()  # the page's renderer is new
         deadline = t_get + args.timeout
         settle_until: float | None = None

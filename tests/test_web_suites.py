@@ -180,6 +180,34 @@ def test_a_probe_copied_in_serves_offline_and_chromium_draws_without_a_display(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("suite", SERVED)
+def test_the_images_selenium_drives_its_headless_chromium_offline(
+    suite: str, tmp_path: Path
+) -> None:
+    """The page probe's stack as the image installs it (the driver choice: Selenium with
+    Debian's chromedriver): a page loaded, its canvas screenshot, the console log read."""
+    ctx = start_suite(suite, tmp_path, variant="web")
+    try:
+        site = tmp_path / "site"
+        site.mkdir()
+        (site / "index.html").write_text(webpage.PAGE, encoding="utf-8")
+        script = tmp_path / "webpage.py"
+        shutil.copy2(webpage.__file__, script)
+        shot = tmp_path / "canvas.png"
+        done = ctx.run(["python3", str(script), str(site), str(shot), "selenium"], timeout=300)
+        assert done.ok, done.output
+        said = json.loads(done.stdout)
+        assert said["selenium"] is True, said
+        assert any("stand-in says hi" in line for line in said["console"]), said
+        png = images.read_png(shot.read_bytes())
+        assert (png.width, png.height) == (240, 120) and not png.blank, said
+        left = ctx.run(["ps", "-eo", "comm="]).stdout.split()
+        assert not BROWSER & set(left), left  # driver.quit() ended chromedriver and Chromium
+    finally:
+        ctx.close()
+
+
+@pytest.mark.slow
 def test_hello_builds_for_js_wasm_offline_with_the_hosts_go(
     web_box: ContainerContext, hello: Path
 ) -> None:
@@ -266,9 +294,9 @@ def test_sigkill_while_chromium_draws_in_the_container_leaves_nothing_after_the_
     try:
         def drawing() -> bool:
             for box in docker_ids(mine):
-                top = subprocess.run(["docker", "top", box, "-o", "comm"], capture_output=True,
-                                     text=True, timeout=60).stdout.split()
-                if BROWSER & set(top):
+                top = subprocess.run(["docker", "top", box, "-o", "pid,comm"],
+                                     capture_output=True, text=True, timeout=60).stdout
+                if BROWSER & {ln.split()[-1] for ln in top.splitlines()[1:] if ln.split()}:
                     return True
             return False
 
@@ -285,7 +313,7 @@ def test_sigkill_while_chromium_draws_in_the_container_leaves_nothing_after_the_
 
         @pytest.mark.fyne_os("bookworm-web")
         def test_next(fyne_container):
-            assert fyne_container.run(["true"]).ok
+            assert fyne_container.run(["sh", "-c", "exit 0"]).ok
         """
     )
     after = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_next.py", timeout=300)

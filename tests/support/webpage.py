@@ -8,6 +8,9 @@ Standard library only, Python >= 3.11 (bookworm's python3): run as a script in t
 container. `python3 webpage.py SITE_DIR SCREENSHOT [STAY_SECONDS]` prints one JSON object:
 the port, each file's Content-Type as served, and Chromium's exit status and output tail.
 With STAY_SECONDS the browser is kept drawing the page that long first (the kill test).
+With `selenium` for STAY_SECONDS, the page is loaded through the image's driver stack instead
+(python3-selenium, chromedriver, chromium-headless-shell): the canvas's screenshot and the
+browser's console log.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ g.fillStyle = "#c03"; g.fillRect(20, 20, 200, 80);
 </script>"""
 
 BROWSER = "chromium-headless-shell"
+SHELL = "/usr/lib/chromium/chromium-headless-shell"  # the binary the wrapper above runs
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -40,7 +44,29 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass  # stdout is the JSON answer
 
 
-def main(site: Path, shot: Path, stay: float) -> dict[str, object]:
+def _selenium(url: str, shot: Path) -> dict[str, object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = SHELL
+    for flag in ("--no-sandbox", "--disable-dev-shm-usage", "--window-size=320,200"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # An explicit chromedriver: Selenium Manager (which would go online) never runs.
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(url)
+        driver.execute_script("console.log('stand-in says hi')")
+        driver.find_element(By.ID, "c").screenshot(str(shot))
+        return {"selenium": True, "version": driver.capabilities.get("browserVersion", ""),
+                "console": [e.get("message", "") for e in driver.get_log("browser")]}
+    finally:
+        driver.quit()
+
+
+def main(site: Path, shot: Path, mode: str) -> dict[str, object]:
     handler = functools.partial(_Handler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     port = server.server_address[1]
@@ -53,12 +79,14 @@ def main(site: Path, shot: Path, stay: float) -> dict[str, object]:
         url = f"http://127.0.0.1:{port}/index.html"
         # Root in a capability-less container: Chromium's own sandbox cannot start there.
         flags = ["--no-sandbox", "--disable-dev-shm-usage", "--window-size=320,200"]
-        if stay:
+        if mode == "selenium":
+            return {"port": port, "types": types, **_selenium(url, shot)}
+        if mode:
             # The kill test: a browser that stays on the page until the run is SIGKILLed.
             stays = subprocess.Popen([BROWSER, *flags, "--remote-debugging-port=0", url],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                stays.wait(stay)
+                stays.wait(float(mode))
             except subprocess.TimeoutExpired:
                 stays.kill()
                 stays.wait()
@@ -74,4 +102,4 @@ def main(site: Path, shot: Path, stay: float) -> dict[str, object]:
 
 if __name__ == "__main__":
     print(json.dumps(main(Path(sys.argv[1]), Path(sys.argv[2]),
-                          float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)))
+                          sys.argv[3] if len(sys.argv) > 3 else "")))

@@ -24,6 +24,7 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 # A page the stand-in serves: a canvas drawn by 2D JS (no WebGL, no wasm: the plumbing only).
 PAGE = """<!doctype html><meta charset=utf-8><title>stand-in</title>
@@ -56,12 +57,13 @@ def _selenium(url: str, shot: Path) -> dict[str, object]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # An explicit chromedriver: Selenium Manager (which would go online) never runs.
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    logs: Any = driver  # get_log is untyped in Selenium 4
     try:
         driver.get(url)
         driver.execute_script("console.log('stand-in says hi')")
         driver.find_element(By.ID, "c").screenshot(str(shot))
         return {"selenium": True, "version": driver.capabilities.get("browserVersion", ""),
-                "console": [e.get("message", "") for e in driver.get_log("browser")]}
+                "console": [e.get("message", "") for e in logs.get_log("browser")]}
     finally:
         driver.quit()
 

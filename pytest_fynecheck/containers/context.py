@@ -429,9 +429,15 @@ class ContainerProcess:
         return b"".join(self._exec.merged).decode(errors="replace")
 
     def stop(self, grace: float = 5.0) -> int | None:
-        if not self._exec.done.is_set():
+        ended = self._exec.done.is_set()
+        if not ended:
             self._ctx._kill(self._token, "TERM")
             self._exec.wait(grace)
         self._ctx._kill(self._token, "KILL", forget=True)
         self._exec.wait(grace)
+        mirror = self._ctx.mirror
+        if ended and mirror is not None:
+            # A remote engine: what a program that ended by itself wrote (the page probe's
+            # screenshot) comes back as a run's does; its wrapper tarred it as it ended.
+            mirror.pull(self._token)
         return self._exec.returncode()

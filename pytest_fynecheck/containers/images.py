@@ -199,7 +199,7 @@ def _build_here(
 ) -> None:
     _build_base(engine, target, base, recipes, progress)
     _, dockerfile = target.files(recipes)
-    what = f"building image {tag} (display and cgo packages)"
+    what = f"building image {tag} (the packages of {dockerfile.name})"
     progress(f"[{target.name}] {what}; the first build takes a minute or two")
     with failing(what, f"build it by hand to see why: docker build --network "
                  f"host -f {dockerfile} --build-arg BASE={base} -t {tag} {recipes}"):

@@ -6,6 +6,9 @@
    `docker run --rm IMAGE true`                                  goal <= 2x
 2. image build per suite: warm (cache hit) always; cold with --cold (from salted copies
    of the recipes, so no layer is cached; the real images stay)  goals <= 120 s cold, <= 1 s warm
+   With --variant VARIANT (e.g. web) the suites' VARIANT images; cold then salts only the
+   variant's Dockerfile: the debootstrap base is the suite's own, which its full image
+   builds anyway, so the figure is what the variant adds
 3. warm `pytest --fynecheck --fynecheck-os` over 3 suites vs one suite  goal <= 2.5x
 4. with --only remote: warm `--fynecheck-os bookworm` against a remote engine (a
    Docker-in-Docker dockerd whose files this machine does not share) vs the local engine
@@ -29,7 +32,14 @@ from stopwatch import median, timed
 
 from pytest_fynecheck.containers.context import ContainerContext
 from pytest_fynecheck.containers.engine import engine
-from pytest_fynecheck.containers.images import SUITES, Target, ensure_image, recipe_dir
+from pytest_fynecheck.containers.images import (
+    BASE_SCRIPT,
+    SUITES,
+    Target,
+    ensure_image,
+    recipe_dir,
+    unserved,
+)
 from pytest_fynecheck.containers.start import host_go
 from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.displays.servers import x_display
@@ -78,32 +88,46 @@ def _ready_only(spec: tuple[Target, str, Path, Path | None]) -> float:
     return took
 
 
-def bench_images(cold: bool) -> None:
+def bench_images(cold: bool, variant: str = "full") -> None:
     docker = engine(cache_dir())
     for suite in SUITES:
-        target = Target(suite)
+        if unserved(suite, variant):
+            continue
+        target = Target(suite, variant)
         if cold:
-            line(f"image build {suite}, cold (debootstrap + layer)", cold_build(target), None,
-                 "goal <= 120 s")
+            what = "debootstrap + layer" if variant == "full" else "layer on the suite's base"
+            line(f"image build {target.name}, cold ({what})",
+                 cold_build(target, base_too=variant == "full"), None, "goal <= 120 s")
         took = timed(partial(ensure_image, docker, target, cache_dir() / "locks"))
-        line(f"image build {suite}, warm (content tag exists)", took, None, "goal <= 1 s")
+        line(f"image build {target.name}, warm (content tag exists)", took, None, "goal <= 1 s")
 
 
-def cold_build(target: Target) -> float:
+def cold_build(target: Target, base_too: bool = True) -> float:
     """A truly cold build that leaves the real images alone (tests may be using them): the
-    recipes are copied with a salt line, so both content tags are new; removed after."""
+    recipes are copied with a salt line, so the content tags are new (the base's too
+    unless `base_too` is false); what it made is removed after."""
     docker = engine(cache_dir())
     with tempfile.TemporaryDirectory() as tmp:
         recipes = Path(tmp)
         for f in recipe_dir().iterdir():
             if f.is_file():
                 salt = f"\n# bench salt {time.time_ns()}\n".encode()
-                (recipes / f.name).write_bytes(f.read_bytes() + salt)
+                data = f.read_bytes()
+                if not base_too and f.name == BASE_SCRIPT:
+                    salt = b""
+                elif not base_too:
+                    # On the same base, a comment would leave every build step cached: an
+                    # instruction first thing after FROM makes the steps run.
+                    env = f"FROM ${{BASE}}\nENV FYNECHECK_BENCH_SALT={time.time_ns()}\n"
+                    data = data.replace(b"FROM ${BASE}\n", env.encode(), 1)
+                (recipes / f.name).write_bytes(data + salt)
+        if not base_too:  # the suite's own base, built (or reused) outside the timed part
+            ensure_image(docker, Target(target.suite), cache_dir() / "locks")
         start = time.perf_counter()
         tag = ensure_image(docker, target, recipes / "locks", recipes=recipes, prune=False)
         took = time.perf_counter() - start
         base, _ = target.tags(recipes)
-        for old in (tag, base):
+        for old in (tag, base) if base_too else (tag,):
             docker.client.images.remove(old, force=True)
     return took
 
@@ -155,13 +179,15 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="also time cold image builds")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", choices=("start", "images", "matrix", "remote"))
+    parser.add_argument("--variant", default="full",
+                        help="the image variant --only images builds (e.g. web)")
     parser.add_argument("--select", metavar="EXPR",
                         help="only the checks -k EXPR selects, in every matrix run")
     args = parser.parse_args()
     if args.select:
         SELECT.append(args.select)
     if args.only in (None, "images"):
-        bench_images(args.cold)
+        bench_images(args.cold, args.variant)
     if args.only in (None, "start"):
         bench_start(args.repeat)
     if args.only in (None, "matrix"):

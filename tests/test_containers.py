@@ -93,6 +93,14 @@ def test_missing_tool_is_named(bookworm: ContainerContext) -> None:
     with pytest.raises(ToolMissing, match="`fyne-nonexistent` not found on PATH in bookworm"):
         bookworm.run(["fyne-nonexistent"])
     assert bookworm.which("xdpyinfo") == "/usr/bin/xdpyinfo"
+    # As on the host (shutil.which): a program that is also a shell builtin is found by
+    # its file, and runs; a path is taken as given.
+    for tool in ("test", "true", "kill"):
+        assert bookworm.which(tool) == f"/usr/bin/{tool}", tool
+    assert bookworm.run(["test", "-d", "/tmp"]).ok
+    assert bookworm.which("/usr/bin/env") == "/usr/bin/env"
+    assert bookworm.which("/etc/os-release") is None  # a file, not executable
+    assert bookworm.which("/usr/bin/nonexistent") is None
 
 
 def _running(ctx: ContainerContext, word: str) -> list[str]:

@@ -16,6 +16,7 @@ from support.watcher import quick, reference
 
 from pytest_fynecheck.containers.context import SESSION_ID, ContainerContext
 from pytest_fynecheck.containers.engine import LABEL_SESSION, engine
+from pytest_fynecheck.core.context import wait_until
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.reload.modes import BindReloadMode
@@ -107,6 +108,12 @@ def _spawn_and_stop(ctx: ContainerContext) -> None:
     assert proc.poll() is not None and "started" in proc.output()
     ps = ctx.run(["ps", "-eo", "args"]).stdout
     assert "sleep 1005" not in ps
+    # One that ends by itself: what it wrote comes back when it is stopped (the web
+    # target's page probe writes its screenshot so).
+    done = ctx.spawn(["sh", "-c", "echo drawn > spawned.png"], cwd=ctx.scratch)
+    assert wait_until(lambda: done.poll() is not None, 60)
+    done.stop()
+    assert (ctx.scratch / "spawned.png").read_text() == "drawn\n"
 
 
 def _matrix(pytester: pytest.Pytester, hello: Path) -> None:

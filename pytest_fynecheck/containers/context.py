@@ -48,6 +48,15 @@ BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _START = 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0"; '
 _END = '"$@"; rc=$?; trap "" TERM; kill -TERM 0 2>/dev/null; '
 _WRAP = _START + _END + "exit $rc"
+# As shutil.which on the host: an executable file on PATH (or the path given). Not
+# `command -v`, which answers a shell builtin (`test`, `true`, `kill`) with its bare name:
+# a tool the host finds would be "not found" in the container.
+_WHICH = (
+    'case $1 in */*) [ -f "$1" ] && [ -x "$1" ] && echo "$1" && exit 0; exit 1;; esac; '
+    'IFS=:; for d in $PATH; do '
+    'if [ -n "$d" ] && [ -f "$d/$1" ] && [ -x "$d/$1" ]; then echo "$d/$1"; exit 0; fi; '
+    "done; exit 1"
+)
 # Remote: the pid file is back-dated as the stamp `pull_script` compares against.
 _BACKDATE = 'touch -d "@$(($(date +%s) - 2))" "$0"; '
 
@@ -283,7 +292,7 @@ class ContainerContext(Context):
             return shared
         if key not in self._which:
             assert self.container is not None, "ContainerContext used before start()"
-            ex = Exec(self.engine, self.container, ["sh", "-c", 'command -v "$1"', "sh", tool],
+            ex = Exec(self.engine, self.container, ["sh", "-c", _WHICH, "sh", tool],
                       env={"PATH": path})
             found = b"".join(ex.stdout).decode().strip() if ex.wait(60) else ""
             ok = ex.returncode() == 0 and found.startswith("/")
@@ -429,9 +438,15 @@ class ContainerProcess:
         return b"".join(self._exec.merged).decode(errors="replace")
 
     def stop(self, grace: float = 5.0) -> int | None:
-        if not self._exec.done.is_set():
+        ended = self._exec.done.is_set()
+        if not ended:
             self._ctx._kill(self._token, "TERM")
             self._exec.wait(grace)
         self._ctx._kill(self._token, "KILL", forget=True)
         self._exec.wait(grace)
+        mirror = self._ctx.mirror
+        if ended and mirror is not None:
+            # A remote engine: what a program that ended by itself wrote (the page probe's
+            # screenshot) comes back as a run's does; its wrapper tarred it as it ended.
+            mirror.pull(self._token)
         return self._exec.returncode()

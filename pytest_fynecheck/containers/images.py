@@ -33,6 +33,13 @@ VARIANTS = {
     "windows": "Dockerfile.windows",
     "web": "Dockerfile.web",
 }
+# A variant a suite cannot serve: its recipe needs a package that Debian release lacks
+# (checked with apt-cache in each suite). Refused by name when the plan is read, not a
+# minute later by a failing image build.
+UNSERVED = {
+    ("bullseye", "web"): "Debian bullseye has no chromium-headless-shell package, the "
+                         "headless Chromium the web target's container loads the app in",
+}
 BASE_SCRIPT = "base.sh"
 
 
@@ -63,6 +70,9 @@ class Target:
                 f"no image recipe for suite {self.suite!r}, variant {self.variant!r}; "
                 f"suites: {', '.join(SUITES)}; variants: {', '.join(VARIANTS)}"
             )
+        why = unserved(self.suite, self.variant)
+        if why is not None:
+            raise InputError(f"no image for {self.name}: {why}")
 
     def files(self, recipes: Path) -> tuple[Path, Path]:
         return recipes / BASE_SCRIPT, recipes / VARIANTS[self.variant]
@@ -74,6 +84,15 @@ class Target:
         base = f"fynecheck-base:{self.suite}-{base_key}"
         key = _digest(base.encode(), dockerfile.read_bytes())
         return base, f"fynecheck:{self.name}-{key}"
+
+
+def unserved(suite: str, variant: str) -> str | None:
+    """Why `suite` cannot serve `variant`, naming the suites that can; None if it can."""
+    why = UNSERVED.get((suite, variant))
+    if why is None:
+        return None
+    able = [f"{s}-{variant}" for s in SUITES if (s, variant) not in UNSERVED]
+    return f"{why}; use {' or '.join(able)}"
 
 
 def _digest(*parts: bytes) -> str:
@@ -180,7 +199,7 @@ def _build_here(
 ) -> None:
     _build_base(engine, target, base, recipes, progress)
     _, dockerfile = target.files(recipes)
-    what = f"building image {tag} (display and cgo packages)"
+    what = f"building image {tag} (the packages of {dockerfile.name})"
     progress(f"[{target.name}] {what}; the first build takes a minute or two")
     with failing(what, f"build it by hand to see why: docker build --network "
                  f"host -f {dockerfile} --build-arg BASE={base} -t {tag} {recipes}"):

@@ -15,7 +15,7 @@ from pytest_fynecheck.containers.images import Target, ensure_image
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.core.paths import cache_dir
-from pytest_fynecheck.toolchain.cross import WINDOWS_ENV
+from pytest_fynecheck.toolchain.cross import WEB_ENV, WINDOWS_ENV
 from pytest_fynecheck.toolchain.gotool import go_env
 
 _GO: dict[str, Path | None] = {}
@@ -137,7 +137,7 @@ def start_suite(
 
 
 def for_target(ctx: ContainerContext) -> ContainerContext:
-    """A SUITE-windows container cross-builds: its environment, before start() passes it."""
-    if ctx.target.variant == "windows":
-        ctx.environ.update(WINDOWS_ENV)
+    """A SUITE-windows container cross-builds, a SUITE-web one builds for js/wasm: its
+    environment, before start() passes it."""
+    ctx.environ.update({"windows": WINDOWS_ENV, "web": WEB_ENV}.get(ctx.target.variant, {}))
     return ctx

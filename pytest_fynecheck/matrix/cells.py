@@ -34,8 +34,9 @@ def shard(cells: Sequence[ContextSpec], index: int, total: int) -> list[ContextS
 def to_json(cell: ContextSpec, index: int, total: int, toolchains: str) -> dict[str, Any]:
     """One entry of GitHub Actions' `strategy.matrix.include`."""
     base = cell.base or cell
-    # The job's suite: host, or the suite's image (a windows variant is the target axis).
-    suite = "host" if not base.suite else base.suite if base.target == "windows" else base.name
+    # The job's suite: host, or the suite's image (a windows or web variant is the target
+    # axis, so bookworm-web is suite bookworm, target web).
+    suite = "host" if not base.suite else base.suite if base.target != "linux" else base.name
     return {
         "shard": f"{index}/{total}",
         "cell": cell.name,

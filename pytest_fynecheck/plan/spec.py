@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_fynecheck.containers.images import SUITES, VARIANTS
+from pytest_fynecheck.containers.images import SUITES, VARIANTS, unserved
 from pytest_fynecheck.core.context import ContextSettings
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.toolchain.cross import WEB_ENV, WINDOWS_ENV
@@ -94,6 +94,9 @@ def parse_context(text: str, what: str, *, suites_only: bool = False) -> Context
     suite, dash, variant = name.partition("-")
     variant = variant if dash else "full"
     if suite in SUITES and variant in VARIANTS:
+        why = unserved(suite, variant)
+        if why is not None:
+            raise InputError(f"{what}: {name!r}: {why}")
         kind = f"suite-{variant}" if f"suite-{variant}" in KINDS else "suite"
         return _spec(kind, suite if variant == "full" else name, suite=suite, variant=variant)
     row = KINDS.get(name)

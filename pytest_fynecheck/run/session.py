@@ -75,7 +75,8 @@ class Session:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if ended and reporter is not None:
             reporter.write_line(
-                f"fynecheck: ended {len(ended)} display server(s) left by killed runs "
+                # Recorded processes: display servers, and the web target's browser.
+                f"fynecheck: ended {len(ended)} process(es) left by killed runs "
                 f"(pids {', '.join(map(str, ended))})"
             )
 

@@ -56,6 +56,21 @@ def test_embed_table_found_without_symbols_is_the_symbols_table(hello_repo: Path
     assert _without_ids(stripped["tables"]) == _without_ids(tables)
 
 
+def test_one_binary_inspected_at_once_by_two_checks(hello_repo: Path) -> None:
+    """web.serve and web.drift read the same .wasm at once. Fails before: the request
+    file was named by pid and binary, so one call removed the other's ("cannot read
+    the request")."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    binary = build(hello_repo, MODES["default"])
+    ctx = host(hello_repo)
+    probe.probe_path(ctx)  # built once, before the race
+    req: dict[str, Any] = {"packages": [], "contents": [], "data_max": 0}
+    with ThreadPoolExecutor(4) as pool:  # one context, as a run's checks share theirs
+        got = list(pool.map(lambda _: probe.inspect(ctx, binary, req)["buildinfo"], range(16)))
+    assert len(got) == 16 and all(g == got[0] for g in got)
+
+
 def _without_ids(tables: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in t.items() if k not in ("symbol", "addr")} for t in tables]
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import threading
 from importlib import resources
 from pathlib import Path
@@ -88,8 +89,12 @@ def inspect(
         raise InputError(f"{binary}: no such file (the binary to check for drift)")
     if not binary.is_file():
         raise InputError(f"{binary} is not a file (the binary to check for drift)")
-    req = ctx.scratch / f"drift-request-{os.getpid()}-{abs(hash(str(binary)))}.json"
-    req.write_text(json.dumps(request), encoding="utf-8")
+    # One file per call: web.serve and web.drift inspect the same .wasm at once, and a
+    # name from the pid and binary alone was removed under the other's feet.
+    fd, name = tempfile.mkstemp(prefix="drift-request-", suffix=".json", dir=ctx.scratch)
+    req = Path(name)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(request))
     try:
         data = _run(ctx, ["inspect", str(binary), str(req), *(["-symbols"] if symbols else [])])
     finally:

@@ -2,14 +2,13 @@
 `trixie-web` run the web checks in a network-none container of that suite, with its own
 headless Chromium; bullseye-web is refused by name. Real images, real Chromium, real Go.
 
-The container side of the page probe is tested here with a stand-in of our own
-(tests/support/webpage.py): copied into the container's scratch as the kit's probe is,
-serving a site there and drawing it in the suite's Chromium, its screenshot read back on
-the host. The kit's own probe runs through the real checks (the `hello` tests)."""
+The kit's one page probe (probes/webpage) is run here in the container on a page of our
+own (a 2D canvas: the plumbing, not WebGL): copied into the container's scratch, serving
+the site there and drawing it in the suite's Chromium, its screenshot read back on the
+host; and through the real checks (the `hello` tests)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from conftest import run_fynecheck, start_suite
-from support import webpage
 from support.interrupt import InterruptedRun, wait_for
 
 from pytest_fynecheck.checks import for_context
@@ -39,9 +37,18 @@ from pytest_fynecheck.core.paths import cache_dir
 from pytest_fynecheck.displays import images
 from pytest_fynecheck.plan.spec import KINDS, parse_context
 from pytest_fynecheck.toolchain.cross import WEB_ENV
+from pytest_fynecheck.web import browser
 
 WEB_CHECKS = ("web.build", "web.serve", "web.window", "web.drift")
 SERVED = [s for s in SUITES if (s, "web") not in UNSERVED]  # bookworm, trixie
+# A page drawn by 2D JS (no WebGL, no wasm): what the container's plumbing is tested on.
+PAGE = """<!doctype html><meta charset=utf-8><title>plumbing</title>
+<body style="margin:0;background:#fff"><canvas id=c width=240 height=120></canvas><script>
+const g = document.getElementById("c").getContext("2d");
+g.fillStyle = "#c03"; g.fillRect(20, 20, 200, 80);
+console.log("the plumbing page says hi");
+</script>"""
+RED = bytes((0xCC, 0x00, 0x33))
 # What the page probe runs in the container: the browser (its comm, cut to 15 characters).
 BROWSER = frozenset({"chromium-headle", "chromium-headless-shell", "chromedriver", "chrome"})
 
@@ -159,21 +166,18 @@ def test_a_probe_copied_in_serves_offline_and_chromium_draws_without_a_display(
     assert ctx.which("Xvfb") is None and "DISPLAY" not in ctx.environ
     site = ctx.scratch / "site"
     site.mkdir()
-    (site / "index.html").write_text(webpage.PAGE, encoding="utf-8")
+    (site / "index.html").write_text(PAGE, encoding="utf-8")
     (site / "app.wasm").write_bytes(b"\0asm\x01\0\0\0")  # the smallest valid module
-    script = ctx.scratch / "webpage.py"
-    shutil.copy2(webpage.__file__, script)
-    shot = ctx.artifacts() / "stand-in.png"
-    done = ctx.run(["python3", str(script), str(site), str(shot)], timeout=120)
-    assert done.ok, done.output
-    said = json.loads(done.stdout)
-    assert said["returncode"] == 0, said
-    assert said["types"] == {"app.wasm": "application/wasm", "index.html": "text/html"}, said
+    served = browser.run_probe(ctx, "serve", site, step="plumbing")
+    assert served["verdict"] == "ok", served
+    types = {name: got["type"] for name, got in served["served"].items()}
+    assert types == {"app.wasm": "application/wasm", "index.html": "text/html"}, served
+    shot = ctx.artifacts() / "plumbing.png"
+    said = browser.run_probe(ctx, "load", site, step="plumbing", timeout=60, shot=shot)
+    assert said["verdict"] == "ok", said
     # Written in the container, read here: the screenshot reached the host.
     png = images.read_png(shot.read_bytes())
-    assert (png.width, png.height) == (320, 200) and not png.blank
-    red = bytes((0xCC, 0x00, 0x33))
-    assert png.crop(40, 40, 1, 1).rgb == red, png.crop(40, 40, 1, 1).rgb
+    assert not png.blank and png.crop(40, 40, 1, 1).rgb == RED, said
     # Nothing of the page is left running: the probe's server and browser ended with it.
     left = ctx.run(["ps", "-eo", "comm="]).stdout.split()
     assert not BROWSER & set(left) and "python3" not in left, left
@@ -184,25 +188,21 @@ def test_a_probe_copied_in_serves_offline_and_chromium_draws_without_a_display(
 def test_the_images_selenium_drives_its_headless_chromium_offline(
     suite: str, tmp_path: Path
 ) -> None:
-    """The page probe's stack as the image installs it (the driver choice: Selenium with
+    """The page probe's stack as each image installs it (the driver choice: Selenium with
     Debian's chromedriver): a page loaded, its canvas screenshot, the console log read."""
     ctx = start_suite(suite, tmp_path, variant="web")
     try:
         site = tmp_path / "site"
         site.mkdir()
-        (site / "index.html").write_text(webpage.PAGE, encoding="utf-8")
-        script = tmp_path / "webpage.py"
-        shutil.copy2(webpage.__file__, script)
+        (site / "index.html").write_text(PAGE, encoding="utf-8")
         shot = tmp_path / "canvas.png"
-        done = ctx.run(["python3", str(script), str(site), str(shot), "selenium"], timeout=300)
-        assert done.ok, done.output
-        said = json.loads(done.stdout)
-        assert said["selenium"] is True, said
-        assert any("stand-in says hi" in line for line in said["console"]), said
+        said = browser.run_probe(ctx, "load", site, step="plumbing", timeout=120, shot=shot)
+        assert said["verdict"] == "ok", said
+        assert any("the plumbing page says hi" in line for line in said["console"]), said
         png = images.read_png(shot.read_bytes())
-        assert (png.width, png.height) == (240, 120) and not png.blank, said
+        assert not png.blank and png.crop(40, 40, 1, 1).rgb == RED, said
         left = ctx.run(["ps", "-eo", "comm="]).stdout.split()
-        assert not BROWSER & set(left), left  # driver.quit() ended chromedriver and Chromium
+        assert not BROWSER & set(left), left  # the probe ended chromedriver and Chromium
     finally:
         ctx.close()
 
@@ -264,9 +264,8 @@ def test_sigkill_while_chromium_draws_in_the_container_leaves_nothing_after_the_
 ) -> None:
     """SIGKILL of a run whose suite-web container has Chromium on a page: the container
     (and the browser in it) outlives the run, and the next run that uses containers
-    removes it. The stand-in probe keeps the browser up; the kit's own is the same
-    process in the same container."""
-    shutil.copy2(webpage.__file__, pytester.path / "webpage_probe.py")
+    removes it. The kit's probe keeps the browser up on a page that never draws."""
+    shutil.copy2(browser.PROBE, pytester.path / "webpage_probe.py")
     pytester.makepyfile(
         test_hold="""
         import pathlib, shutil
@@ -280,7 +279,7 @@ def test_sigkill_while_chromium_draws_in_the_container_leaves_nothing_after_the_
             (site / "index.html").write_text("<canvas></canvas>")
             script = ctx.scratch / "webpage_probe.py"
             shutil.copy2(pathlib.Path(__file__).with_name("webpage_probe.py"), script)
-            ctx.run(["python3", str(script), str(site), str(ctx.scratch / "s.png"), "600"],
+            ctx.run(["python3", str(script), "load", str(site), "--timeout", "600"],
                     timeout=900)
         """
     )

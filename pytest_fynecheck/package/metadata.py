@@ -3,10 +3,11 @@ cmd/fyne/internal/metadata for the file, commands/package.go `validate`, `isVali
 and `validateAppID` for the fields).
 
 Each finding says whether `fyne package -os linux` itself refuses it (`cli_refuses`):
-tests/test_package_metadata.py holds that to the real CLI. The kit also fails two things
-that CLI accepts for Linux but that break a release: an ID without a dot (the CLI refuses
-it for Android, iOS and `fyne release -os windows`) and an Icon named .png that is not a
-PNG (the CLI copies it as is and the desktop shows a generic icon).
+tests/test_package.py holds that to the real CLI. The kit also fails three things that
+CLI may accept for Linux but that break a release: an unset ID or one without a dot (the
+CLI refuses it for Android, iOS and `fyne release -os windows`), a '/' in Name or ID
+(file names), and an Icon named .png that is not a PNG (the CLI copies it as is and the
+desktop shows a generic icon).
 """
 
 from __future__ import annotations
@@ -102,6 +103,12 @@ def lint(src_dir: Path) -> Lint:
         typed = False
     if not typed:  # the CLI stops at the first decode error: the rest is not judged
         return Lint(path, tuple(found), details, None, None)
+    for key, what in (("Name", "the tarball"), ("ID", "the .desktop file and the icon")):
+        if "/" in details.get(key, ""):  # package-unix.go names files after them
+            # Not `cli_refuses`: a '/' alone, or one into a directory that exists, passes.
+            found.append(Finding(f"Details.{key}", True, f"Details.{key} "
+                                 f"{details[key]!r} has a '/': the CLI names {what} after it, "
+                                 "so it fails or writes them outside their directory"))
     found += _id(details.get("ID", ""))
     found += _version(details.get("Version", ""))
     if build <= 0:

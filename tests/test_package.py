@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -17,9 +18,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from support.sample import ROOT
 
+from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.core.paths import cache_dir
-from pytest_fynecheck.package.linux import top_entry
+from pytest_fynecheck.package.linux import install, same_icon, top_entry
 from pytest_fynecheck.package.metadata import lint
 
 PACKAGED = ROOT / "fixtures" / "packaged"
@@ -287,3 +289,52 @@ def test_the_kit_names_what_the_cli_refuses_and_refuses_nothing_it_takes(
         for f in found.failed:
             assert f.field == "Details.ID" or "has a '/'" in f.message or (
                 "not PNG" in f.message or "does not decode" in f.message), (shown, f)
+
+
+def _tarball(tiny: Path, fyne_bin: Path, tmp: Path, edit: tuple[str, str]) -> Path:
+    """The CLI's real tarball of `tiny` (fast: --executable), its .desktop file edited."""
+    (tiny / "FyneApp.toml").write_text("[Details]\n" + "".join(
+        f"{k} = {_toml(v)}\n" for k, v in _VALID.items()))
+    for old in tiny.glob("*.tar.*"):
+        old.unlink()
+    subprocess.run([str(fyne_bin / "fyne"), "package", "-os", "linux", "--executable",
+                    str(tiny / "fake-exe")], cwd=tiny, check=True, capture_output=True,
+                   timeout=120)
+    out = tmp / "x"
+    out.mkdir()
+    subprocess.run(["tar", "-xJf", str(tiny / "Tiny.tar.xz"), "-C", str(out)], check=True)
+    desktop = next(out.rglob("*.desktop"))
+    desktop.write_text(desktop.read_text().replace(*edit))
+    edited = tmp / "Tiny.tar.xz"
+    subprocess.run(["tar", "-cJf", str(edited), "-C", str(out), "fake-exe"], check=True)
+    return edited
+
+
+@pytest.mark.parametrize(("edit", "says"), [
+    (("Exec=fake-exe", "Exec=tiny"), "says Exec=tiny, but `make install` put no executable "
+                                     "at /usr/local/bin/tiny"),
+    (("Icon=com.example.tiny", "Icon=tiny"), "says Icon=tiny, but `make install` put no such "
+                                             "icon under /usr/local/share/pixmaps"),
+])
+def test_a_desktop_file_pointing_where_make_install_put_nothing_is_named(
+    tiny: Path, fyne_bin: Path, tmp_path: Path, edit: tuple[str, str], says: str
+) -> None:
+    """The .desktop file and the Makefile disagree: the menu entry starts nothing, or shows
+    a generic icon. Installed as users do, the kit names the line and the path."""
+    tarball = _tarball(tiny, fyne_bin, tmp_path, edit)
+    ctx = Context(tmp_path, tmp_path, cache_dir(), timeout=300)
+    with pytest.raises(CheckFailed, match=re.escape(says)):
+        install(ctx, tarball, tmp_path / "installed")
+
+
+def test_an_icon_other_than_the_declared_one_is_named(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGBA", (8, 8), (1, 2, 3, 255)).save(tmp_path / "a.png")
+    Image.new("RGBA", (8, 8), (1, 2, 4, 255)).save(tmp_path / "b.png")
+    with pytest.raises(CheckFailed, match=r"the installed icon .*a\.png is not FyneApp\.toml's"):
+        same_icon(tmp_path / "a.png", tmp_path / "b.png")
+    _jpeg(tmp_path / "c.jpg")
+    Image.open(tmp_path / "c.jpg").save(tmp_path / "c.png")  # what the CLI does: decode, PNG
+    assert same_icon(tmp_path / "c.png", tmp_path / "c.jpg") == (
+        "the same pixels, re-encoded as PNG")

@@ -1,24 +1,15 @@
 """package.*: the app as users ship it (issue 25). They run when the project has a
-FyneApp.toml or --fynecheck-package is given (`wanted`), on the host."""
+FyneApp.toml or --fynecheck-package is given (`package.wanted`), on the host."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from pytest_fynecheck.checks import Found, Needs, check
 from pytest_fynecheck.checks.fyne_cli import INSTALL
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, CheckWarning, NotApplicable, Status
 from pytest_fynecheck.package import linux
-from pytest_fynecheck.package.metadata import NAME, lint
+from pytest_fynecheck.package.metadata import lint
 from pytest_fynecheck.toolchain.gotool import go_project, main_package
-
-PREFIX = "package."
-
-
-def wanted(project: Path, forced: bool) -> bool:
-    """The package checks are planned for a project with a FyneApp.toml, or when asked."""
-    return forced or (project / NAME).is_file()
 
 
 def _host_only(ctx: Context) -> None:

@@ -18,12 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pytest_fynecheck.package import FYNEAPP
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # the same parser, before the standard library had it
     import tomli as tomllib
 
-NAME = "FyneApp.toml"
+NAME = FYNEAPP
 DEFAULT_ICON = "Icon.png"  # what the CLI looks for when Details.Icon is empty
 MIN_ICON = 256  # px: smaller icons blur in docks and app grids
 

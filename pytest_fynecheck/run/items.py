@@ -12,10 +12,10 @@ import pytest
 from _pytest.runner import collect_one_node
 
 from pytest_fynecheck.checks import for_context
-from pytest_fynecheck.checks.package import PREFIX, wanted
 from pytest_fynecheck.core import report as doctor
 from pytest_fynecheck.core.model import Result, Status
 from pytest_fynecheck.core.results import record
+from pytest_fynecheck.package import PREFIX, wanted
 from pytest_fynecheck.plan.settings import settings
 from pytest_fynecheck.run.session import core
 

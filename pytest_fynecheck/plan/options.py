@@ -67,6 +67,12 @@ def _core(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
         help="collect one item per readiness check and print a doctor-style report",
     )
     group.addoption(
+        "--fynecheck-package",
+        action="store_true",
+        help="run the package.* checks (fyne package -os linux, installed and validated) "
+        "even when the project has no FyneApp.toml",
+    )
+    group.addoption(
         "--fynecheck-json",
         metavar="PATH",
         help="write the check results as JSON to PATH",

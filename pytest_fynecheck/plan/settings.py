@@ -43,6 +43,7 @@ class Core:
     tags: tuple[str, ...]
     timeout: float  # any one external command
     cache_size: int = 2 << 30  # bytes the build cache may hold (gobuild.sweep)
+    package: bool = False  # --fynecheck-package: package.* without a FyneApp.toml
 
 
 @dataclasses.dataclass(frozen=True)
@@ -324,6 +325,7 @@ def _core(read: _Reader) -> Core:
         tags=read.args("fynecheck_tags"),
         timeout=read.seconds("fynecheck_timeout"),
         cache_size=read.size("--fynecheck-cache-size", "fynecheck_cache_size"),
+        package=bool(read.opt("--fynecheck-package")),
     )
 
 

@@ -15,6 +15,8 @@ from pytest_fynecheck.checks import for_context
 from pytest_fynecheck.core import report as doctor
 from pytest_fynecheck.core.model import Result, Status
 from pytest_fynecheck.core.results import record
+from pytest_fynecheck.package import PREFIX, wanted
+from pytest_fynecheck.plan.settings import settings
 from pytest_fynecheck.run.session import core
 
 
@@ -94,9 +96,13 @@ class CheckFailure(Exception):
 def check_items(parent: pytest.Collector) -> list[pytest.Item]:
     """One CheckItem per check and context (or matrix cell) of this run."""
     items: list[pytest.Item] = []
-    for spec in core(parent.config).plan():
+    session = core(parent.config)
+    packaged = wanted(session.project(), settings(parent.config).core.package)
+    for spec in session.plan():
         suffix = "" if spec.name == "host" else f"@{spec.name}"
         for check_id in for_context(spec.target):
+            if check_id.startswith(PREFIX) and not packaged:
+                continue
             items.append(
                 CheckItem.from_parent(
                     parent, name=f"{check_id}{suffix}", check_id=check_id, context=spec.name

@@ -1,0 +1,63 @@
+"""package.*: the app as users ship it (issue 25). They run when the project has a
+FyneApp.toml or --fynecheck-package is given (`package.wanted`), on the host."""
+
+from __future__ import annotations
+
+from pytest_fynecheck.checks import Found, Needs, check
+from pytest_fynecheck.checks.fyne_cli import INSTALL
+from pytest_fynecheck.core.context import Context
+from pytest_fynecheck.core.model import CheckFailed, CheckWarning, NotApplicable, Status
+from pytest_fynecheck.package import linux
+from pytest_fynecheck.package.metadata import lint
+from pytest_fynecheck.toolchain.gotool import go_project, main_package
+
+
+def _host_only(ctx: Context) -> None:
+    if ctx.name != "host":
+        raise NotApplicable("package checks run on the host (package.install in suites is "
+                            "not written yet)")
+
+
+@check("package.metadata", "FyneApp.toml by the fyne CLI's rules", required=False,
+       hint="fix the FyneApp.toml field named")
+def package_metadata(ctx: Context, needs: Needs) -> str:
+    _host_only(ctx)
+    found = lint(main_package(ctx).dir)
+    fails = [f"{f.field}: {f.message}" for f in found.failed]
+    warns = [f"{f.field}: {f.message}" for f in found.findings if not f.fail]
+    if fails:
+        raise CheckFailed("\n".join(fails + warns), f"fix {found.failed[0].field} in {found.path}")
+    d = found.details
+    size = f"{found.icon_size[0]}x{found.icon_size[1]}" if found.icon_size else "?"
+    facts = (f"{d.get('Name', '')} {d.get('ID', '')} {d.get('Version', '')} build "
+             f"{d.get('Build', 0)}, icon {found.icon} {size}")
+    if warns:
+        raise CheckWarning(facts + "\n" + "\n".join(warns), f"see {found.path}")
+    return facts
+
+
+@check("package.linux", "fyne package -os linux, unpacked and installed", required=False,
+       hint="run `fyne package -os linux` in the project", requires=("package.metadata",
+                                                                      "fyne.cli"), waits=True)
+def package_linux(ctx: Context, needs: Needs) -> Found:
+    _host_only(ctx)
+    cli = needs["fyne.cli"]
+    if ctx.which("fyne") is None or (cli.status is Status.WARN and "deprecated" in cli.detail):
+        raise CheckFailed(f"no fyne CLI to package with: {cli.detail}", cli.hint or INSTALL)
+    pkg, project = main_package(ctx), go_project(ctx)
+    tarball, copy = linux.package(ctx, project.module_root, pkg.dir)
+    done = linux.install(ctx, tarball, copy.parent / "installed")
+    linux.validate_desktop(ctx, done.desktop)
+    source = lint(pkg.dir).icon
+    if source is None:
+        raise CheckFailed("FyneApp.toml's Icon is gone since package.metadata", "run again")
+    same = linux.same_icon(done.icon, source)
+    rel = done.root
+    detail = (f"{tarball.name}: one top-level directory {done.top}/; `make install` "
+              f"DESTDIR={rel} put Exec={done.entry['Exec']} at "
+              f"{done.binary.relative_to(rel)}, Icon={done.entry['Icon']} at "
+              f"{done.icon.relative_to(rel)} ({same} as {source.name}); "
+              f"desktop-file-validate passes on {done.desktop.name}")
+    if cli.status is Status.WARN:
+        detail += f"\n(fyne.cli warned: {cli.detail})"
+    return Found(detail)  # the tarball is in scratch: no artifact that outlives the run

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.toolchain.fynecli import project_copy
 
 DFU = "desktop-file-utils"  # the Debian package of desktop-file-validate
 # Where a desktop finds a bare Exec name (a user's PATH) and a bare Icon name.
@@ -38,13 +39,7 @@ class Installed:
 
 def package(ctx: Context, module_root: Path, src_dir: Path) -> tuple[Path, Path]:
     """Run `fyne package -os linux` in a copy; the tarball and the copy's package dir."""
-    copy = ctx.scratch / f"fyne-package-linux-{ctx.name}"
-    where = copy / src_dir.relative_to(module_root)
-    made = ctx.run(["sh", "-c", 'rm -rf "$2" && mkdir -p "$2" && cp -a "$1"/. "$2"/',
-                    "sh", str(module_root), str(copy)], timeout=600)
-    if not made.ok:
-        raise CheckFailed(f"copying {module_root} to {copy} failed: {made.output[-1000:]}",
-                          "check that the scratch directory has room")
+    where = project_copy(ctx, module_root, src_dir, f"fyne-package-linux-{ctx.name}")
     for old in where.glob("*.tar.xz"):  # a tarball the user left must not pass for ours
         old.unlink()
     done = ctx.run(["fyne", "package", "-os", "linux"], cwd=where)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.toolchain.fynecli import project_copy
 from pytest_fynecheck.toolchain.gobuild import InUse, prune
 from pytest_fynecheck.toolchain.gotool import go_env
 from pytest_fynecheck.web.wasmexec import NAME as WASM_EXEC
@@ -139,13 +140,7 @@ def package_with_fyne(ctx: Context, module_root: Path, package_dir: Path) -> Sit
     """`fyne package -os wasm` in a copy of the module under scratch (it writes wasm/ and
     metadata into the tree it packs); the site is the copy's wasm/ directory. A project
     without an icon gives the CLI's reason (str): the caller builds with `go build`."""
-    copy = ctx.scratch / f"fyne-package-{ctx.name}"
-    where = copy / package_dir.relative_to(module_root)
-    made = ctx.run(["sh", "-c", 'rm -rf "$2" && mkdir -p "$2" && cp -a "$1"/. "$2"/',
-                    "sh", str(module_root), str(copy)], timeout=600)
-    if not made.ok:
-        raise CheckFailed(f"copying {module_root} to {copy} failed: {made.output[-1000:]}",
-                          "check that the scratch directory has room")
+    where = project_copy(ctx, module_root, package_dir, f"fyne-package-{ctx.name}")
     done = ctx.run(["fyne", "package", "-os", "wasm"], cwd=where)
     if not done.ok:
         if NO_ICON in done.output:

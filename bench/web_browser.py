@@ -30,35 +30,27 @@ from typing import Any
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.web import browser
+from pytest_fynecheck.web.build import make_site
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "fixtures" / "hello"
-INDEX = """<!doctype html>
-<html><head><meta charset="utf-8"><script src="wasm_exec.js"></script></head><body><script>
-const go = new Go();
-WebAssembly.instantiateStreaming(fetch("app.wasm"), go.importObject)
-  .then((r) => go.run(r.instance));
-</script></body></html>
-"""
+def _context(where: Path) -> Context:
+    scratch = where / "scratch"
+    scratch.mkdir(exist_ok=True)
+    return Context(where, scratch, where / "cache", environ={**os.environ, "TMPDIR": str(scratch)})
 
 
 def build_site(where: Path) -> Path:
-    site = where / "site"
-    site.mkdir()
+    """hello built for js/wasm by a bare `go build`, in the site the kit makes for it."""
+    wasm = where / "app.wasm"
     env = {**os.environ, "GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0"}
-    subprocess.run(["go", "build", "-o", str(site / "app.wasm"), "."], cwd=HELLO, env=env,
+    subprocess.run(["go", "build", "-o", str(wasm), "."], cwd=HELLO, env=env,
                    check=True, timeout=1800)
-    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True,
-                            check=True, timeout=60).stdout.strip()
-    (site / "wasm_exec.js").write_bytes(Path(goroot, "lib", "wasm", "wasm_exec.js").read_bytes())
-    (site / "index.html").write_text(INDEX)
-    return site
+    return make_site(_context(where), wasm, "hello").dir
 
 
 def loads(site: Path, n: int, where: Path) -> None:
-    scratch = where / "scratch"
-    scratch.mkdir()
-    ctx = Context(where, scratch, where / "cache", environ={**os.environ, "TMPDIR": str(scratch)})
+    ctx = _context(where)
     launch, frame, whole = [], [], []
     for i in range(n):
         start = time.perf_counter()

@@ -34,6 +34,7 @@ from support.sample import ROOT
 
 from pytest_fynecheck.core.context import Context, wait_until
 from pytest_fynecheck.web import browser
+from pytest_fynecheck.web.build import make_site
 
 FIXTURES = ROOT / "fixtures"
 PAGES = FIXTURES / "webpages"
@@ -41,13 +42,6 @@ FYNE = "fyne.io/fyne/v2@v2.7.1"
 LOADS = 20
 BROWSER_NAMES = ("chromium", "chromium-headle", "chromedriver", "chrome_crashpad")
 WEB = ("--fynecheck-os", "web")
-INDEX = """<!doctype html>
-<html><head><meta charset="utf-8"><script src="wasm_exec.js"></script></head><body><script>
-const go = new Go();
-WebAssembly.instantiateStreaming(fetch("app.wasm"), go.importObject)
-  .then((r) => go.run(r.instance));
-</script></body></html>
-"""
 
 
 def _copy(name: str, tmp: Path) -> Path:
@@ -84,18 +78,20 @@ def _host(tmp: Path) -> Context:
     return Context(tmp, scratch, tmp / "cache", environ={**os.environ, "TMPDIR": str(scratch)})
 
 
+def _wasm_site(app: Path, where: Path) -> Path:
+    """`app` built for js/wasm by a bare `go build`, in the site the kit makes for it
+    (web/build.make_site: its index.html and the toolchain's wasm_exec.js)."""
+    env = {**os.environ, **cache_env(), "GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0"}
+    wasm = where / "app.wasm"
+    subprocess.run(["go", "build", "-o", str(wasm), "."], cwd=app, env=env, check=True,
+                   timeout=900)
+    return make_site(_host(where), wasm, app.name).dir
+
+
 @pytest.fixture(scope="module")
 def hello_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """fixtures/hello built for js/wasm with the toolchain's wasm_exec.js: a site."""
-    site = tmp_path_factory.mktemp("hello-site")
-    env = {**os.environ, **cache_env(), "GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0"}
-    subprocess.run(["go", "build", "-o", str(site / "app.wasm"), "."], cwd=FIXTURES / "hello",
-                   env=env, check=True, timeout=900)
-    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True,
-                            check=True, env=env, timeout=60).stdout.strip()
-    shutil.copy(Path(goroot, "lib", "wasm", "wasm_exec.js"), site)
-    (site / "index.html").write_text(INDEX)
-    return site
+    return _wasm_site(FIXTURES / "hello", tmp_path_factory.mktemp("hello-site"))
 
 
 def _frame_colours(png: Path) -> int:
@@ -207,15 +203,7 @@ def test_a_go_panic_after_the_first_frame_fails(tmp_path: Path) -> None:
 
 
 def test_a_go_program_that_exits_fails(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    env = {**os.environ, **cache_env(), "GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0"}
-    subprocess.run(["go", "build", "-o", str(site / "app.wasm"), "."],
-                   cwd=FIXTURES / "webexit", env=env, check=True, timeout=900)
-    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True,
-                            check=True, env=env, timeout=60).stdout.strip()
-    shutil.copy(Path(goroot, "lib", "wasm", "wasm_exec.js"), site)
-    (site / "index.html").write_text(INDEX)
+    site = _wasm_site(FIXTURES / "webexit", tmp_path)
     report = _load(tmp_path, site, timeout=120)
     assert report["verdict"] == "exited" and report["exit_code"] == 3, report
     assert "webexit: no configuration" in "\n".join(report["console_tail"])

@@ -44,11 +44,14 @@ def app_window(ctx: Context, needs: Needs) -> Found:
 
 
 def show_x_window(
-    ctx: Context, display: Display, argv: list[str], env: dict[str, str]
+    ctx: Context, display: Display, argv: list[str], env: dict[str, str],
+    title: str | None = None, inspect: Callable[[MappedWindow], str] | None = None,
 ) -> Found:
     """Start `argv` on X `display`, wait for its window and a non-blank first frame (the
-    screenshot), then stop it."""
-    title = ctx.settings.window_title
+    screenshot), then stop it. `title`: the window's (default: the ini setting's; "" takes
+    the app's first); `inspect(window)`, asked while the app still runs, adds to the
+    detail (package.install's WM_CLASS)."""
+    title = ctx.settings.window_title if title is None else title
     timeout = ctx.settings.window_timeout
     watch = XWindowWatch(ctx, display.env)  # listening before the app starts: no race
     token = secrets.token_hex(8)
@@ -63,6 +66,7 @@ def show_x_window(
             _, owned = win.owner(app.pid, watch.xres_status, carries)
             first = time.monotonic() - start
             shot = write_screenshot(frame, ctx.artifacts() / f"app-window-{ctx.name}.png")
+            seen = f"; {inspect(win)}" if inspect is not None else ""
         finally:
             code = app.stop()
     finally:
@@ -72,7 +76,7 @@ def show_x_window(
         f"window {win.title!r} ({win.id}) viewable on {display.name} after "
         f"{mapped - start:.1f} s, first frame after {first:.1f} s ({frame.colours(256)}+ "
         f"colours, {frame.width}x{frame.height}); {owned}{before}; stopped with SIGTERM "
-        f"(exit {code})",
+        f"(exit {code}){seen}",
         {"screenshot": str(shot)},
     )
 

@@ -3,11 +3,19 @@ FyneApp.toml or --fynecheck-package is given (`package.wanted`), on the host."""
 
 from __future__ import annotations
 
+import copy
+import os
+import shutil
+from pathlib import Path
+
 from pytest_fynecheck.checks import Found, Needs, check
+from pytest_fynecheck.checks.app_window import show_x_window
 from pytest_fynecheck.checks.fyne_cli import INSTALL
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed, CheckWarning, NotApplicable, Status
-from pytest_fynecheck.package import linux
+from pytest_fynecheck.displays.servers import x_display
+from pytest_fynecheck.displays.x11 import MappedWindow, lend_xwindows_probe, xwindows_probe
+from pytest_fynecheck.package import install, linux
 from pytest_fynecheck.package.metadata import lint
 from pytest_fynecheck.toolchain.gotool import go_project, main_package
 
@@ -60,4 +68,76 @@ def package_linux(ctx: Context, needs: Needs) -> Found:
               f"desktop-file-validate passes on {done.desktop.name}")
     if cli.status is Status.WARN:
         detail += f"\n(fyne.cli warned: {cli.detail})"
-    return Found(detail)  # the tarball is in scratch: no artifact that outlives the run
+    # The tarball is in scratch: it does not outlive the run; package.install takes it.
+    return Found(detail, {"tarball": str(tarball)})
+
+
+@check("package.install", "the tarball installed and run on a clean runtime-only desktop",
+       required=False, hint="unpack the tarball on a desktop without Go and run `make "
+       "user-install`", requires=("package.linux",), waits=True)
+def package_install(ctx: Context, needs: Needs) -> Found:
+    _host_only(ctx)
+    from pytest_fynecheck.containers.confine import User
+    from pytest_fynecheck.containers.images import SUITES, Target
+    from pytest_fynecheck.containers.start import start_container
+    from pytest_fynecheck.core.paths import scratch_dir
+
+    tarball = Path(needs["package.linux"].artifacts["tarball"])
+    suite, why = install.suite_for_host(SUITES)
+    # app.window's X probe is compiled where a compiler is: the suite's full image.
+    full = start_container(ctx, Target(suite))
+    try:
+        probe = xwindows_probe(full)
+    finally:
+        full.close()
+    # A user's HOME, not root's: the tarball and the probe go to a directory that user
+    # can read (the kit's cache is under root's HOME, closed to others).
+    stage = scratch_dir()
+    try:
+        stage.chmod(0o755)
+        shutil.copy2(tarball, stage / tarball.name)
+        (stage / tarball.name).chmod(0o644)
+        shutil.copy2(probe, stage / probe.name)
+        (stage / probe.name).chmod(0o755)
+        # The container's own scratch, the user's: the kit's process records (pid files)
+        # are written there from inside, as that user.
+        own = stage / "scratch"
+        (own / ".fynecheck-pids").mkdir(parents=True)
+        for path in (own, own / ".fynecheck-pids"):
+            os.chown(path, USER_UID, USER_UID)
+        user_side = copy.copy(ctx)
+        user_side.scratch = own
+        box = start_container(user_side, Target(suite, "runtime"), readonly=[stage],
+                              user=User(USER_UID, USER_UID))
+        try:
+            done = install.user_install(box, stage / tarball.name)
+            libs = install.library_report(box, ctx, done.binary, _pretty(ctx))
+            lend_xwindows_probe(box, stage / probe.name)
+            display = x_display(box)
+
+            def wm_class(win: MappedWindow) -> str:
+                instance, klass = install.wm_class(box, display.env, win.id)
+                return install.compare_wm_class(done.desktop, done.entry, instance, klass)
+
+            shown = show_x_window(box, display, done.exec_argv, display.env, title="",
+                                  inspect=wm_class)
+        finally:
+            box.close()
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return Found(f"{box.name} container (suite {why}), user {USER_UID}: `make user-install` "
+                 f"of {tarball.name} installed {done.desktop}; {libs}; launched through its "
+                 f"Exec={done.entry['Exec']}: {shown.detail}", shown.artifacts)
+
+
+USER_UID = 1000  # the first user of a Debian desktop
+
+
+def _pretty(ctx: Context) -> str:
+    try:
+        for line in install.OS_RELEASE.read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return "this machine"

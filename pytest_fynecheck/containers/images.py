@@ -32,6 +32,8 @@ VARIANTS = {
     "no-gl-dev": "Dockerfile.no-gl-dev",
     "windows": "Dockerfile.windows",
     "web": "Dockerfile.web",
+    # "runtime": only what a user's desktop has for a Fyne app (package.install, issue 25).
+    "runtime": "Dockerfile.runtime",
 }
 # A variant a suite cannot serve: its recipe needs a package that Debian release lacks
 # (checked with apt-cache in each suite). Refused by name when the plan is read, not a

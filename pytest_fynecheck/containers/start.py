@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pytest_fynecheck.containers.confine import User
-from pytest_fynecheck.containers.context import ContainerContext
+from pytest_fynecheck.containers.context import BASE_PATH, ContainerContext
 from pytest_fynecheck.containers.engine import engine, missing_engine
 from pytest_fynecheck.containers.images import Target, ensure_image
 from pytest_fynecheck.core.context import Context
@@ -67,10 +67,12 @@ def start_container(
     readonly: Sequence[Path] = (),
     environ: Mapping[str, str] | None = None,
     display_mode: str = "xvfb",
+    user: User | None = None,
 ) -> ContainerContext:
     """Build (if needed) and start the container for `target`, set up like `host` (the run's
     host context: its project, scratch, timeout, progress and settings); `environ` is set
-    in it on top of its own (e.g. a matrix cell's GOTOOLCHAIN)."""
+    in it on top of its own (e.g. a matrix cell's GOTOOLCHAIN); `user` replaces the
+    invoking user (package.install's non-root user)."""
     scratch = host.scratch
     progress = host.progress
     docker = engine(cache_dir())
@@ -92,6 +94,7 @@ def start_container(
         tags=host.tags,
         extra_mounts=[host.artifacts()],
         readonly_mounts=readonly,
+        user=user,
     )
     ctx.settings = host.settings
     ctx.environ.update(environ or {})
@@ -138,6 +141,11 @@ def start_suite(
 
 def for_target(ctx: ContainerContext) -> ContainerContext:
     """A SUITE-windows container cross-builds, a SUITE-web one builds for js/wasm: its
-    environment, before start() passes it."""
+    environment, before start() passes it. A SUITE-runtime one is a user's desktop: the
+    host's Go, mounted in every container, is on no PATH there."""
     ctx.environ.update({"windows": WINDOWS_ENV, "web": WEB_ENV}.get(ctx.target.variant, {}))
+    if ctx.target.variant == "runtime":
+        ctx.environ["PATH"] = BASE_PATH
+        for go in ("GOROOT", "GOPROXY", "GOFLAGS", "GOTOOLCHAIN", "GOCACHE", "GOMODCACHE"):
+            ctx.environ.pop(go, None)
     return ctx

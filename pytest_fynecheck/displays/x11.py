@@ -208,6 +208,15 @@ class XWindowWatch:
         self._probe.stop(grace=1.0)
 
 
+_PROBE_KEY = "xwindows probe"
+
+
+def lend_xwindows_probe(ctx: Context, exe: Path) -> None:
+    """Give `ctx`, which has no compiler (a runtime-only container), the probe another
+    context of the same suite compiled: `exe` must be a path `ctx` sees."""
+    ctx.memoize(_PROBE_KEY, lambda: exe)
+
+
 def xwindows_probe(ctx: Context) -> Path:
     """probes/xwindows_probe.c, compiled once per context (x11.libs proves it can be);
     with libXRes where it is installed, so the X server can be asked who owns a window."""
@@ -219,5 +228,5 @@ def xwindows_probe(ctx: Context) -> Path:
         # Without it, a window counts only by its _NET_WM_PID; the detail says so.
         return compile_probe(ctx, "xwindows-no-xres", ["x11"], "#define NO_XRES 1\n" + source)
 
-    exe: Path = ctx.memoize("xwindows probe", build)
+    exe: Path = ctx.memoize(_PROBE_KEY, build)
     return exe

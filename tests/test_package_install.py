@@ -1,0 +1,111 @@
+"""package.install for real (issue 25): fyne package's tarball unpacked and `make
+user-install`ed by a non-root user in a suite's runtime-only container (no Go, no -dev
+package, no compiler), its libraries resolved, and the app launched through the .desktop
+file's Exec line to a non-blank frame, its WM_CLASS held to StartupWMClass."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import run_fynecheck
+from test_package import PACKAGED, _path, fyne_bin  # noqa: F401  (a fixture)
+
+from pytest_fynecheck.containers.engine import LABEL_PID
+from pytest_fynecheck.containers.images import SUITES
+from pytest_fynecheck.package.install import suite_for_host
+
+
+def _orphans() -> set[str]:
+    """Containers of the kit whose owning process is gone: a run that ended left them.
+    (Tests run in parallel: another test's live run's containers are not orphans.)"""
+    out = subprocess.run(["docker", "ps", "-a", "--filter", f"label={LABEL_PID}",
+                          "--format", f'{{{{.ID}}}} {{{{.Label "{LABEL_PID}"}}}}'],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    return {box for box, pid in (ln.split() for ln in out.splitlines())
+            if not Path(f"/proc/{pid}").exists()}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    dest = tmp_path / "packaged app"
+    shutil.copytree(PACKAGED, dest, ignore=shutil.ignore_patterns(".pytest_cache"))
+    return dest
+
+
+def _install(pytester: pytest.Pytester, project: Path, fyne: Path) -> dict[str, str]:
+    before = _orphans()
+    run = run_fynecheck(pytester, project, "-k", "package", env=_path(fyne))
+    # The check's containers (the full one that built the X probe, the runtime one) are
+    # gone after pass or fail.
+    assert _orphans() <= before, run
+    assert "Traceback" not in run.result.stdout.str(), run
+    result: dict[str, str] = run.checks["package.install"]
+    return result
+
+
+def test_the_sample_installs_and_shows_its_window_on_a_clean_desktop(
+    pytester: pytest.Pytester, app: Path, fyne_bin: Path  # noqa: F811
+) -> None:
+    got = _install(pytester, app, fyne_bin)
+    suite, _ = suite_for_host(SUITES)
+    assert got["status"] == "ok", got
+    for part in (f"{suite}-runtime container (suite ", "user 1000: `make user-install` of "
+                 "Packaged.tar.xz installed /home/fynecheck/.local/share/applications/"
+                 "com.example.packaged.desktop",
+                 "every shared library of /home/fynecheck/.local/bin/packaged resolves (ldd)",
+                 "launched through its Exec=/home/fynecheck/.local/bin/packaged: window "
+                 "'Packaged'", "stopped with SIGTERM",
+                 "its WM_CLASS class 'Packaged' matches StartupWMClass"):
+        assert part in got["detail"], got
+
+
+def test_a_window_class_other_than_startup_wm_class_is_named(
+    pytester: pytest.Pytester, app: Path, fyne_bin: Path  # noqa: F811
+) -> None:
+    """fyne#6004: fyne package writes StartupWMClass=Name, and Fyne's window takes its
+    WM_CLASS from its title: a window titled otherwise gets a generic dock icon."""
+    main = app / "main.go"
+    main.write_text(main.read_text().replace('NewWindow("Packaged")', 'NewWindow("Other")'))
+    got = _install(pytester, app, fyne_bin)
+    assert got["status"] == "fail", got
+    assert ("the window's WM_CLASS is 'Other', 'Other' (xprop) but /home/fynecheck/.local/"
+            "share/applications/com.example.packaged.desktop says StartupWMClass=Packaged"
+            ) in got["detail"], got
+    assert "give the first window the title 'Packaged'" in got["hint"], got
+
+
+def test_a_library_the_runtime_desktop_lacks_is_named_with_its_package(
+    pytester: pytest.Pytester, app: Path, fyne_bin: Path  # noqa: F811
+) -> None:
+    """The app links libsqlite3 (this build machine has libsqlite3-dev); a user's desktop
+    without libsqlite3-0 cannot start it."""
+    (app / "db.go").write_text(
+        "package main\n\n// #cgo LDFLAGS: -lsqlite3\n"
+        "// extern int sqlite3_libversion_number(void);\nimport \"C\"\n\n"
+        "var sqliteVersion = int(C.sqlite3_libversion_number())\n")
+    got = _install(pytester, app, fyne_bin)
+    assert got["status"] == "fail", got
+    assert "needs shared libraries a " in got["detail"], got
+    assert ("libsqlite3.so.0: from Debian package libsqlite3-0 (per this machine's dpkg "
+            "database") in got["detail"], got
+    assert "users need libsqlite3-0 installed" in got["hint"], got
+
+
+@pytest.mark.parametrize(("release", "suite", "says"), [
+    ('PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nVERSION_CODENAME=trixie\n', "trixie",
+     "this machine's own suite (trixie, from "),
+    ('NAME="Ubuntu"\nVERSION_CODENAME=noble\n', "bookworm",
+     "bookworm (this machine is 'noble', not one of "),
+    ("NAME=Other\n", "bookworm", "names no suite, not one of "),
+])
+def test_the_host_runs_its_own_suite_or_bookworm_and_says_which(
+    tmp_path: Path, release: str, suite: str, says: str
+) -> None:
+    os_release = tmp_path / "os-release"
+    os_release.write_text(release)
+    got, why = suite_for_host(SUITES, os_release)
+    assert got == suite
+    assert says in why, why

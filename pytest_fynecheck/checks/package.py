@@ -77,13 +77,20 @@ def package_linux(ctx: Context, needs: Needs) -> Found:
        "user-install`", requires=("package.linux",), waits=True)
 def package_install(ctx: Context, needs: Needs) -> Found:
     _host_only(ctx)
+    from pytest_fynecheck.containers.images import SUITES
+
+    suite, why = install.suite_for_host(SUITES)
+    return install_on(ctx, Path(needs["package.linux"].artifacts["tarball"]), suite, why)
+
+
+def install_on(ctx: Context, tarball: Path, suite: str, why: str) -> Found:
+    """`tarball` installed and launched in `suite`'s runtime-only container, started from
+    the host context `ctx`; `why` says why that suite."""
     from pytest_fynecheck.containers.confine import User
-    from pytest_fynecheck.containers.images import SUITES, Target
+    from pytest_fynecheck.containers.images import Target
     from pytest_fynecheck.containers.start import start_container
     from pytest_fynecheck.core.paths import scratch_dir
 
-    tarball = Path(needs["package.linux"].artifacts["tarball"])
-    suite, why = install.suite_for_host(SUITES)
     # app.window's X probe is compiled where a compiler is: the suite's full image.
     full = start_container(ctx, Target(suite))
     try:

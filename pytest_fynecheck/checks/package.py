@@ -22,8 +22,8 @@ from pytest_fynecheck.toolchain.gotool import go_project, main_package
 
 def _host_only(ctx: Context) -> None:
     if ctx.name != "host":
-        raise NotApplicable("package checks run on the host (package.install in suites is "
-                            "not written yet)")
+        raise NotApplicable("package checks run on the host; package.install starts the "
+                            "runtime-only container of a suite itself")
 
 
 @check("package.metadata", "FyneApp.toml by the fyne CLI's rules", required=False,

@@ -153,7 +153,8 @@ def test_the_sample_on_the_windows_context_lints_clean_and_wine_shows_it_or_name
     if re.match(r"wine-[0-8]\.", version):
         assert check["status"] == "fail", check
         assert f"{version} has no bcryptprimitives.dll" in check["detail"], check
-        assert "--fynecheck-os trixie-windows" in check["hint"], check
+        assert check["hint"].startswith("run it on a host with Wine >= 9"), check
+        assert "package.windows does not run in suite containers yet" in check["hint"], check
     else:
         assert check["status"] == "warn", check
         assert "window 'fynecheck packaged'" in check["detail"], check

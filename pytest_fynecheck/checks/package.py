@@ -106,7 +106,13 @@ def package_windows(ctx: Context, needs: Needs) -> Found:
     try:
         shown = wine_window(ctx, exe)
     except CheckFailed as exc:  # the lint's verdict stays in the report
-        raise CheckFailed("".join(f"{w}\n" for w in [linted, *warns]) + exc.detail, exc.hint,
+        hint = exc.hint
+        if "bcryptprimitives.dll" in exc.detail:  # windows.window's hint names a suite
+            hint = ("run it on a host with Wine >= 9 (Debian 13 trixie has Wine 10); "
+                    "package.windows does not run in suite containers yet, but "
+                    "`--fynecheck-os trixie-windows` shows the app's `go build` .exe there "
+                    "(windows.window)")
+        raise CheckFailed("".join(f"{w}\n" for w in [linted, *warns]) + exc.detail, hint,
                           exc.status) from None
     detail = f"{linted}\n{shown.detail}"
     if cli.status is Status.WARN:

@@ -16,7 +16,7 @@ from test_package import PACKAGED, _path, fyne_bin  # noqa: F401  (fyne_bin: the
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
-from pytest_fynecheck.package.windows import lint, manifest_name, package
+from pytest_fynecheck.package.windows import dpi_declared, lint, manifest_name, package
 from pytest_fynecheck.toolchain.cross import WINDOWS_ENV
 from pytest_fynecheck.windows.wine import wine_version
 
@@ -122,6 +122,20 @@ def test_the_hint_s_manifest_declares_dpi_awareness_through_the_real_cli(
                  ICON)
     assert found.findings == [], found
     assert "manifest declares dpiAware=true/pm" in found.facts
+
+
+@pytest.mark.parametrize(("element", "declared"), [
+    ("<dpiAware>true/pm</dpiAware>", [("dpiAware", "true/pm")]),
+    ("<ws:dpiAwareness>PerMonitorV2, PerMonitor</ws:dpiAwareness>",
+     [("dpiAwareness", "PerMonitorV2, PerMonitor")]),
+    ("<dpiAware>false</dpiAware>", []),
+    ("<dpiAwareness>unaware</dpiAwareness>", []),
+    ("<!-- <dpiAware>true</dpiAware> -->", []),  # a comment declares nothing
+    ("", []),
+])
+def test_only_a_declared_dpi_awareness_counts(element: str,
+                                              declared: list[tuple[str, str]]) -> None:
+    assert dpi_declared(DPI_MANIFEST.replace("<dpiAware>true/pm</dpiAware>", element)) == declared
 
 
 def test_a_file_that_is_not_an_exe_is_named(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ GUI, CONSOLE = 2, 3  # IMAGE_SUBSYSTEM_WINDOWS_GUI, _WINDOWS_CUI
 RT_ICON, RT_GROUP_ICON, RT_VERSION, RT_MANIFEST = 3, 14, 16, 24
 ICON_SIDE = 64  # the common size the shipped and the source icon are compared at
 ICON_TOLERANCE = 8.0  # mean channel difference (of 255) left by fyne's re-encoding
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _DPI = re.compile(r"<(?:[\w.-]+:)?(dpiAware(?:ness)?)\b[^>]*>\s*([^<]*?)\s*</", re.I)
 
 
@@ -225,15 +226,21 @@ def _version(pe: Any, findings: list[Finding], facts: list[str], *, name: str, v
         facts.append(f"VERSIONINFO ProductName {name!r} FileVersion {got}")
 
 
+def dpi_declared(manifest: str) -> list[tuple[str, str]]:
+    """The dpiAware / dpiAwareness elements of a manifest that declare awareness (not
+    `false` or `unaware`, and not inside an XML comment)."""
+    text = _COMMENT.sub("", manifest)
+    return [(tag, value) for tag, value in _DPI.findall(text)
+            if value.strip().lower() not in ("", "false", "unaware")]
+
+
 def _manifest(pe: Any, findings: list[Finding], facts: list[str], **_: Any) -> None:
     manifests = _resources(pe, RT_MANIFEST)
     if not manifests:
         findings.append(Finding("RT_MANIFEST", "no manifest: Windows scales the app as a "
                                 "DPI-unaware program until GLFW sets it at start"))
         return
-    text = next(iter(manifests.values())).decode("utf-8", errors="replace")
-    declared = [(tag, value) for tag, value in _DPI.findall(text)
-                if value.strip().lower() not in ("", "false", "unaware")]
+    declared = dpi_declared(next(iter(manifests.values())).decode("utf-8", errors="replace"))
     if declared:
         facts.append("manifest declares " + ", ".join(f"{t}={v}" for t, v in declared))
     else:

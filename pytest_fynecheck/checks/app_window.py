@@ -44,10 +44,11 @@ def app_window(ctx: Context, needs: Needs) -> Found:
 
 
 def show_x_window(
-    ctx: Context, display: Display, argv: list[str], env: dict[str, str]
+    ctx: Context, display: Display, argv: list[str], env: dict[str, str],
+    shot_name: str = "app-window",
 ) -> Found:
     """Start `argv` on X `display`, wait for its window and a non-blank first frame (the
-    screenshot), then stop it."""
+    screenshot, `shot_name`-CONTEXT.png: two checks of one context keep one each), then stop it."""
     title = ctx.settings.window_title
     timeout = ctx.settings.window_timeout
     watch = XWindowWatch(ctx, display.env)  # listening before the app starts: no race
@@ -62,7 +63,7 @@ def show_x_window(
             )
             _, owned = win.owner(app.pid, watch.xres_status, carries)
             first = time.monotonic() - start
-            shot = write_screenshot(frame, ctx.artifacts() / f"app-window-{ctx.name}.png")
+            shot = write_screenshot(frame, ctx.artifacts() / f"{shot_name}-{ctx.name}.png")
         finally:
             code = app.stop()
     finally:

@@ -104,7 +104,7 @@ def package_windows(ctx: Context, needs: Needs) -> Found:
                 first, f"package again with `fyne package -os windows` ({first} is wrong)"))
     linted = f"{exe.name}: {'; '.join(found.facts)}"
     try:
-        shown = wine_window(ctx, exe)
+        shown = wine_window(ctx, exe, "package-windows")
     except CheckFailed as exc:  # the lint's verdict stays in the report
         hint = exc.hint
         if "bcryptprimitives.dll" in exc.detail:  # windows.window's hint names a suite

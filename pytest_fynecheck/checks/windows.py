@@ -89,7 +89,7 @@ def windows_window(ctx: Context, needs: Needs) -> Found:
     return wine_window(ctx, built_binary(needs, "windows.build"))
 
 
-def wine_window(ctx: Context, exe: Path) -> Found:
+def wine_window(ctx: Context, exe: Path, shot_name: str = "app-window") -> Found:
     """`exe` under Wine on this context's X display, to a non-blank frame; the one way
     windows.window and package.windows launch an .exe."""
     display = x_display(ctx)
@@ -97,7 +97,8 @@ def wine_window(ctx: Context, exe: Path) -> Found:
     prefix = wine_prefix(ctx)
     try:
         with session(ctx, prefix) as env:
-            found = show_x_window(ctx, display, desktop_argv(exe), {**env, **display.env})
+            found = show_x_window(ctx, display, desktop_argv(exe), {**env, **display.env},
+                                  shot_name)
     except CheckFailed as exc:
         # Debian's `wine` script asks for wine32 whenever WINEDEBUG keeps errors: not the cause.
         detail = _WINE32_NOTE.sub("", exc.detail)

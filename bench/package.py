@@ -11,6 +11,10 @@ fixtures/packaged (the copy is not timed):
 Warm: Go's build cache already holds the app (one untimed warm-up of each side first).
 The fyne CLI is fyne.io/tools v1.7.4 from the kit's cache (--fyne DIR, the directory that
 holds `fyne`). Goal: kit ÷ bare ≤ 1.5x. The ratio is the median of --runs.
+
+--windows adds package.windows' own cost: its PE lint (pefile, the resource directory only,
+the icon decoded and compared) of the .exe a warm bare `fyne package -os windows` makes
+(mingw-w64), against that packaging. Wine's launch is windows.window's, timed there.
 """
 
 from __future__ import annotations
@@ -62,16 +66,48 @@ def kit(project: Path, env: dict[str, str]) -> float:
     return took
 
 
+def windows(base: Path, env: dict[str, str], runs: int) -> None:
+    from pytest_fynecheck.package.windows import lint
+    from pytest_fynecheck.toolchain.cross import WINDOWS_ENV
+
+    wenv = {**env, **WINDOWS_ENV}
+    subprocess.run(["fyne", "package", "-os", "windows"], cwd=_copy(base, "warm-win"),
+                   env=wenv, check=True, capture_output=True, timeout=1800)
+    ratios = []
+    for i in range(runs):
+        project = _copy(base, f"win-{i}")
+        start = time.monotonic()
+        subprocess.run(["fyne", "package", "-os", "windows"], cwd=project, env=wenv,
+                       check=True, capture_output=True, timeout=1800)
+        b = time.monotonic() - start
+        start = time.monotonic()
+        found = lint(project / "Packaged.exe", "Packaged", "1.0.0", 1, project / "Icon.png")
+        k = time.monotonic() - start
+        if found.failed:
+            raise SystemExit(f"the PE lint failed: {found.failed}")
+        ratios.append(k / b)
+        print(f"windows run {i + 1}: bare fyne package -os windows {b:.1f} s, PE lint "
+              f"{k * 1000:.0f} ms ({k / b:.1%})", flush=True)
+    print(f"PE lint ÷ warm bare fyne package -os windows: {statistics.median(ratios):.1%} "
+          f"(median of {runs})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     default = Path.home() / ".cache" / "pytest-fynecheck" / "tools" / "fyne-v1.7.4"
     parser.add_argument("--fyne", type=Path, default=default)
+    parser.add_argument("--windows", action="store_true", help="add package.windows' PE lint")
+    parser.add_argument("--only-windows", action="store_true", help="only that figure")
     args = parser.parse_args()
     env = {**os.environ, "PATH": f"{args.fyne}{os.pathsep}{os.environ['PATH']}",
            "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory(prefix="bench-package-") as tmp:
         base = Path(tmp)
+        if args.windows or args.only_windows:
+            windows(base, env, args.runs)
+        if args.only_windows:
+            return
         bare(_copy(base, "warm-bare"), env)
         kit(_copy(base, "warm-kit"), env)
         ratios = []

@@ -86,7 +86,7 @@ def test_no_check_module_behind(module: str) -> None:
 # Imported only by the runs that use them: the Docker SDK (and requests under it) when a
 # container starts, Hypothesis when a watcher or reload mode runs (issue 23: the kit's
 # plugins add at most 0.1 s before the first check).
-HEAVY = ("docker", "requests", "hypothesis", "selenium", "PIL")
+HEAVY = ("docker", "requests", "hypothesis", "selenium", "PIL", "pefile")
 
 
 def test_plugins_load_without_docker_or_hypothesis() -> None:

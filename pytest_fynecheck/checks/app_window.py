@@ -46,11 +46,13 @@ def app_window(ctx: Context, needs: Needs) -> Found:
 def show_x_window(
     ctx: Context, display: Display, argv: list[str], env: dict[str, str],
     title: str | None = None, inspect: Callable[[MappedWindow], str] | None = None,
+    shot_name: str = "app-window",
 ) -> Found:
     """Start `argv` on X `display`, wait for its window and a non-blank first frame (the
-    screenshot), then stop it. `title`: the window's (default: the ini setting's; "" takes
-    the app's first); `inspect(window)`, asked while the app still runs, adds to the
-    detail (package.install's WM_CLASS)."""
+    screenshot, `shot_name`-CONTEXT.png: two checks of one context keep one each), then
+    stop it. `title`: the window's (default: the ini setting's; "" takes the app's
+    first); `inspect(window)`, asked while the app still runs, adds to the detail
+    (package.install's WM_CLASS)."""
     title = ctx.settings.window_title if title is None else title
     timeout = ctx.settings.window_timeout
     watch = XWindowWatch(ctx, display.env)  # listening before the app starts: no race
@@ -65,7 +67,7 @@ def show_x_window(
             )
             _, owned = win.owner(app.pid, watch.xres_status, carries)
             first = time.monotonic() - start
-            shot = write_screenshot(frame, ctx.artifacts() / f"app-window-{ctx.name}.png")
+            shot = write_screenshot(frame, ctx.artifacts() / f"{shot_name}-{ctx.name}.png")
             seen = f"; {inspect(win)}" if inspect is not None else ""
         finally:
             code = app.stop()

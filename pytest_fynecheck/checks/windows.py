@@ -4,6 +4,7 @@ Windows, and the .exe under Wine on an X display (see pytest_fynecheck/windows).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pytest_fynecheck.checks import Found, Needs, built_binary, check
 from pytest_fynecheck.checks.app_build import build_app
@@ -85,13 +86,19 @@ def windows_dlls(ctx: Context, needs: Needs) -> str:
     targets=WINDOWS,
 )
 def windows_window(ctx: Context, needs: Needs) -> Found:
-    exe = built_binary(needs, "windows.build")
+    return wine_window(ctx, built_binary(needs, "windows.build"))
+
+
+def wine_window(ctx: Context, exe: Path, shot_name: str = "app-window") -> Found:
+    """`exe` under Wine on this context's X display, to a non-blank frame; the one way
+    windows.window and package.windows launch an .exe."""
     display = x_display(ctx)
     version = wine_version(ctx)
     prefix = wine_prefix(ctx)
     try:
         with session(ctx, prefix) as env:
-            found = show_x_window(ctx, display, desktop_argv(exe), {**env, **display.env})
+            found = show_x_window(ctx, display, desktop_argv(exe), {**env, **display.env},
+                                  shot_name)
     except CheckFailed as exc:
         # Debian's `wine` script asks for wine32 whenever WINEDEBUG keeps errors: not the cause.
         detail = _WINE32_NOTE.sub("", exc.detail)
@@ -110,4 +117,3 @@ def windows_window(ctx: Context, needs: Needs) -> Found:
         "Windows GPU driver works",
         found.artifacts,
     )
-

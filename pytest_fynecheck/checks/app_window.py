@@ -44,7 +44,7 @@ def app_window(ctx: Context, needs: Needs) -> Found:
 
 
 def show_x_window(
-    ctx: Context, display: Display, argv: list[str], env: dict[str, str],
+    ctx: Context, display: Display, argv: list[str], env: dict[str, str], *,
     title: str | None = None, inspect: Callable[[MappedWindow], str] | None = None,
     shot_name: str = "app-window",
 ) -> Found:

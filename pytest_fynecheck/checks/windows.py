@@ -98,7 +98,7 @@ def wine_window(ctx: Context, exe: Path, shot_name: str = "app-window") -> Found
     try:
         with session(ctx, prefix) as env:
             found = show_x_window(ctx, display, desktop_argv(exe), {**env, **display.env},
-                                  shot_name)
+                                  shot_name=shot_name)
     except CheckFailed as exc:
         # Debian's `wine` script asks for wine32 whenever WINEDEBUG keeps errors: not the cause.
         detail = _WINE32_NOTE.sub("", exc.detail)

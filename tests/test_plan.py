@@ -74,6 +74,8 @@ def test_a_go_version_cell_is_its_base_with_the_toolchain_pinned() -> None:
          "trixie (variants: SUITE-{no-gl-dev, windows, web}); or windows (this machine's *); "
          "or web (this machine's *)"),
         ("bookworm-", False, "--fynecheck-os: unknown OS 'bookworm-'*"),
+        ("bookworm-runtime", False, "--fynecheck-os: 'bookworm-runtime' is the runtime-only "
+         "image package.install *"),
         ("suite", False, "--fynecheck-os: unknown OS 'suite'*"),  # a kind, not a name
         ("bookworm+go1.24.3", False, "--fynecheck-os: unknown OS 'bookworm+go1.24.3'*"),
         ("windows", True, "--fynecheck-os: unknown OS 'windows'; known: * (variants: *)"),

@@ -38,6 +38,11 @@ VARIANTS = {
 # A variant a suite cannot serve: its recipe needs a package that Debian release lacks
 # (checked with apt-cache in each suite). Refused by name when the plan is read, not a
 # minute later by a failing image build.
+# Variants the kit uses itself, never a context users name: why, for the refusal.
+INTERNAL = {
+    "runtime": "the runtime-only image package.install installs the packaged app in; it has "
+    "no Go, so no check can run in it (package.install starts it itself)",
+}
 UNSERVED = {
     ("bullseye", "web"): "Debian bullseye has no chromium-headless-shell package, the "
                          "headless Chromium the web target's container loads the app in",

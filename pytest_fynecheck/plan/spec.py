@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_fynecheck.containers.images import SUITES, VARIANTS, unserved
+from pytest_fynecheck.containers.images import INTERNAL, SUITES, VARIANTS, unserved
 from pytest_fynecheck.core.context import ContextSettings
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.toolchain.cross import WEB_ENV, WINDOWS_ENV
@@ -93,6 +93,8 @@ def parse_context(text: str, what: str, *, suites_only: bool = False) -> Context
     name = text.strip()
     suite, dash, variant = name.partition("-")
     variant = variant if dash else "full"
+    if suite in SUITES and variant in INTERNAL:
+        raise InputError(f"{what}: {name!r} is {INTERNAL[variant]}")
     if suite in SUITES and variant in VARIANTS:
         why = unserved(suite, variant)
         if why is not None:
@@ -103,7 +105,7 @@ def parse_context(text: str, what: str, *, suites_only: bool = False) -> Context
     if row is not None and row.written and not suites_only:
         return _spec(name, name)
     known = ", ".join(SUITES)
-    variants = ", ".join(v for v in VARIANTS if v != "full")
+    variants = ", ".join(v for v in VARIANTS if v != "full" and v not in INTERNAL)
     written = "" if suites_only else "".join(
         f"; or {k} ({r.written})" for k, r in KINDS.items() if r.written and k != HOST
     )

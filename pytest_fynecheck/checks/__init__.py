@@ -71,7 +71,7 @@ CATALOGUE: dict[str, Check] = {}
 # Modules that define checks, in report order.
 _MODULES = (
     "go", "cc", "debian", "fyne_cli", "display", "app_build", "app_window", "glibc", "windows",
-    "web", "package",
+    "web", "package", "gl",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, Needs, check
@@ -39,19 +40,21 @@ _ENV_KEYS = (
 )
 
 
-def build_key(ctx: Context, pkg: MainPackage) -> str:
+def build_key(ctx: Context, pkg: MainPackage, tags: Sequence[str] | None = None) -> str:
     """A key over what Go builds: toolchain and flags, then every package of
     `go list -deps -json` (module versions from the module cache, which never change;
     the bytes of the files of every other package), go.mod, go.sum and go.work.
 
     Files Go does not read (reports, caches, `--fynecheck-json` output) do not count.
+    `tags`: a build of other tags than the context's (gl.minimum.gles adds gles).
     """
+    chosen = ctx.tags if tags is None else tuple(tags)
     h = hashlib.sha256()
     env = go_env(ctx)
     for k in _ENV_KEYS:
         h.update(f"{k}={env.get(k, '')}\n".encode())
-    h.update(f"context={ctx.name} tags={','.join(ctx.tags)} package={pkg.import_path}\n".encode())
-    done = package_deps(ctx, pkg.pattern)  # project.gomod ran it: memoized
+    h.update(f"context={ctx.name} tags={','.join(chosen)} package={pkg.import_path}\n".encode())
+    done = package_deps(ctx, pkg.pattern, tags=tags)  # project.gomod ran it: memoized
     if not done.ok:
         raise CheckFailed(
             f"`go list -deps {pkg.pattern}` failed: {done.stderr.strip()[-3000:]}",
@@ -99,9 +102,13 @@ def app_build(ctx: Context, needs: Needs) -> Found:
     return Found(detail, {"binary": str(exe)})  # app.window and glibc run this binary
 
 
-def build_app(ctx: Context, name: str) -> tuple[Path, str]:
-    """The app built for the context's GOOS (`name` is app, or app.exe), cached by build_key."""
+def build_app(
+    ctx: Context, name: str, tags: Sequence[str] | None = None
+) -> tuple[Path, str]:
+    """The app built for the context's GOOS (`name` is app, or app.exe), cached by build_key;
+    with the context's tags, or `tags` (a second build beside app.build's, e.g. -tags gles)."""
     pkg = main_package(ctx)
+    chosen = ctx.tags if tags is None else tuple(tags)
     what = f"{pkg.import_path}" + (f" ({pkg.note})" if pkg.note else "")
     built = cached_build(
         ctx,
@@ -109,11 +116,11 @@ def build_app(ctx: Context, name: str) -> tuple[Path, str]:
         pkg.pattern,
         name,
         kind="builds",
-        key_parts=[build_key(ctx, pkg)],
-        tags=ctx.tags,
+        key_parts=[build_key(ctx, pkg, tags)],
+        tags=chosen,
         progress=CURRENT_CHECK.get() or "app.build",
         hint=_build_hint,
-        owner=f"{ctx.name} {pkg.dir} {','.join(ctx.tags)}",
+        owner=f"{ctx.name} {pkg.dir} {','.join(chosen)}",
     )
     if built.cached:
         return built.path, f"cached build {built.key} of {what} (what Go builds is unchanged)"

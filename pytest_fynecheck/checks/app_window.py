@@ -46,15 +46,15 @@ def app_window(ctx: Context, needs: Needs) -> Found:
 def show_x_window(
     ctx: Context, display: Display, argv: list[str], env: dict[str, str], *,
     title: str | None = None, inspect: Callable[[MappedWindow], str] | None = None,
-    shot_name: str = "app-window",
+    shot_name: str = "app-window", timeout: float | None = None,
 ) -> Found:
     """Start `argv` on X `display`, wait for its window and a non-blank first frame (the
     screenshot, `shot_name`-CONTEXT.png: two checks of one context keep one each), then
     stop it. `title`: the window's (default: the ini setting's; "" takes the app's
     first); `inspect(window)`, asked while the app still runs, adds to the detail
-    (package.install's WM_CLASS)."""
+    (package.install's WM_CLASS); `timeout`: seconds for the window (default: the ini's)."""
     title = ctx.settings.window_title if title is None else title
-    timeout = ctx.settings.window_timeout
+    timeout = ctx.settings.window_timeout if timeout is None else timeout
     watch = XWindowWatch(ctx, display.env)  # listening before the app starts: no race
     token = secrets.token_hex(8)
     try:

@@ -73,6 +73,12 @@ def _core(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
         "even when the project has no FyneApp.toml",
     )
     group.addoption(
+        "--fynecheck-gl-minimum",
+        action="store_true",
+        help="run gl.minimum and gl.minimum.gles: bisect the lowest OpenGL (and, built with "
+        "-tags gles, OpenGL ES) version the app draws its first frame at, on Mesa's llvmpipe",
+    )
+    group.addoption(
         "--fynecheck-json",
         metavar="PATH",
         help="write the check results as JSON to PATH",

@@ -44,6 +44,7 @@ class Core:
     timeout: float  # any one external command
     cache_size: int = 2 << 30  # bytes the build cache may hold (gobuild.sweep)
     package: bool = False  # --fynecheck-package: package.* without a FyneApp.toml
+    gl_minimum: bool = False  # --fynecheck-gl-minimum: gl.minimum* are planned
 
 
 @dataclasses.dataclass(frozen=True)
@@ -326,6 +327,7 @@ def _core(read: _Reader) -> Core:
         timeout=read.seconds("fynecheck_timeout"),
         cache_size=read.size("--fynecheck-cache-size", "fynecheck_cache_size"),
         package=bool(read.opt("--fynecheck-package")),
+        gl_minimum=bool(read.opt("--fynecheck-gl-minimum")),
     )
 
 

@@ -93,16 +93,23 @@ class CheckFailure(Exception):
         self.result = result
 
 
+# The ids of the opt-in GL floor checks (checks/gl.py), planned with --fynecheck-gl-minimum.
+GL_MINIMUM = "gl.minimum"
+
+
 def check_items(parent: pytest.Collector) -> list[pytest.Item]:
     """One CheckItem per check and context (or matrix cell) of this run."""
     items: list[pytest.Item] = []
     session = core(parent.config)
     packaged = wanted(session.project(), settings(parent.config).core.package)
+    gl_floor = settings(parent.config).core.gl_minimum
     for spec in session.plan():
         suffix = "" if spec.name == "host" else f"@{spec.name}"
         for check_id in for_context(spec.target):
             if check_id.startswith(PREFIX) and not packaged:
                 continue
+            if check_id.startswith(GL_MINIMUM) and not gl_floor:
+                continue  # a dozen app launches: only when asked
             items.append(
                 CheckItem.from_parent(
                     parent, name=f"{check_id}{suffix}", check_id=check_id, context=spec.name

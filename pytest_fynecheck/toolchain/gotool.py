@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,8 +120,10 @@ class MainPackage:
     note: str = ""  # why this one, when the kit chose it
 
 
-def tag_args(ctx: Context) -> list[str]:
-    return ["-tags", ",".join(ctx.tags)] if ctx.tags else []
+def tag_args(ctx: Context, tags: Sequence[str] | None = None) -> list[str]:
+    """-tags for the context's tags, or for `tags` when given (a build of other tags)."""
+    chosen = ctx.tags if tags is None else tuple(tags)
+    return ["-tags", ",".join(chosen)] if chosen else []
 
 
 def _relative_pattern(ctx: Context, pkg_dir: str) -> str:
@@ -252,9 +254,11 @@ def mod_flag(ctx: Context) -> str:
     return "-mod=vendor" if (root / "vendor" / "modules.txt").is_file() else "-mod=readonly"
 
 
-def package_deps(ctx: Context, pattern: str, cwd: Path | None = None) -> Completed:
-    """`go list MODE -deps -json=FIELDS PATTERN` with the context's tags, in `cwd` (the
-    project), run once per context: project.gomod (go.sum covers the build) and app.build's
+def package_deps(
+    ctx: Context, pattern: str, cwd: Path | None = None, tags: Sequence[str] | None = None
+) -> Completed:
+    """`go list MODE -deps -json=FIELDS PATTERN` with the context's tags (or `tags`), in `cwd`
+    (the project), run once per context: project.gomod (go.sum covers the build) and app.build's
     build_key (what Go builds) read the same listing. A first run downloads the modules
     here: minutes on a fresh machine, so it shows progress."""
     mode = mod_flag(ctx)
@@ -268,7 +272,8 @@ def package_deps(ctx: Context, pattern: str, cwd: Path | None = None) -> Complet
             # the listing names are the inputs (listing_inputs).
             return reused_run(
                 ctx, "go-list-deps",
-                ["go", "list", mode, "-deps", f"-json={_DEPS_FIELDS}", *tag_args(ctx), pattern],
+                ["go", "list", mode, "-deps", f"-json={_DEPS_FIELDS}", *tag_args(ctx, tags),
+                 pattern],
                 key=[json.dumps(stable_go_env(ctx), sort_keys=True)],
                 inputs=lambda done: listing_inputs(ctx, done),
                 cwd=where,
@@ -276,7 +281,8 @@ def package_deps(ctx: Context, pattern: str, cwd: Path | None = None) -> Complet
                 on_line=listing.on_line,
             )
 
-    done: Completed = ctx.memoize(f"go list -deps {mode} {pattern} in {where}", compute)
+    shown = "" if tags is None else f" tags {','.join(tags)}"
+    done: Completed = ctx.memoize(f"go list -deps {mode} {pattern} in {where}{shown}", compute)
     return done
 
 

@@ -41,8 +41,8 @@ _GLSL = {"2.1": "120", "3.0": "130", "3.1": "140", "3.2": "150"}
 _LOWEST_GLSL = "120"
 
 SOFTWARE = {"LIBGL_ALWAYS_SOFTWARE": "1"}
-_LAUNCH_FLOOR = 10.0  # seconds a launch below the top may wait for its window, at least
-_TOP_FACTOR = 3.0  # ... or this many times the top version's launch, if longer
+_LAUNCH_FLOOR = 5.0  # seconds a launch below the top may wait for its window, at least
+_TOP_FACTOR = 5.0  # ... or this many times the top version's launch, if longer
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support.env import cache_env
+from support.env import cache_env, download_module
 from support.sample import ROOT
 from support.wheel import wheel_venv
 
@@ -48,14 +48,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-def _download(module: str) -> Path:
-    done = subprocess.run(
-        ["go", "mod", "download", "-json", module],
-        capture_output=True, text=True, timeout=900, env={**os.environ, **cache_env()},
-    )
-    info = json.loads(done.stdout)
-    assert done.returncode == 0 and not info.get("Error"), (done.stdout, done.stderr)
-    return Path(info["Dir"])
+_download = download_module  # tests/test_gl_minimum.py fetches fyne_demo the same way
 
 
 def _snapshot(tree: Path) -> dict[str, tuple[int, int, int]]:

@@ -6,6 +6,7 @@
 - fixtures/hello's floor is found and reported with the error one step below, and both
   halves are true: the floor's screenshot is a drawn frame, and the app launched again by
   the test at the version below prints that error and shows no window;
+- fyne's cmd/fyne_demo, fetched through the module proxy, has the same floors as hello;
 - fixtures/glcore, which asks for a 3.3 core context, gets its floor at 3.3 (the floor
   follows the app); its gles row, where the override cannot reach its desktop context,
   claims no floor.
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import pytest
 from conftest import run_fynecheck
-from support.sample import ROOT, TITLE
+from support.env import download_module
+from support.sample import FYNE_VERSION, ROOT, TITLE
 
 from pytest_fynecheck.checks.gl import GL, GL_VERSIONS, GLES, GLES_VERSIONS, glsl, override_env
 from pytest_fynecheck.core.context import Context, wait_until
@@ -141,3 +143,19 @@ def test_the_floor_follows_the_app_and_is_never_claimed_unseen(
     # is said, not reported as a floor.
     assert gles["status"] == "warn", run
     assert "no floor is known" in gles["detail"] and "floor 1.0" not in gles["detail"], gles
+
+
+@pytest.mark.slow  # fyne_demo's -tags gles build: minutes cold
+def test_fyne_demo_floors(pytester: pytest.Pytester) -> None:
+    demo = download_module(f"fyne.io/fyne/v2@{FYNE_VERSION}") / "cmd" / "fyne_demo"
+    run = run_fynecheck(pytester, demo, "--fynecheck-gl-minimum", "-k", "gl.minimum",
+                        "-o", "fynecheck_window_timeout=120")
+    gl, gles = run.checks["gl.minimum"], run.checks["gl.minimum.gles"]
+    assert gl["status"] == "ok" and gles["status"] == "ok", run
+    assert "OpenGL floor 2.1 (GLSL 1.20)" in gl["detail"], gl["detail"]
+    assert "at 2.0, it failed: Fyne error: window creation error" in gl["detail"], gl["detail"]
+    assert "OpenGL ES floor 2.0 on" in gles["detail"], gles["detail"]
+    assert "at 1.1, it failed: Fyne error: window creation error" in gles["detail"], gles
+    for found in (gl, gles):
+        shot = read_png(Path(found["artifacts"]["screenshot"]).read_bytes())
+        assert shot.colours(64) > 8 and shot.width > 320, found  # the demo's frame

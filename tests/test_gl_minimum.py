@@ -24,11 +24,13 @@ from conftest import run_fynecheck
 from support.env import download_module
 from support.sample import FYNE_VERSION, ROOT, TITLE
 
+from pytest_fynecheck.checks.app_build import build_key
 from pytest_fynecheck.checks.gl import GL, GL_VERSIONS, GLES, GLES_VERSIONS, glsl, override_env
 from pytest_fynecheck.core.context import Context, wait_until
 from pytest_fynecheck.displays.images import read_png
 from pytest_fynecheck.displays.servers import Display, start_display
 from pytest_fynecheck.displays.x11 import find_x_window
+from pytest_fynecheck.toolchain.gotool import main_package
 
 GLCORE = ROOT / "fixtures" / "glcore"
 
@@ -81,6 +83,26 @@ def test_gl_minimum_is_planned_only_when_asked(pytester: pytest.Pytester, hello:
     asked = pytester.runpytest_subprocess(*base, "--fynecheck-gl-minimum", timeout=300)
     items = [line for line in asked.stdout.lines if "gl.minimum" in line]
     assert len(items) == 2 and any("gl.minimum.gles" in line for line in items), asked.stdout
+
+
+def test_the_gles_build_key_follows_what_only_gles_compiles(hello: Path, tmp_path: Path) -> None:
+    """gl.minimum.gles builds with -tags gles beside app.build: its key reads the listing
+    of that build, so a file only -tags gles compiles rebuilds it (a stale cached build
+    would be a floor of other code), and app.build's key, which Go does not read it for,
+    stays."""
+    gles_only = hello / "gles_only.go"
+    gles_only.write_text("//go:build gles\n\npackage main\n\nconst glesOnly = 1\n")
+
+    def keys() -> tuple[str, str]:
+        ctx = Context(hello, tmp_path, tmp_path / "cache", timeout=300)  # a fresh memo
+        pkg = main_package(ctx)
+        return build_key(ctx, pkg), build_key(ctx, pkg, ("gles",))
+
+    plain, gles = keys()
+    assert plain != gles
+    gles_only.write_text(gles_only.read_text().replace("= 1", "= 2"))
+    plain_after, gles_after = keys()
+    assert plain_after == plain and gles_after != gles
 
 
 def _below(floor: str, versions: tuple[str, ...]) -> str:

@@ -41,3 +41,15 @@ def cache_env() -> dict[str, str]:
     )
     env: dict[str, str] = json.loads(done.stdout)
     return {**env, "XDG_CACHE_HOME": str(cache().parent)}
+
+
+def module_dir(module: str) -> Path:
+    """`module` (PATH@VERSION) fetched through the module proxy into the warm module
+    cache (read-only: copy it before anything writes); its directory."""
+    done = subprocess.run(
+        ["go", "mod", "download", "-json", module],
+        capture_output=True, text=True, timeout=900, env={**os.environ, **cache_env()},
+    )
+    info = json.loads(done.stdout)
+    assert done.returncode == 0 and not info.get("Error"), (done.stdout, done.stderr)
+    return Path(info["Dir"])

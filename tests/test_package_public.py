@@ -223,6 +223,11 @@ def test_a_startup_wm_class_in_another_group_is_named_not_matched(
     assert failed.value.detail.startswith(
         "demo.desktop has StartupWMClass=Fyne Demo only in its [X-Fyne Source] group"), failed
     assert "add StartupWMClass" not in failed.value.hint, failed
+    # In a group the CLI does not write, the hint just says where the line belongs.
+    other = {"Desktop Action new": {"StartupWMClass": "Fyne Demo"}}
+    with pytest.raises(CheckFailed) as failed:
+        install.compare_wm_class("demo.desktop", entry, "Fyne Demo", "Fyne Demo", other)
+    assert failed.value.hint == "move StartupWMClass=Fyne Demo into the [Desktop Entry] group"
     # Moved into [Desktop Entry], the same value matches.
     entry["StartupWMClass"] = groups["X-Fyne Source"].pop("StartupWMClass")
     assert install.compare_wm_class("demo.desktop", entry, "Fyne Demo", "Fyne Demo", groups) == (

@@ -197,7 +197,9 @@ def compare_wm_class(desktop: str, entry: dict[str, str], instance: str, klass: 
             f"(WM_CLASS {instance!r}, {klass!r}) to the app and show a generic icon",
             "the fyne CLI's .desktop template puts StartupWMClass after the [X-Fyne Source] "
             "group when FyneApp.toml has a [Source] section: drop [Source] from FyneApp.toml, "
-            "or move the line into [Desktop Entry] after packaging")
+            "or move the line into [Desktop Entry] after packaging"
+            if group == "X-Fyne Source" else
+            f"move StartupWMClass={value} into the [Desktop Entry] group")
     if wanted is None:
         raise CheckFailed(f"{desktop} has no StartupWMClass; the window's WM_CLASS is "
                           f"{instance!r}, {klass!r}",

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support.env import cache_env, download_module
+from support.env import cache_env, module_dir
 from support.sample import ROOT
 from support.wheel import wheel_venv
 
@@ -48,9 +48,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-_download = download_module  # tests/test_gl_minimum.py fetches fyne_demo the same way
-
-
 def _snapshot(tree: Path) -> dict[str, tuple[int, int, int]]:
     """Every file and directory with its size, mtime and mode: what a write would change."""
     out = {}
@@ -65,7 +62,7 @@ def _snapshot(tree: Path) -> dict[str, tuple[int, int, int]]:
 @pytest.mark.parametrize("app", list(CORPUS))
 def test_real_app_is_ready_from_the_wheel(installed: Path, tmp_path: Path, app: str) -> None:
     module, below, args = CORPUS[app]
-    root = _download(module)
+    root = module_dir(module)
     project = root / below
     before = _snapshot(root)
     out = tmp_path / "readiness.json"
@@ -91,7 +88,7 @@ def test_real_app_is_ready_from_the_wheel(installed: Path, tmp_path: Path, app: 
 
 def test_real_module_with_several_mains_lists_them(installed: Path, tmp_path: Path) -> None:
     """fyne.io/x/fyne's root has no Go files and many cmd/NAME: app.build names them all."""
-    root = _download(FYNE_X)
+    root = module_dir(FYNE_X)
     out = tmp_path / "readiness.json"
     done = subprocess.run(
         [

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_fynecheck
-from support.env import download_module
+from support.env import module_dir
 from support.sample import FYNE_VERSION, ROOT, TITLE
 
 from pytest_fynecheck.checks.app_build import build_key
@@ -169,7 +169,7 @@ def test_the_floor_follows_the_app_and_is_never_claimed_unseen(
 
 @pytest.mark.slow  # fyne_demo's -tags gles build: minutes cold
 def test_fyne_demo_floors(pytester: pytest.Pytester) -> None:
-    demo = download_module(f"fyne.io/fyne/v2@{FYNE_VERSION}") / "cmd" / "fyne_demo"
+    demo = module_dir(f"fyne.io/fyne/v2@{FYNE_VERSION}") / "cmd" / "fyne_demo"
     run = run_fynecheck(pytester, demo, "--fynecheck-gl-minimum", "-k", "gl.minimum",
                         "-o", "fynecheck_window_timeout=120")
     gl, gles = run.checks["gl.minimum"], run.checks["gl.minimum.gles"]

@@ -138,7 +138,8 @@ def install_on(ctx: Context, tarball: Path, suite: str, why: str) -> Found:
 
             def wm_class(win: MappedWindow) -> str:
                 instance, klass = install.wm_class(box, display.env, win.id)
-                return install.compare_wm_class(done.desktop, done.entry, instance, klass)
+                return install.compare_wm_class(done.desktop, done.entry, instance, klass,
+                                                 done.others)
 
             shown = show_x_window(box, display, done.exec_argv, display.env, title="",
                                   inspect=wm_class)

@@ -46,6 +46,8 @@ class UserInstalled:
     entry: dict[str, str]  # its [Desktop Entry]
     exec_argv: list[str]  # its Exec line, field codes (%f, %U, ...) dropped
     binary: str  # the installed binary Exec starts
+    # Its other groups ([X-Fyne Source], ...): desktops read none of their keys.
+    others: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
 
 
 _SCRIPT = """set -e
@@ -76,7 +78,11 @@ def user_install(ctx: Context, tarball: Path) -> UserInstalled:
                           f"~/.local/share/applications, not one: {sorted(apps)}",
                           "look at the Makefile's user-install target in the tarball")
     desktop, text = next(iter(apps.items()))
-    entry = _entry(desktop, text)
+    groups = _groups(text)
+    entry = groups.pop("Desktop Entry", {})
+    if not entry:
+        raise CheckFailed(f"{desktop} has no [Desktop Entry] after `make user-install`",
+                          f"run desktop-file-validate on {Path(desktop).name}")
     try:
         argv = [a for a in shlex.split(entry.get("Exec", "")) if not re.fullmatch(r"%.", a)]
     except ValueError as exc:
@@ -92,23 +98,21 @@ def user_install(ctx: Context, tarball: Path) -> UserInstalled:
             f"{desktop} says Exec={entry['Exec']} after `make user-install`, and no "
             f"executable {argv[0]} is there (nor on the user's PATH)",
             "the Makefile's user-install must rewrite Exec to ~/.local/bin/NAME")
-    return UserInstalled(desktop, entry, argv, binary)
+    return UserInstalled(desktop, entry, argv, binary, groups)
 
 
-def _entry(desktop: str, text: str) -> dict[str, str]:
-    entry: dict[str, str] = {}
-    group = ""
+def _groups(text: str) -> dict[str, dict[str, str]]:
+    """Each [group] of a .desktop file and its keys (the first of a repeated key)."""
+    groups: dict[str, dict[str, str]] = {}
+    group = None
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("[") and line.endswith("]"):
-            group = line[1:-1]
-        elif group == "Desktop Entry" and "=" in line and not line.startswith("#"):
+            group = groups.setdefault(line[1:-1], {})
+        elif group is not None and "=" in line and not line.startswith("#"):
             key, value = line.split("=", 1)
-            entry.setdefault(key.strip(), value.strip())
-    if not entry:
-        raise CheckFailed(f"{desktop} has no [Desktop Entry] after `make user-install`",
-                          f"run desktop-file-validate on {Path(desktop).name}")
-    return entry
+            group.setdefault(key.strip(), value.strip())
+    return groups
 
 
 _NOT_FOUND = re.compile(r"^\s*(\S+) => not found\s*$", re.M)
@@ -174,11 +178,28 @@ def wm_class(ctx: Context, env: dict[str, str], window: str) -> tuple[str, str]:
     return found[1], found[2]
 
 
-def compare_wm_class(desktop: str, entry: dict[str, str], instance: str, klass: str) -> str:
+def compare_wm_class(desktop: str, entry: dict[str, str], instance: str, klass: str,
+                     others: dict[str, dict[str, str]] | None = None) -> str:
     """StartupWMClass against the window's WM_CLASS, as GNOME Shell's window tracker
     matches them (the class, else the instance): a mismatch gives the app's window a
-    generic dock icon and a second dock entry (fyne#6004)."""
+    generic dock icon and a second dock entry (fyne#6004). `others` are the file's groups
+    besides [Desktop Entry]: a StartupWMClass there is not read."""
     wanted = entry.get("StartupWMClass")
+    stray = [(g, keys["StartupWMClass"]) for g, keys in (others or {}).items()
+             if "StartupWMClass" in keys]
+    if wanted is None and stray:
+        # fyne.io/tools v1.7.4's entry.desktop template writes the line after the
+        # [X-Fyne Source] group that FyneApp.toml's [Source] adds: it lands in that group.
+        group, value = stray[0]
+        raise CheckFailed(
+            f"{desktop} has StartupWMClass={value} only in its [{group}] group, not in "
+            "[Desktop Entry], where desktops read it: docks cannot match the window "
+            f"(WM_CLASS {instance!r}, {klass!r}) to the app and show a generic icon",
+            "the fyne CLI's .desktop template puts StartupWMClass after the [X-Fyne Source] "
+            "group when FyneApp.toml has a [Source] section: drop [Source] from FyneApp.toml, "
+            "or move the line into [Desktop Entry] after packaging"
+            if group == "X-Fyne Source" else
+            f"move StartupWMClass={value} into the [Desktop Entry] group")
     if wanted is None:
         raise CheckFailed(f"{desktop} has no StartupWMClass; the window's WM_CLASS is "
                           f"{instance!r}, {klass!r}",

@@ -43,9 +43,9 @@ def cache_env() -> dict[str, str]:
     return {**env, "XDG_CACHE_HOME": str(cache().parent)}
 
 
-def download_module(module: str) -> Path:
-    """The directory of MODULE@VERSION in the warm module cache, fetched through the module
-    proxy if it is not there yet (read-only: the kit must write nothing inside it)."""
+def module_dir(module: str) -> Path:
+    """`module` (PATH@VERSION) fetched through the module proxy into the warm module
+    cache (read-only: copy it before anything writes); its directory."""
     done = subprocess.run(
         ["go", "mod", "download", "-json", module],
         capture_output=True, text=True, timeout=900, env={**os.environ, **cache_env()},

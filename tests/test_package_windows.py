@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_fynecheck
+from conftest import path_without, run_fynecheck
 from PIL import Image
 from support.env import cache
 from test_package import PACKAGED, _path, fyne_bin  # noqa: F401  (fyne_bin: the fixture)
@@ -252,3 +252,18 @@ def test_a_stale_syso_in_the_project_is_named_in_the_trixie_windows_container(
     assert "FileVersion is '0.9.0.0'" in lines[2] and "'OldName'" in lines[3], check
     assert check["hint"].startswith("remove rsrc_windows_amd64.syso from "), check
     assert "window" not in check["detail"] and "screenshot" not in check["artifacts"], check
+
+
+@pytest.mark.slow
+def test_no_fyne_cli_here_fails_the_trixie_windows_package_saying_how_to_install_it(
+    pytester: pytest.Pytester, tmp_path: Path,
+) -> None:
+    """The container's CLI is the kit's build of the version this machine's `fyne`
+    reports: with none here there is nothing to match, and the check says so."""
+    project = _copy(tmp_path / "packaged")
+    run = run_fynecheck(pytester, project, "--fynecheck-os=trixie-windows", "-k",
+                        "package.windows", env={"PATH": path_without("fyne", tmp=pytester.path)})
+    check = next(c for c in run.report["checks"] if c["id"] == "package.windows")
+    assert (check["os"], check["status"]) == ("trixie-windows", "fail"), check
+    assert check["detail"].startswith("no fyne CLI on this machine's PATH"), check
+    assert "go install fyne.io/tools/cmd/fyne@latest" in check["hint"], check

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import os
 import shutil
-import threading
 from pathlib import Path
 
 from pytest_fynecheck.checks import Found, Needs, check
@@ -60,12 +59,7 @@ def _suite_cli(ctx: Context) -> tuple[str, str]:
         ctx.on_close(host.close)  # the build is held in use until the run's end
         version = fynecli.cli_version(host)
         built = fynecli.build_cli(host, version)
-        dest = ctx.cache / "tools" / f"fyne-{built.key}" / "fyne"
-        if not dest.is_file():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".fyne.{os.getpid()}.{threading.get_ident()}.tmp")
-            shutil.copy2(built.path, tmp)
-            os.replace(tmp, dest)  # whole or absent: a parallel run may look meanwhile
+        dest = fynecli.copy_build(ctx, built)
         how = "reused" if built.cached else f"built in {built.seconds:.0f} s"
         return str(dest), (f"fyne CLI {version} as on this machine, built static for "
                            f"Linux by the kit ({how}) and copied into the container")

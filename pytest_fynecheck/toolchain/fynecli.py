@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import threading
 from pathlib import Path
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
-from pytest_fynecheck.toolchain.gobuild import Built, cached_build
+from pytest_fynecheck.toolchain.gobuild import Built, InUse, KeyLock, cached_build
 
 
 def project_copy(ctx: Context, module_root: Path, package_dir: Path, name: str) -> Path:
@@ -67,3 +69,25 @@ def build_cli(ctx: Context, version: str) -> Built:
         hint=lambda _err: f"run `go install {TOOLS_MODULE}/cmd/fyne@{version}` to see why",
         timeout=900,
     )
+
+
+def copy_build(ctx: Context, built: Built) -> Path:
+    """`built` (made in another cache) copied to `ctx`'s cache as a build of its own,
+    cache/tools/fyne-KEY/fyne: `gobuild.sweep` bounds it like one, and it is held in use
+    until `ctx` closes. Under the build's key lock: a sweep removes a build directory
+    whose binary is not there yet."""
+    out = ctx.cache / "tools" / f"fyne-{built.key}"
+    held = KeyLock.acquire(out, f"tools/fyne-{built.key}", ctx.timeout, ctx.progress)
+    try:
+        dest = out / "fyne"
+        if not dest.is_file():
+            held.remove_leftovers("fyne")
+            tmp = out / f".fyne.{os.getpid()}.{threading.get_ident()}.tmp"
+            shutil.copy2(built.path, tmp)
+            os.replace(tmp, dest)
+        use = InUse.take(out)
+        if use is not None:
+            ctx.on_close(use.release)
+    finally:
+        held.release()
+    return dest

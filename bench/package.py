@@ -15,6 +15,12 @@ holds `fyne`). Goal: kit ÷ bare ≤ 1.5x. The ratio is the median of --runs.
 --windows adds package.windows' own cost: its PE lint (pefile, the resource directory only,
 the icon decoded and compared) of the .exe a warm bare `fyne package -os windows` makes
 (mingw-w64), against that packaging. Wine's launch is windows.window's, timed there.
+
+--suite-windows SUITE times warm package.windows in SUITE-windows (the kit's fyne CLI
+copied in, `fyne package -os windows` in the container, the PE lint, the .exe shown under
+that suite's Wine), against warm windows.window there (`go build` of the same app and its
+launch under the same Wine), each a `pytest --fynecheck --fynecheck-os SUITE-windows -k
+CHECK` with pytest's start; the ratio is what packaging adds to a plain Windows cell.
 """
 
 from __future__ import annotations
@@ -92,6 +98,32 @@ def windows(base: Path, env: dict[str, str], runs: int) -> None:
           f"(median of {runs})")
 
 
+def suite_windows(base: Path, env: dict[str, str], runs: int, suite: str) -> None:
+    def timed(check: str, project: Path) -> float:
+        start = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "--fynecheck", f"--fynecheck-os={suite}-windows",
+             "-k", check, "-o", "fynecheck_window_title=Packaged", "-p", "no:randomly",
+             "-p", "no:cacheprovider", "-q", f"--fynecheck-project={project}"],
+            cwd=project, env=env, capture_output=True, text=True, timeout=1800)
+        took = time.monotonic() - start
+        if done.returncode != 0 or "window 'Packaged'" not in done.stdout:
+            raise SystemExit(f"{check} in {suite}-windows failed:\n{done.stdout[-3000:]}")
+        return took
+
+    for check in ("windows.window", "package.windows"):  # warm-up, untimed
+        timed(check, _copy(base, f"warm-{check}"))
+    ratios = []
+    for i in range(runs):
+        b = timed("windows.window", _copy(base, f"ww-{i}"))
+        k = timed("package.windows", _copy(base, f"pw-{i}"))
+        ratios.append(k / b)
+        print(f"{suite}-windows run {i + 1}: windows.window {b:.1f} s, package.windows "
+              f"{k:.1f} s ({k / b:.2f}x)", flush=True)
+    print(f"warm package.windows ÷ warm windows.window in {suite}-windows: "
+          f"{statistics.median(ratios):.2f}x (median of {runs})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -99,11 +131,16 @@ def main() -> None:
     parser.add_argument("--fyne", type=Path, default=default)
     parser.add_argument("--windows", action="store_true", help="add package.windows' PE lint")
     parser.add_argument("--only-windows", action="store_true", help="only that figure")
+    parser.add_argument("--suite-windows", metavar="SUITE",
+                        help="time package.windows in SUITE-windows (e.g. trixie), only that")
     args = parser.parse_args()
     env = {**os.environ, "PATH": f"{args.fyne}{os.pathsep}{os.environ['PATH']}",
            "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory(prefix="bench-package-") as tmp:
         base = Path(tmp)
+        if args.suite_windows:
+            suite_windows(base, env, args.runs, args.suite_windows)
+            return
         if args.windows or args.only_windows:
             windows(base, env, args.runs)
         if args.only_windows:

@@ -1,5 +1,6 @@
 """package.*: the app as users ship it (issue 25). They run when the project has a
-FyneApp.toml or --fynecheck-package is given (`package.wanted`), on the host."""
+FyneApp.toml or --fynecheck-package is given (`package.wanted`), on the host;
+package.metadata and package.windows also in a SUITE-windows container."""
 
 from __future__ import annotations
 
@@ -24,15 +25,47 @@ from pytest_fynecheck.displays.servers import x_display
 from pytest_fynecheck.displays.x11 import MappedWindow, lend_xwindows_probe, xwindows_probe
 from pytest_fynecheck.package import install, linux, windows
 from pytest_fynecheck.package.metadata import lint
+from pytest_fynecheck.toolchain import fynecli
 from pytest_fynecheck.toolchain.gotool import go_project, main_package
 
 
-def _host_only(ctx: Context) -> None:
+def _host_only(ctx: Context, *, windows_suite: bool = False) -> None:
     # The host and the host-side kinds (`--fynecheck-os windows` is this machine with
     # mingw-w64's env) are plain Contexts; a suite container's is a subclass.
-    if type(ctx) is not Context:
-        raise NotApplicable("package checks run on this machine; package.install starts the "
-                            "runtime-only container of a suite itself")
+    if type(ctx) is not Context and not (windows_suite and _in_windows_suite(ctx)):
+        raise NotApplicable("package checks run on this machine (package.metadata and "
+                            "package.windows also in SUITE-windows); package.install starts "
+                            "the runtime-only container of a suite itself")
+
+
+def _in_windows_suite(ctx: Context) -> bool:
+    from pytest_fynecheck.containers.context import ContainerContext
+
+    return isinstance(ctx, ContainerContext) and ctx.target.variant == "windows"
+
+
+def _suite_cli(ctx: Context) -> tuple[str, str]:
+    """A SUITE-windows container has no fyne CLI: the version this machine's `fyne`
+    reports, built here by the kit (through the module proxy; the container has no
+    network), put in the container's cache. The container sees that cache at the same
+    path (bind-mounted, or copied in by containers/transfer.py before its next command).
+    The CLI's path there, and what the detail says of it."""
+
+    def compute() -> tuple[str, str]:
+        from pytest_fynecheck.core.paths import cache_dir
+
+        host = Context(ctx.project, ctx.scratch, cache_dir(), timeout=ctx.timeout,
+                       progress=ctx.progress)
+        ctx.on_close(host.close)  # the build is held in use until the run's end
+        version = fynecli.cli_version(host)
+        built = fynecli.build_cli(host, version)
+        dest = fynecli.copy_build(ctx, built)
+        how = "reused" if built.cached else f"built in {built.seconds:.0f} s"
+        return str(dest), (f"fyne CLI {version} as on this machine, built static for "
+                           f"Linux by the kit ({how}) and copied into the container")
+
+    found: tuple[str, str] = ctx.memoize("package.windows fyne CLI", compute)
+    return found
 
 
 def _cli(ctx: Context, needs: Needs) -> Result:
@@ -45,7 +78,7 @@ def _cli(ctx: Context, needs: Needs) -> Result:
 @check("package.metadata", "FyneApp.toml by the fyne CLI's rules", required=False,
        hint="fix the FyneApp.toml field named")
 def package_metadata(ctx: Context, needs: Needs) -> str:
-    _host_only(ctx)
+    _host_only(ctx, windows_suite=True)
     found = lint(main_package(ctx).dir)
     fails = [f"{f.field}: {f.message}" for f in found.failed]
     warns = [f"{f.field}: {f.message}" for f in found.findings if not f.fail]
@@ -171,43 +204,53 @@ def _pretty(ctx: Context) -> str:
        requires=("package.metadata", "fyne.cli", "windows.cc", "display.x11"), waits=True,
        targets=WINDOWS)
 def package_windows(ctx: Context, needs: Needs) -> Found:
-    _host_only(ctx)
-    cli = _cli(ctx, needs)
+    _host_only(ctx, windows_suite=True)
+    if _in_windows_suite(ctx):
+        fyne, cli_note = _suite_cli(ctx)
+    else:
+        cli = _cli(ctx, needs)
+        fyne = "fyne"
+        cli_note = f"(fyne.cli warned: {cli.detail})" if cli.status is Status.WARN else ""
     pkg, project = main_package(ctx), go_project(ctx)
     meta = lint(pkg.dir)  # the user's tree: the copy's Build is bumped by the CLI
     if meta.icon is None:
         raise CheckFailed("FyneApp.toml's Icon is gone since package.metadata", "run again")
     d = meta.details
-    exe = windows.package(ctx, project.module_root, pkg.dir)
+    exe = windows.package(ctx, project.module_root, pkg.dir, fyne)
     found = windows.lint(exe, str(d.get("Name", "")), str(d.get("Version", "")),
                          int(d.get("Build", 1) or 1), meta.icon)
     warns = [f"{f.field}: {f.message}" for f in found.findings if not f.fail]
     if found.failed:
         first = found.failed[0].field
+        hint = {"Subsystem": "package with `fyne package -os windows` (it links "
+                             "-H=windowsgui), not a bare `go build`"}.get(
+            first, f"package again with `fyne package -os windows` ({first} is wrong)")
+        # A .syso of the user's (rsrc, go-winres) is linked beside the CLI's, and its icon
+        # group and VERSIONINFO win (tests/test_package_windows.py shows it): repackaging
+        # cannot help.
+        own = sorted(p.name for p in pkg.dir.glob("*.syso"))
+        if own and first != "Subsystem":
+            hint = (f"remove {', '.join(own)} from {pkg.dir}: Go links every .syso of the "
+                    "package, and its icon and VERSIONINFO shadow those `fyne package` "
+                    "writes from FyneApp.toml")
         raise CheckFailed(
             f"{exe.name}:\n" + "\n".join(f"{f.field}: {f.message}" for f in found.failed)
-            + "".join(f"\n{w}" for w in warns),
-            {"Subsystem": "package with `fyne package -os windows` (it links -H=windowsgui), "
-                          "not a bare `go build`"}.get(
-                first, f"package again with `fyne package -os windows` ({first} is wrong)"))
+            + "".join(f"\n{w}" for w in warns), hint)
     linted = f"{exe.name}: {'; '.join(found.facts)}"
     try:
         shown = wine_window(ctx, exe, "package-windows")
     except CheckFailed as exc:  # the lint's verdict stays in the report
         hint = exc.hint
         if "bcryptprimitives.dll" in exc.detail:  # windows.window's hint names a suite
-            hint = ("run it on a host with Wine >= 9 (Debian 13 trixie has Wine 10); "
-                    "package.windows does not run in suite containers yet, but "
-                    "`--fynecheck-os trixie-windows` shows the app's `go build` .exe there "
-                    "(windows.window)")
+            hint = ("run it under Wine >= 9 (Debian 13 trixie has Wine 10): "
+                    "`--fynecheck-os trixie-windows` runs package.windows in a trixie "
+                    "container, with the kit's build of this machine's fyne CLI")
         raise CheckFailed("".join(f"{w}\n" for w in [linted, *warns]) + exc.detail, hint,
                           exc.status) from None
-    detail = f"{linted}\n{shown.detail}"
-    if cli.status is Status.WARN:
-        detail += f"\n(fyne.cli warned: {cli.detail})"
+    detail = f"{linted}\n{shown.detail}" + (f"\n{cli_note}" if cli_note else "")
     if warns:
         raise CheckWarning(detail + "\n" + "\n".join(warns),
                            f"ship {windows.manifest_name(pkg.dir)} beside FyneApp.toml, declaring "
                            "<dpiAware>true/pm</dpiAware>: the CLI embeds it instead of its "
-                           "template")
+                           "template", shown.artifacts)
     return Found(detail, shown.artifacts)

@@ -83,8 +83,11 @@ class NotApplicable(CheckFailed):
 
 
 class CheckWarning(CheckFailed):
-    def __init__(self, detail: str, hint: str = "") -> None:
+    def __init__(self, detail: str, hint: str = "",
+                 artifacts: dict[str, str] | None = None) -> None:
         super().__init__(detail, hint, status=Status.WARN)
+        # What a warned check made all the same (a screenshot): reported as a Found's.
+        self.artifacts = artifacts or {}
 
 
 class InputError(Exception):

@@ -49,12 +49,13 @@ class Lint:
         return [f for f in self.findings if f.fail]
 
 
-def package(ctx: Context, module_root: Path, src_dir: Path) -> Path:
-    """Run `fyne package -os windows` with mingw-w64 in a copy; the .exe it made."""
+def package(ctx: Context, module_root: Path, src_dir: Path, fyne: str = "fyne") -> Path:
+    """Run `fyne package -os windows` with mingw-w64 in a copy; the .exe it made. `fyne`:
+    the CLI (a path where the context has none on PATH)."""
     where = project_copy(ctx, module_root, src_dir, f"fyne-package-windows-{ctx.name}")
     for old in where.glob("*.exe"):  # an .exe the user left must not pass for ours
         old.unlink()
-    done = ctx.run(["fyne", "package", "-os", "windows"], cwd=where, env=WINDOWS_ENV,
+    done = ctx.run([fyne, "package", "-os", "windows"], cwd=where, env=WINDOWS_ENV,
                    timeout=1800)
     if not done.ok:
         raise CheckFailed(

@@ -107,7 +107,8 @@ class Runner:
             with running_check(check.id):
                 found = check.run(self.context(context), _Needs(deps))
         except CheckFailed as exc:
-            return blocked() or result(exc.status, exc.detail, exc.hint or check.hint)
+            return blocked() or result(exc.status, exc.detail, exc.hint or check.hint,
+                                       getattr(exc, "artifacts", None))
         except Exception as exc:  # a bug in the kit, not in the machine: say so plainly
             return blocked() or result(
                 Status.FAIL,

@@ -47,12 +47,15 @@ def show_x_window(
     ctx: Context, display: Display, argv: list[str], env: dict[str, str], *,
     title: str | None = None, inspect: Callable[[MappedWindow], str] | None = None,
     shot_name: str = "app-window", timeout: float | None = None,
+    ignore: Callable[[MappedWindow], bool] | None = None,
 ) -> Found:
     """Start `argv` on X `display`, wait for its window and a non-blank first frame (the
     screenshot, `shot_name`-CONTEXT.png: two checks of one context keep one each), then
     stop it. `title`: the window's (default: the ini setting's; "" takes the app's
     first); `inspect(window)`, asked while the app still runs, adds to the detail
-    (package.install's WM_CLASS); `timeout`: seconds for the window (default: the ini's)."""
+    (package.install's WM_CLASS); `timeout`: seconds for the window (default: the ini's);
+    `ignore(window)`: a window of the app's process tree that is not the app's (Wine's
+    virtual desktop)."""
     title = ctx.settings.window_title if title is None else title
     timeout = ctx.settings.window_timeout if timeout is None else timeout
     watch = XWindowWatch(ctx, display.env)  # listening before the app starts: no race
@@ -63,7 +66,7 @@ def show_x_window(
         carries = _carrier(ctx, token)
         try:
             win, frame, mapped, skipped = _first_frame(
-                ctx, display, app, watch, title, timeout, carries
+                ctx, display, app, watch, title, timeout, carries, ignore
             )
             _, owned = win.owner(app.pid, watch.xres_status, carries)
             first = time.monotonic() - start
@@ -91,6 +94,7 @@ def _first_frame(
     title: str,
     timeout: float,
     carries: Callable[[int], bool],
+    ignore: Callable[[MappedWindow], bool] | None = None,
 ) -> tuple[MappedWindow, Image, float, int]:
     """The app's first window that draws a non-blank frame: a window of the app's own
     process tree (the X server's word, else _NET_WM_PID), and of that title if one is
@@ -103,7 +107,7 @@ def _first_frame(
         _exited(ctx, app, display)
         now = time.monotonic()
         mine = [w for w in watch.windows() if _is_apps(w, app, watch, title, carries)
-                and w.id not in gone]
+                and w.id not in gone and not (ignore and ignore(w))]
         for win in mine[:1]:
             first_seen.setdefault(win.id, now)
             done = ctx.run(["xwd", "-id", win.id, "-silent"], env=display.env, timeout=15)

@@ -15,7 +15,13 @@ from pytest_fynecheck.displays.servers import x_display
 from pytest_fynecheck.toolchain.cprobe import build_cgo_probe, compiler_identity
 from pytest_fynecheck.windows import MINGW_CC
 from pytest_fynecheck.windows.dlls import imported_dlls, missing_hint, unresolved_dlls
-from pytest_fynecheck.windows.wine import desktop_argv, session, wine_prefix, wine_version
+from pytest_fynecheck.windows.wine import (
+    DESKTOP_TITLE,
+    desktop_argv,
+    session,
+    wine_prefix,
+    wine_version,
+)
 
 MINGW_HINT = "install mingw-w64 (Debian: apt-get install gcc-mingw-w64-x86-64)"
 TOOL_HINTS.setdefault(MINGW_CC, MINGW_HINT)
@@ -89,6 +95,13 @@ def windows_window(ctx: Context, needs: Needs) -> Found:
     return wine_window(ctx, built_binary(needs, "windows.build"))
 
 
+def not_the_apps(title: str, exe: Path) -> bool:
+    """Wine's windows in the app's process tree: its virtual desktop, and the console
+    window a console-subsystem .exe gets (titled with the .exe's path; seen with a bare
+    `go build`). Either draws, so either taken for the app's would pass a broken GUI."""
+    return title == DESKTOP_TITLE or title.lower().endswith("\\" + exe.name.lower())
+
+
 def wine_window(ctx: Context, exe: Path, shot_name: str = "app-window") -> Found:
     """`exe` under Wine on this context's X display, to a non-blank frame; the one way
     windows.window and package.windows launch an .exe."""
@@ -98,7 +111,8 @@ def wine_window(ctx: Context, exe: Path, shot_name: str = "app-window") -> Found
     try:
         with session(ctx, prefix) as env:
             found = show_x_window(ctx, display, desktop_argv(exe), {**env, **display.env},
-                                  shot_name=shot_name)
+                                  shot_name=shot_name,
+                                  ignore=lambda win: not_the_apps(win.title, exe))
     except CheckFailed as exc:
         # Debian's `wine` script asks for wine32 whenever WINEDEBUG keeps errors: not the cause.
         detail = _WINE32_NOTE.sub("", exc.detail)

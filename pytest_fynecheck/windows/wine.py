@@ -45,7 +45,13 @@ def desktop_argv(exe: Path) -> list[str]:
     manager, Wine 10 leaves the app's top-level X window unmapped (seen in trixie, Xvfb);
     in a virtual desktop it is mapped, as a child of the desktop's window."""
     width, height = SCREEN_SIZE
-    return ["wine", "explorer", f"/desktop=fynecheck,{width}x{height}", str(exe)]
+    return ["wine", "explorer", f"/desktop={DESKTOP},{width}x{height}", str(exe)]
+
+
+DESKTOP = "fynecheck"
+# The virtual desktop's own X window: Wine's, not the app's, though explorer carries the
+# app's run token; what anything draws in it shows in its frame.
+DESKTOP_TITLE = f"{DESKTOP} - Wine Desktop"
 
 
 def prefix_env(prefix: Path, display: dict[str, str] | None = None) -> dict[str, str]:

@@ -6,6 +6,7 @@ add cases the app cannot make (a truncated file, another size).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import shutil
 import warnings
@@ -26,6 +27,7 @@ from pytest_fynecheck.e2e.baselines import (
     assert_looks_like,
     attach,
     diff_path,
+    html_extras,
     images_of,
 )
 from pytest_fynecheck.e2e.compare import MARK, compare, load
@@ -234,9 +236,49 @@ def test_attach_names_the_files_in_the_report(
     before = len(request.node.user_properties)
     attach(request.node, images_of(actual, "hello", "xvfb", root=tmp_path))
     added = request.node.user_properties[before:]
+    extras = html_extras(request.node)
     del request.node.user_properties[before:]  # this test's own report stays plain
     assert added == [
         ("fynecheck.artifact.screenshot-baseline", str(baseline)),
         ("fynecheck.artifact.screenshot-actual", str(actual)),
         ("fynecheck.artifact.screenshot-diff", str(diff_path(actual))),
+    ]
+    # pytest-html (a test dependency) is loaded here: the three images inline, by role.
+    assert [e["name"] for e in extras] == ["baseline", "actual", "diff"]
+    assert base64.b64decode(extras[2]["content"]) == diff_path(actual).read_bytes()
+
+
+def test_the_option_and_ini_reach_the_frozen_settings_on_workers(
+    pytester: pytest.Pytester,
+) -> None:
+    """--fynecheck-update-baselines and ini fynecheck_baseline_tolerance, read once and
+    shipped to an xdist worker as the other settings are."""
+    pytester.makeini("[pytest]\nfynecheck_baseline_tolerance = 0.002\n")
+    pytester.makepyfile(
+        """
+        from pytest_fynecheck.plan.settings import settings
+
+        def test_settings(pytestconfig):
+            assert hasattr(pytestconfig, "workerinput")
+            baselines = settings(pytestconfig).baselines
+            assert baselines.update is True and baselines.tolerance == 0.002
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "1", "--fynecheck-update-baselines"
+    )
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("value", ["5%", "1.5", "nan"])
+def test_a_bad_tolerance_ini_is_a_usage_error_naming_it(
+    pytester: pytest.Pytester, value: str
+) -> None:
+    pytester.makeini(f"[pytest]\nfynecheck_baseline_tolerance = {value}\n")
+    pytester.makepyfile("def test_never_runs():\n    raise AssertionError\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.outlines + result.errlines
+    assert [line for line in result.errlines if line.startswith("ERROR:")] == [
+        f"ERROR: ini fynecheck_baseline_tolerance must be a share from 0 to 1 (0.001 is "
+        f"0.1%), not {value!r}"
     ]

@@ -9,11 +9,13 @@ SwiftShader), and a baseline per backend keeps the tolerance at what one rendere
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
 import shutil
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,6 +153,23 @@ def attach(item: pytest.Item, images: Images) -> None:
                        ("diff", images.diff)):
         if path is not None and path.is_file():
             item.user_properties.append((_PROPERTY.format(role), str(path)))
+
+
+def html_extras(item: pytest.Item) -> list[Any]:
+    """pytest-html extras (the images inline) for what `attach` named on `item`; [] when
+    pytest-html is not loaded. For the fixture plugin's pytest_runtest_makereport, which
+    appends them to the report's `extras`."""
+    if item.config.pluginmanager.get_plugin("html") is None:
+        return []
+    from pytest_html import extras  # type: ignore[import-untyped]
+
+    prefix = _PROPERTY.format("")
+    return [
+        extras.png(base64.b64encode(Path(str(path)).read_bytes()).decode(),
+                   name=key[len(prefix):])
+        for key, path in item.user_properties
+        if key.startswith(prefix) and Path(str(path)).is_file()
+    ]
 
 
 def images_of(actual: Path, name: str, backend: str, *, root: Path) -> Images:

@@ -17,7 +17,6 @@ its time per comparison as a ratio to Pillow's in the same run.
 from __future__ import annotations
 
 import argparse
-import random
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.looks import VARIANTS, WIDGETS, shoot, variant_app, variant_source  # noqa: E402
+from support.looks import (  # noqa: E402
+    VARIANTS,
+    WIDGETS,
+    jittered,
+    shoot,
+    variant_app,
+    variant_source,
+)
 
 from pytest_fynecheck.core.context import Context  # noqa: E402
 from pytest_fynecheck.core.paths import cache_dir  # noqa: E402
@@ -101,30 +107,6 @@ def suite_shots(suites: str, out: Path) -> dict[str, list[Path]]:
         return found
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def jittered(path: Path, out: Path, levels: int, seed: int = 1) -> Path:
-    """Synthetic anti-aliasing noise: each pixel on an edge (its 3x3 neighbourhood spans
-    more than 64 levels) moved by up to `levels` per channel."""
-    from PIL import Image, ImageFilter
-
-    image = load(path, "screenshot")
-    grey = image.convert("L")
-    span = [hi - lo for hi, lo in zip(grey.filter(ImageFilter.MaxFilter(3)).tobytes(),
-                                      grey.filter(ImageFilter.MinFilter(3)).tobytes(),
-                                      strict=True)]
-    rng = random.Random(seed)
-    raw = image.tobytes()
-    pixels = [tuple(raw[i : i + 3]) for i in range(0, len(raw), 3)]
-    for i, s in enumerate(span):
-        if s > 64:
-            pixels[i] = tuple(max(0, min(255, c + rng.randint(-levels, levels)))
-                              for c in pixels[i])
-    noisy = Image.new("RGB", image.size)
-    noisy.putdata(pixels)
-    dest = out / f"jitter{levels}-{path.name}"
-    noisy.save(dest)
-    return dest
 
 
 # -- the candidates: each returns (a distance, higher is further), its unit ------------------

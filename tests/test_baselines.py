@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.looks import VARIANTS, shoot, variant_app
+from support.looks import VARIANTS, jittered, shoot, variant_app
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.paths import cache_dir
@@ -141,6 +141,33 @@ def test_a_seeded_change_fails_and_the_diff_shows_where(
     # Not a token mark: most of the changed box is spanned.
     assert mw * mh >= 0.5 * cw * ch, f"marks {marked} cover little of {changed}"
     assert f"in the box x={mx} y={my} {mw}x{mh}" in message
+
+
+def test_edge_noise_is_absorbed_and_a_faint_flat_change_is_not(
+    shots: Shots, tmp_path: Path
+) -> None:
+    """Synthetic, on a real screenshot: its edge pixels jittered by up to 20 levels (what
+    anti-aliasing of another renderer does) pass at tolerance 0, by up to 48 fail; a
+    10x10 patch of flat background 5 levels brighter fails, the box exactly that patch."""
+    _written(shots.xvfb[0], tmp_path)
+    assert_looks_like(jittered(shots.xvfb[1], tmp_path, 20), "hello", "xvfb", root=tmp_path,
+                      tolerance=None, update=False)
+    with pytest.raises(AssertionError, match=r"on edges; largest difference 4[0-8]"):
+        assert_looks_like(jittered(shots.xvfb[1], tmp_path, 48), "hello", "xvfb",
+                          root=tmp_path, tolerance=None, update=False)
+    raw = shots.raw["xvfb"]
+    x, y = raw.width - 30, raw.height - 20  # below and right of hello's two labels
+    patch = raw.crop(x, y, 10, 10)
+    assert patch.colours() == 1, "the patch is not flat background"
+    brighter = bytes(min(v + 5, 255) for v in patch.rgb)
+    rows = bytearray(raw.rgb)
+    for r in range(10):
+        at = ((y + r) * raw.width + x) * 3
+        rows[at : at + 30] = brighter[r * 30 : (r + 1) * 30]
+    faint = images.write_png(images.Image(raw.width, raw.height, bytes(rows)),
+                             tmp_path / "faint.png")
+    with pytest.raises(AssertionError, match=rf"\(100 of .* in the box x={x} y={y} 10x10;"):
+        assert_looks_like(faint, "hello", "xvfb", root=tmp_path, tolerance=None, update=False)
 
 
 def test_a_tolerance_above_the_distance_passes_the_same_change(

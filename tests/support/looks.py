@@ -7,6 +7,7 @@ file, and `FYNECHECK_VARIANT` picks what it draws differently (one build serves 
 
 from __future__ import annotations
 
+import random
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.displays import images
 from pytest_fynecheck.displays.servers import Display
 from pytest_fynecheck.displays.x11 import MappedWindow
+from pytest_fynecheck.e2e.compare import load
 
 HELLO = Path(__file__).resolve().parents[2] / "fixtures" / "hello"
 
@@ -171,3 +173,27 @@ def shoot(
     assert isinstance(found, Found)
     first = images.read_png(Path(found.artifacts["screenshot"]).read_bytes())
     return first, later[0]
+
+
+def jittered(path: Path, out: Path, levels: int, seed: int = 1) -> Path:
+    """Synthetic anti-aliasing noise: each pixel on an edge (its 3x3 neighbourhood spans
+    more than 64 levels) moved by up to `levels` per channel."""
+    from PIL import Image, ImageFilter
+
+    image = load(path, "screenshot")
+    grey = image.convert("L")
+    span = [hi - lo for hi, lo in zip(grey.filter(ImageFilter.MaxFilter(3)).tobytes(),
+                                      grey.filter(ImageFilter.MinFilter(3)).tobytes(),
+                                      strict=True)]
+    rng = random.Random(seed)
+    raw = image.tobytes()
+    pixels = [tuple(raw[i : i + 3]) for i in range(0, len(raw), 3)]
+    for i, s in enumerate(span):
+        if s > 64:
+            pixels[i] = tuple(max(0, min(255, c + rng.randint(-levels, levels)))
+                              for c in pixels[i])
+    noisy = Image.new("RGB", image.size)
+    noisy.putdata(pixels)
+    dest = out / f"jitter{levels}-{path.name}"
+    noisy.save(dest)
+    return dest

@@ -312,8 +312,8 @@ def _baselines(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
     )
     parser.addini(
         "fynecheck_baseline_tolerance",
-        "share of a screenshot's pixels (0 to 1) that may differ from its baseline by more "
-        "than 4 levels, when a test gives no tolerance",
+        "share of a screenshot's pixels (0 to 1) that may differ from its baseline (by more "
+        "than 4 levels, 24 on edges) when a test gives no tolerance",
         default="0",
     )
 

@@ -31,6 +31,7 @@ def add_options(parser: pytest.Parser) -> None:
     _drift(parser, group)
     _watcher(parser, group)
     _reload(parser, group)
+    _baselines(parser, group)
 
 
 def add_markers(config: pytest.Config) -> None:
@@ -303,6 +304,24 @@ def _reload(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
                   "than the tool's debounce: air waits 1 s)", default=str(reload.Options.quiet))
     parser.addini("fynecheck_reload_timeout", "seconds for the tool's first start of the app",
                   default=str(reload.Options.start_timeout))
+
+
+# -- screenshots compared with baselines (e2e/baselines.py) ---------------------------------
+
+
+def _baselines(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
+    group.addoption(
+        "--fynecheck-update-baselines",
+        action="store_true",
+        help="assert_looks_like writes each baseline (tests/fynecheck-baselines/BACKEND/"
+        "NAME.png) from this run's screenshot and passes, instead of comparing",
+    )
+    parser.addini(
+        "fynecheck_baseline_tolerance",
+        "share of a screenshot's pixels (0 to 1) that may differ from its baseline (by more "
+        "than 4 levels, 24 on edges) when a test gives no tolerance",
+        default="0",
+    )
 
 
 # -- a path option's value after a space, which pytest took for a test path --------------

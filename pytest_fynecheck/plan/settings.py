@@ -107,6 +107,14 @@ class Reload:
 
 
 @dataclasses.dataclass(frozen=True)
+class Baselines:
+    """Screenshots compared with baselines (e2e/baselines.py)."""
+
+    update: bool  # --fynecheck-update-baselines: write them instead of comparing
+    tolerance: float  # ini fynecheck_baseline_tolerance: a share of pixels, 0..1
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     core: Core
     # Where the catalogue runs: the host, then --fynecheck-os's contexts in its order (the
@@ -117,6 +125,7 @@ class Settings:
     drift: Drift
     watcher: Watcher
     reload: Reload
+    baselines: Baselines = Baselines(update=False, tolerance=0.0)
 
     def command(self, name: str) -> Command:
         """The command check `name`'s (command_check.CommandCheck)."""
@@ -153,6 +162,10 @@ class Settings:
                 stateful_step_count=read.count("fynecheck_reload_stateful_step_count") or 0,
                 quiet=read.seconds("fynecheck_reload_quiet"),
                 timeout=read.seconds("fynecheck_reload_timeout"),
+            ),
+            baselines=Baselines(
+                update=bool(read.opt("--fynecheck-update-baselines")),
+                tolerance=read.share("fynecheck_baseline_tolerance"),
             ),
         )
         if len(read.errors) == 1:
@@ -262,6 +275,19 @@ class _Reader:
                                f"500M, not {raw!r}")
             return 2 << 30
         return int(value)
+
+    def share(self, name: str) -> float:
+        """A share from 0 to 1 (0.001 is 0.1%)."""
+        raw = str(self.ini(name)).strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= 1.0:  # NaN too
+            self.errors.append(f"ini {name} must be a share from 0 to 1 (0.001 is 0.1%), "
+                               f"not {raw!r}")
+            return 0.0
+        return value
 
     def count(self, name: str, *, required: bool = True) -> int | None:
         """A positive integer ini; blank is None unless `required`."""

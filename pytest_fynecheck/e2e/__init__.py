@@ -1,0 +1,1 @@
+"""Real-window tests of users' own apps: the fyne_app fixture, baselines, comparison."""

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 import shutil
@@ -54,33 +55,64 @@ def show_x_window(
     first); `inspect(window)`, asked while the app still runs, adds to the detail
     (package.install's WM_CLASS)."""
     title = ctx.settings.window_title if title is None else title
-    timeout = ctx.settings.window_timeout
+    shown = open_x_window(ctx, display, argv, env, title=title,
+                          timeout=ctx.settings.window_timeout)
+    win, frame = shown.window, shown.frame
+    try:
+        shot = write_screenshot(frame, ctx.artifacts() / f"{shot_name}-{ctx.name}.png")
+        seen = f"; {inspect(win)}" if inspect is not None else ""
+    finally:
+        code = shown.app.stop()
+    before = (f"; {shown.skipped} earlier window(s) of the app closed first (a splash)"
+              if shown.skipped else "")
+    return Found(
+        f"window {win.title!r} ({win.id}) viewable on {display.name} after "
+        f"{shown.mapped:.1f} s, first frame after {shown.first:.1f} s "
+        f"({frame.colours(256)}+ colours, {frame.width}x{frame.height}); {shown.owned}{before}; "
+        f"stopped with SIGTERM (exit {code}){seen}",
+        {"screenshot": str(shot)},
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ShownWindow:
+    """A started app whose own window drew its first frame; the app still runs."""
+
+    app: Process
+    window: MappedWindow
+    frame: Image  # its first non-blank frame
+    mapped: float  # seconds from the start until the window was first seen
+    first: float  # seconds from the start to the first frame
+    owned: str  # how the window was proven the app's
+    skipped: int  # the app's earlier windows that closed first (a splash)
+
+
+def open_x_window(
+    ctx: Context, display: Display, argv: list[str], env: dict[str, str], *,
+    title: str, timeout: float,
+) -> ShownWindow:
+    """Start `argv` on X `display` and wait for its own window's first non-blank frame
+    (titled `title`, or its first when ""). The app keeps running: the caller stops it;
+    when no window shows, it is stopped here and CheckFailed says why."""
     watch = XWindowWatch(ctx, display.env)  # listening before the app starts: no race
     token = secrets.token_hex(8)
     try:
         start = time.monotonic()
         app = ctx.spawn(argv, env={**env, TOKEN_VAR: token})
-        carries = _carrier(ctx, token)
         try:
+            carries = _carrier(ctx, token)
             win, frame, mapped, skipped = _first_frame(
                 ctx, display, app, watch, title, timeout, carries
             )
             _, owned = win.owner(app.pid, watch.xres_status, carries)
-            first = time.monotonic() - start
-            shot = write_screenshot(frame, ctx.artifacts() / f"{shot_name}-{ctx.name}.png")
-            seen = f"; {inspect(win)}" if inspect is not None else ""
-        finally:
-            code = app.stop()
+        except BaseException:
+            app.stop()
+            raise
+        return ShownWindow(
+            app, win, frame, mapped - start, time.monotonic() - start, owned, skipped
+        )
     finally:
         watch.stop()
-    before = f"; {skipped} earlier window(s) of the app closed first (a splash)" if skipped else ""
-    return Found(
-        f"window {win.title!r} ({win.id}) viewable on {display.name} after "
-        f"{mapped - start:.1f} s, first frame after {first:.1f} s ({frame.colours(256)}+ "
-        f"colours, {frame.width}x{frame.height}); {owned}{before}; stopped with SIGTERM "
-        f"(exit {code}){seen}",
-        {"screenshot": str(shot)},
-    )
 
 
 def _first_frame(

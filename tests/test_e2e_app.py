@@ -1,0 +1,136 @@
+"""The fyne_app fixture on fixtures/interactive: a real build, real displays, real input
+(xdotool), real frames. Each test is a user's test file run through pytester."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from support.sample import ROOT
+
+from pytest_fynecheck.displays import images
+
+INTERACTIVE = ROOT / "fixtures" / "interactive"
+# fixtures/interactive's window is 300x150, its three widgets in equal rows.
+ENTRY, BUTTON = (150, 25), (150, 75)
+LABEL_ROW = (0, 100, 300, 50)
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> Path:
+    """A copy of the interactive sample as the pytest root, as a user's repo would be."""
+    for item in INTERACTIVE.iterdir():
+        shutil.copy2(item, pytester.path / item.name)
+    return pytester.path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.is_file() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+ECHO_TEST = """
+import json, pytest
+
+@pytest.mark.fyne_display("xvfb", "weston-x11-xwayland", "weston", "weston-xwayland")
+def test_echo(fyne_app, fyne_display, request):
+    app = fyne_app()
+    app.click({entry[0]}, {entry[1]})  # focus the entry
+    app.type("hi")
+    app.wait_output('state entry="hi" label=""')
+    typed = app.screenshot("typed")
+    app.click({button[0]}, {button[1]})
+    echoed = app.wait_frame(region={label})
+    line = app.wait_output('label="hi"')
+    out = {outdir!r} + "/" + request.node.callspec.id + ".json"
+    with open(out, "w") as f:
+        json.dump({{"pid": app.pid, "server": fyne_display.server.pid, "line": line,
+                   "typed": str(typed), "echoed": str(echoed), "backend": app.backend,
+                   "size": [app.width, app.height]}}, f)
+"""
+
+
+def test_typing_and_clicking_echo_into_the_label_on_x_displays(
+    pytester: pytest.Pytester, project: Path, tmp_path: Path
+) -> None:
+    pytester.makepyfile(test_user=ECHO_TEST.format(
+        entry=ENTRY, button=BUTTON, label=LABEL_ROW, outdir=str(tmp_path)
+    ))
+    result = pytester.runpytest("-v", "-rs", "-p", "no:xdist")
+    result.assert_outcomes(passed=2, skipped=2)
+    result.stdout.fnmatch_lines_random([
+        "*test_echo?xvfb? PASSED*",
+        "*test_echo?weston-x11-xwayland? PASSED*",
+        "*SKIPPED*input cannot be injected on weston: a Wayland compositor without Xwayland*",
+        "*SKIPPED*input cannot be injected on weston-xwayland: weston's headless backend*",
+    ])
+    seen = {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
+    assert sorted(seen) == ["weston-x11-xwayland", "xvfb"]
+    for kind, run in seen.items():
+        # Route 1: the app itself says the label now holds what was typed.
+        assert run["line"] == 'state entry="hi" label="hi"', run
+        assert run["backend"] == kind and run["size"] == [300, 150]
+        # Route 2: what it drew. The label's row was empty and now has the text in it.
+        typed = images.read_png(Path(run["typed"]).read_bytes())
+        echoed = images.read_png(Path(run["echoed"]).read_bytes())
+        before, after = typed.crop(*LABEL_ROW), echoed.crop(*LABEL_ROW)
+        assert before.colours(64) == 1, f"{kind}: the label's row was not empty before"
+        assert after.colours(64) > 2, f"{kind}: the label's row shows no text after"
+        # Nothing of the run is left: the app and the display it ran on.
+        assert not _alive(run["pid"]) and not _alive(run["server"]), run
+
+
+def test_a_frame_that_never_changes_fails_with_both_images_and_stops_the_app(
+    pytester: pytest.Pytester, project: Path, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "pid"
+    pytester.makepyfile(test_user=f"""
+        def test_waits_in_vain(fyne_app):
+            app = fyne_app()
+            open({str(pid_file)!r}, "w").write(str(app.pid))
+            app.wait_frame(timeout=2)  # no input: nothing redraws
+    """)
+    result = pytester.runpytest("-p", "no:xdist", "-rA")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "no new frame of ." in text and "within 2 s" in text, text
+    shots = [Path(p) for p in
+             __import__("re").findall(r"(/\S+-frame-(?:before|now)\.png)", text)]
+    assert {p.name.split("-", 1)[1] for p in shots} >= {"frame-before.png", "frame-now.png"}
+    before, now = (images.read_png(p.read_bytes()) for p in shots[:2])
+    assert before == now and not before.blank
+    assert "fyne_app images" in text and "[[ATTACHMENT|" in text
+    # The app's output is in the failure: its state line.
+    assert 'state entry="" label=""' in text
+    assert not _alive(int(pid_file.read_text()))
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        ('fyne_app(package="./cmd/nope")', ["*could not build package './cmd/nope'*"]),
+        ('fyne_app(args=["--exit-at-start"])',
+         ["*package '.' (app) showed no window*the app exited with 3 before showing a window*",
+          "*interactive: asked to exit at start*"]),
+    ],
+    ids=["unknown-package", "exits-at-start"],
+)
+def test_bad_input_names_what_was_wrong(
+    pytester: pytest.Pytester, project: Path, call: str, says: list[str]
+) -> None:
+    pytester.makepyfile(test_user=textwrap.dedent(f"""
+        def test_launch(fyne_app):
+            {call}
+    """))
+    result = pytester.runpytest("-p", "no:xdist")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(says)
+    result.stdout.no_fnmatch_line("*Traceback*")

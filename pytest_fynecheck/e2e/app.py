@@ -112,7 +112,9 @@ class FyneApp:
     def click(self, x: int, y: int, button: int = 1) -> None:
         """Move the pointer to (x, y) of the window and click `button` there."""
         self._inside(x, y)
-        self._xdotool(["mousemove", "--window", self.window_id, "--sync", str(x), str(y),
+        # One xdotool call, no --sync (it polls the pointer every 100 ms): the server
+        # handles the move before the press, both from one connection, in order.
+        self._xdotool(["mousemove", "--window", self.window_id, str(x), str(y),
                        "click", str(button)], f"click at ({x}, {y})")
 
     def type(self, text: str) -> None:

@@ -23,6 +23,7 @@ from pytest_fynecheck.core.context import TOOL_HINTS, Context, HostProcess, Proc
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.displays.images import Image, changed_box, read_xwd, write_screenshot
 from pytest_fynecheck.displays.servers import Display
+from pytest_fynecheck.toolchain.gotool import main_package
 
 TOOL_HINTS.setdefault(
     "xdotool", "install xdotool (Debian: apt-get install xdotool); fyne_app's input uses it"
@@ -62,7 +63,7 @@ class FyneApp:
     title: str
     width: int
     height: int
-    package: str
+    package: str  # its import path, which messages name
     shots: Path  # where this test's images go
     # Called with each image written (the report attaches them).
     attach: Callable[[str, Path], None] = lambda _role, _path: None
@@ -93,6 +94,7 @@ class FyneApp:
         """The first line the app printed that contains `text` (or matches the pattern),
         waiting up to `timeout` seconds: a line printed with a change may reach the kit
         a moment after the frame does."""
+        __tracebackhide__ = True  # the user's line is the failure's place
         pattern = text if isinstance(text, re.Pattern) else re.compile(re.escape(text))
         deadline = time.monotonic() + timeout
         while True:
@@ -102,7 +104,7 @@ class FyneApp:
             self._alive(f"printing {pattern.pattern!r}")
             if time.monotonic() >= deadline:
                 raise AssertionError(
-                    f"the app ({self.package}) printed no line matching {pattern.pattern!r} "
+                    f"the app {self.package} printed no line matching {pattern.pattern!r} "
                     f"within {timeout:g} s; it printed:\n" + "\n".join(self.stdout[-40:])
                 )
             time.sleep(0.02)
@@ -111,6 +113,7 @@ class FyneApp:
 
     def click(self, x: int, y: int, button: int = 1) -> None:
         """Move the pointer to (x, y) of the window and click `button` there."""
+        __tracebackhide__ = True  # the user's line is the failure's place
         self._inside(x, y)
         # One xdotool call, no --sync (it polls the pointer every 100 ms): the server
         # handles the move before the press, both from one connection, in order.
@@ -119,16 +122,19 @@ class FyneApp:
 
     def type(self, text: str) -> None:
         """Type `text` into the focused widget, key by key."""
+        __tracebackhide__ = True  # the user's line is the failure's place
         self._xdotool(["type", "--delay", str(TYPE_DELAY_MS), "--", text], f"type {text!r}")
 
     def key(self, name: str) -> None:
         """Press and release a key by its X keysym name (Return, Tab, ctrl+a, ...)."""
+        __tracebackhide__ = True  # the user's line is the failure's place
         self._xdotool(["key", "--", name], f"key {name!r}")
 
     # Frames.
 
     def frame(self) -> Image:
         """The window's pixels now."""
+        __tracebackhide__ = True  # the user's line is the failure's place
         self._alive("taking a frame")
         done = self.ctx.run(["xwd", "-id", self.window_id, "-silent"], env=self.display.env,
                             timeout=_TOOL_TIMEOUT)
@@ -143,6 +149,7 @@ class FyneApp:
     def screenshot(self, name: str = "screenshot") -> Path:
         """A PNG of the window now, attached to the test's report; also the frame the
         next wait_frame compares against."""
+        __tracebackhide__ = True  # the user's line is the failure's place
         image = self.frame()
         self._last = image
         return self._write(image, name)
@@ -151,6 +158,7 @@ class FyneApp:
         """Wait until the window's frame differs from the last one seen (the first frame,
         the last screenshot or the last wait_frame), within `region` if given; return a
         PNG of the new frame. On timeout the test fails with both images."""
+        __tracebackhide__ = True  # the user's line is the failure's place
         if region is not None:
             self._inside(region[0], region[1])
             self._inside(region[0] + region[2] - 1, region[1] + region[3] - 1)
@@ -177,6 +185,7 @@ class FyneApp:
     def assert_looks_like(self, name: str, tolerance: float | None = None) -> None:
         """The window now, compared with the baseline `name` of this backend: the
         comparison (and the writing of baselines) is e2e/baselines.py's."""
+        __tracebackhide__ = True  # the user's line is the failure's place
         # By name: the comparison module is written beside this one (issue 26's other part).
         baselines = importlib.import_module("pytest_fynecheck.e2e.baselines")
         actual = self.screenshot(f"looks-like-{name}")
@@ -194,6 +203,7 @@ class FyneApp:
     # Helpers.
 
     def _inside(self, x: int, y: int) -> None:
+        __tracebackhide__ = True
         if not (0 <= x < self.width and 0 <= y < self.height):
             raise FyneAppError(
                 f"({x}, {y}) is outside the window of {self.package} "
@@ -202,14 +212,16 @@ class FyneApp:
             )
 
     def _alive(self, doing: str) -> None:
+        __tracebackhide__ = True
         code = self.process.poll()
         if code is not None:
             raise FyneAppError(
-                f"the app ({self.package}) {exit_cause(code)} before {doing}; it printed:\n"
+                f"the app {self.package} {exit_cause(code)} before {doing}; it printed:\n"
                 + self.process.output()[-2000:]
             )
 
     def _xdotool(self, args: Sequence[str], what: str) -> None:
+        __tracebackhide__ = True
         self._alive(what)
         done = self.ctx.run(["xdotool", *args], env=self.display.env, timeout=_TOOL_TIMEOUT)
         if not done.ok:
@@ -246,7 +258,8 @@ def launch(
 ) -> FyneApp:
     """Build `ctx`'s app (its settings name the package), start it on `display` and
     wait for its own window's first frame; the caller stops the returned app."""
-    package = ctx.settings.package or "."
+    given = ctx.settings.package
+    asked = f"package {given!r} of {ctx.project}" if given else f"the main package of {ctx.project}"
     if "DISPLAY" not in display.env:
         raise FyneAppError(
             f"{display.description} has no X display: input cannot be injected into a "
@@ -255,18 +268,18 @@ def launch(
     ctx.require("xdotool", display.env)
     try:
         exe, _ = build_app(ctx, "app")
+        package = main_package(ctx).import_path  # memoized: the build listed it
     except CheckFailed as exc:
         raise FyneAppError(
-            f"fyne_app could not build package {package!r} of {ctx.project}: {exc.detail}"
-            f"\nhint: {exc.hint}"
+            f"fyne_app could not build {asked}: {exc.detail}\nhint: {exc.hint}"
         ) from None
     try:
         shown = open_x_window(ctx, display, [str(exe), *args], {**display.env, **env},
                               title=title, timeout=timeout)
     except CheckFailed as exc:
         raise FyneAppError(
-            f"fyne_app: package {package!r} ({exe.name}) showed no window on "
-            f"{display.name} ({display.kind}): {exc.detail}\nhint: {exc.hint}"
+            f"fyne_app: {package} ({asked}) showed no window on {display.name} "
+            f"({display.kind}): {exc.detail}\nhint: {exc.hint}"
         ) from None
     if isinstance(shown.app, HostProcess):
         # A killed run's app is ended by the next run's reaper, like its displays.

@@ -89,6 +89,7 @@ class Launcher:
         if package is not None:
             ctx.settings = dataclasses.replace(ctx.settings, package=package)
         name = re.sub(r"[^\w.-]+", "_", self._request.node.name)[:80]
+        failed = ""
         try:
             app = launch(
                 ctx, self.display,
@@ -100,8 +101,10 @@ class Launcher:
                 attach=lambda role, path: self.attached.append((role, path)),
             )
         except FyneAppError as exc:
+            failed = str(exc)
+        if failed:
             # The message names the package and what went wrong; pytest's trace adds nothing.
-            pytest.fail(str(exc), pytrace=False)
+            pytest.fail(failed, pytrace=False)
         app.baseline_root = config.rootpath
         # The comparison helper's option; absent until that part is in.
         app.update_baselines = bool(config.getoption("fynecheck_update_baselines", False))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -45,7 +46,8 @@ import json, pytest
 def test_echo(fyne_app, fyne_display, request):
     app = fyne_app()
     app.click({entry[0]}, {entry[1]})  # focus the entry
-    app.type("hi")
+    app.type("hix")
+    app.key("BackSpace")
     app.wait_output('state entry="hi" label=""')
     typed = app.screenshot("typed")
     app.click({button[0]}, {button[1]})
@@ -99,12 +101,19 @@ def test_a_frame_that_never_changes_fails_with_both_images_and_stops_the_app(
             open({str(pid_file)!r}, "w").write(f"{{app.pid}} {{fyne_display.server.pid}}")
             app.wait_frame(timeout=2)  # no input: nothing redraws
     """)
-    result = pytester.runpytest("-p", "no:xdist", "-rA")
+    junit = tmp_path / "junit.xml"
+    result = pytester.runpytest("-p", "no:xdist", "-rA", f"--junitxml={junit}")
     result.assert_outcomes(failed=1)
+    # Both images are the test case's properties in JUnit, as the kit's screenshots are.
+    props = dict(re.findall(r'<property name="([^"]+)" value="([^"]+)"', junit.read_text()))
+    assert sorted(k for k in props if k.startswith("fynecheck.artifact.screenshot-")) == [
+        "fynecheck.artifact.screenshot-01-frame-before",
+        "fynecheck.artifact.screenshot-02-frame-now",
+    ], props
     text = result.stdout.str()
     assert "no new frame of example.com/interactive's window" in text and "within 2 s" in text, text
     shots = [Path(p) for p in
-             __import__("re").findall(r"(/\S+-frame-(?:before|now)\.png)", text)]
+             re.findall(r"(/\S+-frame-(?:before|now)\.png)", text)]
     assert {p.name.split("-", 1)[1] for p in shots} >= {"frame-before.png", "frame-now.png"}
     before, now = (images.read_png(p.read_bytes()) for p in shots[:2])
     assert before == now and not before.blank
@@ -168,3 +177,17 @@ def test_the_readme_example_runs_as_written(
     pytester.runpytest("-v", "-p", "no:xdist", *args).assert_outcomes(passed=2)
     if args:  # and the second compares against them
         pytester.runpytest("-v", "-p", "no:xdist").assert_outcomes(passed=2)
+
+
+def test_args_and_env_reach_the_app_and_two_apps_run_side_by_side(
+    pytester: pytest.Pytester, project: Path
+) -> None:
+    pytester.makepyfile(test_user="""
+        def test_two(fyne_app):
+            plain = fyne_app()
+            told = fyne_app(env={"INTERACTIVE_LABEL": "from env"})
+            assert told.wait_output('state entry="" label="from env"')
+            assert plain.window_id != told.window_id and plain.pid != told.pid
+            assert not any("from env" in line for line in plain.stdout)
+    """)
+    pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1)

@@ -191,3 +191,35 @@ def test_args_and_env_reach_the_app_and_two_apps_run_side_by_side(
             assert not any("from env" in line for line in plain.stdout)
     """)
     pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1)
+
+
+# Fyne's own demo, built from the fyne module the sample requires (v2.7.1): a dialog
+# says the demo moved; its OK, then the navigation's "Canvas" item.
+DEMO = "fyne.io/fyne/v2/cmd/fyne_demo"
+DEMO_OK, DEMO_CANVAS = (320, 279), (60, 88)
+DEMO_CONTENT = (180, 0, 460, 420)  # right of the navigation, above the theme buttons
+
+
+def test_fyne_demo_click_a_tab_changes_the_content(
+    pytester: pytest.Pytester, project: Path, tmp_path: Path
+) -> None:
+    pytester.makepyfile(test_demo=f"""
+        def test_tab(fyne_app):
+            app = fyne_app(package={DEMO!r}, title="Fyne Demo")
+            app.click(*{DEMO_OK})
+            app.wait_frame()
+            welcome = app.screenshot("welcome")
+            app.click(*{DEMO_CANVAS})
+            canvas = app.wait_frame(region={DEMO_CONTENT})
+            open({str(tmp_path / "shots")!r}, "w").write(f"{{welcome}} {{canvas}}")
+    """)
+    pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1)
+    welcome, canvas = (
+        images.read_png(Path(p).read_bytes()).crop(*DEMO_CONTENT)
+        for p in (tmp_path / "shots").read_text().split()
+    )
+    # The content pane shows another page, not a highlight or a caret: most of it changed.
+    changed = sum(
+        welcome.rgb[i : i + 3] != canvas.rgb[i : i + 3] for i in range(0, len(canvas.rgb), 3)
+    )
+    assert changed > len(canvas.rgb) // 3 // 10, changed

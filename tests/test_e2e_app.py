@@ -100,12 +100,27 @@ def test_a_frame_that_never_changes_fails_with_both_images_and_stops_the_app(
             app = fyne_app()
             open({str(pid_file)!r}, "w").write(f"{{app.pid}} {{fyne_display.server.pid}}")
             app.wait_frame(timeout=2)  # no input: nothing redraws
+
+        def test_the_caret_is_not_the_label(fyne_app):
+            app = fyne_app()
+            app.click(*{ENTRY})
+            app.type("hi")  # the focused entry's caret animates from now on
+            app.wait_output('entry="hi"')
+            app.screenshot()
+            app.wait_frame(timeout=2)  # it does change: the caret
+            app.wait_frame(timeout=2, region={LABEL_ROW})  # the button was never clicked
     """)
     junit = tmp_path / "junit.xml"
     result = pytester.runpytest("-p", "no:xdist", "-rA", f"--junitxml={junit}")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*test_the_caret_is_not_the_label*",
+        "*app.wait_frame(timeout=2, region=(0, 100, 300, 50))*",
+        "*no new frame of *within region (0, 100, 300, 50) within 2 s*",
+    ])
     # Both images are the test case's properties in JUnit, as the kit's screenshots are.
-    props = dict(re.findall(r'<property name="([^"]+)" value="([^"]+)"', junit.read_text()))
+    first = junit.read_text().split("test_the_caret_is_not_the_label")[0]
+    props = dict(re.findall(r'<property name="([^"]+)" value="([^"]+)"', first))
     assert sorted(k for k in props if k.startswith("fynecheck.artifact.screenshot-")) == [
         "fynecheck.artifact.screenshot-01-frame-before",
         "fynecheck.artifact.screenshot-02-frame-now",

@@ -41,7 +41,10 @@ def line(what: str, seconds: float, base: float | None = None) -> None:
 
 
 def start_app(ctx: Context, display: Display, shots: Path) -> FyneApp:
-    return launch(ctx, display, args=[], env={}, title=TITLE, timeout=60, shots=shots,
+    """As the fixture launches: a fresh context each time (nothing memoized: the build's
+    key is computed anew, `go list -deps` included)."""
+    fresh = Context(ctx.project, ctx.scratch, ctx.cache, timeout=ctx.timeout)
+    return launch(fresh, display, args=[], env={}, title=TITLE, timeout=60, shots=shots,
                   attach=lambda _role, _path: None)
 
 
@@ -88,22 +91,26 @@ def measure(ctx: Context, kind: str, exe: Path, launches: int, n: int, scratch: 
     display = start_display(ctx, kind)
     try:
         bare = statistics.median(bare_launch(ctx, display, exe) for _ in range(launches))
-        firsts = []
+        firsts, calls = [], []
         for _ in range(launches):
+            start = time.monotonic()
             app = start_app(ctx, display, scratch / "shots")
+            calls.append(time.monotonic() - start)
             firsts.append(app.launch_seconds)
             app.stop()
         app = start_app(ctx, display, scratch / "shots")
         try:
-            frames, calls, printed = inputs(app, n)
+            frames, clicks, printed = inputs(app, n)
         finally:
             app.stop()
     finally:
         display.stop()
     line(f"{kind}: bare launch -> visible window (xdotool search)", bare)
-    line(f"{kind}: fyne_app launch -> first frame (median of {launches})",
+    line(f"{kind}: fyne_app start -> first frame (median of {launches})",
          statistics.median(firsts), bare)
-    call = statistics.median(calls)
+    line(f"{kind}: the whole launch() call, cached build's key included",
+         statistics.median(calls), bare)
+    call = statistics.median(clicks)
     line(f"{kind}: bare xdotool click call (median of {n})", call)
     line(f"{kind}: click -> app printed its state (median of {n})",
          statistics.median(printed), call)

@@ -88,7 +88,8 @@ class Launcher:
         self._contexts.append(ctx)  # closed at teardown: it holds the build in use
         if package is not None:
             ctx.settings = dataclasses.replace(ctx.settings, package=package)
-        name = re.sub(r"[^\w.-]+", "_", self._request.node.name)[:80]
+        # By node id: two modules' tests of one name keep their images apart.
+        name = re.sub(r"[^\w.-]+", "_", self._request.node.nodeid)[-100:]
         failed = ""
         try:
             app = launch(

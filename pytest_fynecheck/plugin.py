@@ -35,6 +35,7 @@ pytest_plugins: list[str] = [
     "pytest_fynecheck.windows.plugin",
     "pytest_fynecheck.web.plugin",
     "pytest_fynecheck.reload.plugin",
+    "pytest_fynecheck.e2e.plugin",  # the fyne_app fixture (issue 26)
     # seed before report, which imports it: pytest rewrites asserts in an installed
     # plugin's modules, and one already imported warns in every run.
     "pytest_fynecheck.run.seed",  # the run's Hypothesis seed, sent to xdist workers

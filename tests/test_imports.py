@@ -107,6 +107,7 @@ FEATURE_MACHINERY = (
     "pytest_fynecheck.watcher.modes",
     "pytest_fynecheck.reload.modes",  # reload's sandbox and container modes
     "pytest_fynecheck.reload.tools",  # the pinned tool installer
+    "pytest_fynecheck.e2e.app",  # fyne_app's build, launch and input (issue 26)
 )
 
 

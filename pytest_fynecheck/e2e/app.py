@@ -1,0 +1,296 @@
+"""A user's Fyne app, built and running on a real display, driven by real input.
+
+`launch` builds the app (the one cached build, checks/app_build.py), starts it on an X
+display (Xvfb, or a weston's Xwayland) and waits for its own window's first frame
+(checks/app_window.py: the window must belong to the app's process). `FyneApp` then
+clicks and types through xdotool (XTEST: the server sees real device events, not the
+XSendEvent ones toolkits may ignore), reads frames with `xwd -id`, and stops the app.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from pytest_fynecheck.checks.app_build import build_app
+from pytest_fynecheck.checks.app_window import exit_cause, open_x_window
+from pytest_fynecheck.core import reaper
+from pytest_fynecheck.core.context import TOOL_HINTS, Context, HostProcess, Process
+from pytest_fynecheck.core.model import CheckFailed
+from pytest_fynecheck.displays.images import Image, changed_box, read_xwd, write_screenshot
+from pytest_fynecheck.displays.servers import Display
+from pytest_fynecheck.toolchain.gotool import main_package
+
+TOOL_HINTS.setdefault(
+    "xdotool", "install xdotool (Debian: apt-get install xdotool); fyne_app's input uses it"
+)
+
+# How often wait_frame reads the window: an xwd of a small window takes a few ms.
+FRAME_POLL = 0.02
+# xdotool's delay between typed keys, ms: GLFW drops none at this pace on a loaded machine.
+TYPE_DELAY_MS = 12
+_TOOL_TIMEOUT = 30.0  # one xdotool or xwd call; each returns in ms when the server answers
+
+
+class FyneAppError(Exception):
+    """The app or its display could not do what the test asked: the message says which."""
+
+
+class FrameTimeout(AssertionError):
+    """wait_frame saw no new frame: a test failure, with both images."""
+
+    def __init__(self, message: str, before: Path, now: Path) -> None:
+        super().__init__(message)
+        self.before = before
+        self.now = now
+
+
+Region = tuple[int, int, int, int]  # x, y, width, height in window coordinates
+
+
+@dataclasses.dataclass
+class FyneApp:
+    """A running app and its window. Coordinates are the window's, in pixels."""
+
+    ctx: Context
+    display: Display
+    process: Process
+    window_id: str
+    title: str
+    width: int
+    height: int
+    package: str  # its import path, which messages name
+    shots: Path  # where this test's images go
+    # Called with each image written (the report attaches them).
+    attach: Callable[[str, Path], None] = lambda _role, _path: None
+    launch_seconds: float = 0.0  # from start to the first frame
+    # The user's repo (baselines live under its tests/fynecheck-baselines/<backend>/),
+    # and whether assert_looks_like writes them (--fynecheck-update-baselines).
+    baseline_root: Path | None = None
+    update_baselines: bool = False
+    exit_code: int | None = None
+    _last: Image | None = None
+    _count: int = 0
+
+    @property
+    def backend(self) -> str:
+        """The display kind it runs on (a baseline directory's name)."""
+        return self.display.kind
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def stdout(self) -> list[str]:
+        """The lines the app printed so far (stdout and stderr, in the order printed)."""
+        return self.process.output().splitlines()
+
+    def wait_output(
+        self, text: str | re.Pattern[str], timeout: float = 10.0, since: int = 0
+    ) -> str:
+        """The first line the app printed that contains `text` (or matches the pattern),
+        waiting up to `timeout` seconds: a line printed with a change may reach the kit
+        a moment after the frame does. `since=len(app.stdout)`, taken before an action,
+        looks only at what the app printed after it (an older line proves nothing)."""
+        __tracebackhide__ = True  # the user's line is the failure's place
+        pattern = text if isinstance(text, re.Pattern) else re.compile(re.escape(text))
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.stdout[since:]:
+                if pattern.search(line):
+                    return line
+            self._alive(f"printing {pattern.pattern!r}")
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"the app {self.package} printed no line matching {pattern.pattern!r} "
+                    f"within {timeout:g} s; it printed:\n" + "\n".join(self.stdout[-40:])
+                )
+            time.sleep(0.02)
+
+    # Input: real device events through XTEST.
+
+    def click(self, x: int, y: int, button: int = 1) -> None:
+        """Move the pointer to (x, y) of the window and click `button` there."""
+        __tracebackhide__ = True  # the user's line is the failure's place
+        self._inside(x, y)
+        # One xdotool call, no --sync (it polls the pointer every 100 ms): the server
+        # handles the move before the press, both from one connection, in order.
+        self._xdotool(["mousemove", "--window", self.window_id, str(x), str(y),
+                       "click", str(button)], f"click at ({x}, {y})")
+
+    def type(self, text: str) -> None:
+        """Type `text` into the focused widget, key by key."""
+        __tracebackhide__ = True  # the user's line is the failure's place
+        self._xdotool(["type", "--delay", str(TYPE_DELAY_MS), "--", text], f"type {text!r}")
+
+    def key(self, name: str) -> None:
+        """Press and release a key by its X keysym name (Return, Tab, ctrl+a, ...)."""
+        __tracebackhide__ = True  # the user's line is the failure's place
+        self._xdotool(["key", "--", name], f"key {name!r}")
+
+    # Frames.
+
+    def frame(self) -> Image:
+        """The window's pixels now."""
+        __tracebackhide__ = True  # the user's line is the failure's place
+        self._alive("taking a frame")
+        done = self.ctx.run(["xwd", "-id", self.window_id, "-silent"], env=self.display.env,
+                            timeout=_TOOL_TIMEOUT)
+        if not done.ok:
+            self._alive("taking a frame")
+            raise FyneAppError(
+                f"xwd could not read window {self.window_id} of {self.package} on "
+                f"{self.display.name} (exit {done.returncode}): {done.stderr[-500:]}"
+            )
+        return read_xwd(done.raw)
+
+    def screenshot(self, name: str = "screenshot") -> Path:
+        """A PNG of the window now, attached to the test's report; also the frame the
+        next wait_frame compares against."""
+        __tracebackhide__ = True  # the user's line is the failure's place
+        image = self.frame()
+        self._last = image
+        return self._write(image, name)
+
+    def wait_frame(self, timeout: float = 10.0, region: Region | None = None) -> Path:
+        """Wait until the window's frame differs from the last one seen (the first frame,
+        the last screenshot or the last wait_frame), within `region` if given; return a
+        PNG of the new frame. On timeout the test fails with both images.
+
+        Give `region` where the change is expected: a focused Entry's caret animates, so
+        a frame of the whole window then differs from the last at once (measured: within
+        0.01-0.2 s), whatever the input did."""
+        __tracebackhide__ = True  # the user's line is the failure's place
+        if region is not None:
+            self._inside(region[0], region[1])
+            self._inside(region[0] + region[2] - 1, region[1] + region[3] - 1)
+        before = self._last if self._last is not None else self.frame()
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.frame()
+            if _differs(before, now, region):
+                self._last = now
+                return self._write(now, "frame")
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(FRAME_POLL)
+        old = self._write(before, "frame-before")
+        new = self._write(now, "frame-now")
+        where = f" within region {region}" if region is not None else ""
+        raise FrameTimeout(
+            f"no new frame of {self.package}'s window {self.window_id} on "
+            f"{self.backend}{where} within {timeout:g} s: the last frame is {old}, the frame "
+            f"now is {new}, and they are identical there",
+            old, new,
+        )
+
+    def assert_looks_like(self, name: str, tolerance: float | None = None) -> None:
+        """The window now, compared with the baseline `name` of this backend: the
+        comparison (and the writing of baselines) is e2e/baselines.py's."""
+        __tracebackhide__ = True  # the user's line is the failure's place
+        # By name: the comparison module is written beside this one (issue 26's other part).
+        baselines = importlib.import_module("pytest_fynecheck.e2e.baselines")
+        actual = self.screenshot(f"looks-like-{name}")
+        baselines.assert_looks_like(
+            actual, name, self.backend, root=self.baseline_root or self.ctx.project,
+            tolerance=tolerance, update=self.update_baselines,
+        )
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL: the app and everything it started end. Idempotent."""
+        if self.exit_code is None:
+            self.exit_code = self.process.stop()
+        return self.exit_code
+
+    # Helpers.
+
+    def _inside(self, x: int, y: int) -> None:
+        __tracebackhide__ = True
+        if not (0 <= x < self.width and 0 <= y < self.height):
+            raise FyneAppError(
+                f"({x}, {y}) is outside the window of {self.package} "
+                f"({self.width}x{self.height}): coordinates are the window's, from its "
+                "top-left corner"
+            )
+
+    def _alive(self, doing: str) -> None:
+        __tracebackhide__ = True
+        code = self.process.poll()
+        if code is not None:
+            raise FyneAppError(
+                f"the app {self.package} {exit_cause(code)} before {doing}; it printed:\n"
+                + self.process.output()[-2000:]
+            )
+
+    def _xdotool(self, args: Sequence[str], what: str) -> None:
+        __tracebackhide__ = True
+        self._alive(what)
+        done = self.ctx.run(["xdotool", *args], env=self.display.env, timeout=_TOOL_TIMEOUT)
+        if not done.ok:
+            raise FyneAppError(
+                f"xdotool could not {what} in {self.package}'s window on {self.display.name} "
+                f"(exit {done.returncode}): {done.output[-500:]}"
+            )
+
+    def _write(self, image: Image, name: str) -> Path:
+        self._count += 1
+        path = write_screenshot(image, self.shots / f"{self._count:02d}-{name}.png")
+        self.attach(f"{self._count:02d}-{name}", path)
+        return path
+
+
+def _differs(before: Image, now: Image, region: Region | None) -> bool:
+    if (before.width, before.height) != (now.width, now.height):
+        return True  # resized
+    if region is not None:
+        before, now = before.crop(*region), now.crop(*region)
+    return changed_box(before, now) is not None
+
+
+def launch(
+    ctx: Context,
+    display: Display,
+    *,
+    args: Sequence[str],
+    env: Mapping[str, str],
+    title: str,
+    timeout: float,
+    shots: Path,
+    attach: Callable[[str, Path], None],
+) -> FyneApp:
+    """Build `ctx`'s app (its settings name the package), start it on `display` and
+    wait for its own window's first frame; the caller stops the returned app."""
+    given = ctx.settings.package
+    asked = f"package {given!r} of {ctx.project}" if given else f"the main package of {ctx.project}"
+    if "DISPLAY" not in display.env:
+        raise FyneAppError(
+            f"{display.description} has no X display: input cannot be injected into a "
+            "Wayland client (Wayland gives no client a way to send another input)"
+        )
+    ctx.require("xdotool", display.env)
+    try:
+        exe, _ = build_app(ctx, "app")
+        package = main_package(ctx).import_path  # memoized: the build listed it
+    except CheckFailed as exc:
+        raise FyneAppError(
+            f"fyne_app could not build {asked}: {exc.detail}\nhint: {exc.hint}"
+        ) from None
+    try:
+        shown = open_x_window(ctx, display, [str(exe), *args], {**display.env, **env},
+                              title=title, timeout=timeout)
+    except CheckFailed as exc:
+        raise FyneAppError(
+            f"fyne_app: {package} ({asked}) showed no window on {display.name} "
+            f"({display.kind}): {exc.detail}\nhint: {exc.hint}"
+        ) from None
+    if isinstance(shown.app, HostProcess):
+        # A killed run's app is ended by the next run's reaper, like its displays.
+        reaper.record_process(shown.app.pid)
+    win = shown.window
+    return FyneApp(ctx, display, shown.app, win.id, win.title, shown.frame.width,
+                   shown.frame.height, package, shots, attach, shown.first, _last=shown.frame)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -179,19 +178,15 @@ def test_the_readme_example_runs_as_written(
     assert len(example.strip().splitlines()) <= 12
     compare = 'app.assert_looks_like("echoed")'
     assert compare in example
-    try:
-        importlib.import_module("pytest_fynecheck.e2e.baselines")
-    except ModuleNotFoundError:
-        # The comparison is issue 26's other part (e2e/baselines.py): until it is in,
-        # everything else the example does runs.
-        example = "\n".join(s for s in example.splitlines() if compare not in s)
-        args: tuple[str, ...] = ()
-    else:
-        args = ("--fynecheck-update-baselines",)  # the first run writes the baselines
     pytester.makepyfile(test_readme_example=example)
-    pytester.runpytest("-v", "-p", "no:xdist", *args).assert_outcomes(passed=2)
-    if args:  # and the second compares against them
-        pytester.runpytest("-v", "-p", "no:xdist").assert_outcomes(passed=2)
+    # The first run writes the baselines (one per display kind); the second compares.
+    pytester.runpytest("-v", "-p", "no:xdist", "--fynecheck-update-baselines").assert_outcomes(
+        passed=2)
+    written = sorted(p.relative_to(pytester.path).as_posix()
+                     for p in pytester.path.glob("tests/fynecheck-baselines/*/*.png"))
+    assert written == ["tests/fynecheck-baselines/weston-x11-xwayland/echoed.png",
+                       "tests/fynecheck-baselines/xvfb/echoed.png"], written
+    pytester.runpytest("-v", "-p", "no:xdist").assert_outcomes(passed=2)
 
 
 def test_args_and_env_reach_the_app_and_two_apps_run_side_by_side(

@@ -10,7 +10,6 @@ XSendEvent ones toolkits may ignore), reads frames with `xwd -id`, and stops the
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +22,7 @@ from pytest_fynecheck.core.context import TOOL_HINTS, Context, HostProcess, Proc
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.displays.images import Image, changed_box, read_xwd, write_screenshot
 from pytest_fynecheck.displays.servers import Display
+from pytest_fynecheck.e2e import baselines
 from pytest_fynecheck.toolchain.gotool import main_package
 
 TOOL_HINTS.setdefault(
@@ -72,6 +72,7 @@ class FyneApp:
     # and whether assert_looks_like writes them (--fynecheck-update-baselines).
     baseline_root: Path | None = None
     update_baselines: bool = False
+    tolerance: float = baselines.DEFAULT_TOLERANCE  # ini fynecheck_baseline_tolerance
     exit_code: int | None = None
     _last: Image | None = None
     _count: int = 0
@@ -149,6 +150,23 @@ class FyneApp:
             )
         return read_xwd(done.raw)
 
+    def settled_frame(self, timeout: float | None = None) -> tuple[Image, bool]:
+        """The window's frame once it has not changed for SETTLE seconds (a tap's ripple
+        and a hover's fade end within 0.4 s, measured), and whether it settled; after
+        `timeout` (SETTLE_TIMEOUT), its last frame. A first frame is not always the final
+        one either: a baseline of an unsettled frame would flake."""
+        deadline = time.monotonic() + (SETTLE_TIMEOUT if timeout is None else timeout)
+        image, since = self.frame(), time.monotonic()
+        while True:
+            time.sleep(0.05)
+            now = self.frame()
+            if _differs(image, now, None):
+                image, since = now, time.monotonic()
+            elif time.monotonic() - since >= SETTLE:
+                return image, True
+            if time.monotonic() >= deadline:
+                return image, False
+
     def screenshot(self, name: str = "screenshot") -> Path:
         """A PNG of the window now, attached to the test's report; also the frame the
         next wait_frame compares against."""
@@ -193,13 +211,29 @@ class FyneApp:
         """The window now, compared with the baseline `name` of this backend: the
         comparison (and the writing of baselines) is e2e/baselines.py's."""
         __tracebackhide__ = True  # the user's line is the failure's place
-        # By name: the comparison module is written beside this one (issue 26's other part).
-        baselines = importlib.import_module("pytest_fynecheck.e2e.baselines")
-        actual = self.screenshot(f"looks-like-{name}")
-        baselines.assert_looks_like(
-            actual, name, self.backend, root=self.baseline_root or self.ctx.project,
-            tolerance=tolerance, update=self.update_baselines,
-        )
+        image, settled = self.settled_frame()
+        self._last = image
+        actual = self._write(image, f"looks-like-{name}")
+        root = (self.baseline_root or self.ctx.project) / baselines.ROOT
+        try:
+            baselines.assert_looks_like(
+                actual, name, self.backend, root=root,
+                tolerance=self.tolerance if tolerance is None else tolerance,
+                update=self.update_baselines,
+            )
+        except AssertionError as exc:
+            if settled:
+                raise
+            raise AssertionError(
+                f"{exc}\n(the window's frame never stopped changing for {SETTLE:g} s within "
+                f"{SETTLE_TIMEOUT:g} s: a blinking caret of a focused Entry, an animation; "
+                "this is its last frame)"
+            ) from None
+        finally:  # pass or fail, the report shows what was compared
+            images = baselines.images_of(actual, name, self.backend, root=root)
+            for role, path in (("baseline", images.baseline), ("diff", images.diff)):
+                if path is not None and path.is_file():
+                    self.attach(f"{self._count:02d}-{name}-{role}", path)
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL: the app and everything it started end. Idempotent."""
@@ -242,6 +276,10 @@ class FyneApp:
         path = write_screenshot(image, self.shots / f"{self._count:02d}-{name}.png")
         self.attach(f"{self._count:02d}-{name}", path)
         return path
+
+
+SETTLE = 0.3  # seconds without a change
+SETTLE_TIMEOUT = 5.0
 
 
 def _differs(before: Image, now: Image, region: Region | None) -> bool:

@@ -24,6 +24,8 @@ from pytest_fynecheck.e2e.compare import Distance, UnreadableImage, compare, loa
 # ini fynecheck_baseline_tolerance's default: the share of pixels that may differ. The
 # backends measured differ in no pixel beyond the per-pixel threshold, so none may.
 DEFAULT_TOLERANCE = 0.0
+# Where baselines live, under the user's repo (its rootdir).
+ROOT = Path("tests") / "fynecheck-baselines"
 UPDATE_OPTION = "--fynecheck-update-baselines"
 
 # A name or backend is one path segment: it names a file and a folder in the user's repo.

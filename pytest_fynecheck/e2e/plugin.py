@@ -107,8 +107,8 @@ class Launcher:
             # The message names the package and what went wrong; pytest's trace adds nothing.
             pytest.fail(failed, pytrace=False)
         app.baseline_root = config.rootpath
-        # The comparison helper's option; absent until that part is in.
-        app.update_baselines = bool(config.getoption("fynecheck_update_baselines", False))
+        app.update_baselines = settings(config).baselines.update
+        app.tolerance = settings(config).baselines.tolerance
         self.apps.append(app)
         return app
 

@@ -72,7 +72,8 @@ class Launcher:
     ) -> FyneApp:
         """Build and launch the app: `package` (default: ini fynecheck_package, else the
         project's main package) with `args` (default: ini fynecheck_app_args) and `env`
-        added to the environment; wait for its window (`title`, default: ini
+        added to the environment (XDG_CONFIG_HOME is a fresh directory unless `env` sets
+        it); wait for its window (`title`, default: ini
         fynecheck_window_title; "" takes its first) for `timeout` seconds (default: ini
         fynecheck_window_timeout)."""
         # Here, not at the top: pytest loads every plugin at every start (tests/test_imports).
@@ -95,7 +96,10 @@ class Launcher:
             app = launch(
                 ctx, self.display,
                 args=list(ctx.settings.app_args if args is None else args),
-                env=dict(env or {}),
+                # A fresh config dir per launch: Fyne keeps preferences and storage there
+                # (fyne_demo reopens its last page at its last size), which would carry
+                # state from test to test and into the user's own desktop.
+                env={"XDG_CONFIG_HOME": str(scratch / "config"), **(env or {})},
                 title=ctx.settings.window_title if title is None else title,
                 timeout=ctx.settings.window_timeout if timeout is None else timeout,
                 shots=paths.artifact_dir(config) / "fyne_app" / f"{name}-{n}",

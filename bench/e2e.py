@@ -119,11 +119,58 @@ def measure(ctx: Context, kind: str, exe: Path, launches: int, n: int, scratch: 
     line(f"{kind}: click -> changed frame, wait_frame (max of {n})", max(frames), call)
 
 
+def flake(ctx: Context, kind: str, runs: int, scratch: Path) -> None:
+    """The README example's flow `runs` times, each a fresh launch: type "hi", click Echo,
+    click the label (the Entry loses focus), and the settled frame compared with the first
+    run's, by the same comparison assert_looks_like makes, next to its tolerance; a run
+    that fails any step (no state line, no frame, another look) counts as a flake."""
+    from pytest_fynecheck.e2e.baselines import DEFAULT_TOLERANCE
+    from pytest_fynecheck.e2e.compare import compare
+
+    display = start_display(ctx, kind)
+    failures: list[str] = []
+    worst, times, base = 0.0, [], None
+    try:
+        for i in range(runs):
+            app = start_app(ctx, display, scratch / "flake")
+            try:
+                app.click(*ENTRY)
+                app.type("hi")
+                app.click(*BUTTON)
+                app.click(*LABEL_ROW[:2])
+                app.wait_output('state entry="hi" label="hi"')
+                image, settled = app.settled_frame()
+                shot = app._write(image, f"flake-{i}")  # the same writer assert_looks_like uses
+                if base is None:
+                    base = shot
+                    continue
+                t = time.monotonic()
+                found = compare(base, shot)
+                times.append(time.monotonic() - t)
+                worst = max(worst, found.share)
+                if not settled or not found.within(DEFAULT_TOLERANCE):
+                    failures.append(f"run {i}: settled={settled}, {found.describe()}")
+            except Exception as exc:  # a flake, whatever step it hit
+                failures.append(f"run {i}: {str(exc).splitlines()[0]}")
+            finally:
+                app.stop()
+    finally:
+        display.stop()
+    print(f"{kind}: flakes {len(failures)} of {runs} runs; worst distance {worst:.4%} of "
+          f"the pixels, tolerance {DEFAULT_TOLERANCE:.4%}", flush=True)
+    for failure in failures[:5]:
+        print(f"  {failure}", flush=True)
+    if times:
+        line(f"{kind}: one comparison (median of {len(times)})", statistics.median(times))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launches", type=int, default=5, help="launches per kind (median)")
     parser.add_argument("--inputs", type=int, default=20, help="clicks per kind")
     parser.add_argument("--kinds", default="xvfb,weston-x11-xwayland")
+    parser.add_argument("--flake", type=int, default=0,
+                        help="also the README flow this many times per kind (flake rate)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     try:
@@ -132,6 +179,8 @@ def main() -> None:
         print(f"{SAMPLE.name}: {detail}")
         for kind in args.kinds.split(","):
             measure(ctx, kind, exe, args.launches, args.inputs, scratch)
+            if args.flake:
+                flake(ctx, kind, args.flake, scratch)
         ctx.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

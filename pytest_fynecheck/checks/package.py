@@ -7,6 +7,7 @@ import copy
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 from pytest_fynecheck.checks import Found, Needs, check
 from pytest_fynecheck.checks.app_window import show_x_window
@@ -22,7 +23,7 @@ from pytest_fynecheck.core.model import (
 )
 from pytest_fynecheck.displays.servers import x_display
 from pytest_fynecheck.displays.x11 import MappedWindow, lend_xwindows_probe, xwindows_probe
-from pytest_fynecheck.package import install, linux, windows
+from pytest_fynecheck.package import elsewhere, install, linux, windows
 from pytest_fynecheck.package.metadata import lint
 from pytest_fynecheck.toolchain.gotool import go_project, main_package
 
@@ -210,3 +211,43 @@ def package_windows(ctx: Context, needs: Needs) -> Found:
                            "<dpiAware>true/pm</dpiAware>: the CLI embeds it instead of its "
                            "template")
     return Found(detail, shown.artifacts)
+
+
+NDK_OFFLINE = ("the Android NDK cannot be installed offline (it is a download from Google, "
+               "not a Debian package); with one, set ANDROID_NDK_HOME")
+
+
+# n/a, never a pass: the kit runs none of these platforms' packaging (package/elsewhere.py).
+@check("package.android", "fyne package -os android: n/a, naming what this machine lacks",
+       required=False, hint=NDK_OFFLINE)
+def package_android(ctx: Context, needs: Needs) -> str:
+    _host_only(ctx)
+    ndk = elsewhere.find_ndk(ctx.environ)
+    if ndk.found is None:
+        raise NotApplicable(f"no Android NDK found: {'; '.join(ndk.looked)}; {NDK_OFFLINE}")
+    at = f"an Android NDK {ndk.revision or '(revision unknown)'} is at {ndk.found}"
+    raise NotApplicable(f"{at}, but "
+                        + elsewhere.NOT_CHECKED.format(what="Android", os="android"))
+
+
+def _apple(ctx: Context, what: str, os_name: str) -> NoReturn:
+    _host_only(ctx)
+    uname = ctx.run(["uname", "-s"], timeout=30)
+    missing = elsewhere.apple_missing(uname.stdout.strip() if uname.ok else "",
+                                      ctx.which("xcrun"))
+    if missing:
+        raise NotApplicable(f"{missing}: `fyne package -os {os_name}` needs a Mac with Xcode")
+    raise NotApplicable("a Mac with xcrun, but "
+                        + elsewhere.NOT_CHECKED.format(what=what, os=os_name))
+
+
+@check("package.macos", "fyne package -os darwin: n/a, naming what this machine lacks",
+       required=False, hint="run the macOS packaging on a Mac with Xcode")
+def package_macos(ctx: Context, needs: Needs) -> str:
+    _apple(ctx, "macOS", "darwin")
+
+
+@check("package.ios", "fyne package -os ios: n/a, naming what this machine lacks",
+       required=False, hint="run the iOS packaging on a Mac with Xcode")
+def package_ios(ctx: Context, needs: Needs) -> str:
+    _apple(ctx, "iOS", "ios")

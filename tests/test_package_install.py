@@ -111,24 +111,42 @@ def test_the_host_runs_its_own_suite_or_bookworm_and_says_which(
     assert says in why, why
 
 
-def test_the_sample_installs_and_shows_its_window_on_trixie_too(
-    app: Path, fyne_bin: Path, tmp_path: Path  # noqa: F811
+@pytest.mark.parametrize("suite", ["bookworm", "trixie"])
+def test_the_sample_passes_every_package_check_on_the_suite_named(
+    pytester: pytest.Pytester, app: Path, fyne_bin: Path, suite: str  # noqa: F811
 ) -> None:
-    """The other suite than this machine's: the same tarball, trixie's runtime image."""
-    from pytest_fynecheck.checks.package import install_on
-    from pytest_fynecheck.core.context import Context
-    from pytest_fynecheck.core.paths import cache_dir
-
-    subprocess.run([str(fyne_bin / "fyne"), "package", "-os", "linux"], cwd=app, check=True,
-                   capture_output=True, timeout=900)
+    """ini fynecheck_package_suites picks the runtime-only images package.install uses: the
+    host-built tarball installed and shown on that suite's clean desktop."""
     before = _orphans()
-    ctx = Context(app, tmp_path, cache_dir(), timeout=600)
-    try:
-        found = install_on(ctx, app / "Packaged.tar.xz", "trixie", "asked by the test")
-    finally:
-        ctx.close()
-    assert _orphans() <= before
-    for part in ("trixie-runtime container (suite asked by the test), user 1000",
+    run = run_fynecheck(pytester, app, "-k", "package", "-o",
+                        f"fynecheck_package_suites={suite}", env=_path(fyne_bin))
+    assert _orphans() <= before, run
+    assert "Traceback" not in run.result.stdout.str(), run
+    for check_id in ("package.metadata", "package.linux", "package.install"):
+        assert run.checks[check_id]["status"] == "ok", run.checks[check_id]
+    detail = run.checks["package.install"]["detail"]
+    for part in (f"on {suite}: {suite}-runtime container (suite {suite}, from ini "
+                 "fynecheck_package_suites", "user 1000: `make user-install` of Packaged.tar.xz",
                  "every shared library of /home/fynecheck/.local/bin/packaged resolves (ldd)",
                  "window 'Packaged'", "its WM_CLASS class 'Packaged' matches StartupWMClass"):
-        assert part in found.detail, found
+        assert part in detail, detail
+    assert list(run.checks["package.install"]["artifacts"]) == [f"screenshot-{suite}"], run
+
+
+def test_bullseye_refuses_a_tarball_built_against_a_newer_glibc_by_name(
+    pytester: pytest.Pytester, app: Path, fyne_bin: Path  # noqa: F811
+) -> None:
+    """This machine's tarball needs this machine's glibc: bullseye (2.31) cannot start it,
+    and the check says which symbol versions, not that the app exited."""
+    if "VERSION_CODENAME=bullseye" in Path("/etc/os-release").read_text():
+        pytest.skip("a bullseye host builds for bullseye: the glibc gap is the point")
+    run = run_fynecheck(pytester, app, "-k", "package", "-o",
+                        "fynecheck_package_suites=bullseye trixie", env=_path(fyne_bin))
+    got = run.checks["package.install"]
+    assert got["status"] == "fail", got
+    assert ("on bullseye: FAILED: /home/fynecheck/.local/bin/packaged needs GLIBC_2.3"
+            in got["detail"]), got
+    assert "newer than a bullseye-runtime desktop has (ldd: version not found)" in got["detail"]
+    # The other suite still ran and is reported.
+    assert "\non trixie: trixie-runtime container" in got["detail"], got
+    assert got["hint"].startswith("on bullseye: build the tarball on the oldest Debian suite"), got

@@ -94,8 +94,28 @@ def package_install(ctx: Context, needs: Needs) -> Found:
     _host_only(ctx)
     from pytest_fynecheck.containers.images import SUITES
 
-    suite, why = install.suite_for_host(SUITES)
-    return install_on(ctx, Path(needs["package.linux"].artifacts["tarball"]), suite, why)
+    tarball = Path(needs["package.linux"].artifacts["tarball"])
+    named = ctx.settings.package_suites
+    if not named:
+        suite, why = install.suite_for_host(SUITES)
+        return install_on(ctx, tarball, suite, why)
+    # Each named suite in turn (one runtime container at a time: 2-core machines), all
+    # reported; a failing suite does not hide how the others went.
+    why = "ini fynecheck_package_suites, else --fynecheck-os"
+    done: list[tuple[str, Found | CheckFailed]] = []
+    for suite in named:
+        try:
+            done.append((suite, install_on(ctx, tarball, suite, f"{suite}, from {why}")))
+        except CheckFailed as exc:
+            done.append((suite, exc))
+    failed = [(s, e) for s, e in done if isinstance(e, CheckFailed)]
+    lines = [f"on {s}: " + (e.detail if isinstance(e, Found) else f"FAILED: {e.detail}")
+             for s, e in done]
+    if failed:
+        first = failed[0][1]
+        raise CheckFailed("\n".join(lines), f"on {failed[0][0]}: {first.hint}", first.status)
+    shots = {f"{k}-{s}": v for s, e in done if isinstance(e, Found) for k, v in e.artifacts.items()}
+    return Found("\n".join(lines), shots)
 
 
 def install_on(ctx: Context, tarball: Path, suite: str, why: str) -> Found:

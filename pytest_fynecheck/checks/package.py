@@ -33,7 +33,8 @@ def _host_only(ctx: Context) -> None:
     # mingw-w64's env) are plain Contexts; a suite container's is a subclass.
     if type(ctx) is not Context:
         raise NotApplicable("package checks run on this machine; package.install starts the "
-                            "runtime-only container of a suite itself")
+                            "runtime-only container of each suite itself (this one's too: "
+                            "--fynecheck-os's suites, or ini fynecheck_package_suites)")
 
 
 def _cli(ctx: Context, needs: Needs) -> Result:

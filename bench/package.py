@@ -123,6 +123,7 @@ _BARE_INSTALL = ('set -e; work=$(mktemp -d); tar -xJf "/stage/$1" -C "$work"; '
 
 def install(base: Path, env: dict[str, str], suites: list[str], runs: int) -> None:
     from pytest_fynecheck.checks.package import install_on
+    from pytest_fynecheck.containers.confine import HOME_IN_CONTAINER
     from pytest_fynecheck.containers.engine import engine
     from pytest_fynecheck.containers.images import Target, ensure_image
     from pytest_fynecheck.core.context import Context
@@ -154,7 +155,10 @@ def install(base: Path, env: dict[str, str], suites: list[str], runs: int) -> No
 
     def bare_side(image: str) -> float:
         start = time.monotonic()
+        # The user's HOME as the kit gives it (containers/confine.py): a tmpfs it owns.
+        home = f"{HOME_IN_CONTAINER}:exec,mode=0700,uid=1000,gid=1000"
         subprocess.run(["docker", "run", "--rm", "--network", "none", "--user", "1000:1000",
+                        "--tmpfs", home, "-e", f"HOME={HOME_IN_CONTAINER}",
                         "-v", f"{stage}:/stage:ro", image, "sh", "-c", _BARE_INSTALL, "sh",
                         tarball.name, top], check=True, capture_output=True, timeout=600)
         return time.monotonic() - start

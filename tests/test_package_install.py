@@ -111,22 +111,27 @@ def test_the_host_runs_its_own_suite_or_bookworm_and_says_which(
     assert says in why, why
 
 
-@pytest.mark.parametrize("suite", ["bookworm", "trixie"])
+@pytest.mark.parametrize(("suite", "named_by"), [
+    ("bookworm", ("-k", "package", "-o", "fynecheck_package_suites=bookworm")),
+    # The run's suite context: the host's package.install installs in its runtime image.
+    ("trixie", ("-k", "package and not trixie", "--fynecheck-os", "trixie")),
+])
 def test_the_sample_passes_every_package_check_on_the_suite_named(
-    pytester: pytest.Pytester, app: Path, fyne_bin: Path, suite: str  # noqa: F811
+    pytester: pytest.Pytester, app: Path, fyne_bin: Path, suite: str,  # noqa: F811
+    named_by: tuple[str, ...],
 ) -> None:
-    """ini fynecheck_package_suites picks the runtime-only images package.install uses: the
-    host-built tarball installed and shown on that suite's clean desktop."""
+    """ini fynecheck_package_suites, else --fynecheck-os's suites, pick the runtime-only
+    images package.install uses: the host-built tarball installed and shown there."""
     before = _orphans()
-    run = run_fynecheck(pytester, app, "-k", "package", "-o",
-                        f"fynecheck_package_suites={suite}", env=_path(fyne_bin))
+    run = run_fynecheck(pytester, app, *named_by, env=_path(fyne_bin))
     assert _orphans() <= before, run
     assert "Traceback" not in run.result.stdout.str(), run
     for check_id in ("package.metadata", "package.linux", "package.install"):
         assert run.checks[check_id]["status"] == "ok", run.checks[check_id]
     detail = run.checks["package.install"]["detail"]
-    for part in (f"on {suite}: {suite}-runtime container (suite {suite}, from ini "
-                 "fynecheck_package_suites", "user 1000: `make user-install` of Packaged.tar.xz",
+    source = "ini fynecheck_package_suites" if "-o" in named_by else "--fynecheck-os"
+    for part in (f"on {suite}: {suite}-runtime container (suite {suite}, from {source})",
+                 "user 1000: `make user-install` of Packaged.tar.xz",
                  "every shared library of /home/fynecheck/.local/bin/packaged resolves (ldd)",
                  "window 'Packaged'", "its WM_CLASS class 'Packaged' matches StartupWMClass"):
         assert part in detail, detail

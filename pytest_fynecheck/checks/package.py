@@ -102,7 +102,7 @@ def package_install(ctx: Context, needs: Needs) -> Found:
         return install_on(ctx, tarball, suite, why)
     # Each named suite in turn (one runtime container at a time: 2-core machines), all
     # reported; a failing suite does not hide how the others went.
-    why = "ini fynecheck_package_suites, else --fynecheck-os"
+    why = ctx.settings.package_suites_from
     done: list[tuple[str, Found | CheckFailed]] = []
     for suite in named:
         try:

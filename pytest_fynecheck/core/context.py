@@ -114,6 +114,7 @@ class ContextSettings:
     # Debian suites package.install installs the tarball in (each its runtime-only image):
     # ini fynecheck_package_suites, else --fynecheck-os's Linux suites; (): the host's own.
     package_suites: tuple[str, ...] = ()
+    package_suites_from: str = ""  # which of the two named them, for the detail
     go_toolchain: str = ""  # a matrix cell's pinned --fynecheck-go toolchain; "": none
 
 

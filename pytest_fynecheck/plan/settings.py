@@ -365,6 +365,7 @@ def _contexts(read: _Reader, core: Core) -> tuple[ContextSpec, ...]:
         package_suites=tuple(dict.fromkeys(
             c.suite for c in (packs or found) if c.suite and c.target == "linux"
         )),
+        package_suites_from="ini fynecheck_package_suites" if packs else "--fynecheck-os",
     )
     contexts = [parse_context(HOST, HOST), *(c for c in found if c.kind != HOST)]
     return tuple(dict.fromkeys(c.configured(core.display, settings) for c in contexts))

@@ -4,6 +4,7 @@ FyneApp.toml or --fynecheck-package is given (`package.wanted`), on the host."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -127,12 +128,7 @@ def install_on(ctx: Context, tarball: Path, suite: str, why: str) -> Found:
     from pytest_fynecheck.containers.start import start_container
     from pytest_fynecheck.core.paths import scratch_dir
 
-    # app.window's X probe is compiled where a compiler is: the suite's full image.
-    full = start_container(ctx, Target(suite))
-    try:
-        probe = xwindows_probe(full)
-    finally:
-        full.close()
+    probe = _suite_probe(ctx, suite)
     # A user's HOME, not root's: the tarball and the probe go to a directory that user
     # can read (the kit's cache is under root's HOME, closed to others).
     stage = scratch_dir()
@@ -174,6 +170,35 @@ def install_on(ctx: Context, tarball: Path, suite: str, why: str) -> Found:
 
 
 USER_UID = 1000  # the first user of a Debian desktop
+
+
+def _suite_probe(ctx: Context, suite: str) -> Path:
+    """app.window's X probe for `suite`, compiled where a compiler is (the suite's full
+    image) and kept beside that image's builds (containers/start.image_cache: keyed by the
+    content-tagged image, and by the probe's source here): a warm package.install starts
+    no full container."""
+    from pytest_fynecheck.containers.engine import engine
+    from pytest_fynecheck.containers.images import Target, ensure_image
+    from pytest_fynecheck.containers.start import image_cache, start_container
+    from pytest_fynecheck.core.paths import cache_dir
+    from pytest_fynecheck.toolchain.cprobe import shipped_probe
+
+    image = ensure_image(engine(cache_dir()), Target(suite), cache_dir() / "locks",
+                         ctx.progress)
+    key = hashlib.sha256(shipped_probe("xwindows_probe.c").encode()).hexdigest()[:16]
+    kept = image_cache(image) / "package-install" / f"xwindows-{key}"
+    if kept.is_file():
+        return kept
+    full = start_container(ctx, Target(suite))
+    try:
+        probe = xwindows_probe(full)
+    finally:
+        full.close()
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    aside = kept.with_name(f".{kept.name}.{os.getpid()}")  # racing runs see whole files
+    shutil.copy2(probe, aside)
+    aside.replace(kept)
+    return kept
 
 
 def _pretty(ctx: Context) -> str:

@@ -155,3 +155,26 @@ def test_bullseye_refuses_a_tarball_built_against_a_newer_glibc_by_name(
     # The other suite still ran and is reported.
     assert "\non trixie: trixie-runtime container" in got["detail"], got
     assert got["hint"].startswith("on bullseye: build the tarball on the oldest Debian suite"), got
+
+
+def test_the_sample_installs_and_shows_its_window_on_trixie_too(
+    app: Path, fyne_bin: Path, tmp_path: Path  # noqa: F811
+) -> None:
+    """The other suite than this machine's: the same tarball, trixie's runtime image."""
+    from pytest_fynecheck.checks.package import install_on
+    from pytest_fynecheck.core.context import Context
+    from pytest_fynecheck.core.paths import cache_dir
+
+    subprocess.run([str(fyne_bin / "fyne"), "package", "-os", "linux"], cwd=app, check=True,
+                   capture_output=True, timeout=900)
+    before = _orphans()
+    ctx = Context(app, tmp_path, cache_dir(), timeout=600)
+    try:
+        found = install_on(ctx, app / "Packaged.tar.xz", "trixie", "asked by the test")
+    finally:
+        ctx.close()
+    assert _orphans() <= before
+    for part in ("trixie-runtime container (suite asked by the test), user 1000",
+                 "every shared library of /home/fynecheck/.local/bin/packaged resolves (ldd)",
+                 "window 'Packaged'", "its WM_CLASS class 'Packaged' matches StartupWMClass"):
+        assert part in found.detail, found

@@ -338,3 +338,31 @@ def test_an_icon_other_than_the_declared_one_is_named(tmp_path: Path) -> None:
     Image.open(tmp_path / "c.jpg").save(tmp_path / "c.png")  # what the CLI does: decode, PNG
     assert same_icon(tmp_path / "c.png", tmp_path / "c.jpg") == (
         "the same pixels, re-encoded as PNG")
+
+
+def test_package_in_copy_names_a_missing_artifact_and_quotes_the_cli(
+    packaged: Path, fyne_bin: Path, tmp_path: Path
+) -> None:
+    """toolchain/fynecli.package_in_copy, the one way linux, windows and wasm packaging
+    run: the real CLI in a copy; no file matching the pattern, or a CLI failure, is named."""
+    from pytest_fynecheck.toolchain.fynecli import PackageFailed, package_in_copy
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    ctx = Context(packaged, scratch, cache_dir(), environ={**os.environ, **_path(fyne_bin)},
+                  timeout=600)
+    try:
+        made = package_in_copy(ctx, packaged, packaged, "linux", "*.tar.xz")
+        assert made == scratch / "fyne-package-linux-host" / "Packaged.tar.xz"
+        assert made.is_file() and not (packaged / "Packaged.tar.xz").exists()
+        with pytest.raises(CheckFailed) as none:
+            package_in_copy(ctx, packaged, packaged, "linux", "*.deb")
+        assert ("`fyne package -os linux` left 0 files matching *.deb in "
+                f"{scratch / 'fyne-package-linux-host'}, not one: []") == none.value.detail
+        (packaged / "Icon.png").unlink()
+        with pytest.raises(PackageFailed) as failed:
+            package_in_copy(ctx, packaged, packaged, "linux", "*.tar.xz")
+        assert "`fyne package -os linux` in a copy of the project" in failed.value.detail
+        assert "(exit 1)" in failed.value.detail and "icon" in failed.value.output.lower()
+    finally:
+        ctx.close()

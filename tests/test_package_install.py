@@ -111,6 +111,52 @@ def test_the_host_runs_its_own_suite_or_bookworm_and_says_which(
     assert says in why, why
 
 
+@pytest.mark.parametrize(("suite", "named_by"), [
+    ("bookworm", ("-k", "package", "-o", "fynecheck_package_suites=bookworm")),
+    # The run's suite context: the host's package.install installs in its runtime image.
+    ("trixie", ("-k", "package and not trixie", "--fynecheck-os", "trixie")),
+])
+def test_the_sample_passes_every_package_check_on_the_suite_named(
+    pytester: pytest.Pytester, app: Path, fyne_bin: Path, suite: str,  # noqa: F811
+    named_by: tuple[str, ...],
+) -> None:
+    """ini fynecheck_package_suites, else --fynecheck-os's suites, pick the runtime-only
+    images package.install uses: the host-built tarball installed and shown there."""
+    before = _orphans()
+    run = run_fynecheck(pytester, app, *named_by, env=_path(fyne_bin))
+    assert _orphans() <= before, run
+    assert "Traceback" not in run.result.stdout.str(), run
+    for check_id in ("package.metadata", "package.linux", "package.install"):
+        assert run.checks[check_id]["status"] == "ok", run.checks[check_id]
+    detail = run.checks["package.install"]["detail"]
+    source = "ini fynecheck_package_suites" if "-o" in named_by else "--fynecheck-os"
+    for part in (f"on {suite}: {suite}-runtime container (suite {suite}, from {source})",
+                 "user 1000: `make user-install` of Packaged.tar.xz",
+                 "every shared library of /home/fynecheck/.local/bin/packaged resolves (ldd)",
+                 "window 'Packaged'", "its WM_CLASS class 'Packaged' matches StartupWMClass"):
+        assert part in detail, detail
+    assert list(run.checks["package.install"]["artifacts"]) == [f"screenshot-{suite}"], run
+
+
+def test_bullseye_refuses_a_tarball_built_against_a_newer_glibc_by_name(
+    pytester: pytest.Pytester, app: Path, fyne_bin: Path  # noqa: F811
+) -> None:
+    """This machine's tarball needs this machine's glibc: bullseye (2.31) cannot start it,
+    and the check says which symbol versions, not that the app exited."""
+    if "VERSION_CODENAME=bullseye" in Path("/etc/os-release").read_text():
+        pytest.skip("a bullseye host builds for bullseye: the glibc gap is the point")
+    run = run_fynecheck(pytester, app, "-k", "package", "-o",
+                        "fynecheck_package_suites=bullseye trixie", env=_path(fyne_bin))
+    got = run.checks["package.install"]
+    assert got["status"] == "fail", got
+    assert ("on bullseye: FAILED: /home/fynecheck/.local/bin/packaged needs GLIBC_2.3"
+            in got["detail"]), got
+    assert "newer than a bullseye-runtime desktop has (ldd: version not found)" in got["detail"]
+    # The other suite still ran and is reported.
+    assert "\non trixie: trixie-runtime container" in got["detail"], got
+    assert got["hint"].startswith("on bullseye: build the tarball on the oldest Debian suite"), got
+
+
 def test_the_sample_installs_and_shows_its_window_on_trixie_too(
     app: Path, fyne_bin: Path, tmp_path: Path  # noqa: F811
 ) -> None:

@@ -39,6 +39,11 @@ def _usage_errors(result: pytest.RunResult) -> list[str]:
          "byte or more such as 2G or 500M, not 'lots'"),
         ("fynecheck_glibc_suites = bookworm hamm",
          "ERROR: ini fynecheck_glibc_suites: unknown OS 'hamm'; known: *"),
+        ("fynecheck_package_suites = trixie hamm",
+         "ERROR: ini fynecheck_package_suites: unknown OS 'hamm'; known: *"),
+        ("fynecheck_package_suites = bookworm-windows",
+         "ERROR: ini fynecheck_package_suites: 'bookworm-windows' is a variant; name a suite "
+         "(bullseye, bookworm, trixie): package.install uses its runtime-only image"),
     ],
 )
 def test_a_bad_ini_value_is_one_usage_error_naming_it(

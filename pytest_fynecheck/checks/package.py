@@ -5,9 +5,11 @@ package.metadata and package.windows also in a SUITE-windows container."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 from pytest_fynecheck.checks import Found, Needs, check
 from pytest_fynecheck.checks.app_window import show_x_window
@@ -23,7 +25,7 @@ from pytest_fynecheck.core.model import (
 )
 from pytest_fynecheck.displays.servers import x_display
 from pytest_fynecheck.displays.x11 import MappedWindow, lend_xwindows_probe, xwindows_probe
-from pytest_fynecheck.package import install, linux, windows
+from pytest_fynecheck.package import elsewhere, install, linux, windows
 from pytest_fynecheck.package.metadata import lint
 from pytest_fynecheck.toolchain import fynecli
 from pytest_fynecheck.toolchain.gotool import go_project, main_package
@@ -35,7 +37,8 @@ def _host_only(ctx: Context, *, windows_suite: bool = False) -> None:
     if type(ctx) is not Context and not (windows_suite and _in_windows_suite(ctx)):
         raise NotApplicable("package checks run on this machine (package.metadata and "
                             "package.windows also in SUITE-windows); package.install starts "
-                            "the runtime-only container of a suite itself")
+                            "the runtime-only container of each suite itself (this one's "
+                            "too: --fynecheck-os's suites, or ini fynecheck_package_suites)")
 
 
 def _in_windows_suite(ctx: Context) -> bool:
@@ -126,8 +129,28 @@ def package_install(ctx: Context, needs: Needs) -> Found:
     _host_only(ctx)
     from pytest_fynecheck.containers.images import SUITES
 
-    suite, why = install.suite_for_host(SUITES)
-    return install_on(ctx, Path(needs["package.linux"].artifacts["tarball"]), suite, why)
+    tarball = Path(needs["package.linux"].artifacts["tarball"])
+    named = ctx.settings.package_suites
+    if not named:
+        suite, why = install.suite_for_host(SUITES)
+        return install_on(ctx, tarball, suite, why)
+    # Each named suite in turn (one runtime container at a time: 2-core machines), all
+    # reported; a failing suite does not hide how the others went.
+    why = ctx.settings.package_suites_from
+    done: list[tuple[str, Found | CheckFailed]] = []
+    for suite in named:
+        try:
+            done.append((suite, install_on(ctx, tarball, suite, f"{suite}, from {why}")))
+        except CheckFailed as exc:
+            done.append((suite, exc))
+    failed = [(s, e) for s, e in done if isinstance(e, CheckFailed)]
+    lines = [f"on {s}: " + (e.detail if isinstance(e, Found) else f"FAILED: {e.detail}")
+             for s, e in done]
+    if failed:
+        first = failed[0][1]
+        raise CheckFailed("\n".join(lines), f"on {failed[0][0]}: {first.hint}", first.status)
+    shots = {f"{k}-{s}": v for s, e in done if isinstance(e, Found) for k, v in e.artifacts.items()}
+    return Found("\n".join(lines), shots)
 
 
 def install_on(ctx: Context, tarball: Path, suite: str, why: str) -> Found:
@@ -138,12 +161,7 @@ def install_on(ctx: Context, tarball: Path, suite: str, why: str) -> Found:
     from pytest_fynecheck.containers.start import start_container
     from pytest_fynecheck.core.paths import scratch_dir
 
-    # app.window's X probe is compiled where a compiler is: the suite's full image.
-    full = start_container(ctx, Target(suite))
-    try:
-        probe = xwindows_probe(full)
-    finally:
-        full.close()
+    probe = _suite_probe(ctx, suite)
     # A user's HOME, not root's: the tarball and the probe go to a directory that user
     # can read (the kit's cache is under root's HOME, closed to others).
     stage = scratch_dir()
@@ -186,6 +204,35 @@ def install_on(ctx: Context, tarball: Path, suite: str, why: str) -> Found:
 
 
 USER_UID = 1000  # the first user of a Debian desktop
+
+
+def _suite_probe(ctx: Context, suite: str) -> Path:
+    """app.window's X probe for `suite`, compiled where a compiler is (the suite's full
+    image) and kept beside that image's builds (containers/start.image_cache: keyed by the
+    content-tagged image, and by the probe's source here): a warm package.install starts
+    no full container."""
+    from pytest_fynecheck.containers.engine import engine
+    from pytest_fynecheck.containers.images import Target, ensure_image
+    from pytest_fynecheck.containers.start import image_cache, start_container
+    from pytest_fynecheck.core.paths import cache_dir
+    from pytest_fynecheck.toolchain.cprobe import shipped_probe
+
+    image = ensure_image(engine(cache_dir()), Target(suite), cache_dir() / "locks",
+                         ctx.progress)
+    key = hashlib.sha256(shipped_probe("xwindows_probe.c").encode()).hexdigest()[:16]
+    kept = image_cache(image) / "package-install" / f"xwindows-{key}"
+    if kept.is_file():
+        return kept
+    full = start_container(ctx, Target(suite))
+    try:
+        probe = xwindows_probe(full)
+    finally:
+        full.close()
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    aside = kept.with_name(f".{kept.name}.{os.getpid()}")  # racing runs see whole files
+    shutil.copy2(probe, aside)
+    aside.replace(kept)
+    return kept
 
 
 def _pretty(ctx: Context) -> str:
@@ -254,3 +301,43 @@ def package_windows(ctx: Context, needs: Needs) -> Found:
                            "<dpiAware>true/pm</dpiAware>: the CLI embeds it instead of its "
                            "template", shown.artifacts)
     return Found(detail, shown.artifacts)
+
+
+NDK_OFFLINE = ("the Android NDK cannot be installed offline (it is a download from Google, "
+               "not a Debian package); with one, set ANDROID_NDK_HOME")
+
+
+# n/a, never a pass: the kit runs none of these platforms' packaging (package/elsewhere.py).
+@check("package.android", "fyne package -os android: n/a, naming what this machine lacks",
+       required=False, hint=NDK_OFFLINE)
+def package_android(ctx: Context, needs: Needs) -> str:
+    _host_only(ctx)
+    ndk = elsewhere.find_ndk(ctx.environ)
+    if ndk.found is None:
+        raise NotApplicable(f"no Android NDK found: {'; '.join(ndk.looked)}; {NDK_OFFLINE}")
+    at = f"an Android NDK {ndk.revision or '(revision unknown)'} is at {ndk.found}"
+    raise NotApplicable(f"{at}, but "
+                        + elsewhere.NOT_CHECKED.format(what="Android", os="android"))
+
+
+def _apple(ctx: Context, what: str, os_name: str) -> NoReturn:
+    _host_only(ctx)
+    uname = ctx.run(["uname", "-s"], timeout=30)
+    missing = elsewhere.apple_missing(uname.stdout.strip() if uname.ok else "",
+                                      ctx.which("xcrun"))
+    if missing:
+        raise NotApplicable(f"{missing}: `fyne package -os {os_name}` needs a Mac with Xcode")
+    raise NotApplicable("a Mac with xcrun, but "
+                        + elsewhere.NOT_CHECKED.format(what=what, os=os_name))
+
+
+@check("package.macos", "fyne package -os darwin: n/a, naming what this machine lacks",
+       required=False, hint="run the macOS packaging on a Mac with Xcode")
+def package_macos(ctx: Context, needs: Needs) -> str:
+    _apple(ctx, "macOS", "darwin")
+
+
+@check("package.ios", "fyne package -os ios: n/a, naming what this machine lacks",
+       required=False, hint="run the iOS packaging on a Mac with Xcode")
+def package_ios(ctx: Context, needs: Needs) -> str:
+    _apple(ctx, "iOS", "ios")

@@ -111,6 +111,10 @@ class ContextSettings:
     # from --fynecheck-os (a warning).
     glibc_suites: tuple[str, ...] = ()
     glibc_named: bool = False
+    # Debian suites package.install installs the tarball in (each its runtime-only image):
+    # ini fynecheck_package_suites, else --fynecheck-os's Linux suites; (): the host's own.
+    package_suites: tuple[str, ...] = ()
+    package_suites_from: str = ""  # which of the two named them, for the detail
     go_toolchain: str = ""  # a matrix cell's pinned --fynecheck-go toolchain; "": none
 
 

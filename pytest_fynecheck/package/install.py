@@ -116,16 +116,28 @@ def _groups(text: str) -> dict[str, dict[str, str]]:
 
 
 _NOT_FOUND = re.compile(r"^\s*(\S+) => not found\s*$", re.M)
+# ldd's word for a library that is there but older than the binary needs (a newer glibc).
+_OLD_VERSION = re.compile(r"version `([^']+)' not found \(required by [^)]*\)")
 
 
 def missing_libraries(ctx: Context, binary: str) -> list[str]:
-    """The sonames `ldd` cannot resolve for `binary` in `ctx`, in ldd's order."""
+    """The sonames `ldd` cannot resolve for `binary` in `ctx`, in ldd's order; a symbol
+    version the suite's libraries are too old for (GLIBC_2.34 on bullseye) is a failure
+    naming it."""
     done = ctx.run(["ldd", binary], timeout=60)
     if "not a dynamic executable" in done.output:
         return []  # a static binary needs no shared library
     if not done.ok and not _NOT_FOUND.search(done.stdout):
         raise CheckFailed(f"`ldd {binary}` failed in {ctx.name} (exit {done.returncode}): "
                           f"{done.output[-1000:]}", "run ldd on the installed binary")
+    versions = sorted(set(_OLD_VERSION.findall(done.output)))
+    if versions:
+        raise CheckFailed(
+            f"{binary} needs {', '.join(versions)}, newer than a {ctx.name} desktop has "
+            "(ldd: version not found): the tarball was built against a newer glibc",
+            "build the tarball on the oldest Debian suite your users run (glibc.portability "
+            "names the newest glibc symbol the app needs), or drop that suite from ini "
+            "fynecheck_package_suites")
     return _NOT_FOUND.findall(done.stdout)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
-from pytest_fynecheck.toolchain.fynecli import project_copy
+from pytest_fynecheck.toolchain.fynecli import package_in_copy
 
 DFU = "desktop-file-utils"  # the Debian package of desktop-file-validate
 # Where a desktop finds a bare Exec name (a user's PATH) and a bare Icon name.
@@ -39,22 +39,8 @@ class Installed:
 
 def package(ctx: Context, module_root: Path, src_dir: Path) -> tuple[Path, Path]:
     """Run `fyne package -os linux` in a copy; the tarball and the copy's package dir."""
-    where = project_copy(ctx, module_root, src_dir, f"fyne-package-linux-{ctx.name}")
-    for old in where.glob("*.tar.xz"):  # a tarball the user left must not pass for ours
-        old.unlink()
-    done = ctx.run(["fyne", "package", "-os", "linux"], cwd=where)
-    if not done.ok:
-        raise CheckFailed(
-            f"`fyne package -os linux` in a copy of the project ({where}) failed "
-            f"(exit {done.returncode}):\n{done.output[-3000:]}",
-            "run `fyne package -os linux` in the project to see the full error",
-        )
-    made_now = sorted(where.glob("*.tar.xz"))
-    if len(made_now) != 1:
-        raise CheckFailed(f"`fyne package -os linux` left {len(made_now)} .tar.xz files in "
-                          f"{where}, not one: {[p.name for p in made_now]}",
-                          "run `fyne package -os linux -v` in the project and look at its output")
-    return made_now[0], where
+    tarball = package_in_copy(ctx, module_root, src_dir, "linux", "*.tar.xz")
+    return tarball, tarball.parent
 
 
 def top_entry(tarball: Path) -> str:

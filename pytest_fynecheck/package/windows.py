@@ -20,7 +20,7 @@ from typing import Any
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.toolchain.cross import WINDOWS_ENV
-from pytest_fynecheck.toolchain.fynecli import project_copy
+from pytest_fynecheck.toolchain.fynecli import package_in_copy
 
 PEFILE = "pip install pefile (Debian: apt-get install python3-pefile)"
 GUI, CONSOLE = 2, 3  # IMAGE_SUBSYSTEM_WINDOWS_GUI, _WINDOWS_CUI
@@ -52,24 +52,10 @@ class Lint:
 def package(ctx: Context, module_root: Path, src_dir: Path, fyne: str = "fyne") -> Path:
     """Run `fyne package -os windows` with mingw-w64 in a copy; the .exe it made. `fyne`:
     the CLI (a path where the context has none on PATH)."""
-    where = project_copy(ctx, module_root, src_dir, f"fyne-package-windows-{ctx.name}")
-    for old in where.glob("*.exe"):  # an .exe the user left must not pass for ours
-        old.unlink()
-    done = ctx.run([fyne, "package", "-os", "windows"], cwd=where, env=WINDOWS_ENV,
-                   timeout=1800)
-    if not done.ok:
-        raise CheckFailed(
-            f"`fyne package -os windows` in a copy of the project ({where}) failed "
-            f"(exit {done.returncode}):\n{done.output[-3000:]}",
-            "run `fyne package -os windows` with CC=x86_64-w64-mingw32-gcc in the project "
-            "to see the full error",
-        )
-    made = sorted(where.glob("*.exe"))
-    if len(made) != 1:
-        raise CheckFailed(f"`fyne package -os windows` left {len(made)} .exe files in {where}, "
-                          f"not one: {[p.name for p in made]}",
-                          "run `fyne package -os windows -v` in the project")
-    return made[0]
+    return package_in_copy(
+        ctx, module_root, src_dir, "windows", "*.exe", env=WINDOWS_ENV, timeout=1800, fyne=fyne,
+        hint="run `fyne package -os windows` with CC=x86_64-w64-mingw32-gcc in the project "
+             "to see the full error")
 
 
 def manifest_name(src_dir: Path) -> str:

@@ -120,6 +120,12 @@ def _core(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
         "Debian suites the built app must start on (glibc.portability fails, not warns)",
         type="args",
     )
+    parser.addini(
+        "fynecheck_package_suites",
+        "Debian suites package.install installs the packaged app on, each in its runtime-only "
+        "image (default: --fynecheck-os's Linux suites, else this machine's own suite)",
+        type="args",
+    )
     group.addoption(
         "--fynecheck-cache-size",
         metavar="SIZE",

@@ -13,6 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import pytest
 
+from pytest_fynecheck.containers.images import SUITES
 from pytest_fynecheck.core.context import ContextSettings
 from pytest_fynecheck.core.model import InputError
 from pytest_fynecheck.core.workers import is_worker
@@ -372,6 +373,14 @@ def _contexts(read: _Reader, core: Core) -> tuple[ContextSpec, ...]:
     named = read.args("fynecheck_glibc_suites")
     glibc = [c for n in named if (c := read.parsed(
         parse_context, n, "ini fynecheck_glibc_suites", suites_only=True))]
+    # package.install's suites: the ini's, else --fynecheck-os's Linux suites.
+    packs = [c for n in read.args("fynecheck_package_suites") if (c := read.parsed(
+        parse_context, n, "ini fynecheck_package_suites", suites_only=True))]
+    for c in packs:
+        if c.variant != "full":  # the suite's runtime-only image is the one it installs in
+            read.errors.append(f"ini fynecheck_package_suites: {c.name!r} is a variant; name "
+                               f"a suite ({', '.join(SUITES)}): package.install uses its "
+                               "runtime-only image")
     settings = ContextSettings(
         window_title=read.ini("fynecheck_window_title"),
         package=read.ini("fynecheck_package"),
@@ -381,6 +390,10 @@ def _contexts(read: _Reader, core: Core) -> tuple[ContextSpec, ...]:
             c.suite for c in (glibc if named else found) if c.suite and c.target == "linux"
         )),
         glibc_named=bool(named),
+        package_suites=tuple(dict.fromkeys(
+            c.suite for c in (packs or found) if c.suite and c.target == "linux"
+        )),
+        package_suites_from="ini fynecheck_package_suites" if packs else "--fynecheck-os",
     )
     contexts = [parse_context(HOST, HOST), *(c for c in found if c.kind != HOST)]
     return tuple(dict.fromkeys(c.configured(core.display, settings) for c in contexts))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pytest_fynecheck.core.context import Context
 from pytest_fynecheck.core.model import CheckFailed
-from pytest_fynecheck.toolchain.fynecli import project_copy
+from pytest_fynecheck.toolchain.fynecli import PackageFailed, package_in_copy
 from pytest_fynecheck.toolchain.gobuild import InUse, prune
 from pytest_fynecheck.toolchain.gotool import go_env
 from pytest_fynecheck.web.wasmexec import NAME as WASM_EXEC
@@ -140,17 +140,13 @@ def package_with_fyne(ctx: Context, module_root: Path, package_dir: Path) -> Sit
     """`fyne package -os wasm` in a copy of the module under scratch (it writes wasm/ and
     metadata into the tree it packs); the site is the copy's wasm/ directory. A project
     without an icon gives the CLI's reason (str): the caller builds with `go build`."""
-    where = project_copy(ctx, module_root, package_dir, f"fyne-package-{ctx.name}")
-    done = ctx.run(["fyne", "package", "-os", "wasm"], cwd=where)
-    if not done.ok:
-        if NO_ICON in done.output:
-            return done.output.strip().splitlines()[-1]
-        raise CheckFailed(
-            f"`fyne package -os wasm` in a copy of the project ({where}) failed:\n"
-            f"{done.output[-3000:]}",
-            "run `fyne package -os wasm` in the project to see the full error",
-        )
-    return _keep(ctx, where / "wasm", f"{ctx.name} fyne package {package_dir}")
+    try:
+        wasm = package_in_copy(ctx, module_root, package_dir, "wasm", "wasm/*.wasm")
+    except PackageFailed as exc:
+        if NO_ICON in exc.output:
+            return exc.output.strip().splitlines()[-1]
+        raise
+    return _keep(ctx, wasm.parent, f"{ctx.name} fyne package {package_dir}")
 
 
 # Kept in the kit's cache like a build (cache/fyne-packages/site-KEY/site, KEY from the

@@ -366,3 +366,4 @@ def test_package_in_copy_names_a_missing_artifact_and_quotes_the_cli(
         assert "(exit 1)" in failed.value.detail and "icon" in failed.value.output.lower()
     finally:
         ctx.close()
+

@@ -87,10 +87,19 @@ def summary(results: Sequence[Result], interrupted: str | None = None) -> str:
         )
     elif why:
         verdict = f"NOT READY: {', '.join(why)}"
+    elif not earned(results):
+        verdict = ("NO VERDICT: no required check passed (-k or -m left them out, or none "
+                   "applies), so this is not ready")
     else:
         verdict = "ready: every required check passed"
     parts = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
     return f"{verdict} ({parts or 'no check finished'})"
+
+
+def earned(results: Sequence[Result]) -> bool:
+    """Whether a "ready" would rest on anything: a run of only optional or n/a checks
+    (`-k package`) proved nothing of readiness."""
+    return any(r.required and r.status in (Status.OK, Status.WARN) for r in results)
 
 
 def to_json(
@@ -103,7 +112,7 @@ def to_json(
     "ready" is false and "interrupted" true."""
     verdict = {
         "checks": [r.to_json() for r in results],
-        "ready": not interrupted and not any(r.blocking for r in results),
+        "ready": not interrupted and not any(r.blocking for r in results) and earned(results),
         "interrupted": bool(interrupted),
         **({"interrupted_by": interrupted} if interrupted else {}),
     }
@@ -145,7 +154,14 @@ def matrix(
     legend = ", ".join(f"{s.mark} {s.value}" for s in Status)
     blocked = {os for (_, os), r in cell.items() if r.blocking}
     fine = "interrupted" if interrupted else "ready"
-    per_os = "; ".join(f"{o}: {'NOT READY' if o in blocked else fine}" for o in oses)
+    earned_in = {os for (_, os), r in cell.items() if earned([r])}
+
+    def said(o: str) -> str:
+        if o in blocked:
+            return "NOT READY"
+        return fine if o in earned_in or interrupted else "no verdict"
+
+    per_os = "; ".join(f"{o}: {said(o)}" for o in oses)
     return "\n".join([*lines, f"({legend})", per_os])
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pytest_fynecheck.core.model import Result, Status
+from pytest_fynecheck.core.report import earned
 from pytest_fynecheck.displays.images import THUMB_WIDTH, png_bytes, read_png, thumbnail_path
 
 # Cell -> data: URI of its screenshot's thumbnail.
@@ -56,6 +57,11 @@ def verdict(results: Sequence[Result], interrupted: str | None = None) -> str:
     if blocking:
         cells = sorted({r.where for r in blocking})
         return f"NOT READY: {len(blocking)} required check(s) failed in {', '.join(cells)}"
+    cells = sorted({r.where for r in results})
+    unearned = [c for c in cells if not earned([r for r in results if r.where == c])]
+    if unearned:
+        return (f"NO VERDICT: no required check passed in {', '.join(unearned)}, so this is "
+                "not ready")
     return "ready: every required check passed in every cell"
 
 

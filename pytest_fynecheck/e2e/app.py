@@ -74,13 +74,15 @@ class FyneApp:
     update_baselines: bool = False
     tolerance: float = baselines.DEFAULT_TOLERANCE  # ini fynecheck_baseline_tolerance
     exit_code: int | None = None
+    suite: str = ""  # the suite container it runs in (fyne_os), "" on the host
     _last: Image | None = None
     _count: int = 0
 
     @property
     def backend(self) -> str:
-        """The display kind it runs on (a baseline directory's name)."""
-        return self.display.kind
+        """The display kind it runs on, after its suite in a container (bookworm-xvfb):
+        a baseline directory's name (each suite's Mesa draws its own pixels)."""
+        return f"{self.suite}-{self.display.kind}" if self.suite else self.display.kind
 
     @property
     def pid(self) -> int:

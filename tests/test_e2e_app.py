@@ -136,7 +136,8 @@ def _labelled(pid: int) -> list[str]:
     return out.split()
 
 
-@pytest.mark.parametrize("suite", ["bookworm"])
+# bookworm: the Linux build; trixie-windows: the .exe under Wine 10 (`wine app.exe`).
+@pytest.mark.parametrize("suite", ["bookworm", "trixie-windows"])
 def test_the_echo_runs_in_a_suite_container_with_fyne_os(
     pytester: pytest.Pytester, project: Path, tmp_path: Path, suite: str
 ) -> None:

@@ -95,6 +95,11 @@ class Launcher:
                 pytest.fail(
                     f"fyne_app(package={package!r}) in suite {self._container.name}: a suite "
                     "builds the ini's fynecheck_package; set that instead", pytrace=False)
+            if self._container.environ.get("GOOS") == "windows" and any(
+                    app.exit_code is None for app in self.apps):
+                # Its Wine session holds the prefix's lock until the first app stops.
+                pytest.fail(f"fyne_app in suite {self._container.name}: one app at a time "
+                            "under Wine; stop() the running one first", pytrace=False)
             ctx = self._container
         else:
             scratch = self._scratch / f"app{n}"

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -88,6 +89,87 @@ def test_typing_and_clicking_echo_into_the_label_on_x_displays(
         assert after.colours(64) > 2, f"{kind}: the label's row shows no text after"
         # Nothing of the run is left: the app and the display it ran on.
         assert not _alive(run["pid"]) and not _alive(run["server"]), run
+
+
+SUITE_ECHO_TEST = """
+import json, pytest
+
+@pytest.mark.fyne_os("{suite}")
+def test_echo(fyne_app, fyne_container):
+    app = fyne_app()
+    app.click({entry[0]}, {entry[1]})
+    app.type("hix")
+    app.key("BackSpace")
+    app.wait_output('state entry="hi" label=""')
+    typed = app.screenshot("typed")
+    app.click({button[0]}, {button[1]})
+    echoed = app.wait_frame(region={label})
+    line = app.wait_output('label="hi"')
+    # The app runs in the container: its pid is the container's, not the host's.
+    ps = fyne_container.run(["ps", "-o", "args=", "-p", str(app.pid)]).stdout
+    with open({out!r}, "w") as f:
+        json.dump({{"line": line, "typed": str(typed), "echoed": str(echoed),
+                   "backend": app.backend, "size": [app.width, app.height],
+                   "display": app.display.name, "ps": ps,
+                   "container": fyne_container.container}}, f)
+
+@pytest.mark.fyne_os("{suite}")
+def test_waits_in_vain(fyne_app, fyne_container):
+    fyne_app().wait_frame(timeout=1)  # no input: nothing redraws
+
+@pytest.mark.fyne_os("{suite}")
+def test_nothing_is_left_in_the_container(fyne_container):
+    # The same container, after a passed and a failed fyne_app test: each test's app
+    # and Xvfb were stopped at its own teardown.
+    ps = fyne_container.run(["ps", "-eo", "args="]).stdout
+    assert "/builds/app-" not in ps and "Xvfb" not in ps and "wine" not in ps, ps
+"""
+
+
+def _labelled(pid: int) -> list[str]:
+    """The kit's containers that this process's runs started (label io.fynecheck.pid)."""
+    from pytest_fynecheck.containers.engine import LABEL_PID
+
+    out = subprocess.run(["docker", "ps", "--all", "--quiet", "--filter",
+                          f"label={LABEL_PID}={pid}"],
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+    return out.split()
+
+
+# bookworm: the Linux build; trixie-windows: the .exe under Wine 10 (`wine app.exe`).
+@pytest.mark.parametrize("suite", ["bookworm", "trixie-windows"])
+def test_the_echo_runs_in_a_suite_container_with_fyne_os(
+    pytester: pytest.Pytester, project: Path, tmp_path: Path, suite: str
+) -> None:
+    out = tmp_path / "run.json"
+    pytester.makepyfile(test_user=SUITE_ECHO_TEST.format(
+        entry=ENTRY, button=BUTTON, label=LABEL_ROW, out=str(out), suite=suite
+    ))
+    before = set(_labelled(os.getpid()))
+    result = pytester.runpytest("-v", "-p", "no:xdist", "-rA")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines_random([
+        f"*test_echo?{suite}? PASSED*",
+        f"*test_nothing_is_left_in_the_container?{suite}? PASSED*",
+        f"*no new frame of example.com/interactive's window * on {suite}-xvfb within 1 s*",
+    ])
+    run = json.loads(out.read_text())
+    # Route 1: the app itself says the label now holds what was typed.
+    assert run["line"] == 'state entry="hi" label="hi"', run
+    assert run["backend"] == f"{suite}-xvfb" and run["size"] == [300, 150], run
+    # It was the container's process (its pid answers there), built in the suite
+    # image's own build cache, not the host's.
+    exe = "/app.exe" if suite.endswith("-windows") else "/app"
+    assert f"/containers/fynecheck-{suite}-" in run["ps"] and exe in run["ps"], run
+    # Route 2: what it drew, copied back as PNGs: the label's row was empty, now has text.
+    typed = images.read_png(Path(run["typed"]).read_bytes())
+    echoed = images.read_png(Path(run["echoed"]).read_bytes())
+    before_row, after_row = typed.crop(*LABEL_ROW), echoed.crop(*LABEL_ROW)
+    assert before_row.colours(64) == 1, "the label's row was not empty before"
+    assert after_row.colours(64) > 2, "the label's row shows no text after"
+    # Nothing is left: the container (and so the app and its Xvfb in it) is removed.
+    assert set(_labelled(os.getpid())) <= before, run
+    assert run["container"] not in " ".join(_labelled(os.getpid()))
 
 
 def test_a_frame_that_never_changes_fails_with_both_images_and_stops_the_app(

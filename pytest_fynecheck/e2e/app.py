@@ -9,6 +9,7 @@ XSendEvent ones toolkits may ignore), reads frames with `xwd -id`, and stops the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
@@ -22,6 +23,7 @@ from pytest_fynecheck.core.context import TOOL_HINTS, Context, HostProcess, Proc
 from pytest_fynecheck.core.model import CheckFailed
 from pytest_fynecheck.displays.images import Image, changed_box, read_xwd, write_screenshot
 from pytest_fynecheck.displays.servers import Display
+from pytest_fynecheck.displays.x11 import MappedWindow
 from pytest_fynecheck.e2e import baselines
 from pytest_fynecheck.toolchain.gotool import main_package
 
@@ -74,13 +76,17 @@ class FyneApp:
     update_baselines: bool = False
     tolerance: float = baselines.DEFAULT_TOLERANCE  # ini fynecheck_baseline_tolerance
     exit_code: int | None = None
+    suite: str = ""  # the suite container it runs in (fyne_os), "" on the host
+    # What ends with the app: its Wine session (the wineserver), under Wine.
+    after: contextlib.ExitStack = dataclasses.field(default_factory=contextlib.ExitStack)
     _last: Image | None = None
     _count: int = 0
 
     @property
     def backend(self) -> str:
-        """The display kind it runs on (a baseline directory's name)."""
-        return self.display.kind
+        """The display kind it runs on, after its suite in a container (bookworm-xvfb):
+        a baseline directory's name (each suite's Mesa draws its own pixels)."""
+        return f"{self.suite}-{self.display.kind}" if self.suite else self.display.kind
 
     @property
     def pid(self) -> int:
@@ -237,8 +243,11 @@ class FyneApp:
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL: the app and everything it started end. Idempotent."""
-        if self.exit_code is None:
-            self.exit_code = self.process.stop()
+        try:
+            if self.exit_code is None:
+                self.exit_code = self.process.stop()
+        finally:
+            self.after.close()
         return self.exit_code
 
     # Helpers.
@@ -311,24 +320,52 @@ def launch(
             "Wayland client (Wayland gives no client a way to send another input)"
         )
     ctx.require("xdotool", display.env)
+    windows = ctx.environ.get("GOOS") == "windows"  # a -windows suite: the .exe, under Wine
     try:
-        exe, _ = build_app(ctx, "app")
+        exe, _ = build_app(ctx, "app.exe" if windows else "app")
         package = main_package(ctx).import_path  # memoized: the build listed it
     except CheckFailed as exc:
         raise FyneAppError(
             f"fyne_app could not build {asked}: {exc.detail}\nhint: {exc.hint}"
         ) from None
+    after = contextlib.ExitStack()
+    failed = ""
     try:
-        shown = open_x_window(ctx, display, [str(exe), *args], {**display.env, **env},
-                              title=title, timeout=timeout)
+        argv: list[str] = [str(exe)]
+        run_env: dict[str, str] = {}
+        ignore: Callable[[MappedWindow], bool] | None = None
+        if windows:
+            argv, run_env, ignore = _under_wine(ctx, exe, after)
+        shown = open_x_window(ctx, display, [*argv, *args], {**run_env, **display.env, **env},
+                              title=title, timeout=timeout, ignore=ignore)
     except CheckFailed as exc:
-        raise FyneAppError(
-            f"fyne_app: {package} ({asked}) showed no window on {display.name} "
-            f"({display.kind}): {exc.detail}\nhint: {exc.hint}"
-        ) from None
+        failed = (f"fyne_app: {package} ({asked}) showed no window on {display.name} "
+                  f"({display.kind}): {exc.detail}\nhint: {exc.hint}")
+    except BaseException:
+        after.close()
+        raise
+    if failed:
+        after.close()
+        raise FyneAppError(failed)
     if isinstance(shown.app, HostProcess):
         # A killed run's app is ended by the next run's reaper, like its displays.
         reaper.record_process(shown.app.pid)
     win = shown.window
     return FyneApp(ctx, display, shown.app, win.id, win.title, shown.frame.width,
-                   shown.frame.height, package, shots, attach, shown.first, _last=shown.frame)
+                   shown.frame.height, package, shots, attach, shown.first, after=after,
+                   _last=shown.frame)
+
+
+def _under_wine(
+    ctx: Context, exe: Path, after: contextlib.ExitStack
+) -> tuple[list[str], dict[str, str], Callable[[MappedWindow], bool]]:
+    """The .exe's command, environment and the windows not its own (as windows.window
+    has them), in a Wine session of the kit's prefix that `after` ends (no wineserver is
+    left). `wine app.exe` straight, not in explorer's virtual desktop: there the .exe
+    gets a console of its own and its stdout never reaches the kit (seen with Wine 10);
+    its top-level window is then the client area, 300x150 for a 300x150 app, as on X."""
+    from pytest_fynecheck.checks.windows import not_the_apps
+    from pytest_fynecheck.windows.wine import session, wine_prefix
+
+    env = after.enter_context(session(ctx, wine_prefix(ctx)))
+    return ["wine", str(exe)], env, lambda win: not_the_apps(win.title, exe)

@@ -10,11 +10,16 @@ It runs on the test's `fyne_display` (so `@pytest.mark.fyne_display("xvfb",
 "weston-xwayland")` runs it once per kind). On a display without X (pure weston) input
 cannot be injected: the test is skipped with that reason. Every app a test launched is
 stopped at its teardown, pass or fail; its images are attached to the report.
+
+With the `fyne_os("bookworm")` marker (the test then takes `fyne_container` too) the app
+is built and run in that suite's container, on an Xvfb of its own there, and driven by
+the container's xdotool; its baselines are the backend "SUITE-xvfb".
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import re
 from collections.abc import Generator, Iterator, Mapping, Sequence
@@ -53,9 +58,12 @@ NO_INPUT = {
 class Launcher:
     """What the fixture gives: call it to launch the app; it stops each at teardown."""
 
-    def __init__(self, request: pytest.FixtureRequest, display: Display, scratch: Path) -> None:
+    def __init__(self, request: pytest.FixtureRequest, display: Display, scratch: Path,
+                 container: Context | None = None) -> None:
         self._request = request
         self.display = display
+        # A suite's container (fyne_os): the app is built and run there, not on the host.
+        self._container = container
         self._scratch = scratch
         self.apps: list[FyneApp] = []
         self._contexts: list[Context] = []
@@ -80,15 +88,29 @@ class Launcher:
         from pytest_fynecheck.e2e.app import FyneAppError, launch
 
         config = self._request.config
-        n = len(self._contexts)
-        scratch = self._scratch / f"app{n}"
-        scratch.mkdir()
-        given = settings(config).core.project
-        project = core(config).project() if given else config.rootpath
-        ctx = host_context(config, project, scratch)
-        self._contexts.append(ctx)  # closed at teardown: it holds the build in use
-        if package is not None:
-            ctx.settings = dataclasses.replace(ctx.settings, package=package)
+        n = len(self.apps)
+        if self._container is not None:
+            if package is not None:
+                # The container's context is shared by the process's tests: its package
+                # (and what it memoized of it) is the ini's.
+                pytest.fail(
+                    f"fyne_app(package={package!r}) in suite {self._container.name}: a suite "
+                    "builds the ini's fynecheck_package; set that instead", pytrace=False)
+            if self._container.environ.get("GOOS") == "windows" and any(
+                    app.exit_code is None for app in self.apps):
+                # Its Wine session holds the prefix's lock until the first app stops.
+                pytest.fail(f"fyne_app in suite {self._container.name}: one app at a time "
+                            "under Wine; stop() the running one first", pytrace=False)
+            ctx = self._container
+        else:
+            scratch = self._scratch / f"app{n}"
+            scratch.mkdir()
+            given = settings(config).core.project
+            project = core(config).project() if given else config.rootpath
+            ctx = host_context(config, project, scratch)
+            self._contexts.append(ctx)  # closed at teardown: it holds the build in use
+            if package is not None:
+                ctx.settings = dataclasses.replace(ctx.settings, package=package)
         # By node id: two modules' tests of one name keep their images apart.
         name = re.sub(r"[^\w.-]+", "_", self._request.node.nodeid)[-100:]
         failed = ""
@@ -110,6 +132,8 @@ class Launcher:
         if failed:
             # The message names the package and what went wrong; pytest's trace adds nothing.
             pytest.fail(failed, pytrace=False)
+        if self._container is not None:
+            app.suite = self._container.name
         app.baseline_root = config.rootpath
         app.update_baselines = settings(config).baselines.update
         app.tolerance = settings(config).baselines.tolerance
@@ -136,15 +160,47 @@ def fyne_app(
 ) -> Iterator[Launcher]:
     """Launch the project's app on the test's display: `app = fyne_app()`; see e2e/app.py
     for what the app object does. Every app is stopped after the test."""
+    scratch = tmp_path_factory.mktemp("fyne_app")
+    if "fyne_container" in request.fixturenames:  # the fyne_os marker's test
+        with _suite_display(request) as (container, display):
+            launcher = Launcher(request, display, scratch, container)
+            request.node.stash[_LAUNCHER] = launcher
+            try:
+                yield launcher
+            finally:
+                launcher.close()
+        return
     why = NO_INPUT.get(fyne_display.kind)
     if why is not None:
         pytest.skip(f"fyne_app: input cannot be injected on {fyne_display.kind}: {why}")
-    launcher = Launcher(request, fyne_display, tmp_path_factory.mktemp("fyne_app"))
+    launcher = Launcher(request, fyne_display, scratch)
     request.node.stash[_LAUNCHER] = launcher
     try:
         yield launcher
     finally:
         launcher.close()
+
+
+@contextlib.contextmanager
+def _suite_display(request: pytest.FixtureRequest) -> Iterator[tuple[Context, Display]]:
+    """The test's suite container and a private Xvfb in it, stopped after the test (the
+    container is the fyne_container fixture's: removed at session end)."""
+    from pytest_fynecheck.core.model import CheckFailed
+    from pytest_fynecheck.displays.plugin import START_TIMEOUT
+    from pytest_fynecheck.displays.servers import start_display
+
+    container: Context = request.getfixturevalue("fyne_container")
+    failed = ""
+    try:
+        display = start_display(container, "xvfb", timeout=START_TIMEOUT)
+    except CheckFailed as exc:
+        failed = f"fyne_app: Xvfb did not start in suite {container.name}: {exc.detail}"
+    if failed:
+        pytest.fail(failed, pytrace=False)
+    try:
+        yield container, display
+    finally:
+        display.stop()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -22,6 +22,7 @@ import base64
 import contextlib
 import dataclasses
 import re
+import secrets
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,12 +103,15 @@ class Launcher:
                 pytest.fail(f"fyne_app in suite {self._container.name}: one app at a time "
                             "under Wine; stop() the running one first", pytrace=False)
             ctx = self._container
+            # In the container's own scratch (gone with it): one per launch.
+            config_home = ctx.scratch / f"fyne_app-config-{secrets.token_hex(6)}"
         else:
             scratch = self._scratch / f"app{n}"
             scratch.mkdir()
             given = settings(config).core.project
             project = core(config).project() if given else config.rootpath
             ctx = host_context(config, project, scratch)
+            config_home = scratch / "config"
             self._contexts.append(ctx)  # closed at teardown: it holds the build in use
             if package is not None:
                 ctx.settings = dataclasses.replace(ctx.settings, package=package)
@@ -121,7 +125,7 @@ class Launcher:
                 # A fresh config dir per launch: Fyne keeps preferences and storage there
                 # (fyne_demo reopens its last page at its last size), which would carry
                 # state from test to test and into the user's own desktop.
-                env={"XDG_CONFIG_HOME": str(scratch / "config"), **(env or {})},
+                env={"XDG_CONFIG_HOME": str(config_home), **(env or {})},
                 title=ctx.settings.window_title if title is None else title,
                 timeout=ctx.settings.window_timeout if timeout is None else timeout,
                 shots=paths.artifact_dir(config) / "fyne_app" / f"{name}-{n}",

@@ -23,6 +23,8 @@ import pytest
 from support.sample import ROOT
 
 from pytest_fynecheck.checks import ENTRY_POINTS, catalogue, external_checks, for_context
+from pytest_fynecheck.package import PREFIX
+from pytest_fynecheck.run.items import GL_MINIMUM
 
 ACME = ROOT / "tests" / "dists" / "acme-fynecheck"
 # Offline: setuptools (and wheel) of this environment build the distribution.
@@ -108,9 +110,10 @@ def test_installed_check_runs_and_reports_like_a_builtin(acme_python: str, hello
 
 @pytest.mark.slow  # a venv and a pip install: seconds
 def test_items_with_and_without_the_entry_point(acme_python: str, hello: Path) -> None:
-    builtins = [i for i, c in for_context("linux").items()  # package.*: hello has no
-                if c.run.__module__.startswith("pytest_fynecheck.checks.")  # FyneApp.toml
-                and not i.startswith("package.")]
+    # Planned for hello: not package.* (it has no FyneApp.toml), not the opt-in gl.minimum*.
+    builtins = [i for i, c in for_context("linux").items()
+                if c.run.__module__.startswith("pytest_fynecheck.checks.")
+                and not i.startswith((PREFIX, GL_MINIMUM))]
     # This environment has no external checks: its run is the kit's alone, unchanged.
     assert not importlib.metadata.entry_points(group=ENTRY_POINTS)
     assert external_checks() == {}

@@ -92,19 +92,20 @@ def test_typing_and_clicking_echo_into_the_label_on_x_displays(
 
 
 SUITE_ECHO_TEST = """
-import json, pytest
+import json, os, pytest
 
 @pytest.mark.fyne_os("{suite}")
 def test_echo(fyne_app, fyne_container):
+    text = os.environ.get("ECHO_TYPED", "hi")  # the outer test seeds a change with it
     app = fyne_app()
     app.click({entry[0]}, {entry[1]})
-    app.type("hix")
+    app.type(text + "x")
     app.key("BackSpace")
-    app.wait_output('state entry="hi" label=""')
+    app.wait_output(f'state entry="{{text}}" label=""')
     typed = app.screenshot("typed")
     app.click({button[0]}, {button[1]})
     echoed = app.wait_frame(region={label})
-    line = app.wait_output('label="hi"')
+    line = app.wait_output(f'label="{{text}}"')
     # The app runs in the container: its pid is the container's, not the host's.
     ps = fyne_container.run(["ps", "-o", "args=", "-p", str(app.pid)]).stdout
     with open({out!r}, "w") as f:
@@ -112,6 +113,10 @@ def test_echo(fyne_app, fyne_container):
                    "backend": app.backend, "size": [app.width, app.height],
                    "display": app.display.name, "ps": ps,
                    "container": fyne_container.container}}, f)
+    # Route 3: the baseline. The label's row takes the Entry's focus (its caret would
+    # blink forever), then the settled window is compared with SUITE-xvfb/echoed.png.
+    app.click({label[0]} + {label[2]} // 2, {label[1]} + {label[3]} // 2)
+    app.assert_looks_like("echoed")
 
 @pytest.mark.fyne_os("{suite}")
 def test_waits_in_vain(fyne_app, fyne_container):
@@ -139,14 +144,16 @@ def _labelled(pid: int) -> list[str]:
 # bookworm: the Linux build; trixie-windows: the .exe under Wine 10 (`wine app.exe`).
 @pytest.mark.parametrize("suite", ["bookworm", "trixie-windows"])
 def test_the_echo_runs_in_a_suite_container_with_fyne_os(
-    pytester: pytest.Pytester, project: Path, tmp_path: Path, suite: str
+    pytester: pytest.Pytester, project: Path, tmp_path: Path, suite: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     out = tmp_path / "run.json"
     pytester.makepyfile(test_user=SUITE_ECHO_TEST.format(
         entry=ENTRY, button=BUTTON, label=LABEL_ROW, out=str(out), suite=suite
     ))
     before = set(_labelled(os.getpid()))
-    result = pytester.runpytest("-v", "-p", "no:xdist", "-rA")
+    # The first run writes the baseline (--fynecheck-update-baselines) and passes.
+    result = pytester.runpytest("-v", "-p", "no:xdist", "-rA", "--fynecheck-update-baselines")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines_random([
         f"*test_echo?{suite}? PASSED*",
@@ -170,6 +177,24 @@ def test_the_echo_runs_in_a_suite_container_with_fyne_os(
     # Nothing is left: the container (and so the app and its Xvfb in it) is removed.
     assert set(_labelled(os.getpid())) <= before, run
     assert run["container"] not in " ".join(_labelled(os.getpid()))
+    # Route 3: the baseline, in the user's repo under the suite's own backend name.
+    written = sorted(p.relative_to(project).as_posix()
+                     for p in project.glob("tests/fynecheck-baselines/*/*.png"))
+    assert written == [f"tests/fynecheck-baselines/{suite}-xvfb/echoed.png"], written
+    assert images.read_png((project / written[0]).read_bytes()).crop(*LABEL_ROW).colours(64) > 2
+    # Compared, a new launch in a new container draws the same.
+    again = pytester.runpytest("-v", "-p", "no:xdist", "-rA", "-k", "test_echo")
+    again.assert_outcomes(passed=1)
+    # A seeded change (typed "hi!", echoed "hi!") fails, naming the three images.
+    monkeypatch.setenv("ECHO_TYPED", "hi!")
+    seeded = pytester.runpytest("-v", "-p", "no:xdist", "-rA", "-k", "test_echo")
+    seeded.assert_outcomes(failed=1)
+    seeded.stdout.fnmatch_lines([
+        f"*'echoed' on {suite}-xvfb does not look like its baseline*",
+    ])
+    diffs = re.findall(r"(/\S+\.diff\.png)", seeded.stdout.str())
+    assert diffs and Path(diffs[0]).is_file(), seeded.stdout.str()
+    assert set(_labelled(os.getpid())) <= before
 
 
 def test_a_frame_that_never_changes_fails_with_both_images_and_stops_the_app(

@@ -2,6 +2,7 @@
 same run.
 
     python bench/e2e.py [--launches N] [--inputs N] [--kinds xvfb,weston-x11-xwayland]
+                        [--flake N] [--suites bookworm,trixie-windows]
 
 Per display kind:
 - launch -> first frame: `e2e.app.launch` (the cached build, the app's own window proven
@@ -10,15 +11,24 @@ Per display kind:
 - input -> changed frame: a click on the Echo button until `wait_frame` sees the label's
   row change (median and max), against the same click's xdotool call alone, and the
   click until the app prints its new state (the app has handled it).
+
+`--flake N` runs the README flow N times per kind and compares each settled frame with
+the first (flakes, worst distance); with `--suites` the same flow runs N times in each
+suite's container through the fyne_os marker (a real pytest run: trixie-windows is the
+.exe under Wine), each compared with the suite's first run and that first run with the
+host's Xvfb (is one baseline enough for both?).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
+import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -164,6 +174,80 @@ def flake(ctx: Context, kind: str, runs: int, scratch: Path) -> None:
         line(f"{kind}: one comparison (median of {len(times)})", statistics.median(times))
 
 
+# The README flow as a user's test, once on the host's Xvfb and RUNS times in the suite;
+# each run's settled frame is written as NAME-settled.png (or -unsettled.png).
+SUITE_FLOW = """
+import pytest
+from pathlib import Path
+from pytest_fynecheck.displays.images import write_png
+
+def flow(app, name):
+    app.click({entry[0]}, {entry[1]})
+    app.type("hi")
+    app.click({button[0]}, {button[1]})
+    app.click({label[0]} + {label[2]} // 2, {label[1]} + {label[3]} // 2)
+    app.wait_output('state entry="hi" label="hi"')
+    image, settled = app.settled_frame()
+    write_png(image, Path({out!r}) / f"{{name}}-{{'settled' if settled else 'unsettled'}}.png")
+
+@pytest.mark.fyne_display("xvfb")
+def test_host(fyne_app):
+    flow(fyne_app(), "host")
+
+@pytest.mark.fyne_os({suite!r})
+@pytest.mark.parametrize("run", range({runs}))
+def test_suite(fyne_app, fyne_container, run):
+    flow(fyne_app(), f"run-{{run:03d}}")
+"""
+
+
+def suite_flake(ctx: Context, suite: str, runs: int, scratch: Path) -> None:
+    """SUITE_FLOW in a copy of the sample, by pytest in a subprocess (the fixture's own
+    container start and launch); a run that failed or never settled, or whose frame is
+    not its first run's within the tolerance, is a flake."""
+    from pytest_fynecheck.e2e.baselines import DEFAULT_TOLERANCE
+    from pytest_fynecheck.e2e.compare import compare
+
+    project, out = scratch / f"suite-{suite}", scratch / f"suite-{suite}-frames"
+    shutil.copytree(SAMPLE, project)
+    out.mkdir()
+    (project / "test_flow.py").write_text(textwrap.dedent(SUITE_FLOW.format(
+        entry=ENTRY, button=BUTTON, label=LABEL_ROW, out=str(out), suite=suite, runs=runs)))
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    start = time.monotonic()
+    done = ctx.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:xdist",
+                    "-p", "no:cacheprovider", "test_flow.py"],
+                   env=env, cwd=project, timeout=120 + 60 * runs)
+    took = time.monotonic() - start
+    failed = [s for s in done.output.splitlines() if s.startswith("FAILED")]
+    frames = {p.name.rsplit("-", 1)[0]: p for p in sorted(out.glob("*.png"))}
+    unsettled = [name for name, p in frames.items() if p.stem.endswith("-unsettled")]
+    suite_runs = sorted(name for name in frames if name.startswith("run-"))
+    failures = failed + [f"{name}: never settled" for name in unsettled]
+    failures += [f"run-{i:03d}: no frame" for i in range(runs) if f"run-{i:03d}" not in frames
+                 and not failed]
+    worst, times = 0.0, []
+    for name in suite_runs[1:]:
+        t = time.monotonic()
+        found = compare(frames[suite_runs[0]], frames[name])
+        times.append(time.monotonic() - t)
+        worst = max(worst, found.share)
+        if not found.within(DEFAULT_TOLERANCE):
+            failures.append(f"{name}: {found.describe()}")
+    print(f"{suite}-xvfb: flakes {len(failures)} of {runs} runs; worst distance {worst:.4%} "
+          f"of the pixels, tolerance {DEFAULT_TOLERANCE:.4%} ({took:.0f} s, container start "
+          "included)", flush=True)
+    for failure in failures[:5]:
+        print(f"  {failure}", flush=True)
+    if times:
+        line(f"{suite}-xvfb: one comparison (median of {len(times)})", statistics.median(times))
+    if suite_runs and "host" in frames:
+        found = compare(frames["host"], frames[suite_runs[0]])
+        print(f"{suite}-xvfb vs host xvfb: {found.describe()}", flush=True)
+    else:
+        print(f"{suite}-xvfb vs host xvfb: not compared (a run made no frame)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launches", type=int, default=5, help="launches per kind (median)")
@@ -171,16 +255,21 @@ def main() -> None:
     parser.add_argument("--kinds", default="xvfb,weston-x11-xwayland")
     parser.add_argument("--flake", type=int, default=0,
                         help="also the README flow this many times per kind (flake rate)")
+    parser.add_argument("--suites", default="",
+                        help="with --flake: the flow in these suites' containers too "
+                             "(e.g. bookworm,trixie-windows)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     try:
         ctx = Context(SAMPLE, scratch, paths.cache_dir(), timeout=300)
         exe, detail = build_app(ctx, "app")  # the cached build: launches below reuse it
         print(f"{SAMPLE.name}: {detail}")
-        for kind in args.kinds.split(","):
+        for kind in filter(None, args.kinds.split(",")):
             measure(ctx, kind, exe, args.launches, args.inputs, scratch)
             if args.flake:
                 flake(ctx, kind, args.flake, scratch)
+        for suite in filter(None, args.suites.split(",")):
+            suite_flake(ctx, suite, args.flake or 10, scratch)
         ctx.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

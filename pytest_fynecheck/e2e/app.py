@@ -15,17 +15,27 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from pytest_fynecheck.checks.app_build import build_app
 from pytest_fynecheck.checks.app_window import exit_cause, open_x_window
 from pytest_fynecheck.core import reaper
 from pytest_fynecheck.core.context import TOOL_HINTS, Context, HostProcess, Process
 from pytest_fynecheck.core.model import CheckFailed
-from pytest_fynecheck.displays.images import Image, changed_box, read_xwd, write_screenshot
+from pytest_fynecheck.displays.images import (
+    Image,
+    changed_box,
+    read_png,
+    read_xwd,
+    write_screenshot,
+)
 from pytest_fynecheck.displays.servers import Display
 from pytest_fynecheck.displays.x11 import MappedWindow
 from pytest_fynecheck.e2e import baselines
+from pytest_fynecheck.toolchain.cross import WEB_ENV
 from pytest_fynecheck.toolchain.gotool import main_package
+from pytest_fynecheck.web.browser import Driven
+from pytest_fynecheck.web.build import WASM, make_site
 
 TOOL_HINTS.setdefault(
     "xdotool", "install xdotool (Debian: apt-get install xdotool); fyne_app's input uses it"
@@ -369,3 +379,145 @@ def _under_wine(
 
     env = after.enter_context(session(ctx, wine_prefix(ctx)))
     return ["wine", str(exe)], env, lambda win: not_the_apps(win.title, exe)
+
+
+# The web target: the app built for js/wasm, drawn by headless Chromium.
+
+WEB_BACKEND = "chromium"  # the baselines' directory: SwiftShader draws its own pixels
+
+
+class _Page:
+    """The page probe as the app's Process: its pid and end are the probe's (Chromium and
+    chromedriver are in its group); its output is the browser console, where Go's stdout
+    and stderr go under js/wasm (wasm_exec.js writes each line there)."""
+
+    def __init__(self, driven: Driven) -> None:
+        self.driven = driven
+        self.pid = driven.proc.pid
+        self.console: list[str] = []
+
+    def poll(self) -> int | None:
+        return self.driven.poll()
+
+    def stop(self, grace: float = 5.0) -> int | None:
+        if self.driven.poll() is None:
+            with contextlib.suppress(CheckFailed):
+                self.console = self._lines()  # the last lines, for a failure's report
+        return self.driven.stop()
+
+    def output(self) -> str:
+        if self.driven.poll() is None:
+            with contextlib.suppress(CheckFailed):
+                self.console = self._lines()
+        return "\n".join(self.console) + ("\n" if self.console else "")
+
+    def _lines(self) -> list[str]:
+        reply = self.driven.command("console")
+        return list(reply.get("lines", [])) if reply.get("ok") else self.console
+
+
+@dataclasses.dataclass
+class WebApp(FyneApp):
+    """The app in headless Chromium: coordinates are the canvas's (Fyne's web driver
+    makes the window fill the page, 1280x720 by the probe's window size); input through
+    Selenium's ActionChains, frames from screenshots of the canvas, stdout the console."""
+
+    page: _Page | None = None
+
+    @property
+    def backend(self) -> str:
+        return WEB_BACKEND
+
+    def _do(self, op: str, what: str, **args: Any) -> dict[str, Any]:
+        __tracebackhide__ = True
+        self._alive(what)
+        assert self.page is not None
+        try:
+            reply = self.page.driven.command(op, **args)
+        except CheckFailed as exc:
+            raise FyneAppError(f"{self.package} in Chromium: {exc.detail}") from None
+        if not reply.get("ok"):
+            console = "\n".join(reply.get("console") or [])
+            raise FyneAppError(
+                f"could not {what} in {self.package}'s page in Chromium: "
+                f"{reply.get('error')}" + (f"\nthe console:\n{console}" if console else "")
+            )
+        return reply
+
+    def click(self, x: int, y: int, button: int = 1) -> None:
+        __tracebackhide__ = True
+        if button != 1:
+            raise FyneAppError(f"button {button}: the web backend clicks button 1 only")
+        self._inside(x, y)
+        self._do("click", f"click at ({x}, {y})", x=x, y=y)
+
+    def type(self, text: str) -> None:
+        __tracebackhide__ = True
+        self._do("type", f"type {text!r}", text=text)
+
+    def key(self, name: str) -> None:
+        __tracebackhide__ = True
+        self._do("key", f"key {name!r}", name=name)
+
+    def frame(self) -> Image:
+        __tracebackhide__ = True
+        path = self.shots / ".frame.png"
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self._do("shot", "take a frame", path=str(path))
+        return read_png(path.read_bytes())
+
+
+def launch_web(
+    ctx: Context,
+    display: Display,
+    *,
+    args: Sequence[str],
+    env: Mapping[str, str],
+    title: str,
+    timeout: float,
+    shots: Path,
+    attach: Callable[[str, Path], None],
+) -> WebApp:
+    """Build `ctx`'s app for js/wasm (the one cached build, and web.build's site beside
+    it), load it in headless Chromium through the page probe, and wait for a non-blank
+    canvas frame; the caller stops the returned app. `display` is the test's, unused
+    (Chromium is headless); `title` is not waited for (the page's title is the kit's)."""
+    del title
+    given = ctx.settings.package
+    asked = f"package {given!r} of {ctx.project}" if given else f"the main package of {ctx.project}"
+    if args or env:
+        # wasm_exec.js gives the program go.argv and go.env, which the kit's page leaves
+        # empty: a test that relies on them would test something else in the browser.
+        raise FyneAppError(
+            f"fyne_app(args={list(args)!r}, env={dict(env)!r}) on the web backend: a js/wasm "
+            "app in the kit's page gets no arguments or environment; drop them for this "
+            "backend"
+        )
+    ctx.environ.update(WEB_ENV)
+    try:
+        wasm, _ = build_app(ctx, WASM)
+        package = main_package(ctx).import_path
+        site = make_site(ctx, wasm, package)
+    except CheckFailed as exc:
+        raise FyneAppError(
+            f"fyne_app could not build {asked} for js/wasm: {exc.detail}\nhint: {exc.hint}"
+        ) from None
+    started = time.monotonic()
+    failed = ""
+    try:
+        driven = Driven(ctx, site.dir, timeout=timeout)
+    except CheckFailed as exc:
+        failed = (f"fyne_app: {package} ({asked}) drew no frame in headless Chromium: "
+                  f"{exc.detail}\nhint: {exc.hint}")
+    if failed:
+        raise FyneAppError(failed)
+    page = _Page(driven)
+    app = WebApp(ctx, display, page, "canvas", package, 0, 0, package, shots, attach,
+                 time.monotonic() - started, page=page)
+    try:
+        first = app.frame()
+    except BaseException:
+        driven.stop()
+        raise
+    app.width, app.height, app._last = first.width, first.height, first
+    return app

@@ -14,6 +14,10 @@ stopped at its teardown, pass or fail; its images are attached to the report.
 With the `fyne_os("bookworm")` marker (the test then takes `fyne_container` too) the app
 is built and run in that suite's container, on an Xvfb of its own there, and driven by
 the container's xdotool; its baselines are the backend "SUITE-xvfb".
+
+With the `fyne_web` marker the app is built for js/wasm and drawn by headless Chromium
+(e2e/app.py's WebApp: input through Selenium, frames from the canvas, stdout the browser
+console); its baselines are the backend "chromium".
 """
 
 from __future__ import annotations
@@ -86,10 +90,14 @@ class Launcher:
         fynecheck_window_title; "" takes its first) for `timeout` seconds (default: ini
         fynecheck_window_timeout)."""
         # Here, not at the top: pytest loads every plugin at every start (tests/test_imports).
-        from pytest_fynecheck.e2e.app import FyneAppError, launch
+        from pytest_fynecheck.e2e.app import FyneAppError, launch, launch_web
 
         config = self._request.config
         n = len(self.apps)
+        web = self._request.node.get_closest_marker("fyne_web") is not None
+        if web and self._container is not None:
+            pytest.fail("fyne_app: the fyne_web marker runs on this machine's Chromium; "
+                        "with fyne_os it is not supported yet", pytrace=False)
         if self._container is not None:
             if package is not None:
                 # The container's context is shared by the process's tests: its package
@@ -119,13 +127,15 @@ class Launcher:
         name = re.sub(r"[^\w.-]+", "_", self._request.node.nodeid)[-100:]
         failed = ""
         try:
-            app = launch(
+            app = (launch_web if web else launch)(
                 ctx, self.display,
                 args=list(ctx.settings.app_args if args is None else args),
                 # A fresh config dir per launch: Fyne keeps preferences and storage there
                 # (fyne_demo reopens its last page at its last size), which would carry
-                # state from test to test and into the user's own desktop.
-                env={"XDG_CONFIG_HOME": str(config_home), **(env or {})},
+                # state from test to test and into the user's own desktop. (In Chromium
+                # each launch has a fresh profile, and the page passes no environment.)
+                env=dict(env or {}) if web else {"XDG_CONFIG_HOME": str(config_home),
+                                                 **(env or {})},
                 title=ctx.settings.window_title if title is None else title,
                 timeout=ctx.settings.window_timeout if timeout is None else timeout,
                 shots=paths.artifact_dir(config) / "fyne_app" / f"{name}-{n}",
@@ -175,7 +185,7 @@ def fyne_app(
                 launcher.close()
         return
     why = NO_INPUT.get(fyne_display.kind)
-    if why is not None:
+    if why is not None and request.node.get_closest_marker("fyne_web") is None:
         pytest.skip(f"fyne_app: input cannot be injected on {fyne_display.kind}: {why}")
     launcher = Launcher(request, fyne_display, scratch)
     request.node.stash[_LAUNCHER] = launcher

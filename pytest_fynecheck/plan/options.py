@@ -55,6 +55,8 @@ MARKERS = (
     "fyne_reload(cmd=None, modes=None): before the test, check the hot-reload command "
     "(default: --fynecheck-reload) in these modes (default: local) with property-based "
     "churn of a probe app; with the fyne_reload fixture, the test runs the check itself",
+    "fyne_web: fyne_app builds the app for js/wasm and drives it in headless Chromium "
+    "(its baselines: backend chromium)",
 )
 
 

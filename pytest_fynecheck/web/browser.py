@@ -9,9 +9,11 @@ sees at the same path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -192,3 +194,105 @@ def served_problems(report: dict[str, Any]) -> list[str]:
 def console_tail(report: dict[str, Any], n: int = 12) -> str:
     lines = list(report.get("console_tail") or [])[-n:]
     return "\n".join("  " + line for line in lines) if lines else "  (the page printed nothing)"
+
+
+class Driven:
+    """The probe in drive mode: a page loaded in headless Chromium, driven by commands
+    on a Unix socket (the fyne_app fixture's web backend, e2e/app.py's WebApp). The
+    probe leads its process group and is recorded for the reaper, as run_probe does;
+    `stop` ends it (and Chromium and chromedriver with it) on every path."""
+
+    def __init__(self, ctx: Context, site: Path, *, timeout: float) -> None:
+        import socket
+
+        self.ctx = ctx
+        name = f"webdrive-{time.monotonic_ns()}.sock"
+        self.control = ctx.scratch / name
+        if len(str(self.control)) > 100 and not _in_container(ctx):
+            # A Unix socket's path has at most 107 bytes; pytest's tmp paths can be longer.
+            self.control = Path(tempfile.gettempdir()) / name
+        argv = [*_probe_argv(ctx), "drive", str(site), "--timeout", f"{timeout:g}",
+                "--control", str(self.control)]
+        self.argv = argv
+        self.proc = ctx.spawn(argv)
+        self.recorded: set[int] | None = None
+        if isinstance(self.proc, HostProcess):
+            reaper.record_process(self.proc.pid)
+            self.recorded = {self.proc.pid}
+        self.seen = 0
+        self.timings: dict[str, float] = {}
+        self._stream: Any = None
+        try:
+            deadline = time.monotonic() + timeout + MARGIN
+            while True:
+                out = self.proc.output()
+                self.seen = _forward(ctx, "fyne_app web", out, self.seen, self.recorded)
+                ready = next((ln for ln in out.splitlines()
+                              if ln.startswith("webpage: ready ")), None)
+                if ready is not None and self.control.exists():
+                    self.timings = json.loads(ready.removeprefix("webpage: ready "))["timings"]
+                    break
+                if self.proc.poll() is not None:
+                    report = _report(self.proc.output(), argv)
+                    require_tools(ctx, report)
+                    raise CheckFailed(
+                        f"the page did not draw a frame in headless Chromium "
+                        f"(verdict {report.get('verdict')}): "
+                        f"{report.get('error') or ''}\n{console_tail(report)}",
+                        "run the web.window check on the project for the page's own report",
+                    )
+                if time.monotonic() >= deadline:
+                    raise CheckFailed(
+                        f"the page probe was not ready within {timeout + MARGIN:g} s; it "
+                        "printed:\n" + _tail(out),
+                        "raise fynecheck_window_timeout if this machine is slow",
+                    )
+                time.sleep(0.1)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(COMMAND_TIMEOUT)
+            sock.connect(str(self.control))
+            self._stream = sock.makefile("rwb")
+            self._sock = sock
+        except BaseException:
+            self.stop()
+            raise
+
+    def command(self, op: str, **args: Any) -> dict[str, Any]:
+        """One command's reply; CheckFailed when the probe is gone or does not answer."""
+        self.seen = _forward(self.ctx, "fyne_app web", self.proc.output(), self.seen,
+                             self.recorded)
+        try:
+            self._stream.write(json.dumps({"op": op, **args}).encode() + b"\n")
+            self._stream.flush()
+            line = self._stream.readline()
+        except OSError as exc:
+            raise CheckFailed(f"the page probe did not answer {op!r}: {exc}",
+                              "see the probe's output in the report") from None
+        if not line:
+            raise CheckFailed(f"the page probe ended before answering {op!r}; it printed:\n"
+                              + _tail(self.proc.output()), "see the console above")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def stop(self) -> int | None:
+        """Ask the probe to quit (it ends Chromium through chromedriver), then stop its
+        group whatever it did. Idempotent."""
+        if self._stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.write(b'{"op": "quit"}\n')
+                self._stream.flush()
+                self._stream.readline()
+            with contextlib.suppress(OSError):
+                self._stream.close()
+                self._sock.close()
+            self._stream = None
+        code = self.proc.stop(grace=10.0)
+        with contextlib.suppress(OSError):
+            self.control.unlink()
+        return code
+
+
+COMMAND_TIMEOUT = 60.0  # one command: a screenshot under load takes well under a second

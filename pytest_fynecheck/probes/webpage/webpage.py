@@ -12,6 +12,11 @@ with the suite's python3 (bookworm: Python 3.11, python3-selenium 4.8.3).
                    [--browser PATH] [--chromedriver PATH]
         also load the page in headless Chromium (through chromedriver), poll until its
         canvas shows a non-blank frame, write that frame to PNG.
+    webpage.py drive SITE_DIR --control SOCKET [--timeout S]
+        load the page as `load` does, then answer commands (one JSON object a line) on
+        the Unix socket SOCKET until told to quit or the parent dies: the fyne_app
+        fixture's web backend (input through Selenium's ActionChains on the canvas,
+        frames from canvas screenshots, the console as the app's stdout).
 
 Prints one JSON object, the last line of stdout; progress lines go to stderr, at least
 every PROGRESS_EVERY seconds. Exit status 0: the JSON says what was seen ("verdict": ok,
@@ -569,12 +574,199 @@ def _first_lines(text: str, n: int = 6) -> str:
     return "\n".join(lines[:n])
 
 
+# -- drive mode ---------------------------------------------------------------------------
+
+# X keysym names (what fyne_app.key takes on X) to Selenium's Keys attribute names.
+KEYSYMS = {
+    "backspace": "BACKSPACE", "return": "ENTER", "enter": "ENTER", "kp_enter": "ENTER",
+    "tab": "TAB", "escape": "ESCAPE", "delete": "DELETE", "left": "LEFT", "right": "RIGHT",
+    "up": "UP", "down": "DOWN", "home": "HOME", "end": "END", "page_up": "PAGE_UP",
+    "prior": "PAGE_UP", "page_down": "PAGE_DOWN", "next": "PAGE_DOWN", "space": "SPACE",
+    "ctrl": "CONTROL", "control": "CONTROL", "shift": "SHIFT", "alt": "ALT",
+    "super": "META", "meta": "META",
+}
+
+
+def key_chord(name: str) -> list[str] | None:
+    """An X keysym chord ("ctrl+a", "Return") as the keys Selenium presses, in order;
+    None when a part names no key."""
+    from selenium.webdriver.common.keys import Keys
+
+    keys = []
+    for part in name.split("+"):
+        attr = KEYSYMS.get(part.lower())
+        if attr is not None:
+            keys.append(getattr(Keys, attr))
+        elif len(part) == 1:
+            keys.append(part)
+        elif re.fullmatch(r"[Ff]([1-9]|1[0-2])", part):
+            keys.append(getattr(Keys, part.upper()))
+        else:
+            return None
+    return keys
+
+
+def start_browser(found: dict[str, str]) -> Any:
+    """Chromium with the probe's flags, through chromedriver, its console logged."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = found["browser"]
+    for arg in CHROMIUM_ARGS:
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    with announcing():
+        driver = webdriver.Chrome(options=options, service=Service(found["chromedriver"]))
+    announce_processes()
+    return driver
+
+
+class Driven:
+    """The loaded page and the commands fyne_app sends it."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self.page = Page()
+        self.canvas: Any = None
+
+    def console(self) -> list[str]:
+        self.page.take(self.driver.get_log("browser"))
+        return [e["text"] for e in self.page.console]
+
+    def shot(self, path: str) -> dict[str, Any]:
+        """The canvas's pixels now, written to `path` (PNG)."""
+        if self.canvas is None:
+            self.canvas = self.driver.execute_script(CANVAS_ELEMENT_JS)
+        if self.canvas is None:
+            return {"ok": False, "error": "the page has no canvas"}
+        png = self.canvas.screenshot_as_png
+        Path(path).write_bytes(png)
+        width, height, _, _ = png_pixels(png)
+        return {"ok": True, "width": width, "height": height}
+
+    def command(self, req: dict[str, Any]) -> dict[str, Any]:
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        op = req.get("op")
+        self.page.take(self.driver.get_log("browser"))
+        dead = self.page.verdict()
+        if dead and op not in ("console", "quit"):
+            return {"ok": False, "error": f"the page's program ended ({dead})",
+                    "console": self.page.tail()}
+        if op == "console":
+            return {"ok": True, "lines": self.console()}
+        if op == "shot":
+            return self.shot(str(req["path"]))
+        if op == "click":
+            rect = self.canvas.rect if self.canvas is not None else {"width": 0, "height": 0}
+            # Selenium 4 offsets from the element's centre; the kit's coordinates are the
+            # canvas's, from its top-left corner (CSS pixels: the device scale is 1 here).
+            dx = int(req["x"]) - int(rect["width"]) // 2
+            dy = int(req["y"]) - int(rect["height"]) // 2
+            chain = ActionChains(self.driver).move_to_element_with_offset(self.canvas, dx, dy)
+            chain.click().perform()
+            return {"ok": True}
+        if op == "type":
+            ActionChains(self.driver).send_keys(str(req["text"])).perform()
+            return {"ok": True}
+        if op == "key":
+            keys = key_chord(str(req["name"]))
+            if keys is None:
+                return {"ok": False, "error": f"no key named {req['name']!r} (X keysym "
+                        f"names: {', '.join(sorted(KEYSYMS))}, F1-F12, or one character)"}
+            chain = ActionChains(self.driver)
+            for k in keys[:-1]:
+                chain.key_down(k)
+            chain.send_keys(keys[-1])
+            for k in reversed(keys[:-1]):
+                chain.key_up(k)
+            chain.perform()
+            return {"ok": True}
+        return {"ok": False, "error": f"unknown command {op!r}"}
+
+
+def drive(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    """Load the page, wait for a non-blank canvas frame, then serve commands on the
+    control socket until "quit" (or a signal, or the parent's death)."""
+    import socket
+
+    found, missing = find_tools(args.browser, args.chromedriver)
+    result["tools"] = found
+    if missing:
+        result.update(verdict="missing", missing=missing)
+        return
+    from selenium.common.exceptions import WebDriverException
+
+    timings: dict[str, float] = {}
+    result["timings"] = timings
+    driver: Any = None
+    start = time.monotonic()
+    try:
+        progress(f"starting {found['browser']} through {found['chromedriver']}")
+        try:
+            driver = start_browser(found)
+        except WebDriverException as exc:
+            result.update(verdict="no-browser", error=_first_lines(exc.msg or str(exc)))
+            return
+        timings["launch"] = round(time.monotonic() - start, 3)
+        driver.set_page_load_timeout(max(1.0, args.timeout))
+        driver.set_script_timeout(10)
+        driven = Driven(driver)
+        t_get = time.monotonic()
+        driver.get(result["url"] + args.page)
+        announce_processes()
+        deadline = t_get + args.timeout
+        while True:  # one-shot screenshots flake: poll for a frame of more than one colour
+            if driven.page.verdict() or time.monotonic() >= deadline:
+                break
+            driven.canvas = driver.execute_script(CANVAS_ELEMENT_JS)
+            if driven.canvas is not None:
+                with contextlib.suppress(WebDriverException):
+                    if frame_colors(driven.canvas.screenshot_as_png) > 1:
+                        break
+            driven.page.take(driver.get_log("browser"))
+            time.sleep(POLL)
+        timings["first_frame"] = round(time.monotonic() - t_get, 3)
+        bad = driven.page.verdict()
+        if bad or time.monotonic() >= deadline:
+            result.update(verdict=bad or "timeout", console_tail=driven.page.tail(),
+                          panics=driven.page.panics, page_errors=driven.page.page_errors)
+            return
+        announce_processes()
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(args.control)
+        server.listen(1)
+        # The ready line: the host connects after it (a line, not the JSON: that is last).
+        progress(f"ready {json.dumps({'timings': timings})}")
+        conn, _ = server.accept()
+        with conn, conn.makefile("rwb") as stream:
+            for raw in stream:
+                req = json.loads(raw)
+                if req.get("op") == "quit":
+                    stream.write(b'{"ok": true}\n')
+                    stream.flush()
+                    break
+                try:
+                    reply = driven.command(req)
+                except WebDriverException as exc:
+                    reply = {"ok": False, "error": _first_lines(exc.msg or str(exc))}
+                stream.write(json.dumps(reply).encode() + b"\n")
+                stream.flush()
+        result["verdict"] = "ok"
+        result["console"] = driven.page.tail(200)
+    finally:
+        if driver is not None:
+            _quit(driver)
+        timings["total"] = round(time.monotonic() - start, 3)
+
+
 # -- main ---------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="webpage.py", description=__doc__.split("\n")[0])
-    parser.add_argument("mode", choices=("serve", "load"))
+    parser.add_argument("mode", choices=("serve", "load", "drive"))
     parser.add_argument("site", type=Path)
     parser.add_argument("--page", default="index.html")
     parser.add_argument("--shot", default="")
@@ -582,6 +774,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=1.0)
     parser.add_argument("--browser", default=None)
     parser.add_argument("--chromedriver", default=None)
+    parser.add_argument("--control", default="")
     args = parser.parse_args(argv)
     site: Path = args.site.resolve()
     if not (site / args.page).is_file():
@@ -595,9 +788,12 @@ def main(argv: list[str] | None = None) -> int:
         guard_parent()
         with serving(site) as base:
             result["url"] = base
-            result["served"] = served_types(base, site)
+            if args.mode != "drive":  # drive is a test's launch: no 38 MB fetched back
+                result["served"] = served_types(base, site)
             if args.mode == "serve":
                 result["verdict"] = "ok"
+            elif args.mode == "drive":
+                drive(args, result)
             else:
                 load(args, site, result)
     except Stop as stop:
